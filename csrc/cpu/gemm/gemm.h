@@ -1,0 +1,80 @@
+// CPU GEMM:  C := alpha * op(A) * op(B) + beta * C,  then optionally C := act(C + bias)
+//
+// Shapes: op(A) is m x k, op(B) is k x n, C is m x n. A and B are addressed with general element
+// strides (element (i, p) of op(A) is a[i * rs_a + p * cs_a]), so transposes, strided NumPy views and
+// row-major/column-major all come for free: they are absorbed by packing. C is row-major with row
+// stride ldc (unit column stride). All index arithmetic is int64_t.
+//
+// The algorithm is BLIS's (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly Instantiating
+// BLAS Functionality"), five loops around a microkernel:
+//
+//   for jc in [0, n) step NC                  B block  KC x NC   (kept in L3, shared by threads)
+//     for pc in [0, k) step KC                  pack B[pc:pc+kc, jc:jc+nc] into NR-wide panels
+//       for ic in [0, m) step MC                A block  MC x KC   (kept in L2, one per thread)
+//         pack A[ic:ic+mc, pc:pc+kc] into MR-tall panels
+//         for jr in [0, nc) step NR             one B micro-panel  KC x NR (kept in L1)
+//           for ir in [0, mc) step MR
+//             microkernel: C[ir:ir+MR, jr:jr+NR] (+)= A panel * B panel
+//
+// KC, MC and NC come from the cache sizes the processor reports (cpu::cache_sizes()): a B micro-panel
+// fills about half of L1, an A block about half of L2. Threads split the ic loop when m has enough
+// blocks for every thread, otherwise the jr loop. The bias + activation epilogue runs on each C tile
+// right after its last K block, while the tile is still in L1.
+//
+// ---- The microkernel contract (one per ISA and dtype, registered in gemm.cpp's table) ----------
+//
+//   void ukr(int64_t m, int64_t n, int64_t k, const T* a, const T* b,
+//            T* c, int64_t ldc, T alpha, T beta);
+//
+//   a:  packed A micro-panel, k columns of MR values: a[p * MR + i]; rows i >= m are zero.
+//   b:  packed B micro-panel, k rows of NR values:    b[p * NR + j]; columns j >= n are zero.
+//   c:  row-major tile, c[i * ldc + j] for i < m <= MR and j < n <= NR.
+//   Computes C := beta * C + alpha * (a * b) on the m x n corner only, never touching memory
+//   outside it (edges are handled inside the kernel with masks). beta == 0 means C is never read,
+//   so NaN or uninitialised output memory is fine. k may be 0 (then C := beta * C).
+//   Packed panels are aligned to 64 bytes.
+#pragma once
+#include <cstdint>
+
+namespace dlcore::cpu {
+
+// Activations the GEMM epilogue can fuse. Their derivatives are functions of the output alone,
+// which is what the Dense layer keeps for its backward pass.
+enum class Activation : int { none = 0, relu = 1, sigmoid = 2, tanh = 3 };
+
+template <typename T>
+struct GemmEpilogue {
+  const T* bias = nullptr;  // length n, added to every row, or nullptr
+  Activation act = Activation::none;
+};
+
+template <typename T>
+using GemmUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int64_t ldc,
+                         T alpha, T beta);
+
+template <typename T>
+struct GemmUkrInfo {
+  GemmUkr<T> ukr;
+  int mr, nr;
+  const char* name;
+};
+
+// One entry per ISA; defined in gemm_ukr_<isa>.cpp.
+extern const GemmUkrInfo<float> gemm_ukr_generic_f32, gemm_ukr_avx2_f32, gemm_ukr_avx512_f32;
+extern const GemmUkrInfo<double> gemm_ukr_generic_f64, gemm_ukr_avx2_f64, gemm_ukr_avx512_f64;
+
+// The microkernel for the active ISA.
+template <typename T>
+const GemmUkrInfo<T>& gemm_ukr();
+
+// max_threads: 0 = the pool's size (cpu::num_threads()); 1 when called from inside a parallel region.
+template <typename T>
+void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep = {},
+          int max_threads = 0);
+
+// Apply bias + activation to an m x n row-major block in place (also used by other kernel families).
+template <typename T>
+void apply_epilogue(T* c, int64_t ldc, int64_t m, int64_t n, const GemmEpilogue<T>& ep);
+
+}  // namespace dlcore::cpu

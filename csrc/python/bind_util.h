@@ -1,0 +1,64 @@
+// Helpers shared by the register_<area>.cpp files: turning NumPy arrays into pointer + shape +
+// element strides, and the last-line-of-defence checks. The friendly, Keras-quality validation
+// lives in dlcore/kernels/ (one place per op); these checks only guarantee that a direct call to
+// dlcore._C with bad arguments raises ValueError instead of touching memory it should not.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dlcore::py_util {
+namespace py = pybind11;
+
+inline void require(bool ok, const std::string& msg) {
+  if (!ok) throw std::invalid_argument(msg);
+}
+
+template <typename T>
+struct View {
+  T* data = nullptr;
+  std::vector<int64_t> shape, strides;  // strides in elements
+  int64_t dim(int i) const { return shape[size_t(i)]; }
+  int64_t stride(int i) const { return strides[size_t(i)]; }
+  int ndim() const { return int(shape.size()); }
+  int64_t size() const {
+    int64_t s = 1;
+    for (auto d : shape) s *= d;
+    return s;
+  }
+};
+
+// A view of `arr` as T; `what` names the op and argument for error messages.
+template <typename T>
+View<T> view(const py::array& arr, const char* what, bool writable = false) {
+  require(py::isinstance<py::array_t<T>>(arr) && arr.dtype().is(py::dtype::of<T>()),
+          std::string(what) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) + ", got " +
+              std::string(py::str(arr.dtype())));
+  require(!writable || arr.writeable(), std::string(what) + ": output array is read-only");
+  View<T> v;
+  v.data = static_cast<T*>(const_cast<void*>(arr.data()));
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    v.shape.push_back(arr.shape(i));
+    require(arr.strides(i) % py::ssize_t(sizeof(T)) == 0,
+            std::string(what) + ": strides must be a multiple of the item size");
+    v.strides.push_back(arr.strides(i) / py::ssize_t(sizeof(T)));
+  }
+  return v;
+}
+
+template <typename T>
+bool is_c_contiguous(const View<T>& v) {
+  int64_t expect = 1;
+  for (int i = v.ndim() - 1; i >= 0; --i) {
+    if (v.dim(i) != 1 && v.stride(i) != expect) return false;
+    expect *= v.dim(i);
+  }
+  return true;
+}
+
+}  // namespace dlcore::py_util

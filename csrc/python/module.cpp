@@ -1,0 +1,15 @@
+// dlcore._C: the CPU kernels. One register_<area>.cpp per kernel family.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace dlcore {
+void register_system(py::module_& m);
+void register_gemm(py::module_& m);
+}  // namespace dlcore
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
+  dlcore::register_system(m);
+  dlcore::register_gemm(m);
+}

@@ -1,0 +1,70 @@
+"""Argument checks shared by every kernel entry point in dlcore.kernels.
+
+Each public kernel validates once, here, before any backend runs: a wrong type raises TypeError, a
+wrong shape ValueError, and every message names the op, the argument, what was expected and what
+was received.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_array(x, op: str, name: str):
+    """`x` as a NumPy float32/float64 array, or a TypeError naming `op` and `name`."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{op}: '{name}' must be a NumPy array, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: '{name}' must have dtype float32 or float64, got {x.dtype}")
+    return x
+
+
+def same_dtype(op: str, **arrays):
+    """The common dtype of the named arrays, or a TypeError listing them."""
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{n}={d}" for n, d in dtypes.items())
+        raise TypeError(f"{op}: arrays must share one dtype (no implicit float32/float64 mixing), got {listed}")
+    return next(iter(dtypes.values()))
+
+
+def check_ndim(x, ndim: int, op: str, name: str, layout: str = ""):
+    if x.ndim != ndim:
+        hint = f" {layout}" if layout else ""
+        raise ValueError(f"{op}: '{name}' must be {ndim}-D{hint}, got shape {x.shape}")
+
+
+def check_shape(x, shape: tuple, op: str, name: str):
+    if tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{op}: '{name}' must have shape {tuple(shape)}, got {tuple(x.shape)}")
+
+
+def element_strided(x):
+    """`x` itself when every stride is a whole number of elements, else a contiguous copy."""
+    if any(s % x.itemsize for s in x.strides):
+        return np.ascontiguousarray(x)
+    return x
+
+
+def output(out, shape: tuple, dtype, op: str, *inputs):
+    """The array to write into: a new one when `out` is None, `out` after checking it otherwise.
+
+    Returns (target, out): `target` is what the kernel writes (a fresh temporary when `out` overlaps
+    an input or is not writable in the kernel's layout), `out` is what the caller returns; copy
+    target into out when they differ.
+    """
+    if out is None:
+        a = np.empty(shape, dtype=dtype)
+        return a, a
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{op}: 'out' must be a NumPy array, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{op}: 'out' must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    check_shape(out, shape, op, "out")
+    if not out.flags.writeable:
+        raise ValueError(f"{op}: 'out' is read-only")
+    overlaps = any(x is not None and np.may_share_memory(out, x) for x in inputs)
+    if overlaps or not out.flags.c_contiguous:
+        return np.empty(shape, dtype=dtype), out
+    return out, out
