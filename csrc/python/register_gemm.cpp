@@ -20,7 +20,7 @@ void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& 
   const int64_t m = a.dim(ia), k = a.dim(1 - ia), n = b.dim(1 - ib);
   require(b.dim(ib) == k, "gemm: inner dimensions differ");
   require(c.dim(0) == m && c.dim(1) == n, "gemm: out has the wrong shape");
-  require(c.stride(1) == 1 || n <= 1, "gemm: out must have unit column stride");
+  require(c.stride(1) == 1 || n <= 1 || m == 0, "gemm: out must have unit column stride");
   require(act >= 0 && act <= 3, "gemm: unknown activation code");
   const T* bias = nullptr;
   if (bias_arr) {

@@ -1,0 +1,184 @@
+"""GEMM against the float64 reference: shapes, transposes, strides, alpha/beta, epilogue, errors."""
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dlcore
+from dlcore import kernels as K
+from harness import DTYPES, LAYOUTS, ODD_SIZES, assert_close, make, raises
+import reference as ref
+
+TRANSPOSES = list(itertools.product([False, True], repeat=2))
+
+
+def operands(m, n, k, ta, tb, dtype, rng, layout="contiguous"):
+    a = make((k, m) if ta else (m, k), dtype, rng, layout)
+    b = make((n, k) if tb else (k, n), dtype, rng, layout)
+    return a, b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_odd_shapes(isa, dtype, ta, tb, rng):
+    # every size around the register tiles (MR up to 8, NR up to 32) and SIMD widths, in each dim
+    sizes = [1, 5, 8, 15, 17, 33, 61]
+    for m, n, k in itertools.product(sizes, sizes, [1, 7, 64, 97]):
+        a, b = operands(m, n, k, ta, tb, dtype, rng)
+        got = K.gemm(a, b, trans_a=ta, trans_b=tb)
+        assert_close(got, ref.gemm(a, b, ta, tb), dtype, what=f"{isa} gemm {m}x{n}x{k} ta={ta} tb={tb}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_layouts(isa, dtype, layout, rng):
+    for (m, n, k), (ta, tb) in itertools.product([(13, 47, 31), (64, 33, 97)], TRANSPOSES):
+        a, b = operands(m, n, k, ta, tb, dtype, rng, layout)
+        got = K.gemm(a, b, trans_a=ta, trans_b=tb)
+        assert_close(got, ref.gemm(a, b, ta, tb), dtype, what=f"{layout} {m}x{n}x{k}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_alpha_beta(isa, dtype, rng):
+    for alpha, beta in [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)]:
+        a, b = operands(37, 41, 53, False, True, dtype, rng)
+        c = make((37, 41), dtype, rng)
+        expect = ref.gemm(a, b, False, True, alpha, beta, c)
+        got = K.gemm(a, b, trans_b=True, alpha=alpha, beta=beta, out=c)
+        assert got is c
+        assert_close(c, expect, dtype, what=f"alpha={alpha} beta={beta}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_beta_zero_never_reads_out(isa, dtype, rng):
+    a, b = operands(29, 67, 40, False, False, dtype, rng)
+    out = np.full((29, 67), np.nan, dtype=dtype)
+    K.gemm(a, b, out=out, beta=0.0)
+    assert_close(out, ref.gemm(a, b), dtype, what="NaN-filled out, beta=0")
+
+
+def test_alpha_zero_does_not_read_inputs(isa):
+    a = np.full((5, 3), np.nan, np.float32)
+    b = np.full((3, 4), np.inf, np.float32)
+    out = np.ones((5, 4), np.float32)
+    K.gemm(a, b, alpha=0.0, beta=2.0, out=out)
+    np.testing.assert_array_equal(out, 2.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_zero_sizes(isa, dtype):
+    for m, n, k in [(0, 5, 3), (4, 0, 3), (0, 0, 0), (6, 5, 0)]:
+        a, b = np.ones((m, k), dtype), np.ones((k, n), dtype)
+        got = K.gemm(a, b)
+        assert got.shape == (m, n)
+        np.testing.assert_array_equal(got, 0.0)
+    out = np.full((3, 2), 4.0, dtype)
+    K.gemm(np.ones((3, 0), dtype), np.ones((0, 2), dtype), beta=0.5, out=out)
+    np.testing.assert_array_equal(out, 2.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+def test_bias_activation_epilogue(isa, dtype, activation, rng):
+    for m, n, k in [(1, 1, 1), (33, 17, 61), (130, 70, 300)]:
+        a, b = operands(m, n, k, False, False, dtype, rng)
+        bias = make((n,), dtype, rng)
+        got = K.gemm(a, b, bias=bias, activation=activation)
+        assert_close(got, ref.gemm(a, b, bias=bias, activation=activation), dtype,
+                     what=f"epilogue {activation} {m}x{n}x{k}")
+
+
+def test_large(isa, rng):
+    m, n, k = 2049, 1031, 777
+    a, b = operands(m, n, k, False, False, np.float32, rng)
+    got = K.gemm(a, b)
+    # BLIS's cheap check on the whole product: C x == A (B x) for a random vector x
+    x = rng.standard_normal(n)
+    assert_close(got.astype(np.float64) @ x, a.astype(np.float64) @ (b.astype(np.float64) @ x),
+                 np.float32, what="large gemm, C x vs A (B x)")
+    rows = rng.choice(m, 64, replace=False)
+    assert_close(got[rows], ref.gemm(a[rows], b), np.float32, what="large gemm, sampled rows")
+
+
+def test_threads_agree(rng):
+    a, b = operands(300, 200, 150, False, False, np.float32, rng)
+    before = dlcore.get_num_threads()
+    try:
+        dlcore.set_num_threads(1)
+        one = K.gemm(a, b)
+        dlcore.set_num_threads(2)
+        two = K.gemm(a, b)
+    finally:
+        dlcore.set_num_threads(before)
+    assert_close(one, ref.gemm(a, b), np.float32)
+    assert_close(two, ref.gemm(a, b), np.float32)
+
+
+def test_out_aliasing_input_is_safe(isa, rng):
+    a = make((16, 16), np.float32, rng)
+    expect = ref.gemm(a, a)
+    K.gemm(a, a.copy(), out=a)
+    assert_close(a, expect, np.float32, what="out is a")
+
+
+def test_out_non_contiguous(isa, rng):
+    a, b = operands(9, 11, 13, False, False, np.float64, rng)
+    big = np.zeros((9, 22))
+    out = big[:, ::2]
+    K.gemm(a, b, out=out)
+    assert_close(out, ref.gemm(a, b), np.float64)
+    assert np.all(big[:, 1::2] == 0.0), "wrote outside the view"
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(0, 70), n=st.integers(0, 70), k=st.integers(0, 70), ta=st.booleans(), tb=st.booleans(),
+       alpha=st.floats(-2, 2), beta=st.sampled_from([0.0, 1.0, -0.5]), seed=st.integers(0, 2**31))
+def test_property_matches_reference(m, n, k, ta, tb, alpha, beta, seed):
+    rng = np.random.default_rng(seed)
+    a, b = operands(m, n, k, ta, tb, np.float64, rng)
+    c = make((m, n), np.float64, rng)
+    expect = ref.gemm(a, b, ta, tb, alpha, beta, c)
+    K.gemm(a, b, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, out=c)
+    assert_close(c, expect, np.float64)
+
+
+# ----------------------------------------------------------------------------------- errors
+
+def test_errors():
+    f32 = np.ones((3, 4), np.float32)
+    with raises(TypeError, "gemm", "float32 or float64", "int64"):
+        K.gemm(np.ones((3, 4), np.int64), f32.T)
+    with raises(TypeError, "gemm", "NumPy array", "list"):
+        K.gemm([[1.0]], f32)
+    with raises(TypeError, "gemm", "float32", "float64"):
+        K.gemm(f32, np.ones((4, 2), np.float64))
+    with raises(ValueError, "gemm", "2-D", "(3,)"):
+        K.gemm(np.ones(3, np.float32), f32)
+    with raises(ValueError, "gemm", "inner dimensions", "(3, 4)", "(5, 2)"):
+        K.gemm(f32, np.ones((5, 2), np.float32))
+    with raises(ValueError, "gemm", "out", "(3, 2)", "(2, 3)"):
+        K.gemm(f32, np.ones((4, 2), np.float32), out=np.empty((2, 3), np.float32))
+    with raises(TypeError, "gemm", "out", "float64"):
+        K.gemm(f32, np.ones((4, 2), np.float32), out=np.empty((3, 2), np.float64))
+    with raises(ValueError, "gemm", "bias", "(2,)", "(3,)"):
+        K.gemm(f32, np.ones((4, 2), np.float32), bias=np.ones(3, np.float32))
+    with raises(ValueError, "gemm", "activation", "'softmax'"):
+        K.gemm(f32, np.ones((4, 2), np.float32), activation="softmax")
+    ro = np.empty((3, 2), np.float32)
+    ro.flags.writeable = False
+    with raises(ValueError, "gemm", "read-only"):
+        K.gemm(f32, np.ones((4, 2), np.float32), out=ro)
+
+
+def test_binding_safety_net():
+    """Calling the private binding directly with bad arguments raises, never crashes."""
+    from dlcore import _C
+    f32 = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError):
+        _C.gemm(f32, np.ones((5, 2), np.float32), np.empty((3, 2), np.float32))
+    with pytest.raises(ValueError):
+        _C.gemm(f32, np.ones((4, 2), np.float32), np.empty((2, 2), np.float32))
+    with pytest.raises(ValueError):
+        _C.gemm(f32, np.ones((4, 2), np.float64), np.empty((3, 2), np.float32))
