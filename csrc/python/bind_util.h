@@ -36,16 +36,18 @@ struct View {
 // A view of `arr` as T; `what` names the op and argument for error messages.
 template <typename T>
 View<T> view(const py::array& arr, const char* what, bool writable = false) {
-  require(py::isinstance<py::array_t<T>>(arr) && arr.dtype().is(py::dtype::of<T>()),
-          std::string(what) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) + ", got " +
-              std::string(py::str(arr.dtype())));
-  require(!writable || arr.writeable(), std::string(what) + ": output array is read-only");
+  // The messages are built only on failure: formatting a dtype costs microseconds, more than a
+  // small kernel call.
+  if (!(py::isinstance<py::array_t<T>>(arr) && arr.dtype().is(py::dtype::of<T>())))
+    require(false, std::string(what) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) + ", got " +
+                       std::string(py::str(arr.dtype())));
+  if (writable && !arr.writeable()) require(false, std::string(what) + ": output array is read-only");
   View<T> v;
   v.data = static_cast<T*>(const_cast<void*>(arr.data()));
   for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
     v.shape.push_back(arr.shape(i));
-    require(arr.strides(i) % py::ssize_t(sizeof(T)) == 0,
-            std::string(what) + ": strides must be a multiple of the item size");
+    if (arr.strides(i) % py::ssize_t(sizeof(T)) != 0)
+      require(false, std::string(what) + ": strides must be a multiple of the item size");
     v.strides.push_back(arr.strides(i) / py::ssize_t(sizeof(T)));
   }
   return v;

@@ -8,6 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "common/scalar_math.h"
 #include "cpu/cpu.h"
@@ -48,42 +55,91 @@ T* scratch_b(int64_t n) {
   return s.get(n);
 }
 
-// Pack rows [0, rows) x columns [0, kc) of A (element (i, p) at a[i*rs + p*cs]) into one MR-tall
-// panel: dst[p*MR + i], rows >= `rows` zero-filled.
+// ---- Packing ----------------------------------------------------------------------------------
+//
+// Both operands are packed by the same two routines. A panel of `w` vectors of length kc is written
+// as dst[p * w + i] (p < kc, i < w), vectors i >= cnt zero-filled:
+//   - an A panel: the vectors are MR rows of op(A), element (i, p);
+//   - a B panel:  the vectors are NR columns of op(B), element (p, i).
+// What differs is where consecutive elements lie in memory, which picks the routine.
+
+// Element (p, i) at src[p * ld + i]: each step p copies cnt consecutive values (A stored
+// column-major, i.e. trans_a of a row-major array; B stored row-major).
 template <typename T>
-void pack_a_panel(int64_t rows, int64_t kc, const T* a, int64_t rs, int64_t cs, int mr, T* dst) {
-  if (rows < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * mr));
-  if (cs == 1) {
-    for (int64_t i = 0; i < rows; ++i) {
-      const T* row = a + i * rs;
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = row[p];
-    }
-  } else {
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* col = a + p * cs;
-      for (int64_t i = 0; i < rows; ++i) dst[p * mr + i] = col[i * rs];
-    }
+void pack_rows(int64_t cnt, int64_t kc, const T* src, int64_t ld, int w, T* dst) {
+  for (int64_t p = 0; p < kc; ++p) {
+    T* d = dst + p * w;
+    const T* s = src + p * ld;
+    for (int64_t i = 0; i < cnt; ++i) d[i] = s[i];
+    for (int64_t i = cnt; i < w; ++i) d[i] = T(0);
   }
 }
 
-// Pack rows [0, kc) x columns [0, cols) of B (element (p, j) at b[p*rs + j*cs]) into one NR-wide
-// panel: dst[p*NR + j], columns >= `cols` zero-filled.
+// Element (p, i) at src[i * ld + p]: a transpose (A stored row-major; B = W^T of a row-major W).
+// Read cnt streams along p and write them interleaved; four streams at a time go through a 4 x 4
+// register transpose for float, two through a 2 x 2 one for double (SSE2, part of every x86-64).
 template <typename T>
-void pack_b_panel(int64_t kc, int64_t cols, const T* b, int64_t rs, int64_t cs, int nr, T* dst) {
-  if (cs == 1) {
-    for (int64_t p = 0; p < kc; ++p) {
-      T* d = dst + p * nr;
-      const T* s = b + p * rs;
-      for (int64_t j = 0; j < cols; ++j) d[j] = s[j];
-      for (int64_t j = cols; j < nr; ++j) d[j] = T(0);
+void pack_cols(int64_t cnt, int64_t kc, const T* src, int64_t ld, int w, T* dst) {
+  if (cnt < w) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * w));
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 4 <= cnt; i += 4) {
+      const float *s0 = src + i * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+      int64_t p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p);
+        __m128 r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // now r_q holds element p + q of the four streams
+        _mm_storeu_ps(dst + (p + 0) * w + i, r0);
+        _mm_storeu_ps(dst + (p + 1) * w + i, r1);
+        _mm_storeu_ps(dst + (p + 2) * w + i, r2);
+        _mm_storeu_ps(dst + (p + 3) * w + i, r3);
+      }
+      for (; p < kc; ++p) {
+        float* d = dst + p * w + i;
+        d[0] = s0[p], d[1] = s1[p], d[2] = s2[p], d[3] = s3[p];
+      }
     }
   } else {
-    if (cols < nr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * nr));
-    for (int64_t j = 0; j < cols; ++j) {
-      const T* col = b + j * cs;
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = col[p * rs];
+    for (; i + 2 <= cnt; i += 2) {
+      const double *s0 = src + i * ld, *s1 = s0 + ld;
+      int64_t p = 0;
+      for (; p + 2 <= kc; p += 2) {
+        const __m128d r0 = _mm_loadu_pd(s0 + p), r1 = _mm_loadu_pd(s1 + p);
+        _mm_storeu_pd(dst + p * w + i, _mm_unpacklo_pd(r0, r1));
+        _mm_storeu_pd(dst + (p + 1) * w + i, _mm_unpackhi_pd(r0, r1));
+      }
+      for (; p < kc; ++p) dst[p * w + i] = s0[p], dst[p * w + i + 1] = s1[p];
     }
   }
+#endif
+  for (; i < cnt; ++i) {
+    const T* s = src + i * ld;
+    for (int64_t p = 0; p < kc; ++p) dst[p * w + i] = s[p];
+  }
+}
+
+// Any strides: element (p, i) at src[p * sp + i * si].
+template <typename T>
+void pack_strided(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t si, int w, T* dst) {
+  for (int64_t p = 0; p < kc; ++p) {
+    T* d = dst + p * w;
+    const T* s = src + p * sp;
+    for (int64_t i = 0; i < cnt; ++i) d[i] = s[i * si];
+    for (int64_t i = cnt; i < w; ++i) d[i] = T(0);
+  }
+}
+
+// Pack `cnt` (<= w) vectors of length kc; element (p, i) at src[p * sp + i * si].
+template <typename T>
+void pack_panel(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t si, int w, T* dst) {
+  if (si == 1)
+    pack_rows(cnt, kc, src, sp, w, dst);
+  else if (sp == 1)
+    pack_cols(cnt, kc, src, si, w, dst);
+  else
+    pack_strided(cnt, kc, src, sp, si, w, dst);
 }
 
 struct Blocking {
@@ -95,11 +151,13 @@ Blocking blocking_for(const GemmUkrInfo<T>& u) {
   const CacheSizes& cs = cache_sizes();
   const int64_t sz = sizeof(T);
   Blocking b;
-  // A B micro-panel (KC x NR) fills about half of L1 ...
-  b.kc = std::clamp<int64_t>((cs.l1d / 2) / (u.nr * sz) / 8 * 8, 64, 1024);
-  // ... an A block (MC x KC) about half of L2 ...
+  // KC: the depth of one pass over a C tile. Deeper passes load and store C less often; 384 was
+  // best on Zen 4 (256..512 within a few percent). The B micro-panel (KC x NR) then lives in L2,
+  // which streams it at several times the kernel's rate, and the A micro-panel in L1.
+  b.kc = 384;
+  // MC: an A block (MC x KC) fills about half of L2 ...
   b.mc = std::max<int64_t>(u.mr, (cs.l2 / 2) / (b.kc * sz) / u.mr * u.mr);
-  // ... and a B block (KC x NC) a quarter of L3 (shared by the threads).
+  // ... and NC: a B block (KC x NC) a quarter of L3 (shared by the threads).
   b.nc = std::clamp<int64_t>((cs.l3 / 4) / (b.kc * sz) / u.nr * u.nr, u.nr, 8192);
   return b;
 }
@@ -113,6 +171,225 @@ void scale_rows(T* c, int64_t ldc, int64_t m, int64_t n, T beta) {
     else
       for (int64_t j = 0; j < n; ++j) row[j] *= beta;
   }
+}
+
+// One GEMM call: C (m x n, row stride ldc) := alpha * op(A) op(B) + beta * C, then the epilogue.
+template <typename T>
+struct Problem {
+  int64_t m, n, k;
+  T alpha;
+  const T* a;
+  int64_t rs_a, cs_a;
+  const T* b;
+  int64_t rs_b, cs_b;
+  T beta;
+  T* c;
+  int64_t ldc;
+  GemmEpilogue<T> ep;
+};
+
+// Split K into equal blocks of at most kc (no thin last block).
+int64_t balanced_kc(int64_t k, int64_t kc) { return ceil_div(k, ceil_div(k, kc)); }
+
+// The two inner loops around the microkernel for one K block of depth kc: C block `c` (mc rows,
+// B panels jp0..jp1 of an nc-wide block) += packed A block `ap` times the B panels. bpanel(jp)
+// gives panel jp as (pointer, row stride). `ep` (bias already offset to the block) is applied to
+// each tile right after it is final; nullptr while later K blocks are still to come.
+template <typename T, class BPanel>
+void macro_kernel(const GemmUkrInfo<T>& u, int64_t mc, int64_t nc, int64_t jp0, int64_t jp1, int64_t kc,
+                  const T* ap, BPanel bpanel, T* c, int64_t ldc, T alpha, T beta, const GemmEpilogue<T>* ep) {
+  const int mr = u.mr, nr = u.nr;
+  for (int64_t jp = jp0; jp < jp1; ++jp) {
+    const int64_t jr = jp * nr, ncols = std::min<int64_t>(nr, nc - jr);
+    const auto [bp, ldb] = bpanel(jp);
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+      const int64_t rows = std::min<int64_t>(mr, mc - ir);
+      T* ct = c + ir * ldc + jr;
+      u.ukr(rows, ncols, kc, ap + ir * kc, bp, ldb, ct, ldc, alpha, beta);
+      if (ep) {
+        GemmEpilogue<T> ep_t = *ep;
+        if (ep_t.bias) ep_t.bias += jr;
+        apply_epilogue(ct, ldc, rows, ncols, ep_t);
+      }
+    }
+  }
+}
+
+// Pack the A block op(A)[ic:ic+mc, pc:pc+kc], panels p0..p1, into MR-tall panels at `ap`.
+template <typename T>
+void pack_a_block(const Problem<T>& P, int mr, int64_t ic, int64_t mc, int64_t pc, int64_t kc, T* ap, int64_t p0,
+                  int64_t p1) {
+  for (int64_t ip = p0; ip < p1; ++ip)
+    pack_panel(std::min<int64_t>(mr, mc - ip * mr), kc, P.a + (ic + ip * mr) * P.rs_a + pc * P.cs_a, P.cs_a,
+               P.rs_a, mr, ap + ip * mr * kc);
+}
+
+// ---- Driver 1: B read in place (row-major B), one thread ----------------------------------------
+//
+// The full NR-wide column panels of B are handed to the microkernel where they lie; only the last,
+// narrower panel is packed (zero-padded). Packing B costs a full read and write of B, which a small
+// or thin problem (few rows of A to reuse each B panel) never earns back.
+template <typename T>
+void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk) {
+  const int mr = u.mr, nr = u.nr;
+  const int64_t kc_max = balanced_kc(P.k, blk.kc);
+  const int64_t mc_max = std::min(blk.mc, round_up(P.m, mr));
+  const int64_t n_full = P.n / nr, edge = P.n - n_full * nr;
+  const int64_t n_panels = n_full + (edge > 0);
+  T* ap = scratch_a<T>(mc_max * kc_max);
+  T* bedge = edge ? scratch_b<T>(kc_max * nr) : nullptr;
+  for (int64_t pc = 0; pc < P.k; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, P.k - pc);
+    const T beta = pc == 0 ? P.beta : T(1);
+    const bool last = pc + kc == P.k;
+    const T* bk = P.b + pc * P.rs_b;
+    if (edge) pack_panel(edge, kc, bk + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
+    auto bpanel = [&](int64_t jp) {
+      return jp < n_full ? std::pair<const T*, int64_t>(bk + jp * nr, P.rs_b)
+                         : std::pair<const T*, int64_t>(bedge, nr);
+    };
+    for (int64_t ic = 0; ic < P.m; ic += mc_max) {
+      const int64_t mc = std::min(mc_max, P.m - ic);
+      pack_a_block(P, mr, ic, mc, pc, kc, ap, 0, ceil_div(mc, mr));
+      macro_kernel(u, mc, P.n, 0, n_panels, kc, ap, bpanel, P.c + ic * P.ldc, P.ldc, P.alpha, beta,
+                   last ? &P.ep : nullptr);
+    }
+  }
+}
+
+// Threads take disjoint blocks of C (rows when there are enough, else column panels, in multiples
+// of mr and nr) and each runs serial(sub-problem) on its block: no shared buffers, no barriers.
+template <typename T, class Serial>
+void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
+  const int64_t row_panels = ceil_div(P.m, mr), col_panels = ceil_div(P.n, nr);
+  const bool by_rows = row_panels >= 2 * nt || row_panels >= col_panels;
+  const int64_t parts = by_rows ? row_panels : col_panels;
+  nt = int(std::min<int64_t>(nt, parts));
+  auto part = [&](int t) {
+    const int64_t p0 = parts * t / nt, p1 = parts * (t + 1) / nt;
+    Problem<T> S = P;
+    if (by_rows) {
+      const int64_t r0 = p0 * mr, r1 = std::min(P.m, p1 * mr);
+      S.m = r1 - r0, S.a += r0 * P.rs_a, S.c += r0 * P.ldc;
+    } else {
+      const int64_t c0 = p0 * nr, c1 = std::min(P.n, p1 * nr);
+      S.n = c1 - c0, S.b += c0 * P.cs_b, S.c += c0;
+      if (S.ep.bias) S.ep.bias += c0;
+    }
+    if (S.m > 0 && S.n > 0) serial(S);
+  };
+  if (nt <= 1) return part(0);
+#pragma omp parallel num_threads(nt)
+  part(omp_get_thread_num());
+}
+
+// ---- Driver 3: narrow problems as dot products ------------------------------------------------
+//
+// When n is small (a classifier head: n = 10) and A is row-major, every element of C is a dot
+// product of a row of A, read in place, with a row of B^T, packed once (n x k, tiny). The dot
+// kernel runs its vectors along k, so it wastes no lanes on a narrow C and packs nothing of A.
+template <typename T>
+void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
+  const int mr = u.dot_mr, nj = u.dot_nj;
+  const int64_t kc_max = balanced_kc(P.k, 2048);  // a few rows of A and all of B^T stay in L1/L2
+  const int64_t ldbt = round_up(kc_max, 16);
+  const int64_t n_pad = round_up(P.n, nj);
+  T* bt = scratch_b<T>(n_pad * ldbt);
+  for (int64_t pc = 0; pc < P.k; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, P.k - pc);
+    const T beta = pc == 0 ? P.beta : T(1);
+    const bool last = pc + kc == P.k;
+    // B^T row j, element p = op(B)(pc + p, j); rows n..n_pad are zero
+    pack_panel(kc, P.n, P.b + pc * P.rs_b, P.cs_b, P.rs_b, int(ldbt), bt);
+    std::memset(static_cast<void*>(bt + P.n * ldbt), 0, sizeof(T) * size_t((n_pad - P.n) * ldbt));
+    for (int64_t i = 0; i < P.m; i += mr) {
+      const int64_t rows = std::min<int64_t>(mr, P.m - i);
+      for (int64_t j = 0; j < P.n; j += nj) {
+        const int64_t cols = std::min<int64_t>(nj, P.n - j);
+        T* ct = P.c + i * P.ldc + j;
+        u.dot(rows, cols, kc, P.a + i * P.rs_a + pc, P.rs_a, bt + j * ldbt, ldbt, ct, P.ldc, P.alpha, beta);
+        if (last) {
+          GemmEpilogue<T> ep = P.ep;
+          if (ep.bias) ep.bias += j;
+          apply_epilogue(ct, P.ldc, rows, cols, ep);
+        }
+      }
+    }
+  }
+}
+
+// ---- Driver 2: B packed once and shared by the threads (large problems) --------------------------
+template <typename T>
+void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk, int nt) {
+  const int mr = u.mr, nr = u.nr;
+  const int64_t m = P.m, n = P.n, k = P.k;
+
+  // Split the ic loop when every thread gets at least one full-height block of MR panels;
+  // otherwise all threads share one A block and split the jr loop.
+  int64_t n_ic = ceil_div(m, blk.mc);
+  bool split_ic = false;
+  int64_t mc_eff = std::min(blk.mc, round_up(m, mr));
+  if (nt > 1 && m >= int64_t(nt) * 4 * mr) {
+    n_ic = round_up(std::max<int64_t>(n_ic, nt), nt);
+    mc_eff = round_up(ceil_div(m, n_ic), mr);
+    n_ic = ceil_div(m, mc_eff);
+    split_ic = n_ic >= nt;
+  }
+
+  const int64_t nc_max = std::min(blk.nc, round_up(n, nr));
+  const int64_t kc_max = balanced_kc(k, blk.kc);
+  T* bbuf = scratch_b<T>(kc_max * nc_max);
+  T* abuf_shared = split_ic ? nullptr : scratch_a<T>(mc_eff * kc_max);
+
+  // The body every thread runs; work is split by hand (not `omp for`) so that it is also correct
+  // when run by one thread inside someone else's parallel region.
+  auto body = [&](int tid, int nth) {
+    auto barrier = [nth] {
+      if (nth > 1) {
+#pragma omp barrier
+      }
+    };
+    T* ap_own = split_ic ? scratch_a<T>(mc_eff * kc_max) : nullptr;
+    for (int64_t jc = 0; jc < n; jc += nc_max) {
+      const int64_t nc = std::min(nc_max, n - jc);
+      const int64_t n_panels = ceil_div(nc, nr);
+      GemmEpilogue<T> ep_j = P.ep;
+      if (ep_j.bias) ep_j.bias += jc;
+      for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, k - pc);
+        const T beta = pc == 0 ? P.beta : T(1);
+        const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
+
+        for (int64_t jp = n_panels * tid / nth; jp < n_panels * (tid + 1) / nth; ++jp)
+          pack_panel(std::min<int64_t>(nr, nc - jp * nr), kc, P.b + pc * P.rs_b + (jc + jp * nr) * P.cs_b, P.rs_b,
+                     P.cs_b, nr, bbuf + jp * nr * kc);
+        barrier();
+        auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
+
+        if (split_ic) {
+          for (int64_t bi = n_ic * tid / nth; bi < n_ic * (tid + 1) / nth; ++bi) {
+            const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
+            pack_a_block(P, mr, ic, mc, pc, kc, ap_own, 0, ceil_div(mc, mr));
+            macro_kernel(u, mc, nc, 0, n_panels, kc, ap_own, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
+          }
+        } else {
+          for (int64_t ic = 0; ic < m; ic += mc_eff) {
+            const int64_t mc = std::min(mc_eff, m - ic);
+            const int64_t a_panels = ceil_div(mc, mr);
+            pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, a_panels * tid / nth, a_panels * (tid + 1) / nth);
+            barrier();
+            macro_kernel(u, mc, nc, n_panels * tid / nth, n_panels * (tid + 1) / nth, kc, abuf_shared, bpanel,
+                         P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
+            barrier();
+          }
+        }
+        barrier();  // bbuf is repacked next
+      }
+    }
+  };
+  if (nt <= 1) return body(0, 1);
+#pragma omp parallel num_threads(nt)
+  body(omp_get_thread_num(), omp_get_num_threads());
 }
 
 }  // namespace
@@ -139,20 +416,25 @@ void apply_epilogue(T* c, int64_t ldc, int64_t m, int64_t n, const GemmEpilogue<
   }
 }
 
+template <typename T>
+const GemmUkrInfo<T>& with_narrow(const GemmUkrInfo<T>& u, int64_t n) {
+  return u.narrow && n <= u.narrow->nr ? *u.narrow : u;
+}
+
 template <>
-const GemmUkrInfo<float>& gemm_ukr<float>() {
+const GemmUkrInfo<float>& gemm_ukr<float>(int64_t n) {
   switch (active_isa()) {
-    case Isa::avx512: return gemm_ukr_avx512_f32;
-    case Isa::avx2: return gemm_ukr_avx2_f32;
+    case Isa::avx512: return with_narrow(gemm_ukr_avx512_f32, n);
+    case Isa::avx2: return with_narrow(gemm_ukr_avx2_f32, n);
     default: return gemm_ukr_generic_f32;
   }
 }
 
 template <>
-const GemmUkrInfo<double>& gemm_ukr<double>() {
+const GemmUkrInfo<double>& gemm_ukr<double>(int64_t n) {
   switch (active_isa()) {
-    case Isa::avx512: return gemm_ukr_avx512_f64;
-    case Isa::avx2: return gemm_ukr_avx2_f64;
+    case Isa::avx512: return with_narrow(gemm_ukr_avx512_f64, n);
+    case Isa::avx2: return with_narrow(gemm_ukr_avx2_f64, n);
     default: return gemm_ukr_generic_f64;
   }
 }
@@ -167,92 +449,24 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
     apply_epilogue(c, ldc, m, n, ep);
     return;
   }
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
-  const int mr = u.mr, nr = u.nr;
-  const Blocking blk = blocking_for(u);
+  const GemmUkrInfo<T>& u = gemm_ukr<T>(n);
+  const Problem<T> P{m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, ldc, ep};
 
+  // Below a few million flops a call takes tens of microseconds: waking a second thread, and
+  // waiting for it when the machine is busy, costs more than it saves.
   int nt = max_threads > 0 ? max_threads : num_threads();
+  if (2 * m * n * k < (int64_t(4) << 20)) nt = 1;
   nt = std::min(nt, threads_for(2 * m * n * k));
 
-  // Split the ic loop when every thread gets at least one full-height block of MR panels;
-  // otherwise all threads share one A block and split the jr loop.
-  int64_t n_ic = ceil_div(m, blk.mc);
-  bool split_ic = false;
-  int64_t mc_eff = std::min(blk.mc, round_up(m, mr));
-  if (nt > 1 && m >= int64_t(nt) * 4 * mr) {
-    n_ic = round_up(std::max<int64_t>(n_ic, nt), nt);
-    mc_eff = round_up(ceil_div(m, n_ic), mr);
-    n_ic = ceil_div(m, mc_eff);
-    split_ic = n_ic >= nt;
+  static const int path = std::getenv("DLCORE_GEMM_PATH") ? std::atoi(std::getenv("DLCORE_GEMM_PATH")) : 3;
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); path == 3 && ud.dot && cs_a == 1 && n <= 16 && k >= 16) {
+    return split_c(P, ud.dot_mr, ud.dot_nj, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
   }
-
-  const int64_t nc_max = std::min(blk.nc, round_up(n, nr));
-  const int64_t kc_max = ceil_div(k, ceil_div(k, blk.kc));  // balanced K blocks
-  T* bbuf = scratch_b<T>(kc_max * nc_max);
-  T* abuf_shared = split_ic ? nullptr : scratch_a<T>(mc_eff * kc_max);
-
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
-    for (int64_t jc = 0; jc < n; jc += nc_max) {
-      const int64_t nc = std::min(nc_max, n - jc);
-      const int64_t n_panels = ceil_div(nc, nr);
-      GemmEpilogue<T> ep_j = ep;
-      if (ep.bias) ep_j.bias = ep.bias + jc;
-      for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, k - pc);
-        const T beta_p = pc == 0 ? beta : T(1);
-        const bool last = pc + kc == k;
-
-#pragma omp for schedule(static)
-        for (int64_t jp = 0; jp < n_panels; ++jp)
-          pack_b_panel(kc, std::min<int64_t>(nr, nc - jp * nr), b + pc * rs_b + (jc + jp * nr) * cs_b, rs_b,
-                       cs_b, nr, bbuf + jp * nr * kc);
-
-        // C[ic:ic+mc, jc + [jp0, jp1) panels] for the packed A block `ap`.
-        auto macro = [&](int64_t ic, int64_t mc, const T* ap, int64_t jp0, int64_t jp1) {
-          for (int64_t jp = jp0; jp < jp1; ++jp) {
-            const int64_t jr = jp * nr, ncols = std::min<int64_t>(nr, nc - jr);
-            const T* bp = bbuf + jr * kc;
-            for (int64_t ir = 0; ir < mc; ir += mr) {
-              const int64_t rows = std::min<int64_t>(mr, mc - ir);
-              T* ct = c + (ic + ir) * ldc + jc + jr;
-              u.ukr(rows, ncols, kc, ap + ir * kc, bp, ct, ldc, alpha, beta_p);
-              if (last) {
-                GemmEpilogue<T> ep_t = ep_j;
-                if (ep_t.bias) ep_t.bias += jr;
-                apply_epilogue(ct, ldc, rows, ncols, ep_t);
-              }
-            }
-          }
-        };
-        auto pack_a_block = [&](int64_t ic, int64_t mc, T* ap, int64_t p0, int64_t p1) {
-          for (int64_t ip = p0; ip < p1; ++ip)
-            pack_a_panel(std::min<int64_t>(mr, mc - ip * mr), kc, a + (ic + ip * mr) * rs_a + pc * cs_a, rs_a,
-                         cs_a, mr, ap + ip * mr * kc);
-        };
-
-        if (split_ic) {
-          T* ap = scratch_a<T>(mc_eff * kc_max);
-#pragma omp for schedule(static)
-          for (int64_t bi = 0; bi < n_ic; ++bi) {
-            const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
-            pack_a_block(ic, mc, ap, 0, ceil_div(mc, mr));
-            macro(ic, mc, ap, 0, n_panels);
-          }
-        } else {
-          for (int64_t ic = 0; ic < m; ic += mc_eff) {
-            const int64_t mc = std::min(mc_eff, m - ic);
-            const int64_t a_panels = ceil_div(mc, mr);
-            pack_a_block(ic, mc, abuf_shared, a_panels * tid / nth, a_panels * (tid + 1) / nth);
-#pragma omp barrier
-            macro(ic, mc, abuf_shared, n_panels * tid / nth, n_panels * (tid + 1) / nth);
-#pragma omp barrier
-          }
-        }
-      }
-    }
-  }
+  const Blocking blk = blocking_for(u);
+  // B read in place: B row-major and few rows of A to amortise packing it.
+  if (cs_b == 1 && m <= 2 * blk.mc && path >= 2)
+    return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
+  gemm_packed(P, u, blk, nt);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,

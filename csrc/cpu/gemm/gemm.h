@@ -23,16 +23,21 @@
 //
 // ---- The microkernel contract (one per ISA and dtype, registered in gemm.cpp's table) ----------
 //
-//   void ukr(int64_t m, int64_t n, int64_t k, const T* a, const T* b,
+//   void ukr(int64_t m, int64_t n, int64_t k, const T* a, const T* b, int64_t ldb,
 //            T* c, int64_t ldc, T alpha, T beta);
 //
 //   a:  packed A micro-panel, k columns of MR values: a[p * MR + i]; rows i >= m are zero.
-//   b:  packed B micro-panel, k rows of NR values:    b[p * NR + j]; columns j >= n are zero.
+//   b:  B micro-panel, k rows of NR values b[p * ldb + j], all NR of them readable; columns j >= n
+//       are zero. Either a packed panel (ldb == NR, 64-byte aligned) or, when B is row-major with
+//       at least NR columns left, B itself read in place (ldb = B's row stride, any alignment).
 //   c:  row-major tile, c[i * ldc + j] for i < m <= MR and j < n <= NR.
 //   Computes C := beta * C + alpha * (a * b) on the m x n corner only, never touching memory
 //   outside it (edges are handled inside the kernel with masks). beta == 0 means C is never read,
 //   so NaN or uninitialised output memory is fine. k may be 0 (then C := beta * C).
-//   Packed panels are aligned to 64 bytes.
+//   Packed A panels are aligned to 64 bytes.
+//
+// Each ISA also may offer a `narrow` kernel with a smaller NR for problems with n <= its NR (a
+// classifier head with 10 outputs wastes two thirds of a 32-wide tile).
 #pragma once
 #include <cstdint>
 
@@ -49,23 +54,30 @@ struct GemmEpilogue {
 };
 
 template <typename T>
-using GemmUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int64_t ldc,
-                         T alpha, T beta);
+using GemmUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, const T* b, int64_t ldb, T* c,
+                         int64_t ldc, T alpha, T beta);
+
+template <typename T>
+using GemmDotUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+                            T* c, int64_t ldc, T alpha, T beta);
 
 template <typename T>
 struct GemmUkrInfo {
   GemmUkr<T> ukr;
   int mr, nr;
   const char* name;
+  const GemmUkrInfo* narrow = nullptr;  // used instead when n <= narrow->nr
+  GemmDotUkr<T> dot = nullptr;          // the dot kernel, or nullptr
+  int dot_mr = 0, dot_nj = 0;
 };
 
 // One entry per ISA; defined in gemm_ukr_<isa>.cpp.
 extern const GemmUkrInfo<float> gemm_ukr_generic_f32, gemm_ukr_avx2_f32, gemm_ukr_avx512_f32;
 extern const GemmUkrInfo<double> gemm_ukr_generic_f64, gemm_ukr_avx2_f64, gemm_ukr_avx512_f64;
 
-// The microkernel for the active ISA.
+// The microkernel for the active ISA (its narrow variant when one exists and n <= its NR).
 template <typename T>
-const GemmUkrInfo<T>& gemm_ukr();
+const GemmUkrInfo<T>& gemm_ukr(int64_t n = INT64_MAX);
 
 // max_threads: 0 = the pool's size (cpu::num_threads()); 1 when called from inside a parallel region.
 template <typename T>

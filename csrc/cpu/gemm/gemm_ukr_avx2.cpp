@@ -1,4 +1,5 @@
-// AVX2 + FMA GEMM microkernels: f32 6 x 16 (12 ymm accumulators), f64 6 x 8.
+// AVX2 + FMA GEMM microkernels: f32 6 x 16 (12 ymm accumulators), f64 6 x 8; narrow 12 x 8 and
+// 12 x 4 (12 accumulators of one vector each); dot kernels 2 x 4.
 #include <immintrin.h>
 
 #include "cpu/gemm/gemm.h"
@@ -26,6 +27,11 @@ struct F32x8 {
   }
   static R loadm(const T* p, M m) { return _mm256_maskload_ps(p, m); }
   static void storem(T* p, R v, M m) { _mm256_maskstore_ps(p, m, v); }
+  static void sum4(R r0, R r1, R r2, R r3, T* out) {
+    // a horizontal-add tree: after the third hadd each 128-bit half holds one partial sum of each input
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(r0, r1), _mm256_hadd_ps(r2, r3));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
 };
 
 struct F64x4 {
@@ -47,11 +53,19 @@ struct F64x4 {
   }
   static R loadm(const T* p, M m) { return _mm256_maskload_pd(p, m); }
   static void storem(T* p, R v, M m) { _mm256_maskstore_pd(p, m, v); }
+  static void sum4(R r0, R r1, R r2, R r3, T* out) {
+    const __m256d h01 = _mm256_hadd_pd(r0, r1), h23 = _mm256_hadd_pd(r2, r3);
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20), _mm256_permute2f128_pd(h01, h23, 0x31)));
+  }
 };
 
 }  // namespace
 
-const GemmUkrInfo<float> gemm_ukr_avx2_f32{&simd::gemm_ukr<F32x8, 6, 2>, 6, 16, "avx2 6x16"};
-const GemmUkrInfo<double> gemm_ukr_avx2_f64{&simd::gemm_ukr<F64x4, 6, 2>, 6, 8, "avx2 6x8"};
+static const GemmUkrInfo<float> narrow_f32{&simd::gemm_ukr<F32x8, 12, 1>, 12, 8, "avx2 12x8"};
+static const GemmUkrInfo<double> narrow_f64{&simd::gemm_ukr<F64x4, 12, 1>, 12, 4, "avx2 12x4"};
+const GemmUkrInfo<float> gemm_ukr_avx2_f32{&simd::gemm_ukr<F32x8, 6, 2>, 6, 16, "avx2 6x16", &narrow_f32,
+                                           &simd::gemm_dot_ukr<F32x8, 2, 4>, 2, 4};
+const GemmUkrInfo<double> gemm_ukr_avx2_f64{&simd::gemm_ukr<F64x4, 6, 2>, 6, 8, "avx2 6x8", &narrow_f64,
+                                            &simd::gemm_dot_ukr<F64x4, 2, 4>, 2, 4};
 
 }  // namespace dlcore::cpu

@@ -1,4 +1,5 @@
-// AVX-512 GEMM microkernels: f32 8 x 32 (16 zmm accumulators), f64 8 x 16.
+// AVX-512 GEMM microkernels: f32 8 x 32 (16 zmm accumulators), f64 8 x 16; narrow 16 x 16 and 16 x 8
+// (16 accumulators of one vector each); dot kernels 4 x 4.
 #include <immintrin.h>
 
 #include "cpu/gemm/gemm.h"
@@ -26,6 +27,13 @@ struct F32x16 {
   static M mask(int64_t n) { return lanes16(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_ps(p, m, v); }
+  static void sum4(R r0, R r1, R r2, R r3, T* out) {
+    // 16 -> 8 lanes (add the 256-bit halves), then a horizontal-add tree: after the third hadd,
+    // each 128-bit half holds one partial sum of each of the four inputs
+    auto half = [](R r) { return _mm256_add_ps(_mm512_castps512_ps256(r), _mm512_extractf32x8_ps(r, 1)); };
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(half(r0), half(r1)), _mm256_hadd_ps(half(r2), half(r3)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
 };
 
 struct F64x8 {
@@ -44,11 +52,20 @@ struct F64x8 {
   static M mask(int64_t n) { return lanes8(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_pd(p, m, v); }
+  static void sum4(R r0, R r1, R r2, R r3, T* out) {
+    auto half = [](R r) { return _mm256_add_pd(_mm512_castpd512_pd256(r), _mm512_extractf64x4_pd(r, 1)); };
+    const __m256d h01 = _mm256_hadd_pd(half(r0), half(r1)), h23 = _mm256_hadd_pd(half(r2), half(r3));
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20), _mm256_permute2f128_pd(h01, h23, 0x31)));
+  }
 };
 
 }  // namespace
 
-const GemmUkrInfo<float> gemm_ukr_avx512_f32{&simd::gemm_ukr<F32x16, 8, 2>, 8, 32, "avx512 8x32"};
-const GemmUkrInfo<double> gemm_ukr_avx512_f64{&simd::gemm_ukr<F64x8, 8, 2>, 8, 16, "avx512 8x16"};
+static const GemmUkrInfo<float> narrow_f32{&simd::gemm_ukr<F32x16, 16, 1>, 16, 16, "avx512 16x16"};
+static const GemmUkrInfo<double> narrow_f64{&simd::gemm_ukr<F64x8, 16, 1>, 16, 8, "avx512 16x8"};
+const GemmUkrInfo<float> gemm_ukr_avx512_f32{&simd::gemm_ukr<F32x16, 8, 2>, 8, 32, "avx512 8x32", &narrow_f32,
+                                             &simd::gemm_dot_ukr<F32x16, 4, 4>, 4, 4};
+const GemmUkrInfo<double> gemm_ukr_avx512_f64{&simd::gemm_ukr<F64x8, 8, 2>, 8, 16, "avx512 8x16", &narrow_f64,
+                                              &simd::gemm_dot_ukr<F64x8, 4, 4>, 4, 4};
 
 }  // namespace dlcore::cpu

@@ -6,12 +6,12 @@ namespace dlcore::cpu {
 namespace {
 
 template <typename T, int MR, int NR>
-void ukr_generic(int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+void ukr_generic(int64_t m, int64_t n, int64_t k, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha, T beta) {
   T acc[MR][NR] = {};
   for (int64_t p = 0; p < k; ++p)
     for (int i = 0; i < MR; ++i) {
       const T ai = a[p * MR + i];
-      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[p * NR + j];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[p * ldb + j];
     }
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {

@@ -6,19 +6,32 @@
 // K loop. Each step loads NV vectors of the B panel, broadcasts MR scalars of the A panel and
 // issues MR * NV independent FMAs (enough to cover the FMA latency on both pipes).
 //
+// The C tile is prefetched before the K loop, so its cache misses overlap the arithmetic instead
+// of stalling the stores at the end (C rows are ldc apart: each row is a separate miss).
+//
 // V provides: T, R (register), M (lane mask), W (lanes), zero, set1, load (aligned), loadu, storeu,
-// bcast, fma(a, b, c) = a*b + c, mul, mask(n) (first min(n, W) lanes), loadm, storem.
+// bcast, fma(a, b, c) = a*b + c, mul, mask(n) (first min(n, W) lanes), loadm, storem, and
+// sum4(r0, r1, r2, r3, out) (out[q] = the sum of the lanes of r_q).
+// B rows are ldb apart (NR for a packed panel, the row stride of B when it is read in place), so B
+// is read with unaligned loads, which cost nothing extra on aligned addresses.
 #pragma once
 #include <cstdint>
 
 namespace dlcore::cpu::simd {
 
 template <class V, int MR, int NV>
-void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typename V::T* b,
+void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typename V::T* b, int64_t ldb,
               typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
   using T = typename V::T;
   using R = typename V::R;
   constexpr int W = V::W, NR = NV * W;
+
+#pragma GCC unroll 64
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1);
+  }
 
   R acc[MR][NV];
 #pragma GCC unroll 64
@@ -29,7 +42,7 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
   for (int64_t p = 0; p < k; ++p) {
     R bv[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + p * NR + j * W);
+    for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + p * ldb + j * W);
 #pragma GCC unroll 64
     for (int i = 0; i < MR; ++i) {
       const R av = V::bcast(a + p * MR + i);
@@ -66,6 +79,57 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
       if (read_c) r = V::fma(vb, V::loadm(cp, mk[j]), r);
       V::storem(cp, r, mk[j]);
     }
+  }
+}
+
+// The dot-product kernel for narrow problems (the contract is in gemm.h, "dot kernel"): an
+// MR x NJ block of C where every element is one dot product of length k, a row of A (read in
+// place) with a row of B^T (packed). Vectors run along k, so no lane is wasted however small n is;
+// each of the MR * NJ dot products keeps its own accumulator and is summed across lanes at the end.
+template <class V, int MR, int NJ>
+void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_t lda, const typename V::T* bt,
+                  int64_t ldbt, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  static_assert(NJ == 4, "sum4 reduces four accumulators at a time");
+  using T = typename V::T;
+  using R = typename V::R;
+  constexpr int W = V::W;
+
+  // Rows i >= m read row 0 again (always valid memory); their results are dropped.
+  const T* ar[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) ar[i] = a + (i < m ? i : 0) * lda;
+
+  R acc[MR][NJ];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) acc[i][j] = V::zero();
+
+  auto step = [&](int64_t p, auto load) {
+    R bv[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) bv[j] = load(bt + j * ldbt + p);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const R av = load(ar[i] + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
+    }
+  };
+  int64_t p = 0;
+  for (; p + W <= k; p += W) step(p, [](const T* x) { return V::loadu(x); });
+  if (p < k) {  // the last k % W steps: masked loads read zeros past the end of each row
+    const typename V::M mk = V::mask(k - p);
+    step(p, [mk](const T* x) { return V::loadm(x, mk); });
+  }
+
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    T s[NJ];
+    V::sum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3], s);
+    T* crow = c + i * ldc;
+    for (int64_t j = 0; j < n && j < NJ; ++j) crow[j] = beta == T(0) ? alpha * s[j] : alpha * s[j] + beta * crow[j];
   }
 }
 
