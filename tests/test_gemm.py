@@ -102,6 +102,71 @@ def test_large(isa, rng):
     assert_close(got[rows], ref.gemm(a[rows], b), np.float32, what="large gemm, sampled rows")
 
 
+# The GEMM picks one of three drivers by shape and layout (csrc/cpu/gemm/gemm.cpp): dot products for
+# a narrow C with row-major A, B read in place for row-major B and few rows, B packed otherwise. The
+# tests below reach each driver's edges, with one thread and with several.
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dot_path_edges(isa, dtype, rng):
+    # n <= 16, row-major A, k >= 16: every column count 1..16 (full and partial groups of 4),
+    # rows around the dot kernel's tile (2 or 4), k around the vector widths (masked tail)
+    for m, n, k in itertools.product([1, 3, 4, 5, 13], [1, 2, 3, 4, 5, 10, 15, 16], [16, 17, 31, 100]):
+        a, b = operands(m, n, k, False, False, dtype, rng)
+        assert_close(K.gemm(a, b), ref.gemm(a, b), dtype, what=f"{isa} dot path {m}x{n}x{k}")
+        a_t = make((k, m), dtype, rng)  # trans_a: A is not row-major, so not the dot path
+        assert_close(K.gemm(a_t, b, trans_a=True), ref.gemm(a_t, b, True), dtype, what=f"{isa} narrow {m}x{n}x{k} ta")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dot_path_alpha_beta_epilogue(isa, dtype, rng):
+    a, b = operands(29, 10, 70, False, True, dtype, rng)
+    for alpha, beta in [(1.0, 1.0), (-0.5, 2.0), (2.0, 0.0)]:
+        c = make((29, 10), dtype, rng)
+        expect = ref.gemm(a, b, False, True, alpha, beta, c)
+        K.gemm(a, b, trans_b=True, alpha=alpha, beta=beta, out=c)
+        assert_close(c, expect, dtype, what=f"dot path alpha={alpha} beta={beta}")
+    bias = make((10,), dtype, rng)
+    for activation in [None, "relu", "tanh"]:
+        assert_close(K.gemm(a, b, trans_b=True, bias=bias, activation=activation),
+                     ref.gemm(a, b, False, True, bias=bias, activation=activation), dtype,
+                     what=f"dot path epilogue {activation}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_b_in_place_strides(isa, dtype, rng):
+    # row-major B read where it lies: a row stride longer than n, a negative one, and column counts
+    # around the tile width (the narrower last panel is packed)
+    for m, n, k in [(7, 33, 50), (37, 64, 19), (9, 97, 130)]:
+        a = make((m, k), dtype, rng)
+        wide = make((k, n + 11), dtype, rng)
+        for b in (wide[:, 3:3 + n], wide[::-1, :n], wide[::2, :n][: k // 2]):
+            aa = a[:, : b.shape[0]]
+            assert_close(K.gemm(aa, b), ref.gemm(aa, b), dtype, what=f"{isa} B in place {b.shape} strides {b.strides}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_driver_threads(isa, dtype, rng):
+    # problems big enough to use every thread, one per driver and split direction
+    shapes = [(300, 13, 700, False, False),   # dot products, threads split rows
+              (40, 300, 400, False, False),   # B in place, threads split rows
+              (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
+              (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
+              (40, 200, 600, False, True),    # B transposed: packed, few rows: threads share one A block
+              (700, 300, 200, True, False)]   # A transposed
+    before = dlcore.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            dlcore.set_num_threads(threads)
+            for m, n, k, ta, tb in shapes:
+                a, b = operands(m, n, k, ta, tb, dtype, rng)
+                bias = make((n,), dtype, rng)
+                assert_close(K.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation="relu"),
+                             ref.gemm(a, b, ta, tb, bias=bias, activation="relu"), dtype,
+                             what=f"{isa} {threads} threads {m}x{n}x{k} ta={ta} tb={tb}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 def test_threads_agree(rng):
     a, b = operands(300, 200, 150, False, False, np.float32, rng)
     before = dlcore.get_num_threads()

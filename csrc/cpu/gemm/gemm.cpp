@@ -290,8 +290,8 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
 // kernel runs its vectors along k, so it wastes no lanes on a narrow C and packs nothing of A.
 template <typename T>
 void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
-  const int mr = u.dot_mr, nj = u.dot_nj;
-  const int64_t kc_max = balanced_kc(P.k, 2048);  // a few rows of A and all of B^T stay in L1/L2
+  const int mr = u.dot_mr, nj = 4;
+  const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
   const int64_t ldbt = round_up(kc_max, 16);
   const int64_t n_pad = round_up(P.n, nj);
   T* bt = scratch_b<T>(n_pad * ldbt);
@@ -307,7 +307,7 @@ void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
       for (int64_t j = 0; j < P.n; j += nj) {
         const int64_t cols = std::min<int64_t>(nj, P.n - j);
         T* ct = P.c + i * P.ldc + j;
-        u.dot(rows, cols, kc, P.a + i * P.rs_a + pc, P.rs_a, bt + j * ldbt, ldbt, ct, P.ldc, P.alpha, beta);
+        u.dot[cols - 1](rows, cols, kc, P.a + i * P.rs_a + pc, P.rs_a, bt + j * ldbt, ldbt, ct, P.ldc, P.alpha, beta);
         if (last) {
           GemmEpilogue<T> ep = P.ep;
           if (ep.bias) ep.bias += j;
@@ -458,13 +458,13 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
   if (2 * m * n * k < (int64_t(4) << 20)) nt = 1;
   nt = std::min(nt, threads_for(2 * m * n * k));
 
-  static const int path = std::getenv("DLCORE_GEMM_PATH") ? std::atoi(std::getenv("DLCORE_GEMM_PATH")) : 3;
-  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); path == 3 && ud.dot && cs_a == 1 && n <= 16 && k >= 16) {
-    return split_c(P, ud.dot_mr, ud.dot_nj, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
-  }
+  // Narrow C with row-major A: dot products, nothing of A packed (driver 3).
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && cs_a == 1 && n <= 16 && k >= 16)
+    return split_c(P, ud.dot_mr, 4, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
   const Blocking blk = blocking_for(u);
-  // B read in place: B row-major and few rows of A to amortise packing it.
-  if (cs_b == 1 && m <= 2 * blk.mc && path >= 2)
+  // Row-major B and at most a couple of A blocks per thread to reuse each B panel: packing B would
+  // cost more than it saves (driver 1). Otherwise pack B once, shared by the threads (driver 2).
+  if (cs_b == 1 && m <= 2 * blk.mc)
     return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
   gemm_packed(P, u, blk, nt);
 }

@@ -67,8 +67,8 @@ struct GemmUkrInfo {
   int mr, nr;
   const char* name;
   const GemmUkrInfo* narrow = nullptr;  // used instead when n <= narrow->nr
-  GemmDotUkr<T> dot = nullptr;          // the dot kernel, or nullptr
-  int dot_mr = 0, dot_nj = 0;
+  GemmDotUkr<T> dot[4] = {};            // dot kernels for 1..4 columns, or nullptr
+  int dot_mr = 0;
 };
 
 // One entry per ISA; defined in gemm_ukr_<isa>.cpp.

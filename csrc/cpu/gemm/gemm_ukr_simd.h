@@ -83,13 +83,13 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
 }
 
 // The dot-product kernel for narrow problems (the contract is in gemm.h, "dot kernel"): an
-// MR x NJ block of C where every element is one dot product of length k, a row of A (read in
+// MR x NJ block of C (NJ <= 4; one instance per NJ, so a narrow C wastes nothing) where every element is one dot product of length k, a row of A (read in
 // place) with a row of B^T (packed). Vectors run along k, so no lane is wasted however small n is;
 // each of the MR * NJ dot products keeps its own accumulator and is summed across lanes at the end.
 template <class V, int MR, int NJ>
 void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_t lda, const typename V::T* bt,
                   int64_t ldbt, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
-  static_assert(NJ == 4, "sum4 reduces four accumulators at a time");
+  static_assert(NJ >= 1 && NJ <= 4, "sum4 reduces up to four accumulators at a time");
   using T = typename V::T;
   using R = typename V::R;
   constexpr int W = V::W;
@@ -126,10 +126,12 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
-    T s[NJ];
-    V::sum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3], s);
+    const R z = V::zero();
+    T s4[4];
+    V::sum4(acc[i][0], NJ > 1 ? acc[i][NJ > 1 ? 1 : 0] : z, NJ > 2 ? acc[i][NJ > 2 ? 2 : 0] : z,
+            NJ > 3 ? acc[i][NJ > 3 ? 3 : 0] : z, s4);
     T* crow = c + i * ldc;
-    for (int64_t j = 0; j < n && j < NJ; ++j) crow[j] = beta == T(0) ? alpha * s[j] : alpha * s[j] + beta * crow[j];
+    for (int64_t j = 0; j < n && j < NJ; ++j) crow[j] = beta == T(0) ? alpha * s4[j] : alpha * s4[j] + beta * crow[j];
   }
 }
 
