@@ -293,15 +293,13 @@ void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
   const int mr = u.dot_mr, nj = 4;
   const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
   const int64_t ldbt = round_up(kc_max, 16);
-  const int64_t n_pad = round_up(P.n, nj);
-  T* bt = scratch_b<T>(n_pad * ldbt);
+  T* bt = scratch_b<T>(P.n * ldbt);
   for (int64_t pc = 0; pc < P.k; pc += kc_max) {
     const int64_t kc = std::min(kc_max, P.k - pc);
     const T beta = pc == 0 ? P.beta : T(1);
     const bool last = pc + kc == P.k;
-    // B^T row j, element p = op(B)(pc + p, j); rows n..n_pad are zero
+    // B^T row j, element p = op(B)(pc + p, j)
     pack_panel(kc, P.n, P.b + pc * P.rs_b, P.cs_b, P.rs_b, int(ldbt), bt);
-    std::memset(static_cast<void*>(bt + P.n * ldbt), 0, sizeof(T) * size_t((n_pad - P.n) * ldbt));
     for (int64_t i = 0; i < P.m; i += mr) {
       const int64_t rows = std::min<int64_t>(mr, P.m - i);
       for (int64_t j = 0; j < P.n; j += nj) {

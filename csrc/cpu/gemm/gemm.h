@@ -16,10 +16,23 @@
 //           for ir in [0, mc) step MR
 //             microkernel: C[ir:ir+MR, jr:jr+NR] (+)= A panel * B panel
 //
-// KC, MC and NC come from the cache sizes the processor reports (cpu::cache_sizes()): a B micro-panel
-// fills about half of L1, an A block about half of L2. Threads split the ic loop when m has enough
-// blocks for every thread, otherwise the jr loop. The bias + activation epilogue runs on each C tile
-// right after its last K block, while the tile is still in L1.
+// KC is 384 (the depth of one pass over a C tile; deeper passes load and store C less often), an A
+// block fills about half of L2, a B block a quarter of L3. The bias + activation epilogue runs on
+// each C tile right after its last K block, while the tile is still in cache.
+//
+// Three drivers share the microkernels (gemm.cpp picks one per call):
+//   1. dot products: C narrow (n <= 16) and A row-major. Every C element is a dot product of a row
+//      of A, read in place, with a row of B^T (packed, n x k, tiny); see the dot kernel below.
+//   2. B in place: B row-major and m at most two A blocks. The five loops above without packing B:
+//      each full NR-wide panel of B is handed to the microkernel where it lies (ldb = B's row
+//      stride), only the narrower last panel is packed. Packing B (a full read and write of B) does
+//      not pay off when few rows of A reuse each panel.
+//   3. B packed: everything else, the loops above as written.
+// Threads: drivers 1 and 2 give each thread its own block of C rows (or of C column panels when m
+// has too few row panels) and run the serial driver on it, with no barrier. Driver 3 packs each B
+// block once, shared by the threads, then splits the ic loop when m has enough blocks for every
+// thread, otherwise the jr loop. Calls under ~4 Mflop run on one thread: waking a second one, and
+// waiting for it on a busy machine, costs more than it saves.
 //
 // ---- The microkernel contract (one per ISA and dtype, registered in gemm.cpp's table) ----------
 //
@@ -27,17 +40,26 @@
 //            T* c, int64_t ldc, T alpha, T beta);
 //
 //   a:  packed A micro-panel, k columns of MR values: a[p * MR + i]; rows i >= m are zero.
-//   b:  B micro-panel, k rows of NR values b[p * ldb + j], all NR of them readable; columns j >= n
-//       are zero. Either a packed panel (ldb == NR, 64-byte aligned) or, when B is row-major with
-//       at least NR columns left, B itself read in place (ldb = B's row stride, any alignment).
+//       64-byte aligned.
+//   b:  B micro-panel, k rows of NR values b[p * ldb + j], all NR of them readable. Either a
+//       packed panel (ldb == NR, 64-byte aligned, columns j >= n zero) or, when B is row-major
+//       with at least NR columns left, B itself read in place (ldb = B's row stride, any
+//       alignment, n == NR).
 //   c:  row-major tile, c[i * ldc + j] for i < m <= MR and j < n <= NR.
 //   Computes C := beta * C + alpha * (a * b) on the m x n corner only, never touching memory
 //   outside it (edges are handled inside the kernel with masks). beta == 0 means C is never read,
 //   so NaN or uninitialised output memory is fine. k may be 0 (then C := beta * C).
-//   Packed A panels are aligned to 64 bytes.
 //
-// Each ISA also may offer a `narrow` kernel with a smaller NR for problems with n <= its NR (a
-// classifier head with 10 outputs wastes two thirds of a 32-wide tile).
+// An ISA may also offer a `narrow` kernel with a smaller NR, used for problems with n <= its NR
+// (a classifier head with 10 outputs wastes two thirds of a 32-wide tile), and dot kernels:
+//
+//   void dot(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+//            T* c, int64_t ldc, T alpha, T beta);         one per NJ in 1..4, n == NJ
+//
+//   a:  m <= DOT_MR rows of A in place, a[i * lda + p], p < k (no padding; only rows < m are read).
+//   bt: NJ rows of B^T, bt[j * ldbt + p], p < k.
+//   Computes C[i, j] := beta * C[i, j] + alpha * sum_p a[i, p] * bt[j, p] for i < m, j < n, with
+//   the same beta == 0 rule. k >= 1.
 #pragma once
 #include <cstdint>
 
