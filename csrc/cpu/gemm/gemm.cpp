@@ -224,7 +224,40 @@ void pack_a_block(const Problem<T>& P, int mr, int64_t ic, int64_t mc, int64_t p
                P.rs_a, mr, ap + ip * mr * kc);
 }
 
-// ---- Driver 1: B read in place (row-major B), one thread ----------------------------------------
+// ---- Driver 1: narrow problems as dot products ------------------------------------------------
+//
+// When n is small (a classifier head: n = 10) and A is row-major, every element of C is a dot
+// product of a row of A, read in place, with a row of B^T, packed once (n x k, tiny). The dot
+// kernel runs its vectors along k, so it wastes no lanes on a narrow C and packs nothing of A.
+template <typename T>
+void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
+  const int mr = u.dot_mr, nj = 4;
+  const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
+  const int64_t ldbt = round_up(kc_max, 16);
+  T* bt = scratch_b<T>(P.n * ldbt);
+  for (int64_t pc = 0; pc < P.k; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, P.k - pc);
+    const T beta = pc == 0 ? P.beta : T(1);
+    const bool last = pc + kc == P.k;
+    // B^T row j, element p = op(B)(pc + p, j)
+    pack_panel(kc, P.n, P.b + pc * P.rs_b, P.cs_b, P.rs_b, int(ldbt), bt);
+    for (int64_t i = 0; i < P.m; i += mr) {
+      const int64_t rows = std::min<int64_t>(mr, P.m - i);
+      for (int64_t j = 0; j < P.n; j += nj) {
+        const int64_t cols = std::min<int64_t>(nj, P.n - j);
+        T* ct = P.c + i * P.ldc + j;
+        u.dot[cols - 1](rows, cols, kc, P.a + i * P.rs_a + pc, P.rs_a, bt + j * ldbt, ldbt, ct, P.ldc, P.alpha, beta);
+        if (last) {
+          GemmEpilogue<T> ep = P.ep;
+          if (ep.bias) ep.bias += j;
+          apply_epilogue(ct, P.ldc, rows, cols, ep);
+        }
+      }
+    }
+  }
+}
+
+// ---- Driver 2: B read in place (row-major B), one thread ----------------------------------------
 //
 // The full NR-wide column panels of B are handed to the microkernel where they lie; only the last,
 // narrower panel is packed (zero-padded). Packing B costs a full read and write of B, which a small
@@ -279,44 +312,13 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
     if (S.m > 0 && S.n > 0) serial(S);
   };
   if (nt <= 1) return part(0);
+  // The runtime may grant fewer threads than asked (inside another parallel region, say): the
+  // threads it gives take the parts in turn.
 #pragma omp parallel num_threads(nt)
-  part(omp_get_thread_num());
+  for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads()) part(t);
 }
 
-// ---- Driver 3: narrow problems as dot products ------------------------------------------------
-//
-// When n is small (a classifier head: n = 10) and A is row-major, every element of C is a dot
-// product of a row of A, read in place, with a row of B^T, packed once (n x k, tiny). The dot
-// kernel runs its vectors along k, so it wastes no lanes on a narrow C and packs nothing of A.
-template <typename T>
-void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
-  const int mr = u.dot_mr, nj = 4;
-  const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
-  const int64_t ldbt = round_up(kc_max, 16);
-  T* bt = scratch_b<T>(P.n * ldbt);
-  for (int64_t pc = 0; pc < P.k; pc += kc_max) {
-    const int64_t kc = std::min(kc_max, P.k - pc);
-    const T beta = pc == 0 ? P.beta : T(1);
-    const bool last = pc + kc == P.k;
-    // B^T row j, element p = op(B)(pc + p, j)
-    pack_panel(kc, P.n, P.b + pc * P.rs_b, P.cs_b, P.rs_b, int(ldbt), bt);
-    for (int64_t i = 0; i < P.m; i += mr) {
-      const int64_t rows = std::min<int64_t>(mr, P.m - i);
-      for (int64_t j = 0; j < P.n; j += nj) {
-        const int64_t cols = std::min<int64_t>(nj, P.n - j);
-        T* ct = P.c + i * P.ldc + j;
-        u.dot[cols - 1](rows, cols, kc, P.a + i * P.rs_a + pc, P.rs_a, bt + j * ldbt, ldbt, ct, P.ldc, P.alpha, beta);
-        if (last) {
-          GemmEpilogue<T> ep = P.ep;
-          if (ep.bias) ep.bias += j;
-          apply_epilogue(ct, P.ldc, rows, cols, ep);
-        }
-      }
-    }
-  }
-}
-
-// ---- Driver 2: B packed once and shared by the threads (large problems) --------------------------
+// ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
 template <typename T>
 void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk, int nt) {
   const int mr = u.mr, nr = u.nr;
@@ -456,12 +458,12 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
   if (2 * m * n * k < (int64_t(4) << 20)) nt = 1;
   nt = std::min(nt, threads_for(2 * m * n * k));
 
-  // Narrow C with row-major A: dot products, nothing of A packed (driver 3).
+  // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
   if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && cs_a == 1 && n <= 16 && k >= 16)
     return split_c(P, ud.dot_mr, 4, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
   const Blocking blk = blocking_for(u);
   // Row-major B and at most a couple of A blocks per thread to reuse each B panel: packing B would
-  // cost more than it saves (driver 1). Otherwise pack B once, shared by the threads (driver 2).
+  // cost more than it saves (driver 2). Otherwise pack B once, shared by the threads (driver 3).
   if (cs_b == 1 && m <= 2 * blk.mc)
     return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
   gemm_packed(P, u, blk, nt);
