@@ -16,7 +16,7 @@
 //           for ir in [0, mc) step MR
 //             microkernel: C[ir:ir+MR, jr:jr+NR] (+)= A panel * B panel
 //
-// KC is 384 (the depth of one pass over a C tile; deeper passes load and store C less often), an A
+// KC is 512 (the depth of one pass over a C tile; deeper passes load and store C less often), an A
 // block fills about half of L2, a B block a quarter of L3. The bias + activation epilogue runs on
 // each C tile right after its last K block, while the tile is still in cache.
 //
