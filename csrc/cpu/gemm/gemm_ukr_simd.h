@@ -83,9 +83,10 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
 }
 
 // The dot-product kernel for narrow problems (the contract is in gemm.h, "dot kernel"): an
-// MR x NJ block of C (NJ <= 4; one instance per NJ, so a narrow C wastes nothing) where every element is one dot product of length k, a row of A (read in
-// place) with a row of B^T (packed). Vectors run along k, so no lane is wasted however small n is;
-// each of the MR * NJ dot products keeps its own accumulator and is summed across lanes at the end.
+// MR x NJ block of C (NJ <= 4, one instance per NJ) where every element is one dot product of
+// length k, a row of A (read in place) with a row of B^T (packed). Vectors run along k, so no lane
+// is wasted however small n is; each of the MR * NJ dot products keeps its own accumulator and is
+// summed across lanes at the end.
 template <class V, int MR, int NJ>
 void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_t lda, const typename V::T* bt,
                   int64_t ldbt, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
@@ -126,6 +127,7 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
+    // columns past NJ sum a zero register (the inner ?: keeps the index in bounds at compile time)
     const R z = V::zero();
     T s4[4];
     V::sum4(acc[i][0], NJ > 1 ? acc[i][NJ > 1 ? 1 : 0] : z, NJ > 2 ? acc[i][NJ > 2 ? 2 : 0] : z,
