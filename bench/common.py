@@ -1,0 +1,99 @@
+"""What every benchmark shares: the timer, the machine's measured limits, the optional anchors."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def median_time(f, reps: int = 7, warmup: int = 2) -> float:
+    """Median wall time of `f()` over `reps` calls after `warmup` calls."""
+    for _ in range(warmup):
+        f()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def try_import_torch(threads: int):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+@dataclass
+class Row:
+    """One timed workload: dlcore's time beside an anchor's, and the work it does."""
+    family: str
+    shape: str
+    dl_s: float
+    anchor: str = ""
+    anchor_s: float = float("nan")
+    flop: float = 0.0       # floating-point operations per call (GFLOP/s column)
+    bytes: float = 0.0      # bytes moved per call (GB/s column)
+    note: str = ""
+
+    @property
+    def speedup(self) -> float:
+        return self.anchor_s / self.dl_s if self.anchor_s == self.anchor_s else float("nan")
+
+
+@dataclass
+class Context:
+    threads: int
+    reps: int
+    quick: bool
+    peak_gflops: float
+    copy_gbps: float
+    torch: object = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    def time(self, f, reps=None):
+        return median_time(f, reps or self.reps)
+
+
+def machine_description(ctx: Context) -> str:
+    import dlcore
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    torch_v = getattr(ctx.torch, "__version__", "not installed")
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, dlcore ISA {dlcore.cpu_isa()}, {ctx.threads} threads; "
+            f"measured peak {ctx.peak_gflops:.0f} GFLOP/s float32, copy {ctx.copy_gbps:.1f} GB/s; "
+            f"NumPy {np.__version__}, PyTorch {torch_v}")
+
+
+def format_table(rows, ctx: Context) -> str:
+    head = f"| {'kernel':<14} | {'shape':<34} | {'dlcore':>10} | {'anchor':<18} | {'anchor':>10} | {'speedup':>7} | {'rate':>13} | {'% peak':>6} |"
+    sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
+    lines = [head, sep]
+    for r in rows:
+        if r.flop:
+            rate = r.flop / r.dl_s / 1e9
+            rate_s, pct = f"{rate:.1f} GFLOP/s", f"{100 * rate / ctx.peak_gflops:.0f}%"
+        elif r.bytes:
+            rate = r.bytes / r.dl_s / 1e9
+            rate_s, pct = f"{rate:.1f} GB/s", f"{100 * rate / ctx.copy_gbps:.0f}%"
+        else:
+            rate_s, pct = "", ""
+        anchor_t = f"{r.anchor_s * 1e3:.3f} ms" if r.anchor_s == r.anchor_s else "-"
+        speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
+        lines.append(f"| {r.family:<14} | {r.shape:<34} | {r.dl_s * 1e3:>7.3f} ms | {r.anchor:<18} | {anchor_t:>10} "
+                     f"| {speed:>7} | {rate_s:>13} | {pct:>6} |")
+    return "\n".join(lines)

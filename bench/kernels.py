@@ -1,0 +1,57 @@
+"""Time every dlcore kernel family beside its anchors, in one process, and print a table.
+
+    python bench/kernels.py [--only gemm,conv,...] [--quick] [--threads 2] [--markdown FILE]
+
+Each family lives in bench/families/<name>.py and exposes `run(ctx) -> list[Row]`: it validates
+dlcore's result against the anchor (or the float64 reference) before timing, then times both with
+medians after warm-up. The anchors are NumPy (GEMM) and PyTorch CPU (everything else) when
+installed. Rates are shown as a share of this machine's peak FMA rate and copy bandwidth, both
+measured here by dlcore._C at start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dlcore  # noqa: E402
+from common import Context, format_table, machine_description, try_import_torch  # noqa: E402
+import families  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="", help="comma-separated families (default: all)")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions and shapes")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--markdown", default="", help="also write the table to this file")
+    args = p.parse_args(argv)
+
+    dlcore.set_num_threads(args.threads)
+    names = sorted(m.name for m in pkgutil.iter_modules(families.__path__))
+    wanted = [n for n in args.only.split(",") if n] or names
+    unknown = set(wanted) - set(names)
+    if unknown:
+        p.error(f"unknown families {sorted(unknown)}; available: {names}")
+
+    ctx = Context(threads=args.threads, reps=3 if args.quick else 9, quick=args.quick,
+                  peak_gflops=dlcore._C.measure_peak_gflops(0.5), copy_gbps=dlcore._C.measure_copy_gbps(),
+                  torch=try_import_torch(args.threads))
+    print(machine_description(ctx), flush=True)
+    rows = []
+    for name in wanted:
+        mod = importlib.import_module(f"families.{name}")
+        got = mod.run(ctx)
+        rows.extend(got)
+        print(format_table(got, ctx), flush=True)
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(machine_description(ctx) + "\n\n" + format_table(rows, ctx) + "\n")
+
+
+if __name__ == "__main__":
+    main()
