@@ -32,8 +32,8 @@ _fallback_rng = np.random.default_rng(0)
 def global_rng() -> np.random.Generator:
     """The generator used when no seed is given: dlcore's global one (reset by dl.manual_seed)."""
     try:
-        from . import random as _random  # provided by the tensor library when present
-        return _random.get_rng()
+        from . import _random  # the tensor library's generator, reset by dl.manual_seed
+        return _random.generator()
     except (ImportError, AttributeError):
         return _fallback_rng
 
