@@ -235,6 +235,7 @@ def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=N
     if shape is None:
         raise ValueError("Input: give shape=(...) (without the batch axis)")
     shape = _shape_tuple(shape)
+    _enable_symbolic_calls()  # layer classes defined since import take part too
     return KerasTensor((batch_size,) + shape, name=name, dtype=dtype)
 
 
@@ -263,19 +264,37 @@ def _symbolic_call(layer, args, kwargs):
     return node.outputs if node.multi_output else node.outputs[0]
 
 
-# Calling a layer on a KerasTensor records a graph node instead of computing: Module.__call__ is
-# wrapped once here, so every layer (dlcore's and user-defined ones) takes part in the functional API.
-if not getattr(Module.__call__, "_dlcore_functional", False):
-    _module_call = Module.__call__
+# Calling a layer on a KerasTensor records a graph node instead of computing. The functional API
+# needs this at every class that defines __call__ (Module, Layer, and any user layer that overrides
+# it): each such __call__ is wrapped once, and the wrapper hands plain Tensors straight through.
 
-    def _call_with_symbolic(self, *args, **kwargs):
+def _wrap_call(cls):
+    original = cls.__dict__["__call__"]
+    if getattr(original, "_dlcore_functional", False):
+        return
+
+    def __call__(self, *args, **kwargs):
         if _is_symbolic(args):
             return _symbolic_call(self, args, kwargs)
-        return _module_call(self, *args, **kwargs)
+        return original(self, *args, **kwargs)
 
-    _call_with_symbolic._dlcore_functional = True
-    _call_with_symbolic.__doc__ = _module_call.__doc__
-    Module.__call__ = _call_with_symbolic
+    __call__._dlcore_functional = True
+    __call__.__doc__ = original.__doc__
+    __call__.__wrapped__ = original
+    cls.__call__ = __call__
+
+
+def _enable_symbolic_calls():
+    """Wrap __call__ of Module and of every subclass defined so far that has its own."""
+    stack = [Module]
+    while stack:
+        cls = stack.pop()
+        if "__call__" in cls.__dict__:
+            _wrap_call(cls)
+        stack.extend(cls.__subclasses__())
+
+
+_enable_symbolic_calls()
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,16 +394,8 @@ class Model(Module):
     (or forward(self, x), PyTorch style).
     """
 
-    _instance_counts = {}
-
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
-        super().__init__()
-        if kwargs:
-            raise TypeError(f"Model: unexpected arguments {sorted(kwargs)}")
-        prefix = "model" if type(self) in (Model,) else _snake(type(self).__name__)
-        n = Model._instance_counts.get(prefix, 0)
-        Model._instance_counts[prefix] = n + 1
-        self._model_name = name or (prefix if n == 0 else f"{prefix}_{n}")
+        super().__init__(name=name, **kwargs)
         self.optimizer = None
         self.loss = None
         self.stop_training = False
@@ -400,15 +411,6 @@ class Model(Module):
             if inputs is None or outputs is None:
                 raise ValueError("Model(inputs, outputs): give both the inputs and the outputs")
             self._init_graph(inputs, outputs)
-
-    # ---- names and repr -----------------------------------------------------------------
-    @property
-    def name(self):
-        return self._model_name
-
-    @name.setter
-    def name(self, value):
-        self._model_name = value
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
