@@ -34,7 +34,7 @@ cpu::Conv2dShape conv_shape(const std::vector<int64_t>& xs, const std::vector<in
 template <typename T>
 View<T> contiguous(const py::array& a, const char* what, bool writable = false) {
   auto v = view<T>(a, what, writable);
-  require(is_c_contiguous(v), std::string(what) + ": must be C-contiguous");
+  require(v.size() == 0 || is_c_contiguous(v), std::string(what) + ": must be C-contiguous");
   return v;
 }
 

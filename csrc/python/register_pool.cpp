@@ -17,7 +17,7 @@ using Geometry = std::array<int64_t, 6>;  // kh, kw, sh, sw, pt, pl
 template <typename T>
 View<T> contiguous(const py::array& a, const std::string& what, bool writable = false) {
   auto v = view<T>(a, what.c_str(), writable);
-  require(is_c_contiguous(v), what + ": must be C-contiguous");
+  require(v.size() == 0 || is_c_contiguous(v), what + ": must be C-contiguous");
   return v;
 }
 
