@@ -6,10 +6,12 @@ namespace py = pybind11;
 namespace dlcore {
 void register_system(py::module_& m);
 void register_gemm(py::module_& m);
+void register_rnn(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
   dlcore::register_system(m);
   dlcore::register_gemm(m);
+  dlcore::register_rnn(m);
 }
