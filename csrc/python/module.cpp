@@ -8,6 +8,7 @@ void register_system(py::module_& m);
 void register_gemm(py::module_& m);
 void register_conv(py::module_& m);
 void register_pool(py::module_& m);
+void register_rnn(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_C, m) {
   dlcore::register_gemm(m);
   dlcore::register_conv(m);
   dlcore::register_pool(m);
+  dlcore::register_rnn(m);
 }
