@@ -13,6 +13,11 @@ from . import activations, initializers, regularizers
 from .module import Module
 from . import layers
 
+# Keras-style models and training
+from . import callbacks, data, datasets, utils
+from . import models
+from .models import Input, Model, Sequential
+
 __version__ = "0.1.0"
 
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
@@ -21,3 +26,4 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
            "stack", "cuda", "functional", "testing",
            "activations", "initializers", "regularizers", "Module", "layers"]
+__all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
