@@ -12,6 +12,7 @@ from . import functional, testing
 from . import activations, initializers, regularizers
 from .module import Module
 from . import layers
+from . import losses, metrics, optimizers, schedules
 
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
@@ -25,5 +26,6 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "tensor", "Tensor", "Parameter", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
            "stack", "cuda", "functional", "testing",
-           "activations", "initializers", "regularizers", "Module", "layers"]
+           "activations", "initializers", "regularizers", "Module", "layers", "losses",
+           "metrics", "optimizers", "schedules"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]

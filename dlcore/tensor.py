@@ -193,6 +193,7 @@ def _backward(root, grad, retain_graph=False):
             if p is not None and p._ctx is not None and id(p._ctx) not in seen:
                 stack.append((p._ctx, False))
     # 2. push gradients from the output to the inputs, node by node
+    given = set()  # ids of arrays handed to a leaf's .grad in this sweep
     pending = {id(root._ctx): [None] * root._ctx.n_out}
     pending[id(root._ctx)][root._index] = grad
     for fn in reversed(order):
@@ -209,7 +210,13 @@ def _backward(root, grad, retain_graph=False):
                 g = g.astype(p.data.dtype)
             ctx = p._ctx
             if ctx is None:  # a leaf: accumulate into .grad (never in place: g may be shared)
-                p.grad = g if p.grad is None else p.grad + g
+                if p.grad is not None:
+                    p.grad = p.grad + g
+                elif id(g) in given or not g.flags.c_contiguous:  # own, dense storage per leaf
+                    p.grad = g.copy()
+                else:
+                    p.grad = g
+                given.add(id(p.grad))
             else:
                 buf = pending.get(id(ctx))
                 if buf is None:
