@@ -345,42 +345,8 @@ class _MeanTracker:
 _ACCURACY_NAMES = ("accuracy", "acc")
 
 
-def _resolve_metric(m, loss_name, y_true_shape=None, y_pred_shape=None):
-    """A metric object for a compile() entry; 'accuracy' picks the right kind from the loss / shapes."""
-    M = _metrics()
-    if isinstance(m, str) and m in _ACCURACY_NAMES:
-        ln = (loss_name or "").lower()
-        if "sparse" in ln:
-            kind = "sparse_categorical_accuracy"
-        elif "categorical" in ln:
-            kind = "categorical_accuracy"
-        elif "binary" in ln or "hinge" in ln:
-            kind = "binary_accuracy"
-        elif y_pred_shape is not None and y_true_shape is not None:
-            if y_pred_shape[-1] == 1:
-                kind = "binary_accuracy"
-            elif tuple(y_true_shape) == tuple(y_pred_shape):
-                kind = "categorical_accuracy"
-            else:
-                kind = "sparse_categorical_accuracy"
-        else:
-            return None  # decided at the first batch, from the shapes
-        metric = M.get(kind)
-        _rename(metric, m)
-        return metric
-    metric = M.get(m)
-    return metric
-
-
-def _rename(metric, name):
-    try:
-        metric.name = name
-    except AttributeError:
-        metric._display_name = name
-
-
 def _metric_name(metric, fallback):
-    return getattr(metric, "_display_name", None) or getattr(metric, "name", None) or fallback
+    return getattr(metric, "name", None) or fallback
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,6 +542,7 @@ class Model(Module):
         self._compiled = True
         self._optimizer_bound = False
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics)}
+        self._make_metrics()
         self.stop_training = False
 
     def _require_compiled(self, what):
@@ -596,20 +563,20 @@ class Model(Module):
             raise TypeError(f"compile: optimizer {type(opt).__name__} cannot be attached to the model's parameters")
         self._optimizer_bound = True
 
-    def _make_metrics(self, y_true, y_pred):
+    def _make_metrics(self, y_true=None, y_pred=None):
+        """The metric objects, made on first use ('accuracy' picks its kind from the loss or shapes)."""
         if self._metrics_objs is None:
+            M = _metrics()
             objs = []
             for spec in self._metric_specs:
-                m = _resolve_metric(spec, self._loss_name, tuple(y_true.shape), tuple(y_pred.shape))
-                objs.append((_metric_name(m, spec if isinstance(spec, str) else _snake(type(m).__name__))
-                             if not isinstance(spec, str) else spec, m))
+                m = M.get(spec, loss=self._compile_config["loss"])
+                objs.append((spec if isinstance(spec, str) else _metric_name(m, _snake(type(m).__name__)), m))
             self._metrics_objs = objs
         return self._metrics_objs
 
     @property
     def metrics_names(self):
-        return ["loss"] + [n for n, _ in (self._metrics_objs or [])] if self._metrics_objs is not None else \
-            ["loss"] + [s if isinstance(s, str) else _snake(type(s).__name__) for s in self._metric_specs]
+        return ["loss"] + [n for n, _ in self._make_metrics()]
 
     def _reset_metrics(self):
         for _, m in self._metrics_objs or []:
@@ -627,9 +594,17 @@ class Model(Module):
         """The batch loss as a scalar Tensor (sum of weighted per-sample losses / batch size)."""
         y_t = _to_tensor(y) if not isinstance(y, Tensor) else y
         if sample_weight is None:
-            return self.loss(y_t, y_pred)
-        sw = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
-        return self.loss(y_t, y_pred, sample_weight=Tensor(sw))
+            loss = self.loss(y_t, y_pred)
+        elif isinstance(self.loss, _losses().Loss):
+            sw = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
+            loss = self.loss(y_t, y_pred, sample_weight=sw)
+        else:
+            raise ValueError("sample_weight / class_weight need a dlcore Loss (a name like 'mse' or a "
+                             "dl.losses.Loss object), not a plain function")
+        extra = self.losses  # weight regularizers and add_loss terms
+        for term in extra:
+            loss = loss + term
+        return loss
 
     def _update_metrics(self, y, y_pred, sample_weight):
         y_arr, p_arr = _np(y), _np(y_pred)
