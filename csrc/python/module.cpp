@@ -9,6 +9,9 @@ void register_gemm(py::module_& m);
 void register_conv(py::module_& m);
 void register_pool(py::module_& m);
 void register_rnn(py::module_& m);
+void register_activation(py::module_& m);
+void register_loss(py::module_& m);
+void register_optim(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
@@ -18,4 +21,7 @@ PYBIND11_MODULE(_C, m) {
   dlcore::register_conv(m);
   dlcore::register_pool(m);
   dlcore::register_rnn(m);
+  dlcore::register_activation(m);
+  dlcore::register_loss(m);
+  dlcore::register_optim(m);
 }

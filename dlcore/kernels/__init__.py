@@ -22,3 +22,9 @@ from .rnn import (gru_backward, gru_forward, lstm_backward, lstm_cell_backward, 
 
 __all__ += ["lstm_forward", "lstm_backward", "lstm_cell_forward", "lstm_cell_backward",
             "gru_forward", "gru_backward", "simple_rnn_forward", "simple_rnn_backward"]
+from . import activation, loss, optim
+from .activation import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .optim import *  # noqa: F401,F403
+
+__all__ += activation.__all__ + loss.__all__ + optim.__all__
