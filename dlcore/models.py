@@ -106,6 +106,12 @@ def _shape_tuple(shape):
 
 def _layer_input_shape(layer):
     """The input_shape=... a user gave a layer (Keras style), without the batch axis, or None."""
+    if isinstance(layer, Model):  # a nested model knows its input shape once built
+        shape = layer._build_input_shape
+        if shape is None:
+            pending = getattr(layer, "_pending_input_shape", None)
+            return tuple(pending) if pending is not None else None
+        return None if _is_multi_shape(shape) else tuple(shape[1:])
     for attr in ("input_shape_arg", "_input_shape_arg", "_input_shape", "input_shape_", "batch_input_shape",
                  "_batch_input_shape"):
         v = getattr(layer, attr, None)

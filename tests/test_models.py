@@ -345,10 +345,17 @@ def test_checkpoint_csv_scheduler_plateau_in_fit(tmp_path):
 
 
 def test_terminate_on_nan_in_fit():
-    x, y = blobs(40)
-    x[5, 0] = np.nan
-    m = mlp()
-    h = m.fit(x, y, epochs=5, batch_size=40, verbose=0, callbacks=[dl.callbacks.TerminateOnNaN()])
+    x, _ = blobs(40)
+    y = x[:, :1].copy()
+    y[5] = np.nan  # a NaN target makes the batch loss NaN
+    m = dl.Sequential([dl.layers.Dense(1, input_shape=(4,))])
+    m.compile(optimizer="sgd", loss="mse")
+    batches = []
+    cb = dl.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(logs["loss"]))
+    with captured() as out:
+        h = m.fit(x, y, epochs=5, batch_size=10, verbose=0, shuffle=False,
+                  callbacks=[dl.callbacks.TerminateOnNaN(), cb])
+    assert len(batches) == 1 and np.isnan(batches[0]) and "invalid loss" in out.getvalue()
     assert len(h.epoch) <= 1
 
 
