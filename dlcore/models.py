@@ -1125,6 +1125,8 @@ class Model(Module):
         self.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
     def _load_optimizer_state(self, state):
+        if isinstance(state, dict) and state.get("state") == [] and not state.get("iterations"):
+            return  # saved before the first training step: nothing to restore
         self._bind_optimizer()
         self.optimizer.load_state_dict(state)
 
