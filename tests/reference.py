@@ -37,3 +37,153 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None, bias=N
     if bias is not None:
         out = out + f64(bias)
     return act_ref(out, activation)
+
+
+# ------------------------------------------------------------------------------ conv2d / conv1d
+# NHWC images, filters (kh, kw, C_in, C_out). Each function loops over the kh*kw filter taps and, for
+# every tap, takes the strided slice of the zero-padded input that the tap sees for all outputs.
+
+def conv_same_padding(size, k, s, d):
+    """Keras/TensorFlow "same": (before, after) for an axis of `size` with window k, stride s, dilation d."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_pads(padding, x_shape, w_shape, strides=(1, 1), dilation=(1, 1)):
+    """((top, bottom), (left, right)) for "valid", "same", an int or explicit pairs."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        return (conv_same_padding(x_shape[1], w_shape[0], strides[0], dilation[0]),
+                conv_same_padding(x_shape[2], w_shape[1], strides[1], dilation[1]))
+    if isinstance(padding, int):
+        return (padding, padding), (padding, padding)
+    return tuple(padding[0]), tuple(padding[1])
+
+
+def _conv_taps(x_shape, w_shape, strides, pads, dilation):
+    """Output size and, per tap (i, j), the slices of the padded input it reads for every output."""
+    _, h, w, _ = x_shape
+    kh, kw = w_shape[:2]
+    (pt, pb), (pl, pr) = pads
+    sh, sw = strides
+    dh, dw = dilation
+    ho = (h + pt + pb - (kh - 1) * dh - 1) // sh + 1
+    wo = (w + pl + pr - (kw - 1) * dw - 1) // sw + 1
+    taps = [(i, j, slice(i * dh, i * dh + (ho - 1) * sh + 1, sh), slice(j * dw, j * dw + (wo - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
+    return ho, wo, taps
+
+
+def conv2d_forward(x, w, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), activation=None):
+    x, w = f64(x), f64(w)
+    ho, wo, taps = _conv_taps(x.shape, w.shape, strides, pads, dilation)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    y = np.zeros((x.shape[0], ho, wo, w.shape[3]))
+    for i, j, rows, cols in taps:
+        y += np.einsum("nhwc,co->nhwo", xp[:, rows, cols, :], w[i, j])
+    if bias is not None:
+        y = y + f64(bias)
+    return act_ref(y, activation)
+
+
+def conv2d_backward_data(dy, w, x_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    """The adjoint of the forward map x -> y: each tap adds dy @ w[i, j]^T back onto what it read."""
+    dy, w = f64(dy), f64(w)
+    _, _, taps = _conv_taps(x_shape, w.shape, strides, pads, dilation)
+    n, h, wd, c = x_shape
+    (pt, pb), (pl, pr) = pads
+    dxp = np.zeros((n, h + pt + pb, wd + pl + pr, c))
+    for i, j, rows, cols in taps:
+        dxp[:, rows, cols, :] += np.einsum("nhwo,co->nhwc", dy, w[i, j])
+    return dxp[:, pt:pt + h, pl:pl + wd, :]
+
+
+def conv2d_backward_filter(dy, x, w_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    dy, x = f64(dy), f64(x)
+    _, _, taps = _conv_taps(x.shape, w_shape, strides, pads, dilation)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    dw = np.zeros(w_shape)
+    for i, j, rows, cols in taps:
+        dw[i, j] = np.einsum("nhwc,nhwo->co", xp[:, rows, cols, :], dy)
+    return dw
+
+
+def conv2d_backward_bias(dy):
+    return f64(dy).reshape(-1, dy.shape[-1]).sum(axis=0)
+
+
+# ------------------------------------------------------------------------------------- pooling
+# NHWC. Windows are clipped to the image (padding takes no part); "same" pads like conv with d = 1.
+
+def pool2d_windows(x_shape, pool_size, strides, padding):
+    """Yields (oh, ow, row slice, column slice) of every output pixel's window, clipped to the image."""
+    _, h, w, _ = x_shape
+    kh, kw = pool_size
+    sh, sw = strides
+    if padding == "valid":
+        ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    else:
+        ho, wo = -(-h // sh), -(-w // sw)
+        pt = max((ho - 1) * sh + kh - h, 0) // 2
+        pl = max((wo - 1) * sw + kw - w, 0) // 2
+    for oh in range(ho):
+        for ow in range(wo):
+            h0, w0 = oh * sh - pt, ow * sw - pl
+            yield oh, ow, slice(max(h0, 0), min(h0 + kh, h)), slice(max(w0, 0), min(w0 + kw, w))
+
+
+def _pool_out_shape(x_shape, pool_size, strides, padding):
+    wins = list(pool2d_windows(x_shape, pool_size, strides, padding))
+    ho = 1 + max((oh for oh, *_ in wins), default=-1)
+    wo = 1 + max((ow for _, ow, *_ in wins), default=-1)
+    return (x_shape[0], ho, wo, x_shape[3])
+
+
+def max_pool2d_forward(x, pool_size, strides, padding="valid"):
+    x = f64(x)
+    y = np.zeros(_pool_out_shape(x.shape, pool_size, strides, padding))
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        y[:, oh, ow, :] = x[:, rows, cols, :].max(axis=(1, 2))
+    return y
+
+
+def max_pool2d_backward(dy, x, pool_size, strides, padding="valid"):
+    """Each dy goes to the first (row-major) position of its window holding the maximum."""
+    dy, x = f64(dy), f64(x)
+    n, _, _, c = x.shape
+    dx = np.zeros(x.shape)
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        win = x[:, rows, cols, :]
+        width = win.shape[2]
+        first = win.reshape(n, -1, c).argmax(axis=1)  # argmax returns the first occurrence
+        np.add.at(dx, (nn, rows.start + first // width, cols.start + first % width, cc), dy[:, oh, ow, :])
+    return dx
+
+
+def avg_pool2d_forward(x, pool_size, strides, padding="valid"):
+    x = f64(x)
+    y = np.zeros(_pool_out_shape(x.shape, pool_size, strides, padding))
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        y[:, oh, ow, :] = x[:, rows, cols, :].mean(axis=(1, 2))
+    return y
+
+
+def avg_pool2d_backward(dy, x_shape, pool_size, strides, padding="valid"):
+    dy = f64(dy)
+    dx = np.zeros(x_shape)
+    for oh, ow, rows, cols in pool2d_windows(x_shape, pool_size, strides, padding):
+        count = (rows.stop - rows.start) * (cols.stop - cols.start)
+        dx[:, rows, cols, :] += dy[:, oh, ow, None, None, :] / count
+    return dx
+
+
+def global_avg_pool2d_forward(x):
+    return f64(x).mean(axis=(1, 2))
+
+
+def global_avg_pool2d_backward(dy, x_shape):
+    n, h, w, c = x_shape
+    return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()

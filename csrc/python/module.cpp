@@ -6,10 +6,14 @@ namespace py = pybind11;
 namespace dlcore {
 void register_system(py::module_& m);
 void register_gemm(py::module_& m);
+void register_conv(py::module_& m);
+void register_pool(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
   dlcore::register_system(m);
   dlcore::register_gemm(m);
+  dlcore::register_conv(m);
+  dlcore::register_pool(m);
 }

@@ -1,0 +1,291 @@
+// 2-D convolution on the CPU (NHWC), forward and backward, built on the packed GEMM.
+// Shapes, layouts and the formula: see conv2d.h.
+//
+// How each pass maps onto the GEMM (M = N*Ho*Wo output pixels, K = kh*kw*Cin):
+//
+//   forward          y (M x Cout)   = im2col(x) (M x K) @ w (K x Cout), bias + activation fused
+//   backward-data    dcol (M x K)   = dy (M x Cout) @ w^T (Cout x K), then col2im: scatter-add
+//                                     every row of dcol back onto the input pixels it was read from
+//   backward-filter  dw (K x Cout)  = im2col(x)^T (K x M) @ dy (M x Cout)
+//   backward-bias    db (Cout)      = the column sums of dy
+//
+// im2col(x) row (n, oh, ow) holds the receptive field of that output pixel in the order of w's
+// rows: (i, j, c) for tap (i, j) and channel c, zero where the tap falls into the padding. In NHWC a
+// tap's Cin channels are contiguous, and with dilation 1 so is a whole filter row (kw*Cin values),
+// so im2col is a sequence of memcpy's.
+//
+// The im2col matrix of a large input is big (9x the input for a 3x3 filter), so it is never built
+// whole: the M rows are processed in chunks of whole output rows whose im2col slice fits in about
+// kChunkBytes (a few hundred KB, so it stays in L2 while the GEMM packs it). Threads take whole
+// chunks and each chunk's GEMM runs single-threaded (max_threads = 1): with few cores this beats
+// threading inside many small GEMMs, which would synchronize after every chunk. When there are
+// fewer chunks than threads (small inputs), the chunks run one after the other and the GEMM
+// itself uses every thread.
+//
+// Special cases:
+//   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.
+//   Cin = 1: K = kh*kw is tiny, so the direct kernels of conv2d_direct.h run instead (per ISA).
+#include "cpu/conv2d.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/cpu.h"
+
+// The portable copy of the direct Cin = 1 kernels.
+#define DLCORE_CONV_NS conv_generic
+#include "cpu/conv2d_direct.h"
+#undef DLCORE_CONV_NS
+
+namespace dlcore::cpu {
+namespace {
+
+constexpr int64_t kChunkBytes = 384 << 10;
+
+// A per-thread scratch buffer for im2col slices, reused across calls.
+template <typename T>
+T* col_buffer(int64_t n) {
+  thread_local std::vector<T> buf;
+  if (int64_t(buf.size()) < n) buf.resize(size_t(n));
+  return buf.data();
+}
+
+bool is_pointwise(const Conv2dShape& s) {  // 1x1, stride 1, no padding: im2col(x) == x
+  return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pb == 0 && s.pl == 0 && s.pr == 0;
+}
+
+// Output rows (of Wo pixels each) per chunk, so that a chunk's im2col slice is about kChunkBytes.
+template <typename T>
+int64_t rows_per_chunk(const Conv2dShape& s) {
+  const int64_t row_bytes = s.wo * s.k() * int64_t(sizeof(T));
+  return std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(row_bytes, 1));
+}
+
+// im2col of output rows [r0, r1) (r = n*Ho + oh) into col, one row of K values per output pixel.
+template <typename T>
+void im2col(const Conv2dShape& s, const T* x, int64_t r0, int64_t r1, T* col) {
+  const int64_t K = s.k(), run = s.kw * s.cin;  // run: one filter row of a pixel's window
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / s.ho, oh = r % s.ho;
+    for (int64_t ow = 0; ow < s.wo; ++ow) {
+      T* dst = col + ((r - r0) * s.wo + ow) * K;
+      const int64_t iw0 = ow * s.sw - s.pl;
+      for (int64_t i = 0; i < s.kh; ++i, dst += run) {
+        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+        if (ih < 0 || ih >= s.h) {
+          std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(run));
+          continue;
+        }
+        const T* src = x + ((n * s.h + ih) * s.w) * s.cin;
+        if (s.dw == 1 && iw0 >= 0 && iw0 + s.kw <= s.w) {  // the whole filter row is inside
+          std::memcpy(dst, src + iw0 * s.cin, sizeof(T) * size_t(run));
+          continue;
+        }
+        for (int64_t j = 0; j < s.kw; ++j) {
+          const int64_t iw = iw0 + j * s.dw;
+          if (iw < 0 || iw >= s.w)
+            std::memset(static_cast<void*>(dst + j * s.cin), 0, sizeof(T) * size_t(s.cin));
+          else
+            std::memcpy(dst + j * s.cin, src + iw * s.cin, sizeof(T) * size_t(s.cin));
+        }
+      }
+    }
+  }
+}
+
+// col2im: the adjoint of im2col. Adds every value of dcol (rows [r0, r1)) onto the input pixel it
+// was copied from; taps in the padding are dropped.
+template <typename T>
+void col2im_add(const Conv2dShape& s, const T* dcol, int64_t r0, int64_t r1, T* dx) {
+  const int64_t K = s.k();
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / s.ho, oh = r % s.ho;
+    for (int64_t ow = 0; ow < s.wo; ++ow) {
+      const T* src = dcol + ((r - r0) * s.wo + ow) * K;
+      const int64_t iw0 = ow * s.sw - s.pl;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+        if (ih < 0 || ih >= s.h) continue;
+        T* drow = dx + ((n * s.h + ih) * s.w) * s.cin;
+        const T* srow = src + i * s.kw * s.cin;
+        for (int64_t j = 0; j < s.kw; ++j) {
+          const int64_t iw = iw0 + j * s.dw;
+          if (iw < 0 || iw >= s.w) continue;
+          T* d = drow + iw * s.cin;
+          const T* g = srow + j * s.cin;
+#pragma omp simd
+          for (int64_t c = 0; c < s.cin; ++c) d[c] += g[c];
+        }
+      }
+    }
+  }
+}
+
+// Which compiled copy of the direct Cin = 1 kernels to run.
+template <typename T>
+void cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+  switch (active_isa()) {
+    case Isa::avx512: return conv_avx512::conv_cin1_forward<T>(s, x, w, bias, act, y);
+    case Isa::avx2: return conv_avx2::conv_cin1_forward<T>(s, x, w, bias, act, y);
+    default: return conv_generic::conv_cin1_forward<T>(s, x, w, bias, act, y);
+  }
+}
+template <typename T>
+void cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+  switch (active_isa()) {
+    case Isa::avx512: return conv_avx512::conv_cin1_backward_filter<T>(s, dy, x, dw);
+    case Isa::avx2: return conv_avx2::conv_cin1_backward_filter<T>(s, dy, x, dw);
+    default: return conv_generic::conv_cin1_backward_filter<T>(s, dy, x, dw);
+  }
+}
+template <typename T>
+void cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  switch (active_isa()) {
+    case Isa::avx512: return conv_avx512::conv_cin1_backward_data<T>(s, dy, w, dx);
+    case Isa::avx2: return conv_avx2::conv_cin1_backward_data<T>(s, dy, w, dx);
+    default: return conv_generic::conv_cin1_backward_data<T>(s, dy, w, dx);
+  }
+}
+
+// Threads for the chunk loop: every thread when each gets at least one chunk and the work is
+// worth waking them, else 1 (and the GEMMs thread instead).
+int chunk_threads(int64_t n_chunks, int64_t flops) {
+  const int nt = std::min(num_threads(), threads_for(flops));
+  return n_chunks >= nt ? nt : 1;
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+  const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
+  if (M == 0 || C == 0) return;
+  const GemmEpilogue<T> ep{bias, act};
+  if (K == 0) {  // an empty sum: y = act(bias)
+    gemm<T>(M, C, 0, T(1), x, 0, 1, w, C, 1, T(0), y, C, ep);
+    return;
+  }
+  if (is_pointwise(s)) {
+    gemm<T>(M, C, K, T(1), x, K, 1, w, C, 1, T(0), y, C, ep);
+    return;
+  }
+  if (s.cin == 1) return cin1_forward<T>(s, x, w, bias, act, y);
+
+  const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s), n_chunks = (rows + rpc - 1) / rpc;
+  const int nt = chunk_threads(n_chunks, 2 * M * K * C);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t ci = 0; ci < n_chunks; ++ci) {
+    const int64_t r0 = ci * rpc, r1 = std::min(rows, r0 + rpc), m = (r1 - r0) * s.wo;
+    T* col = col_buffer<T>(rpc * s.wo * K);
+    im2col(s, x, r0, r1, col);
+    gemm<T>(m, C, K, T(1), col, K, 1, w, C, 1, T(0), y + r0 * s.wo * C, C, ep, nt > 1 ? 1 : 0);
+  }
+}
+
+template <typename T>
+void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
+  const int64_t x_size = s.n * s.h * s.w * s.cin;
+  if (x_size == 0) return;
+  if (is_pointwise(s)) {  // dx (M x Cin) = dy (M x Cout) @ w^T (Cout x Cin)
+    gemm<T>(M, s.cin, C, T(1), dy, C, 1, w, 1, C, T(0), dx, s.cin);
+    return;
+  }
+  if (s.cin == 1 && C > 0) return cin1_backward_data<T>(s, dy, w, dx);
+  std::fill(dx, dx + x_size, T(0));
+  if (M == 0 || C == 0 || K == 0) return;
+
+  // w^T as a contiguous (Cout x K) matrix, so the GEMM packs it with unit stride.
+  std::vector<T> wt(size_t(C * K));
+  for (int64_t kk = 0; kk < K; ++kk)
+    for (int64_t co = 0; co < C; ++co) wt[size_t(co * K + kk)] = w[kk * C + co];
+
+  // Chunks never cross an image, and one image belongs to one thread: windows of neighbouring
+  // output rows overlap in the input, so col2im of two chunks of one image may add to one pixel.
+  const int64_t rpc = std::min(rows_per_chunk<T>(s), s.ho), chunks_per_image = (s.ho + rpc - 1) / rpc;
+  const int nt = chunk_threads(s.n, 2 * M * K * C);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t n = 0; n < s.n; ++n) {
+    T* dcol = col_buffer<T>(rpc * s.wo * K);
+    for (int64_t ci = 0; ci < chunks_per_image; ++ci) {
+      const int64_t r0 = n * s.ho + ci * rpc, r1 = std::min(n * s.ho + s.ho, r0 + rpc), m = (r1 - r0) * s.wo;
+      gemm<T>(m, K, C, T(1), dy + r0 * s.wo * C, C, 1, wt.data(), K, 1, T(0), dcol, K, {}, nt > 1 ? 1 : 0);
+      col2im_add(s, dcol, r0, r1, dx);
+    }
+  }
+}
+
+template <typename T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+  const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
+  if (K == 0 || C == 0) return;
+  if (M == 0) {
+    std::fill(dw, dw + K * C, T(0));
+    return;
+  }
+  if (is_pointwise(s)) {  // dw (Cin x Cout) = x^T (Cin x M) @ dy (M x Cout)
+    gemm<T>(K, C, M, T(1), x, 1, K, dy, C, 1, T(0), dw, C);
+    return;
+  }
+  if (s.cin == 1) return cin1_backward_filter<T>(s, dy, x, dw);
+
+  // Each thread sums im2col(x_chunk)^T @ dy_chunk over its chunks (beta = 1) into its own K x Cout
+  // buffer (thread 0 into dw itself); the buffers are added at the end.
+  const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s), n_chunks = (rows + rpc - 1) / rpc;
+  const int nt = chunk_threads(n_chunks, 2 * M * K * C);
+  std::vector<T> partial(size_t(nt - 1) * size_t(K * C));
+  std::fill(dw, dw + K * C, T(0));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    T* acc = tid == 0 ? dw : partial.data() + size_t(tid - 1) * size_t(K * C);
+    if (tid > 0) std::fill(acc, acc + K * C, T(0));
+#pragma omp for schedule(static)
+    for (int64_t ci = 0; ci < n_chunks; ++ci) {
+      const int64_t r0 = ci * rpc, r1 = std::min(rows, r0 + rpc), m = (r1 - r0) * s.wo;
+      T* col = col_buffer<T>(rpc * s.wo * K);
+      im2col(s, x, r0, r1, col);
+      gemm<T>(K, C, m, T(1), col, 1, K, dy + r0 * s.wo * C, C, 1, T(1), acc, C, {}, nt > 1 ? 1 : 0);
+    }
+  }
+  for (int t = 1; t < nt; ++t) {
+    const T* p = partial.data() + size_t(t - 1) * size_t(K * C);
+    for (int64_t i = 0; i < K * C; ++i) dw[i] += p[i];
+  }
+}
+
+template <typename T>
+void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db) {
+  std::fill(db, db + cout, T(0));
+  if (m == 0 || cout == 0) return;
+  const int nt = std::min<int64_t>(threads_for(m * cout * 4), m);
+  std::vector<T> partial(size_t(nt - 1) * size_t(cout));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    T* acc = tid == 0 ? db : partial.data() + size_t(tid - 1) * size_t(cout);
+    if (tid > 0) std::fill(acc, acc + cout, T(0));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      const T* row = dy + i * cout;
+#pragma omp simd
+      for (int64_t c = 0; c < cout; ++c) acc[c] += row[c];
+    }
+  }
+  for (int t = 1; t < nt; ++t)
+    for (int64_t c = 0; c < cout; ++c) db[c] += partial[size_t(t - 1) * size_t(cout) + size_t(c)];
+}
+
+#define DLCORE_CONV_INSTANTIATE(T)                                                                     \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, Activation, T*); \
+  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*);                \
+  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*);              \
+  template void conv2d_backward_bias<T>(int64_t, int64_t, const T*, T*);
+DLCORE_CONV_INSTANTIATE(float)
+DLCORE_CONV_INSTANTIATE(double)
+#undef DLCORE_CONV_INSTANTIATE
+
+}  // namespace dlcore::cpu

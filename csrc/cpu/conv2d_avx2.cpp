@@ -1,0 +1,4 @@
+// The direct Cin = 1 convolution kernels (conv2d_direct.h) compiled with AVX2 flags. Called only
+// after conv2d.cpp has checked active_isa().
+#define DLCORE_CONV_NS conv_avx2
+#include "cpu/conv2d_direct.h"
