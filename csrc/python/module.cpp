@@ -11,6 +11,7 @@ void register_pool(py::module_& m);
 void register_activation(py::module_& m);
 void register_loss(py::module_& m);
 void register_optim(py::module_& m);
+void register_rnn(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_C, m) {
   dlcore::register_activation(m);
   dlcore::register_loss(m);
   dlcore::register_optim(m);
+  dlcore::register_rnn(m);
 }

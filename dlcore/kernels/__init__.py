@@ -23,3 +23,8 @@ from .loss import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 
 __all__ += activation.__all__ + loss.__all__ + optim.__all__
+from .rnn import (gru_backward, gru_forward, lstm_backward, lstm_cell_backward, lstm_cell_forward,  # noqa: E402
+                  lstm_forward, simple_rnn_backward, simple_rnn_forward)
+
+__all__ += ["lstm_forward", "lstm_backward", "lstm_cell_forward", "lstm_cell_backward",
+            "gru_forward", "gru_backward", "simple_rnn_forward", "simple_rnn_backward"]
