@@ -187,8 +187,6 @@ def global_avg_pool2d_forward(x):
 def global_avg_pool2d_backward(dy, x_shape):
     n, h, w, c = x_shape
     return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()
-
-
 # ------------------------------------------------------------------- recurrent: LSTM, GRU, SimpleRNN
 # Loops over time, straight from the formulas (Keras layouts and gate orders), float64. Each backward
 # walks the same loop in reverse and returns the gradients in the order of dlcore.kernels.

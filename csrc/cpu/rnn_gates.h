@@ -36,6 +36,14 @@
 
 #include "cpu/rnn.h"
 
+// The loops below only vectorize when the compiler may assume that floating-point operations do
+// not trap (GCC otherwise refuses to if-convert the clamps in rnn_exp). dlcore never enables FP
+// exceptions, so this changes no result; it is scoped to this header's functions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 namespace dlcore::cpu {
 namespace {
 
@@ -44,9 +52,12 @@ namespace {
 inline float rnn_exp(float x) {
   // exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 (ln2 split in two for exactness).
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  const float t = x * 1.44269504088896341f;
-  const int32_t n = static_cast<int32_t>(t + (t >= 0.0f ? 0.5f : -0.5f));
-  const float fn = static_cast<float>(n);
+  // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n and leaves n in the low mantissa bits:
+  // no float-to-int conversion, which the compiler will not vectorize under strict FP semantics.
+  const float magic = 12582912.0f;
+  const float shifted = x * 1.44269504088896341f + magic;
+  const float fn = shifted - magic;
+  const int32_t n = __builtin_bit_cast(int32_t, shifted) - __builtin_bit_cast(int32_t, magic);
   const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -56,9 +67,7 @@ inline float rnn_exp(float x) {
   p = p * r + 5.0000001201e-1f;
   const float er = p * (r * r) + r + 1.0f;
   const int32_t bits = (n + 127) << 23;  // 2^n as a float: n in [-126, 127] after the clamp
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return er * scale;
+  return er * __builtin_bit_cast(float, bits);
 }
 inline double rnn_exp(double x) { return std::exp(x); }
 
@@ -230,3 +239,7 @@ constexpr RnnGateKernels<T> make_rnn_gate_kernels() {
 
 }  // namespace
 }  // namespace dlcore::cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif

@@ -31,7 +31,7 @@ View<T> arg(const py::array& arr, const std::string& what, const std::vector<int
             bool any_strides = false) {
   View<T> v = view<T>(arr, what.c_str(), out);
   require(v.shape == shape, what + ": expected shape " + shape_str(shape) + ", got " + shape_str(v.shape));
-  require(any_strides || is_c_contiguous(v), what + ": must be C-contiguous");
+  require(any_strides || v.size() == 0 || is_c_contiguous(v), what + ": must be C-contiguous");
   return v;
 }
 
