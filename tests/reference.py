@@ -266,3 +266,44 @@ def adam_step(p, g, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-7, weight_dec
     bc2 = 1 - beta2 ** step
     p = p - (lr / bc1) * m / (np.sqrt(vv) / math.sqrt(bc2) + eps)
     return p, m, v, vmax
+
+
+# Gradients of the reduced losses w.r.t. the prediction, from the formulas above: per-sample
+# derivative times w_i, divided by N for "mean" ("none": the gradient of the sum).
+
+def _row_scale(n, reduction, sample_weight):
+    w = np.ones(n) if sample_weight is None else f64(sample_weight)
+    return (w / n if reduction == "mean" and n else w).reshape(n, 1)
+
+
+def loss_grad(name, pred, target, reduction="mean", sample_weight=None, eps=KERAS_EPS):
+    """name: softmax_xent, categorical_xent, sparse_categorical_xent, binary_xent, binary_xent_logits, mse, mae."""
+    shape = np.shape(pred)
+    n = shape[0]
+    x = _flat(pred)
+    if name in ("sparse_categorical_xent",) or (name == "softmax_xent" and np.asarray(target).dtype.kind in "iu"):
+        t = np.zeros(x.shape)
+        t[np.arange(n), np.asarray(target)] = 1.0
+    else:
+        t = _flat(target)
+    d = x.shape[1]
+    if name == "softmax_xent":
+        g = np.sum(t, axis=1, keepdims=True) * softmax(x, axis=1) - t
+    elif name in ("categorical_xent", "sparse_categorical_xent"):
+        s = np.sum(x, axis=1, keepdims=True)
+        q = x / s
+        inside = (q > eps) & (q < 1.0 - eps)
+        dq = np.where(inside, -t / np.clip(q, eps, 1.0 - eps), 0.0)
+        g = (dq - np.sum(dq * q, axis=1, keepdims=True)) / s
+    elif name == "binary_xent":
+        q = np.clip(x, eps, 1.0 - eps)
+        g = np.where((x > eps) & (x < 1.0 - eps), -(t / q - (1.0 - t) / (1.0 - q)), 0.0) / d
+    elif name == "binary_xent_logits":
+        g = (sigmoid(x) - t) / d
+    elif name == "mse":
+        g = 2.0 * (x - t) / d
+    elif name == "mae":
+        g = np.sign(x - t) / d
+    else:
+        raise ValueError(name)
+    return (g * _row_scale(n, reduction, sample_weight)).reshape(shape)
