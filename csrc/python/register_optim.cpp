@@ -13,7 +13,7 @@ template <typename T>
 T* flat(const std::optional<py::array>& arr, const char* what, int64_t& n, bool writable) {
   if (!arr) return nullptr;
   auto v = view<T>(*arr, what, writable);
-  require(is_c_contiguous(v), std::string(what) + ": must be C-contiguous");
+  require(v.size() == 0 || is_c_contiguous(v), std::string(what) + ": must be C-contiguous");
   require(n < 0 || v.size() == n, std::string(what) + ": size differs from the parameter's");
   n = v.size();
   return v.data;
