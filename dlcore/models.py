@@ -560,6 +560,11 @@ class Model(Module):
         if self._optimizer_bound:
             return
         params = [p for p in self.parameters() if getattr(p, "requires_grad", True)]
+        for p in params:
+            # the update kernels write weights in place and need them C-contiguous (an initializer
+            # may hand back a transposed view); fixing the layout before the optimizer holds them is safe
+            if not p.data.flags.c_contiguous:
+                p.data = p.xp.ascontiguousarray(p.data)
         opt = self.optimizer
         if hasattr(opt, "set_parameters"):
             opt.set_parameters(params)
