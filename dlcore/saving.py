@@ -461,6 +461,50 @@ def _check_and_assign_weights(model, arrays: dict, where: str):
     model.load_state_dict(ready)
 
 
+MAX_INPUT_ELEMENTS = 1 << 28     # one sample of the recorded input shape (used to build the model)
+
+
+def _check_plausible(arch, weights: dict, path):
+    """Refuse architectures whose sizes the weights file cannot back, BEFORE anything is allocated.
+
+    Building a model allocates its weights, so a hostile file could ask for Dense(10**6) layers and
+    exhaust memory before the weight check runs. In a real model every size in a layer config
+    (units, filters, kernel sizes, ...) is at most the number of weight values saved, and the file
+    holds at most a few layers per saved tensor; input shapes are bounded separately.
+    """
+    total = sum(int(np.prod(a.shape)) for a in weights.values())
+    bound = max(total, 4096)
+    n_layers = [0]
+
+    def walk(obj, key, depth):
+        if depth > MAX_NESTING:
+            raise ValueError(f"cannot load {path}: the architecture is nested too deeply")
+        if isinstance(obj, dict):
+            if "class_name" in obj:
+                n_layers[0] += 1
+            for k, v in obj.items():
+                walk(v, str(k), depth + 1)
+        elif isinstance(obj, list):
+            if "shape" in key or key in ("inputs",):
+                dims = [d for d in obj if isinstance(d, int) and not isinstance(d, bool)]
+                if any(d < 0 for d in dims) or (dims and int(np.prod([max(d, 1) for d in dims], dtype=np.float64))
+                                                > MAX_INPUT_ELEMENTS):
+                    raise ValueError(f"cannot load {path}: implausible shape {obj[:8]} in the architecture")
+                for v in obj:
+                    if isinstance(v, list):
+                        walk(v, key, depth + 1)
+                return
+            for v in obj:
+                walk(v, key, depth + 1)
+        elif isinstance(obj, int) and not isinstance(obj, bool):
+            if abs(obj) > bound:
+                raise ValueError(f"cannot load {path}: {key}={obj} in the architecture is larger than the "
+                                 f"{total} weight values the file holds")
+    walk(arch, "", 0)
+    if n_layers[0] > 4 * len(weights) + 256:
+        raise ValueError(f"cannot load {path}: {n_layers[0]} layers for {len(weights)} saved weight tensors")
+
+
 def load_model(path, compile: bool = True, custom_objects=None):
     """Rebuild a model saved with model.save(path): same architecture, weights and optimizer state."""
     if custom_objects:
@@ -474,11 +518,12 @@ def load_model(path, compile: bool = True, custom_objects=None):
             raise ValueError(f"cannot load {path}: format version {meta.get('format_version')!r} is newer than "
                              f"this dlcore reads ({FORMAT_VERSION}); upgrade dlcore")
         from .models import model_from_config
+        weights = _bytes_to_arrays(ar.read(WEIGHTS_MEMBER), WEIGHTS_MEMBER)
+        _check_plausible(meta.get("model"), weights, path)
         try:
             model = model_from_config(meta.get("model"))
         except RecursionError:
             raise ValueError(f"cannot load {path}: the architecture is nested too deeply") from None
-        weights = _bytes_to_arrays(ar.read(WEIGHTS_MEMBER), WEIGHTS_MEMBER)
         _check_and_assign_weights(model, weights, f"cannot load {path}")
         comp = meta.get("compile")
         if compile and comp:

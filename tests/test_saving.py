@@ -340,3 +340,16 @@ def test_zip_bomb_sizes(saved, monkeypatch):
 def test_optimizer_state_malformed(saved):
     rewrite(saved, replace={"optimizer.json": b'{"__array__": "nope"}'})
     expect_error(saved, "optimizer")
+
+
+def test_absurd_sizes_refused_before_allocation(saved):
+    raw = saved.read_bytes()
+    rewrite(saved, meta_fn=lambda m: m["model"]["config"]["layers"][0]["config"].__setitem__("units", 10 ** 9))
+    expect_error(saved, "larger than")
+    saved.write_bytes(raw)
+    rewrite(saved, meta_fn=lambda m: m["model"].__setitem__("build_input_shape", [None, 10 ** 6, 10 ** 6]))
+    expect_error(saved, "implausible shape")
+    saved.write_bytes(raw)
+    rewrite(saved, meta_fn=lambda m: m["model"]["config"]["layers"].extend(
+        [{"class_name": "Dropout", "config": {"rate": 0.1}}] * 1000))
+    expect_error(saved, "layers for")
