@@ -31,7 +31,7 @@ def build_cnn(dl):
 def main(argv=None):
     import dlcore as dl
     p = argparse.ArgumentParser(prog="python -m dlcore.demo", description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=12, help="training epochs (default 12)")
+    p.add_argument("--epochs", type=int, default=13, help="training epochs (default 13)")
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--quick", action="store_true", help="3 epochs: a smoke run")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all the pool has)")

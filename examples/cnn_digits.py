@@ -12,7 +12,7 @@ import dlcore as dl
 TARGET = 0.97
 
 
-def main(epochs=8):
+def main(epochs=13):
     dl.manual_seed(0)
     (x_train, y_train), (x_test, y_test) = dl.datasets.load_digits(size=28)
     L = dl.layers

@@ -41,7 +41,7 @@ def main():
     model.compile(optimizer=dl.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.summary()
-    model.fit(x_train, y_train, epochs=15, batch_size=32, validation_split=0.1, verbose=2)
+    model.fit(x_train, y_train, epochs=10, batch_size=32, validation_split=0.1, verbose=2)
     loss, acc = model.evaluate(x_test, y_test)
     met = acc >= TARGET
     print(f"test loss {loss:.4f}, accuracy {acc * 100:.2f}%")

@@ -24,7 +24,7 @@ def main():
     ])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.summary()
-    model.fit(x_train, y_train, epochs=30, batch_size=32, validation_split=0.1, verbose=2)
+    model.fit(x_train, y_train, epochs=50, batch_size=32, verbose=2)
 
     loss, acc = model.evaluate(x_test, y_test)
     met = acc >= TARGET
