@@ -8,8 +8,9 @@ Models (Keras layouts in dlcore, the PyTorch equivalents in NCHW / batch_first):
   lstm  LSTM(64, return_sequences=True) -> LSTM(64) -> Dense(10, softmax), reading each 28x28 digit
         as 28 time steps of 28 features
 Adam(lr=1e-3), batch size 32, shuffled each epoch, (sparse) categorical cross-entropy.
-Prints the median epoch time of each after one warm-up epoch, the ratio dlcore / PyTorch
-(target <= 1.0), and the process RSS after each dlcore epoch (it must not grow epoch over epoch).
+Epochs of the two alternate (so both see the same machine load); prints the median epoch time of
+each after one warm-up epoch, the ratio dlcore / PyTorch (target <= 1.0), and the process RSS after
+each dlcore epoch (it must not grow epoch over epoch).
 """
 from __future__ import annotations
 
@@ -52,20 +53,21 @@ def dl_model(kind):
                           L.Dense(10, activation="softmax")])
 
 
-def bench_dlcore(kind, x, y, epochs, batch_size):
+def dlcore_epoch_runner(kind, x, y, batch_size):
+    """A function that trains the dlcore model for one epoch and returns the seconds it took."""
     dl.manual_seed(0)
     model = dl_model(kind)
     model.compile(optimizer=dl.optimizers.Adam(learning_rate=1e-3), loss="sparse_categorical_crossentropy")
-    times, rss = [], []
-    t = {}
-    cb = dl.callbacks.LambdaCallback(
-        on_epoch_begin=lambda e, logs: t.__setitem__("t0", time.perf_counter()),
-        on_epoch_end=lambda e, logs: (times.append(time.perf_counter() - t["t0"]), rss.append(rss_mib())))
-    model.fit(x, y, epochs=epochs + 1, batch_size=batch_size, verbose=0, callbacks=[cb])
-    return times[1:], rss
+
+    def run():
+        t0 = time.perf_counter()
+        model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+        return time.perf_counter() - t0
+    return run
 
 
-def bench_torch(kind, x, y, epochs, batch_size, threads):
+def torch_epoch_runner(kind, x, y, batch_size, threads):
+    """The same for the PyTorch eager model (NCHW / batch_first layouts, logits + CrossEntropyLoss)."""
     import torch
     from torch import nn
     torch.set_num_threads(threads)
@@ -90,8 +92,8 @@ def bench_torch(kind, x, y, epochs, batch_size, threads):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
-    times = []
-    for epoch in range(epochs + 1):
+
+    def run():
         t0 = time.perf_counter()
         order = torch.from_numpy(rng.permutation(len(xt)))
         for i in range(0, len(xt), batch_size):
@@ -100,8 +102,8 @@ def bench_torch(kind, x, y, epochs, batch_size, threads):
             loss = loss_fn(model(xt[idx]), yt[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+        return time.perf_counter() - t0
+    return run
 
 
 def main(argv=None):
@@ -129,10 +131,17 @@ def main(argv=None):
     rows = []
     for kind in args.models.split(","):
         xk = x if kind == "cnn" else x[..., 0]
-        times, rss = bench_dlcore(kind, xk, y, args.epochs, args.batch_size)
-        d = statistics.median(times)
-        tt = statistics.median(bench_torch(kind, xk, y, args.epochs, args.batch_size, args.threads)) \
-            if torch_version else float("nan")
+        run_dl = dlcore_epoch_runner(kind, xk, y, args.batch_size)
+        run_torch = torch_epoch_runner(kind, xk, y, args.batch_size, args.threads) if torch_version else None
+        # epochs alternate between the two so that both see the same machine load; epoch 0 is warm-up
+        times, ttimes, rss = [], [], []
+        for epoch in range(args.epochs + 1):
+            times.append(run_dl())
+            rss.append(rss_mib())
+            if run_torch is not None:
+                ttimes.append(run_torch())
+        d = statistics.median(times[1:])
+        tt = statistics.median(ttimes[1:]) if ttimes else float("nan")
         growth = rss[-1] - rss[1] if len(rss) > 2 else 0.0
         rows.append((kind, d, tt, rss, growth))
     print()
