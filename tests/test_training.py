@@ -306,3 +306,17 @@ def test_keras_style_build_then_step():
     assert np.all(w.numpy() < 1.0) and opt.iterations == 1
     with pytest.raises(ValueError, match="gradient of shape"):
         opt.apply_gradients([(np.ones(4, np.float32), w)])
+
+
+@needs("adam_update")
+def test_non_contiguous_weights_are_made_dense():
+    w = dl.Parameter(np.ones((4, 3), np.float32).T)
+    assert w.data.flags.c_contiguous
+    lstm = L.LSTM(3)
+    lstm.build((None, 2, 4))
+    assert all(p.data.flags.c_contiguous for p in lstm.weights)
+    t = dl.tensor(np.ones((4, 3), np.float32).T, requires_grad=True)
+    opt = dl.optimizers.Adam([t], lr=0.1)
+    t.grad = np.ones((3, 4), np.float32)
+    opt.step()
+    assert np.all(t.numpy() < 1)
