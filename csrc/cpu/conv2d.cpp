@@ -30,20 +30,43 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "cpu/cpu.h"
 
 // The portable copy of the direct Cin = 1 kernels.
 #define DLCORE_CONV_NS conv_generic
+#define DLCORE_CONV_VEC_BYTES 16
 #include "cpu/conv2d_direct.h"
 #undef DLCORE_CONV_NS
+#undef DLCORE_CONV_VEC_BYTES
 
 namespace dlcore::cpu {
 namespace {
 
 constexpr int64_t kChunkBytes = 384 << 10;
+
+// std::vector storage aligned to 64 bytes (the packed GEMM panels' requirement).
+template <typename T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <typename U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(size_t n) {
+    void* p = std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <typename U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const AlignedAllocator<U>&) const { return false; }
+};
 
 // A per-thread scratch buffer for im2col slices, reused across calls.
 template <typename T>
@@ -124,6 +147,110 @@ void col2im_add(const Conv2dShape& s, const T* dcol, int64_t r0, int64_t r1, T* 
   }
 }
 
+// ---- forward as an implicit GEMM: im2col straight into the GEMM's packed panels -----------------
+//
+// The GEMM packs A into MR-tall panels (dst[p*MR + i] for row i, column p) before its microkernel
+// runs. For the forward pass A is im2col(x), so building an im2col slice and then packing it would
+// copy every value twice; here the packing reads x directly. B (the filters) is the same for every
+// output pixel, so it is packed once, into NR-wide panels for each K block, and shared by all threads.
+// The loops are the GEMM's (gemm.h): K blocks of kc, M blocks of mc pixels per thread, then the
+// microkernel over MR x NR tiles, with bias + activation applied to a tile after its last K block.
+
+int64_t round_up64(int64_t n, int64_t elems_per_64b) { return (n + elems_per_64b - 1) / elems_per_64b * elems_per_64b; }
+
+// Pack rows [m0, m0 + rows) x columns [pc, pc + kc) of im2col(x) as one MR-tall panel.
+template <typename T>
+void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, int mr,
+                       T* dst) {
+  if (rows < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * mr));
+  const int64_t pixels_per_image = s.ho * s.wo;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
+    const int64_t oh = rem / s.wo, ow = rem % s.wo;
+    const T* xn = x + n * s.h * s.w * s.cin;
+    // Walk the K columns [pc, pc + kc) as runs within one tap (i.e. over channels c).
+    int64_t kk = pc;
+    const int64_t kend = pc + kc;
+    while (kk < kend) {
+      const int64_t tap = kk / s.cin, c = kk % s.cin, ti = tap / s.kw, tj = tap % s.kw;
+      const int64_t len = std::min(s.cin - c, kend - kk);
+      const int64_t ih = oh * s.sh + ti * s.dh - s.pt, iw = ow * s.sw + tj * s.dw - s.pl;
+      T* d = dst + (kk - pc) * mr + i;
+      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
+        for (int64_t p = 0; p < len; ++p) d[p * mr] = T(0);
+      } else {
+        const T* src = xn + (ih * s.w + iw) * s.cin + c;
+        for (int64_t p = 0; p < len; ++p) d[p * mr] = src[p];
+      }
+      kk += len;
+    }
+  }
+}
+
+template <typename T>
+void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const int mr = u.mr, nr = u.nr;
+  const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
+  const int64_t e64 = 64 / int64_t(sizeof(T));  // elements per 64 bytes: panel alignment
+  const CacheSizes& cs = cache_sizes();
+  // K blocks: a B micro-panel (kc x NR) fills about half of L1; balanced so the last is not tiny.
+  const int64_t kc_cap = std::clamp<int64_t>((cs.l1d / 2) / (nr * int64_t(sizeof(T))), 32, 1024);
+  const int64_t n_kb = (K + kc_cap - 1) / kc_cap, kc_max = (K + n_kb - 1) / n_kb;
+  const int64_t n_panels = (C + nr - 1) / nr;
+  const int64_t b_panel = round_up64(kc_max * nr, e64), a_panel = round_up64(kc_max * mr, e64);
+
+  // Pack w (K x Cout, row-major) once: for K block kb and column panel jp, b[p*NR + j], zero-padded.
+  std::vector<T, AlignedAllocator<T>> bpack(size_t(n_kb * n_panels * b_panel));
+  for (int64_t kb = 0; kb < n_kb; ++kb) {
+    const int64_t pc = kb * kc_max, kc = std::min(kc_max, K - pc);
+    for (int64_t jp = 0; jp < n_panels; ++jp) {
+      T* d = bpack.data() + (kb * n_panels + jp) * b_panel;
+      const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* src = w + (pc + p) * C + jp * nr;
+        for (int64_t j = 0; j < cols; ++j) d[p * nr + j] = src[j];
+        for (int64_t j = cols; j < nr; ++j) d[p * nr + j] = T(0);
+      }
+    }
+  }
+
+  // M blocks: an A block (mc x kc) fills about half of L2, and every thread gets some.
+  int nt = std::min(num_threads(), threads_for(2 * M * K * C));
+  int64_t mc = std::max<int64_t>(mr, (cs.l2 / 2) / (kc_max * int64_t(sizeof(T))) / mr * mr);
+  if (nt > 1) mc = std::min(mc, std::max<int64_t>(mr, (M + 2 * nt - 1) / (2 * nt) / mr * mr + mr));
+  const int64_t n_mb = (M + mc - 1) / mc;
+  nt = int(std::min<int64_t>(nt, n_mb));
+
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t mb = 0; mb < n_mb; ++mb) {
+    const int64_t m0 = mb * mc, mcb = std::min(mc, M - m0), a_panels = (mcb + mr - 1) / mr;
+    T* apack = col_buffer<T>(a_panels * a_panel + e64);
+    apack = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(apack) + 63) & ~uintptr_t(63));
+    for (int64_t kb = 0; kb < n_kb; ++kb) {
+      const int64_t pc = kb * kc_max, kc = std::min(kc_max, K - pc);
+      const T beta = kb == 0 ? T(0) : T(1);
+      for (int64_t ip = 0; ip < a_panels; ++ip)
+        pack_im2col_panel(s, x, m0 + ip * mr, std::min<int64_t>(mr, mcb - ip * mr), pc, kc, mr,
+                          apack + ip * a_panel);
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        const T* bp = bpack.data() + (kb * n_panels + jp) * b_panel;
+        const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
+        for (int64_t ip = 0; ip < a_panels; ++ip) {
+          const int64_t rows = std::min<int64_t>(mr, mcb - ip * mr);
+          T* ct = y + (m0 + ip * mr) * C + jp * nr;
+          u.ukr(rows, cols, kc, apack + ip * a_panel, bp, ct, C, T(1), beta);
+          if (kb == n_kb - 1) {
+            GemmEpilogue<T> ep_t = ep;
+            if (ep_t.bias) ep_t.bias += jp * nr;
+            apply_epilogue(ct, C, rows, cols, ep_t);
+          }
+        }
+      }
+    }
+  }
+}
+
 // Which compiled copy of the direct Cin = 1 kernels to run.
 template <typename T>
 void cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
@@ -174,15 +301,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   }
   if (s.cin == 1) return cin1_forward<T>(s, x, w, bias, act, y);
 
-  const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s), n_chunks = (rows + rpc - 1) / rpc;
-  const int nt = chunk_threads(n_chunks, 2 * M * K * C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t ci = 0; ci < n_chunks; ++ci) {
-    const int64_t r0 = ci * rpc, r1 = std::min(rows, r0 + rpc), m = (r1 - r0) * s.wo;
-    T* col = col_buffer<T>(rpc * s.wo * K);
-    im2col(s, x, r0, r1, col);
-    gemm<T>(m, C, K, T(1), col, K, 1, w, C, 1, T(0), y + r0 * s.wo * C, C, ep, nt > 1 ? 1 : 0);
-  }
+  forward_implicit_gemm<T>(s, x, w, ep, y);
 }
 
 template <typename T>

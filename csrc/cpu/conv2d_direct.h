@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/conv2d.h"
@@ -38,53 +39,120 @@ inline int64_t window_taps(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t
   return cnt;
 }
 
+// Whether the whole window of output pixel (oh, ow) lies inside the image; then tap t = i*kw + j
+// reads x at (oh*sh - pt)*w + (ow*sw - pl) + rel[t] with rel[t] = i*dh*w + j*dw (see taps_rel).
+inline bool window_inside(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t* base) {
+  const int64_t ih0 = oh * s.sh - s.pt, iw0 = ow * s.sw - s.pl;
+  *base = ih0 * s.w + iw0;
+  return ih0 >= 0 && ih0 + (s.kh - 1) * s.dh < s.h && iw0 >= 0 && iw0 + (s.kw - 1) * s.dw < s.w;
+}
+
+inline void taps_rel(const Conv2dShape& s, int64_t* rel, int64_t* ident) {
+  for (int64_t i = 0; i < s.kh; ++i)
+    for (int64_t j = 0; j < s.kw; ++j) {
+      rel[i * s.kw + j] = i * s.dh * s.w + j * s.dw;
+      ident[i * s.kw + j] = i * s.kw + j;
+    }
+}
+
 }  // namespace
+
+// Cout is processed in blocks of CB values (two SIMD vectors of this ISA) so that the
+// accumulators are a fixed-size array the compiler keeps in registers; a last partial block uses
+// the same code with a run-time length.
+constexpr int64_t kVecBytes = DLCORE_CONV_VEC_BYTES;
+
+// One SIMD register of this ISA as a GCC/Clang vector type (written once, compiled per ISA); the
+// compiler's own auto-vectorization is not reliable enough here (it keeps accumulators in memory).
+template <typename T>
+struct Simd {
+  typedef T V __attribute__((vector_size(kVecBytes)));
+  static constexpr int64_t L = kVecBytes / int64_t(sizeof(T));  // lanes
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+  static V set1(T x) { return V{} + x; }
+};
+
+// acc[0:len] = bias (or 0) + sum_t xv[t] * w[tap[t], 0:len]; then y[0:len] = acc. With len == CB
+// every loop has a compile-time trip count and acc lives in registers.
+template <typename T, int64_t CB>
+inline void pixel_block(const T* xv, const int64_t* tap, int64_t cnt, const T* w, int64_t C, const T* bias,
+                        int64_t len, T* yp) {
+  T acc[CB];
+  if (len == CB) {
+    static_assert(CB == 2 * Simd<T>::L, "a block is two vectors");
+    using S = Simd<T>;
+    typename S::V a0 = bias ? S::load(bias) : S::set1(T(0)), a1 = bias ? S::load(bias + S::L) : S::set1(T(0));
+    for (int64_t t = 0; t < cnt; ++t) {
+      const typename S::V xt = S::set1(xv[t]);
+      const T* wt = w + tap[t] * C;
+      a0 += xt * S::load(wt);
+      a1 += xt * S::load(wt + S::L);
+    }
+    S::store(yp, a0);
+    S::store(yp + S::L, a1);
+  } else {
+    for (int64_t c = 0; c < len; ++c) acc[c] = bias ? bias[c] : T(0);
+    for (int64_t t = 0; t < cnt; ++t) {
+      const T xt = xv[t];
+      const T* wt = w + tap[t] * C;
+      for (int64_t c = 0; c < len; ++c) acc[c] += xt * wt[c];
+    }
+    for (int64_t c = 0; c < len; ++c) yp[c] = acc[c];
+  }
+}
 
 // y[n, oh, ow, :] = act(bias + sum over the window of x[...] * w[tap, :]), threads over N*Ho rows.
 template <typename T>
 void conv_cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+  constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
   const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
-  constexpr int64_t CB = 256 / sizeof(T);  // a block of Cout that stays in registers / L1
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
+    std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
     std::vector<T> xv(static_cast<size_t>(taps));
-    alignas(64) T acc[CB];
+    taps_rel(s, rel.data(), ident.data());
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
       const T* xn = x + n * s.h * s.w;
       T* yrow = y + r * s.wo * C;
       for (int64_t ow = 0; ow < s.wo; ++ow) {
-        const int64_t cnt = window_taps(s, oh, ow, tap.data(), off.data());
-        for (int64_t t = 0; t < cnt; ++t) xv[size_t(t)] = xn[off[size_t(t)]];
-        T* yp = yrow + ow * C;
-        for (int64_t c0 = 0; c0 < C; c0 += CB) {
-          const int64_t cb = std::min(CB, C - c0);
-          if (bias) {
-            for (int64_t c = 0; c < cb; ++c) acc[c] = bias[c0 + c];
-          } else {
-            for (int64_t c = 0; c < cb; ++c) acc[c] = T(0);
-          }
-          for (int64_t t = 0; t < cnt; ++t) {
-            const T xt = xv[size_t(t)];
-            const T* wt = w + tap[size_t(t)] * C + c0;
-#pragma omp simd
-            for (int64_t c = 0; c < cb; ++c) acc[c] += xt * wt[c];
-          }
-          for (int64_t c = 0; c < cb; ++c) yp[c0 + c] = acc[c];
+        int64_t base, cnt;
+        const int64_t* tp;
+        if (window_inside(s, oh, ow, &base)) {  // the common case: no tap in the padding
+          for (int64_t t = 0; t < taps; ++t) xv[size_t(t)] = xn[base + rel[size_t(t)]];
+          cnt = taps, tp = ident.data();
+        } else {
+          cnt = window_taps(s, oh, ow, tap.data(), off.data());
+          for (int64_t t = 0; t < cnt; ++t) xv[size_t(t)] = xn[off[size_t(t)]];
+          tp = tap.data();
         }
+        T* yp = yrow + ow * C;
+        int64_t c0 = 0;
+        for (; c0 + CB <= C; c0 += CB)
+          pixel_block<T, CB>(xv.data(), tp, cnt, w + c0, C, bias ? bias + c0 : nullptr, CB, yp + c0);
+        if (c0 < C)
+          pixel_block<T, CB>(xv.data(), tp, cnt, w + c0, C, bias ? bias + c0 : nullptr, C - c0, yp + c0);
       }
       apply_epilogue<T>(yrow, C, s.wo, C, GemmEpilogue<T>{nullptr, act});
     }
   }
 }
 
-// dw[tap, :] = sum over output pixels of x[pixel's tap] * dy[pixel, :]. Each thread sums its rows
-// into a private (taps x Cout) buffer; the buffers are added at the end.
+// dw[tap, :] = sum over output pixels of x[pixel's tap] * dy[pixel, :]. For one output row and one
+// tap, the pixels that see the image form a contiguous range of ow; a CB-wide block of dw[tap] is
+// accumulated in registers over that range. Each thread sums into a private (taps x Cout) buffer;
+// the buffers are added at the end.
 template <typename T>
 void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+  constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
   const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
   std::vector<T> partial(size_t(std::max(nt - 1, 0)) * size_t(taps * C));
@@ -94,19 +162,44 @@ void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T*
     const int tid = omp_get_thread_num();
     T* acc = tid == 0 ? dw : partial.data() + size_t(tid - 1) * size_t(taps * C);
     if (tid > 0) std::fill(acc, acc + taps * C, T(0));
-    std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
-      const T* xn = x + n * s.h * s.w;
-      for (int64_t ow = 0; ow < s.wo; ++ow) {
-        const int64_t cnt = window_taps(s, oh, ow, tap.data(), off.data());
-        const T* g = dy + (r * s.wo + ow) * C;
-        for (int64_t t = 0; t < cnt; ++t) {
-          const T xt = xn[off[size_t(t)]];
-          T* a = acc + tap[size_t(t)] * C;
-#pragma omp simd
-          for (int64_t c = 0; c < C; ++c) a[c] += xt * g[c];
+      const T* grow = dy + r * s.wo * C;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+        if (ih < 0 || ih >= s.h) continue;
+        const T* xrow = x + (n * s.h + ih) * s.w;
+        for (int64_t j = 0; j < s.kw; ++j) {
+          // ow with 0 <= ow*sw + j*dw - pl < w
+          const int64_t base = j * s.dw - s.pl;
+          const int64_t lo = base >= 0 ? 0 : (-base + s.sw - 1) / s.sw;
+          const int64_t hi = std::min(s.wo, s.w - base <= 0 ? 0 : (s.w - base - 1) / s.sw + 1);
+          T* a = acc + (i * s.kw + j) * C;
+          for (int64_t c0 = 0; c0 < C; c0 += CB) {
+            const int64_t len = std::min(CB, C - c0);
+            if (len == CB) {
+              using S = Simd<T>;
+              typename S::V b0 = S::set1(T(0)), b1 = S::set1(T(0));
+              for (int64_t ow = lo; ow < hi; ++ow) {
+                const typename S::V xt = S::set1(xrow[ow * s.sw + base]);
+                const T* g = grow + ow * C + c0;
+                b0 += xt * S::load(g);
+                b1 += xt * S::load(g + S::L);
+              }
+              S::store(a + c0, S::load(a + c0) + b0);
+              S::store(a + c0 + S::L, S::load(a + c0 + S::L) + b1);
+              continue;
+            }
+            T blk[CB];
+            for (int64_t c = 0; c < len; ++c) blk[c] = T(0);
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              const T xt = xrow[ow * s.sw + base];
+              const T* g = grow + ow * C + c0;
+              for (int64_t c = 0; c < len; ++c) blk[c] += xt * g[c];
+            }
+            for (int64_t c = 0; c < len; ++c) a[c0 + c] += blk[c];
+          }
         }
       }
     }
@@ -117,10 +210,74 @@ void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T*
   }
 }
 
-// dx[n, ih, iw] = sum over the output pixels whose window covers (ih, iw), through tap (i, j), of
-// dot(dy[pixel, :], w[i, j, :]). Written as a gather over dx so that threads never share an output.
+// dx: for each output pixel p, v[tap] = dot(dy[p, :], w[tap, :]) for all taps at once, as
+// v += dy[p, c] * wt[c, :] over c with wt = w^T padded to TP taps (the taps are the SIMD lanes), for
+// P pixels at a time so that P independent accumulator chains hide the FMA latency. Then v[tap] is
+// added to the input pixel that tap read. Threads split the images (windows overlap inside one).
+template <typename T, int64_t TP>
+void cin1_backward_data_tp(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  constexpr int64_t P = 8;
+  const int64_t C = s.cout, taps = s.kh * s.kw, pix = s.ho * s.wo;
+  std::vector<T> wt(size_t(C * TP), T(0));
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t c = 0; c < C; ++c) wt[size_t(c * TP + t)] = w[t * C + c];
+  const int nt = std::min<int64_t>(threads_for(2 * s.n * pix * taps * C), std::max<int64_t>(s.n, 1));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
+    std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
+    taps_rel(s, rel.data(), ident.data());
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < s.n; ++n) {
+      T* dxn = dx + n * s.h * s.w;
+      std::fill(dxn, dxn + s.h * s.w, T(0));
+      for (int64_t p0 = 0; p0 < pix; p0 += P) {
+        const int64_t np = std::min(P, pix - p0);
+        T v[P][TP];
+        for (int64_t q = 0; q < P; ++q)
+          for (int64_t t = 0; t < TP; ++t) v[q][t] = T(0);
+        const T* g = dy + (n * pix + p0) * C;
+        if (np == P) {
+          using S = Simd<T>;
+          constexpr int64_t NV = TP / S::L;  // vectors per pixel
+          typename S::V acc[P][NV];
+          for (int64_t q = 0; q < P; ++q)
+            for (int64_t k = 0; k < NV; ++k) acc[q][k] = S::set1(T(0));
+          for (int64_t c = 0; c < C; ++c) {
+            const T* wc = wt.data() + c * TP;
+            typename S::V wv[NV];
+            for (int64_t k = 0; k < NV; ++k) wv[k] = S::load(wc + k * S::L);
+            for (int64_t q = 0; q < P; ++q) {
+              const typename S::V gq = S::set1(g[q * C + c]);
+              for (int64_t k = 0; k < NV; ++k) acc[q][k] += gq * wv[k];
+            }
+          }
+          for (int64_t q = 0; q < P; ++q)
+            for (int64_t k = 0; k < NV; ++k) S::store(&v[q][k * S::L], acc[q][k]);
+        } else {
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t q = 0; q < np; ++q)
+              for (int64_t t = 0; t < TP; ++t) v[q][t] += g[q * C + c] * wt[size_t(c * TP + t)];
+        }
+        for (int64_t q = 0; q < np; ++q) {
+          const int64_t p = p0 + q, oh = p / s.wo, ow = p % s.wo;
+          int64_t base;
+          if (window_inside(s, oh, ow, &base)) {
+            for (int64_t t = 0; t < taps; ++t) dxn[base + rel[size_t(t)]] += v[q][t];
+            continue;
+          }
+          const int64_t cnt = window_taps(s, oh, ow, tap.data(), off.data());
+          for (int64_t t = 0; t < cnt; ++t) dxn[off[size_t(t)]] += v[q][tap[size_t(t)]];
+        }
+      }
+    }
+  }
+}
+
+// The same by gather over dx (for windows of more than 64 taps): dx[n, ih, iw] = sum over the
+// output pixels whose window covers it, through tap (i, j), of dot(dy[pixel, :], w[i, j, :]).
 template <typename T>
-void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void cin1_backward_data_gather(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.n * s.h, C = s.cout;
   const int nt = std::min<int64_t>(threads_for(2 * s.n * s.ho * s.wo * s.kh * s.kw * C), std::max<int64_t>(rows, 1));
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -149,6 +306,15 @@ void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* d
       }
     }
   }
+}
+
+template <typename T>
+void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t taps = s.kh * s.kw;
+  if (taps <= 16) return cin1_backward_data_tp<T, 16>(s, dy, w, dx);
+  if (taps <= 32) return cin1_backward_data_tp<T, 32>(s, dy, w, dx);
+  if (taps <= 64) return cin1_backward_data_tp<T, 64>(s, dy, w, dx);
+  cin1_backward_data_gather<T>(s, dy, w, dx);
 }
 
 template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
