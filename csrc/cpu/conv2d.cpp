@@ -284,6 +284,34 @@ int chunk_threads(int64_t n_chunks, int64_t flops) {
   return n_chunks >= nt ? nt : 1;
 }
 
+// With stride 1, backward-data is itself a convolution: dx = conv(dy, w') where w' is w rotated by
+// 180 degrees in (i, j) with Cin and Cout swapped, and dy is padded by (k-1)*d - p on each side
+// (the "full" padding minus the forward's). It then runs on the implicit-GEMM forward, with no
+// col2im pass. Used when that padding is non-negative and the output is not much larger than dy
+// (for "valid" convolutions of small images the border zeros would cost more than col2im).
+// Returns false when it does not apply.
+template <typename T>
+bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  if (s.sh != 1 || s.sw != 1) return false;
+  Conv2dShape t;
+  t.n = s.n, t.h = s.ho, t.w = s.wo, t.cin = s.cout, t.cout = s.cin;
+  t.kh = s.kh, t.kw = s.kw, t.dh = s.dh, t.dw = s.dw;
+  t.pt = (s.kh - 1) * s.dh - s.pt, t.pb = (s.kh - 1) * s.dh - s.pb;
+  t.pl = (s.kw - 1) * s.dw - s.pl, t.pr = (s.kw - 1) * s.dw - s.pr;
+  if (t.pt < 0 || t.pb < 0 || t.pl < 0 || t.pr < 0) return false;
+  if (!t.finish() || t.ho != s.h || t.wo != s.w) return false;
+  if (s.h * s.w * 8 > s.ho * s.wo * 9) return false;  // more than ~12% extra work on zeros
+  const int64_t ci = s.cin, co = s.cout;
+  std::vector<T> wr(size_t(s.kh * s.kw * ci * co));
+  for (int64_t i = 0; i < s.kh; ++i)
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t c = 0; c < ci; ++c)
+        for (int64_t o = 0; o < co; ++o)
+          wr[size_t((((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * co + o) * ci + c)] = w[((i * s.kw + j) * ci + c) * co + o];
+  forward_implicit_gemm<T>(t, dy, wr.data(), GemmEpilogue<T>{}, dx);
+  return true;
+}
+
 }  // namespace
 
 template <typename T>
@@ -314,6 +342,7 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
     return;
   }
   if (s.cin == 1 && C > 0) return cin1_backward_data<T>(s, dy, w, dx);
+  if (M > 0 && C > 0 && K > 0 && backward_data_as_forward<T>(s, dy, w, dx)) return;
   std::fill(dx, dx + x_size, T(0));
   if (M == 0 || C == 0 || K == 0) return;
 
