@@ -24,7 +24,7 @@
 //
 // Special cases:
 //   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.
-//   Cin = 1: K = kh*kw is tiny, so the direct kernels of conv2d_direct.h run instead (per ISA).
+//   Cin = 1: K = kh*kw is tiny, so the direct kernels of conv2d_kernels.h run instead (per ISA).
 #include "cpu/conv2d.h"
 
 #include <omp.h>
@@ -37,10 +37,10 @@
 
 #include "cpu/cpu.h"
 
-// The portable copy of the direct Cin = 1 kernels.
+// The portable copy of the per-ISA kernels (conv2d_kernels.h).
 #define DLCORE_CONV_NS conv_generic
 #define DLCORE_CONV_VEC_BYTES 16
-#include "cpu/conv2d_direct.h"
+#include "cpu/conv2d_kernels.h"
 #undef DLCORE_CONV_NS
 #undef DLCORE_CONV_VEC_BYTES
 
@@ -158,32 +158,14 @@ void col2im_add(const Conv2dShape& s, const T* dcol, int64_t r0, int64_t r1, T* 
 
 int64_t round_up64(int64_t n, int64_t elems_per_64b) { return (n + elems_per_64b - 1) / elems_per_64b * elems_per_64b; }
 
-// Pack rows [m0, m0 + rows) x columns [pc, pc + kc) of im2col(x) as one MR-tall panel.
+// Which compiled copy of the im2col panel packer (conv2d_kernels.h) to run.
 template <typename T>
 void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, int mr,
                        T* dst) {
-  if (rows < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * mr));
-  const int64_t pixels_per_image = s.ho * s.wo;
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
-    const int64_t oh = rem / s.wo, ow = rem % s.wo;
-    const T* xn = x + n * s.h * s.w * s.cin;
-    // Walk the K columns [pc, pc + kc) as runs within one tap (i.e. over channels c).
-    int64_t kk = pc;
-    const int64_t kend = pc + kc;
-    while (kk < kend) {
-      const int64_t tap = kk / s.cin, c = kk % s.cin, ti = tap / s.kw, tj = tap % s.kw;
-      const int64_t len = std::min(s.cin - c, kend - kk);
-      const int64_t ih = oh * s.sh + ti * s.dh - s.pt, iw = ow * s.sw + tj * s.dw - s.pl;
-      T* d = dst + (kk - pc) * mr + i;
-      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
-        for (int64_t p = 0; p < len; ++p) d[p * mr] = T(0);
-      } else {
-        const T* src = xn + (ih * s.w + iw) * s.cin + c;
-        for (int64_t p = 0; p < len; ++p) d[p * mr] = src[p];
-      }
-      kk += len;
-    }
+  switch (active_isa()) {
+    case Isa::avx512: return conv_avx512::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
+    case Isa::avx2: return conv_avx2::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
+    default: return conv_generic::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
   }
 }
 
@@ -192,6 +174,16 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const int mr = u.mr, nr = u.nr;
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
+  if (mr > 32) {  // the packer's limit; no microkernel is that tall today: im2col slices + GEMM
+    const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s);
+    T* col = col_buffer<T>(rpc * s.wo * K);
+    for (int64_t r0 = 0; r0 < rows; r0 += rpc) {
+      const int64_t r1 = std::min(rows, r0 + rpc);
+      im2col(s, x, r0, r1, col);
+      gemm<T>((r1 - r0) * s.wo, C, K, T(1), col, K, 1, w, C, 1, T(0), y + r0 * s.wo * C, C, ep);
+    }
+    return;
+  }
   const int64_t e64 = 64 / int64_t(sizeof(T));  // elements per 64 bytes: panel alignment
   const CacheSizes& cs = cache_sizes();
   // K blocks: a B micro-panel (kc x NR) fills about half of L1; balanced so the last is not tiny.
