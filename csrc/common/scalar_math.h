@@ -78,6 +78,8 @@ template <typename T> DLCORE_HD T gelu_tanh(T x) {
   return x * sigmoid(T(2) * u);
 }
 template <typename T> DLCORE_HD T gelu_tanh_grad(T x) {
+  // beyond |x| = 50 the derivative is exactly 1 or 0; clamping keeps x^3 finite (no 0 * inf)
+  x = x > T(50) ? T(50) : x < T(-50) ? T(-50) : x;
   const T u = T(kGeluTanhC) * (x + T(kGeluTanhA) * x * x * x);
   const T du = T(kGeluTanhC) * (T(1) + T(3 * kGeluTanhA) * x * x);
   T s, sc;

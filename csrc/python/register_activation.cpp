@@ -14,7 +14,7 @@ namespace {
 template <typename T>
 std::pair<T*, int64_t> flat(const py::array& arr, const std::string& what, bool writable = false) {
   auto v = view<T>(arr, what.c_str(), writable);
-  require(is_c_contiguous(v), what + ": must be C-contiguous");
+  require(v.size() == 0 || is_c_contiguous(v), what + ": must be C-contiguous");
   return {v.data, v.size()};
 }
 

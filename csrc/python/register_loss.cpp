@@ -11,7 +11,7 @@ namespace {
 template <typename T>
 T* flat(const py::array& arr, const std::string& what, int64_t size, bool writable = false) {
   auto v = view<T>(arr, what.c_str(), writable);
-  require(is_c_contiguous(v), what + ": must be C-contiguous");
+  require(v.size() == 0 || is_c_contiguous(v), what + ": must be C-contiguous");
   require(v.size() == size, what + ": wrong size");
   return v.data;
 }
