@@ -249,28 +249,38 @@ def linear(x, w, b=None, activation=None):
 # convolution and pooling (NHWC)
 # --------------------------------------------------------------------------------------------
 
-class Conv2D(Function):
-    def forward(self, x, w, b, strides, padding, dilation):
-        self.x, self.w, self.cfg, self.has_b = x, w, dict(strides=strides, padding=padding, dilation=dilation), b is not None
-        return _kernel("conv2d_forward")(x, w, bias=b, **self.cfg)
+class _Conv(Function):
+    """Convolution with the bias and a relu/sigmoid/tanh epilogue fused in the forward kernel.
+
+    backward: dz = act'(y) * g, then dx = backward_data(dz), dw = backward_filter(dz),
+    db = sum of dz over every axis but the channels.
+    """
+
+    rank = 2
+
+    def forward(self, x, w, b, strides, padding, dilation, activation):
+        self.x, self.w, self.has_b, self.activation = x, w, b is not None, activation
+        self.cfg = dict(strides=strides, padding=padding, dilation=dilation)
+        y = _kernel(f"conv{self.rank}d_forward")(x, w, bias=b, activation=activation, **self.cfg)
+        self.y = y if activation is not None else None
+        return y
 
     def backward(self, g):
-        dx = _kernel("conv2d_backward_data")(g, self.w, self.x.shape, **self.cfg)
-        dw = _kernel("conv2d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
-        db = _kernel("conv2d_backward_bias")(g) if self.has_b else None
+        if self.activation is not None:
+            g = _kernel(_GEMM_BACKWARD[self.activation])(g, self.y)
+        r = self.rank
+        dx = _kernel(f"conv{r}d_backward_data")(g, self.w, self.x.shape, **self.cfg)
+        dw = _kernel(f"conv{r}d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
+        db = _kernel(f"conv{r}d_backward_bias")(g) if self.has_b else None
         return dx, dw, db
 
 
-class Conv1D(Function):
-    def forward(self, x, w, b, strides, padding, dilation):
-        self.x, self.w, self.cfg, self.has_b = x, w, dict(strides=strides, padding=padding, dilation=dilation), b is not None
-        return _kernel("conv1d_forward")(x, w, bias=b, **self.cfg)
+class Conv2D(_Conv):
+    rank = 2
 
-    def backward(self, g):
-        dx = _kernel("conv1d_backward_data")(g, self.w, self.x.shape, **self.cfg)
-        dw = _kernel("conv1d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
-        db = g.sum(axis=(0, 1)) if self.has_b else None
-        return dx, dw, db
+
+class Conv1D(_Conv):
+    rank = 1
 
 
 def _conv_checks(op, x, w, rank):
@@ -284,20 +294,30 @@ def _conv_checks(op, x, w, rank):
                          f"{w.shape[-2]} (w has shape {w.shape})")
 
 
+def _conv(op, x, w, b, strides, padding, dilation, activation):
+    if activation == "linear":
+        activation = None
+    fused = activation is None or (isinstance(activation, str) and activation in _GEMM_BACKWARD)
+    y = op.apply(x, w, b, strides=strides, padding=padding, dilation=dilation,
+                 activation=activation if fused else None)
+    return y if fused else _activate(y, activation)
+
+
 def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
-    """2-D convolution (cross-correlation), x NHWC, w (kh, kw, c_in, c_out), b (c_out,)."""
+    """2-D convolution (cross-correlation), x NHWC, w (kh, kw, c_in, c_out), b (c_out,).
+
+    relu/sigmoid/tanh activations run fused in the kernel's epilogue; others are applied after.
+    """
     x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
     _conv_checks("conv2d", x, w, 2)
-    y = Conv2D.apply(x, w, b, strides=strides, padding=padding, dilation=dilation)
-    return _activate(y, activation)
+    return _conv(Conv2D, x, w, b, strides, padding, dilation, activation)
 
 
 def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
     """1-D convolution, x (N, L, c_in), w (k, c_in, c_out), b (c_out,)."""
     x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
     _conv_checks("conv1d", x, w, 1)
-    y = Conv1D.apply(x, w, b, strides=strides, padding=padding, dilation=dilation)
-    return _activate(y, activation)
+    return _conv(Conv1D, x, w, b, strides, padding, dilation, activation)
 
 
 def _activate(y, activation):

@@ -168,7 +168,7 @@ class Orthogonal(Initializer):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return self.gain * q[:rows, :cols].reshape(shape)
+        return np.ascontiguousarray(self.gain * q[:rows, :cols]).reshape(shape)
 
 
 def _rng(seed):

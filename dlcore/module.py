@@ -50,6 +50,14 @@ class Module:
     (without the batch axis), `input_dim` (shorthand for input_shape=(input_dim,)), `batch_input_shape`.
     """
 
+    # class-level defaults, so that a subclass that forgets super().__init__() still works
+    name = "module"
+    training = True
+    trainable = True
+    built = True
+    dtype = DEFAULT_DTYPE
+    batch_input_shape = None
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, **unknown):
         if unknown:
@@ -83,7 +91,10 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not self.__dict__.get("built", True):
-            self._ensure_built(args[0])
+            if args:
+                self._ensure_built(args[0])
+            else:
+                self.built = True
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
@@ -191,7 +202,7 @@ class Module:
         return out
 
     def add_loss(self, loss):
-        self._losses.append(loss)
+        self.__dict__.setdefault("_losses", []).append(loss)
 
     # ---- modes, devices, gradients ---------------------------------------------------------------
     def train(self, mode=True):

@@ -83,6 +83,8 @@ class Optimizer:
                                 f"dl.Parameter (pass model.parameters())")
         known = {id(p) for p in self.params}
         for p in params:
+            if not p.data.flags.c_contiguous:  # the update kernels write parameters in place
+                p.data = get_array_module(p.data).ascontiguousarray(p.data)
             if id(p) not in known:
                 known.add(id(p))
                 self.params.append(p)

@@ -656,6 +656,8 @@ class Parameter(Tensor):
         if dtype is None and isinstance(data, (list, tuple, float, int)):
             dtype = DEFAULT_DTYPE
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        if not self.data.flags.c_contiguous:  # a weight owns dense storage: update kernels write it in place
+            self.data = self.xp.ascontiguousarray(self.data)
         self.name = name
         self.trainable = bool(requires_grad)
         self.regularizer = None

@@ -342,8 +342,6 @@ def simple_rnn_backward(x, h0, kernel, recurrent_kernel, bias, dhs, dh_T):
         db += da.sum(axis=0)
         dh = da @ U.T
     return dx, dh, dW, dU, db
-
-
 # ---------------------------------------------------------------------------------- activations
 # Forward f(x) and derivative f'(x); the kernels' backward is dy * f'(x) (relu/sigmoid/tanh take y).
 

@@ -164,6 +164,24 @@ def test_threads_agree(name, rng):
     assert_allclose(two, ref_forward(name, x), np.float32)
 
 
+def test_streaming_stores(isa, rng):
+    """Outputs of 2^21+ elements per thread take the non-temporal store path: an out that is not
+    vector-aligned (head), an odd length (tail), both threads' chunks."""
+    n = 2 * (1 << 21) + 37
+    x = make((n,), np.float32, rng, scale=3.0)
+    dy = make((n,), np.float32, rng)
+    buf = np.zeros(n + 1, np.float32)
+    out = buf[1:]  # 4 bytes past an aligned address
+    for name in ("relu", "sigmoid", "tanh"):
+        fwd, bwd = ACTS[name][0], ACTS[name][1]
+        fwd(x, out=out)
+        assert_allclose(out, ref_forward(name, x), np.float32, what=f"{isa} {name} streamed forward")
+        y = out.copy()
+        bwd(dy, y, out=out)
+        assert_allclose(out, ref_backward(name, dy, x, y), np.float32, what=f"{isa} {name} streamed backward")
+    assert buf[0] == 0.0
+
+
 @pytest.mark.parametrize("name", ACTS)
 def test_gradcheck(name, rng):
     fwd, _, _, _, takes, kw = ACTS[name]

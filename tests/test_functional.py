@@ -120,6 +120,18 @@ def test_conv1d():
     assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, padding="same"), [x, w, b])
 
 
+@needs("conv2d_forward", "conv1d_forward", "relu_backward", "tanh_backward", "gelu_backward")
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+def test_conv_fused_activation(activation):
+    x, w, b = t64(2, 5, 5, 3, seed=1), t64(3, 3, 3, 4, seed=2), t64(4, seed=3)
+    act = getattr(F, activation)
+    np.testing.assert_allclose(F.conv2d(x, w, b, activation=activation).numpy(), act(F.conv2d(x, w, b)).numpy(),
+                               rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding="same", activation=activation), [x, w, b])
+    x1, w1 = t64(2, 7, 3, seed=4), t64(3, 3, 2, seed=5)
+    assert gradcheck(lambda x, w: F.conv1d(x, w, activation=activation), [x1, w1])
+
+
 def test_conv_errors():
     with pytest.raises(ValueError, match=r"4-D input .*got shape \(2, 5, 3\)"):
         F.conv2d(dl.zeros(2, 5, 3), dl.zeros(3, 3, 3, 4))

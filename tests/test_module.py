@@ -262,3 +262,25 @@ def test_layer_error_messages():
         L.Dense(3, unitz=4)
     with pytest.raises(ValueError, match="cannot reshape"):
         L.Reshape((5,))(np.zeros((2, 3, 4)))
+
+
+def test_module_without_super_init_and_no_arg_forward():
+    class Bare(dl.Module):
+        def __init__(self):
+            self.w = dl.Parameter(np.ones(2, np.float32))
+
+        def forward(self):
+            return self.w * 2.0
+
+    m = Bare()
+    assert m().shape == (2,) and len(m.parameters()) == 1
+    assert list(m.state_dict()) == ["w"]
+
+
+def test_module_to_cuda_without_gpu_is_clear():
+    if dl.cuda.is_available():
+        pytest.skip("a GPU is present")
+    d = L.Dense(2)
+    d(np.zeros((1, 2)))
+    with pytest.raises(RuntimeError, match="pip install dlcore\\[cuda13\\]"):
+        d.to("cuda")

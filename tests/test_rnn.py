@@ -3,6 +3,8 @@ layouts, empty batches and sequences, finite-difference gradient checks, cell ==
 step, threads, saturation, and the error cases."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dlcore
 from dlcore import kernels as K
@@ -187,6 +189,19 @@ def test_threads_agree(rng):
                 check_all(kind, g, ref_backward(kind, *p, grads), np.float32, f"{kind} {nt} threads bwd")
     finally:
         dlcore.set_num_threads(before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(KINDS), B=st.integers(0, 19), T=st.integers(0, 7), I=st.integers(1, 12),
+       H=st.integers(1, 40), states=st.booleans(), seed=st.integers(0, 2**31))
+def test_property_matches_reference(kind, B, T, I, H, states, seed):
+    rng = np.random.default_rng(seed)
+    p = params(kind, B, T, I, H, np.float64, rng, states=states)
+    outs, cache = forward(kind, *p)
+    check_all(kind, outs, ref_forward(kind, *p), np.float64, f"{kind} {(B, T, I, H)} fwd")
+    grads = out_grads(kind, B, T, H, np.float64, rng)
+    check_all(kind, backward(kind, grads, cache), ref_backward(kind, *p, grads), np.float64,
+              f"{kind} {(B, T, I, H)} bwd")
 
 
 # ------------------------------------------------------------------------------- gradient checks

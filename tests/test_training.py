@@ -283,3 +283,40 @@ def test_keras_layers_hand_written_loop(opt):
         acc.update_state(y, model(x, False))
     assert loss.item() < first * 0.5
     assert acc.result() > 0.85
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "rmsprop", "adam", "adamw"])
+def test_optimizer_config_roundtrip(name):
+    import json
+    opt = dl.optimizers.get(name)
+    cfg = dl.optimizers.serialize(opt)
+    json.dumps(cfg)
+    again = dl.optimizers.deserialize(cfg)
+    assert type(again) is type(opt) and again.get_config() == opt.get_config()
+    assert again.learning_rate == opt.learning_rate
+
+
+@needs("adam_update")
+def test_keras_style_build_then_step():
+    w = dl.Parameter(np.ones(3, np.float32))
+    opt = dl.optimizers.Adam(learning_rate=0.1)
+    opt.build([w])
+    w.grad = np.ones(3, np.float32)
+    opt.step()
+    assert np.all(w.numpy() < 1.0) and opt.iterations == 1
+    with pytest.raises(ValueError, match="gradient of shape"):
+        opt.apply_gradients([(np.ones(4, np.float32), w)])
+
+
+@needs("adam_update")
+def test_non_contiguous_weights_are_made_dense():
+    w = dl.Parameter(np.ones((4, 3), np.float32).T)
+    assert w.data.flags.c_contiguous
+    lstm = L.LSTM(3)
+    lstm.build((None, 2, 4))
+    assert all(p.data.flags.c_contiguous for p in lstm.weights)
+    t = dl.tensor(np.ones((4, 3), np.float32).T, requires_grad=True)
+    opt = dl.optimizers.Adam([t], lr=0.1)
+    t.grad = np.ones((3, 4), np.float32)
+    opt.step()
+    assert np.all(t.numpy() < 1)

@@ -13,6 +13,8 @@ struct F32x8 {
   static R set1(float x) { return _mm256_set1_ps(x); }
   static R loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static void stream(float* p, R v) { _mm256_stream_ps(p, v); }
+  static void sfence() { _mm_sfence(); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }

@@ -49,7 +49,7 @@ void sgd_update(T* p, const T* g, T* velocity, int64_t n, const SgdArgs<T>& a) {
 }
 
 template <typename T>
-void adagrad_update(T* p, const T* g, T* acc, int64_t n, T lr, T eps, T weight_decay) {
+void adagrad_update(T* p, const T* g, T* acc, int64_t n, double lr, double eps, double weight_decay) {
   const auto& k = table<T>();
   parallel_chunks(n, [&](int64_t b, int64_t e) { k.adagrad(p + b, g + b, acc + b, e - b, lr, eps, weight_decay); });
 }
@@ -87,7 +87,7 @@ void scale_inplace(T* x, int64_t n, T s) {
 
 #define DLCORE_INSTANTIATE(T)                                                                       \
   template void sgd_update<T>(T*, const T*, T*, int64_t, const SgdArgs<T>&);                        \
-  template void adagrad_update<T>(T*, const T*, T*, int64_t, T, T, T);                              \
+  template void adagrad_update<T>(T*, const T*, T*, int64_t, double, double, double);                              \
   template void rmsprop_update<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropArgs<T>&);        \
   template void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, const AdamArgs<T>&);              \
   template double sum_squares<T>(const T*, int64_t);                                                \

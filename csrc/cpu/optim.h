@@ -11,15 +11,18 @@
 
 namespace dlcore::cpu {
 
+// Hyperparameters are kept in double: the loops derive 1 - beta, lr * wd, ... in double and round
+// once to T, as PyTorch does with its Python-float hyperparameters (1 - 0.999f in float32 would be
+// off by 1.3e-5 relative).
 template <typename T>
-struct SgdArgs { T lr, momentum, weight_decay; bool nesterov; };
+struct SgdArgs { double lr, momentum, weight_decay; bool nesterov; };
 
 template <typename T>
-struct RmspropArgs { T lr, rho, eps, momentum, weight_decay; bool centered; };
+struct RmspropArgs { double lr, rho, eps, momentum, weight_decay; bool centered; };
 
 template <typename T>
 struct AdamArgs {
-  T lr, beta1, beta2, eps, weight_decay;
+  double lr, beta1, beta2, eps, weight_decay;
   int64_t step;                 // >= 1, the step being taken (bias corrections use it)
   bool decoupled_weight_decay;  // AdamW
   bool amsgrad;
@@ -32,7 +35,7 @@ void sgd_update(T* p, const T* g, T* velocity, int64_t n, const SgdArgs<T>& a);
 
 // g' = g + wd p;  acc += g'^2;  p -= lr g' / (sqrt(acc) + eps)
 template <typename T>
-void adagrad_update(T* p, const T* g, T* acc, int64_t n, T lr, T eps, T weight_decay);
+void adagrad_update(T* p, const T* g, T* acc, int64_t n, double lr, double eps, double weight_decay);
 
 // g' = g + wd p;  sq = rho sq + (1 - rho) g'^2;
 // centered: ga = rho ga + (1 - rho) g',  denom = sqrt(sq - ga^2) + eps;  else denom = sqrt(sq) + eps;
@@ -56,7 +59,7 @@ void scale_inplace(T* x, int64_t n, T s);
 template <typename T>
 struct OptimKernels {
   void (*sgd)(T* p, const T* g, T* velocity, int64_t n, const SgdArgs<T>& a);
-  void (*adagrad)(T* p, const T* g, T* acc, int64_t n, T lr, T eps, T weight_decay);
+  void (*adagrad)(T* p, const T* g, T* acc, int64_t n, double lr, double eps, double weight_decay);
   void (*rmsprop)(T* p, const T* g, T* sq, T* mom_buf, T* grad_avg, int64_t n, const RmspropArgs<T>& a);
   void (*adam)(T* p, const T* g, T* m, T* v, T* v_max, int64_t n, const AdamArgs<T>& a);
   double (*sum_squares)(const T* x, int64_t n);

@@ -15,7 +15,7 @@ namespace dlcore::cpu::optim_loops {
 
 template <class Tag, typename T, bool kMomentum, bool kNesterov, bool kDecay>
 void sgd_loop(T* __restrict p, const T* __restrict g, T* __restrict b, int64_t n, const SgdArgs<T>& a) {
-  const T lr = a.lr, mu = a.momentum, wd = a.weight_decay;
+  const T lr = T(a.lr), mu = T(a.momentum), wd = T(a.weight_decay);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     T gi = g[i];
@@ -32,7 +32,7 @@ void sgd_loop(T* __restrict p, const T* __restrict g, T* __restrict b, int64_t n
 
 template <class Tag, typename T>
 void sgd(T* p, const T* g, T* b, int64_t n, const SgdArgs<T>& a) {
-  const bool mom = a.momentum != T(0) && b, decay = a.weight_decay != T(0);
+  const bool mom = a.momentum != 0.0 && b, decay = a.weight_decay != 0.0;
   if (!mom) return decay ? sgd_loop<Tag, T, false, false, true>(p, g, b, n, a) : sgd_loop<Tag, T, false, false, false>(p, g, b, n, a);
   if (a.nesterov)
     return decay ? sgd_loop<Tag, T, true, true, true>(p, g, b, n, a) : sgd_loop<Tag, T, true, true, false>(p, g, b, n, a);
@@ -40,7 +40,9 @@ void sgd(T* p, const T* g, T* b, int64_t n, const SgdArgs<T>& a) {
 }
 
 template <class Tag, typename T>
-void adagrad(T* __restrict p, const T* __restrict g, T* __restrict acc, int64_t n, T lr, T eps, T wd) {
+void adagrad(T* __restrict p, const T* __restrict g, T* __restrict acc, int64_t n, double lr_, double eps_,
+             double wd_) {
+  const T lr = T(lr_), eps = T(eps_), wd = T(wd_);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i] + wd * p[i];
@@ -53,7 +55,8 @@ void adagrad(T* __restrict p, const T* __restrict g, T* __restrict acc, int64_t 
 template <class Tag, typename T, bool kCentered, bool kMomentum>
 void rmsprop_loop(T* __restrict p, const T* __restrict g, T* __restrict sq, T* __restrict mb, T* __restrict ga,
                   int64_t n, const RmspropArgs<T>& a) {
-  const T lr = a.lr, rho = a.rho, eps = a.eps, mu = a.momentum, wd = a.weight_decay, one_m = T(1) - a.rho;
+  const T lr = T(a.lr), rho = T(a.rho), eps = T(a.eps), mu = T(a.momentum), wd = T(a.weight_decay);
+  const T one_m = T(1.0 - a.rho);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i] + wd * p[i];
@@ -78,7 +81,7 @@ void rmsprop_loop(T* __restrict p, const T* __restrict g, T* __restrict sq, T* _
 
 template <class Tag, typename T>
 void rmsprop(T* p, const T* g, T* sq, T* mb, T* ga, int64_t n, const RmspropArgs<T>& a) {
-  const bool c = a.centered && ga, m = a.momentum != T(0) && mb;
+  const bool c = a.centered && ga, m = a.momentum != 0.0 && mb;
   if (c) return m ? rmsprop_loop<Tag, T, true, true>(p, g, sq, mb, ga, n, a) : rmsprop_loop<Tag, T, true, false>(p, g, sq, mb, ga, n, a);
   return m ? rmsprop_loop<Tag, T, false, true>(p, g, sq, mb, ga, n, a) : rmsprop_loop<Tag, T, false, false>(p, g, sq, mb, ga, n, a);
 }
@@ -87,12 +90,12 @@ template <class Tag, typename T, bool kDecoupled, bool kAmsgrad>
 void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict vmax,
                int64_t n, const AdamArgs<T>& a) {
   // the scalars of this step, computed once in double precision
-  const double bc1 = 1.0 - std::pow(double(a.beta1), double(a.step));
-  const double bc2 = 1.0 - std::pow(double(a.beta2), double(a.step));
-  const T step_size = T(double(a.lr) / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2));
-  const T b1 = a.beta1, b2 = a.beta2, eps = a.eps, one_m1 = T(1) - a.beta1, one_m2 = T(1) - a.beta2;
-  const T wd = kDecoupled ? T(0) : a.weight_decay;                      // coupled: into the gradient
-  const T shrink = kDecoupled ? T(1) - a.lr * a.weight_decay : T(1);  // decoupled: on the parameter
+  const double bc1 = 1.0 - std::pow(a.beta1, double(a.step));
+  const double bc2 = 1.0 - std::pow(a.beta2, double(a.step));
+  const T step_size = T(a.lr / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2));
+  const T b1 = T(a.beta1), b2 = T(a.beta2), eps = T(a.eps), one_m1 = T(1.0 - a.beta1), one_m2 = T(1.0 - a.beta2);
+  const T wd = kDecoupled ? T(0) : T(a.weight_decay);                        // coupled: into the gradient
+  const T shrink = kDecoupled ? T(1.0 - a.lr * a.weight_decay) : T(1);  // decoupled: on the parameter
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const T pi = p[i] * shrink;

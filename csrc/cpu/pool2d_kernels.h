@@ -67,6 +67,41 @@ void backward_rows(const Pool2dShape& s, T* dx, int64_t work, Body body) {
   }
 }
 
+// When no two windows share a pixel (kh <= sh and kw <= sw, the usual 2x2 / stride 2), the backward
+// pass can write each dx pixel once instead of clearing dx and adding into it: every pixel is
+// either in exactly one window (written by body(n, oh)) or in none (cleared here). Threads split
+// the N*Ho output rows; row oh owns its stride band of input rows (row_band).
+template <typename T, typename Body>
+void backward_rows_disjoint(const Pool2dShape& s, T* dx, int64_t work, Body body) {
+  const int64_t C = s.c, img = s.h * s.w * C, rows = s.n * s.ho;
+  const int nt = pool_threads(work, rows);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t n = r / s.ho, oh = r % s.ho;
+    int64_t b0, b1;
+    row_band(s, oh, &b0, &b1);
+    const Window rw = window_of(s, oh, 0);  // the row range is the same for every ow
+    T* dxn = dx + n * img;
+    for (int64_t ih = b0; ih < b1; ++ih) {
+      T* row = dxn + ih * s.w * C;
+      if (ih < rw.ih0 || ih >= rw.ih1) {
+        std::fill(row, row + s.w * C, T(0));
+        continue;
+      }
+      int64_t next = 0;  // clear the columns between and around the windows
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        const Window cw = window_of(s, oh, ow);
+        if (cw.iw0 > next) std::fill(row + next * C, row + cw.iw0 * C, T(0));
+        next = std::max(next, cw.iw1);
+      }
+      if (next < s.w) std::fill(row + next * C, row + s.w * C, T(0));
+    }
+    body(n, oh);
+  }
+}
+
+inline bool windows_disjoint(const Pool2dShape& s) { return s.kh <= s.sh && s.kw <= s.sw; }
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------ max pooling
@@ -100,7 +135,8 @@ void max_fwd(const Pool2dShape& s, const T* x, T* y) {
 template <typename T>
 void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
   const int64_t C = s.c, img = s.h * s.w * C;
-  backward_rows<T>(s, dx, s.n * s.ho * s.wo * s.kh * s.kw * C * 3, [&](int64_t n, int64_t oh) {
+  const bool disjoint = windows_disjoint(s);
+  auto row = [&](int64_t n, int64_t oh) {
     thread_local std::vector<T> mbuf, rbuf;
     if (int64_t(mbuf.size()) < C) {
       mbuf.resize(size_t(C));
@@ -125,15 +161,29 @@ void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
         for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
           const T* p = xn + (ih * s.w + iw) * C;
           T* d = dxn + (ih * s.w + iw) * C;
+          if (disjoint) {  // this window alone covers the pixel: write
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) {
-            const bool hit = p[c] == m[c];
-            d[c] += hit ? rem[c] : T(0);
-            rem[c] = hit ? T(0) : rem[c];
+            for (int64_t c = 0; c < C; ++c) {
+              const bool hit = p[c] == m[c];
+              d[c] = hit ? rem[c] : T(0);
+              rem[c] = hit ? T(0) : rem[c];
+            }
+          } else {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) {
+              const bool hit = p[c] == m[c];
+              d[c] += hit ? rem[c] : T(0);
+              rem[c] = hit ? T(0) : rem[c];
+            }
           }
         }
     }
-  });
+  };
+  const int64_t work = s.n * s.ho * s.wo * s.kh * s.kw * C * 3;
+  if (disjoint)
+    backward_rows_disjoint<T>(s, dx, work, row);
+  else
+    backward_rows<T>(s, dx, work, row);
 }
 
 // -------------------------------------------------------------------------------- average pooling
@@ -166,7 +216,8 @@ void avg_fwd(const Pool2dShape& s, const T* x, T* y) {
 template <typename T>
 void avg_bwd(const Pool2dShape& s, const T* dy, T* dx) {
   const int64_t C = s.c, img = s.h * s.w * C;
-  backward_rows<T>(s, dx, s.n * s.ho * s.wo * s.kh * s.kw * C, [&](int64_t n, int64_t oh) {
+  const bool disjoint = windows_disjoint(s);
+  auto row = [&](int64_t n, int64_t oh) {
     T* dxn = dx + n * img;
     for (int64_t ow = 0; ow < s.wo; ++ow) {
       const Window win = window_of(s, oh, ow);
@@ -175,11 +226,21 @@ void avg_bwd(const Pool2dShape& s, const T* dy, T* dx) {
       for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
         for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
           T* d = dxn + (ih * s.w + iw) * C;
+          if (disjoint) {
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) d[c] += g[c] * inv;
+            for (int64_t c = 0; c < C; ++c) d[c] = g[c] * inv;
+          } else {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) d[c] += g[c] * inv;
+          }
         }
     }
-  });
+  };
+  const int64_t work = s.n * s.ho * s.wo * s.kh * s.kw * C;
+  if (disjoint)
+    backward_rows_disjoint<T>(s, dx, work, row);
+  else
+    backward_rows<T>(s, dx, work, row);
 }
 
 // ------------------------------------------------------------------------- global average pooling

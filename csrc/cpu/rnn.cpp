@@ -163,32 +163,47 @@ struct ThreadScratch {
   T* at(int tid) const { return buf.get() + stride * tid; }
 };
 
-// out[j] = sum over rows of a[r * lda + j], threaded over column blocks.
+// The input projection of rows [r0, r0 + rows) of the B*T rows: out = x @ kernel + bias.
 template <typename T>
-void column_sum(int64_t rows, int64_t n, const T* a, int64_t lda, T* out) {
-  const int nt = threads_for(rows * n);
-  const int64_t nb = ceil_div(n, 64);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t jb = 0; jb < nb; ++jb) {
-    const int64_t j0 = jb * 64, j1 = std::min(n, j0 + 64);
-    T acc[64] = {};
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = a + r * lda;
-      for (int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
-    }
-    for (int64_t j = j0; j < j1; ++j) out[j] = acc[j - j0];
-  }
+void project(int64_t r0, int64_t rows, int64_t I, int64_t G, const T* x, Strided<T> kernel, const T* bias, T* out,
+             int max_threads) {
+  gemm<T>(rows, G, I, T(1), x + r0 * I, I, 1, kernel.data, kernel.rs, kernel.cs, T(0), out + r0 * G, G,
+          GemmEpilogue<T>{bias}, max_threads);
 }
 
-// The products shared by every family's backward, over all N = B*T rows at once:
-//   dkernel (I, G) = x^T @ dg_in        drecurrent (H, G) = h_prev^T @ dg_rec
-//   dx (N, I) = dg_in @ kernel^T
+// dx for rows [r0, r0 + rows) of the B*T rows: dx = dg_in @ kernel^T.
 template <typename T>
-void weight_gradients(int64_t N, int64_t I, int64_t H, int64_t G, const T* x, const T* h_prev, const T* dg_in,
-                      const T* dg_rec, Strided<T> kernel, T* dx, T* dkernel, T* drecurrent) {
-  gemm<T>(I, G, N, T(1), x, 1, I, dg_in, G, 1, T(0), dkernel, G);
-  gemm<T>(H, G, N, T(1), h_prev, 1, H, dg_rec, G, 1, T(0), drecurrent, G);
-  gemm<T>(N, I, G, T(1), dg_in, G, 1, kernel.data, kernel.cs, kernel.rs, T(0), dx, I);
+void input_gradient(int64_t r0, int64_t rows, int64_t I, int64_t G, const T* dg_in, Strided<T> kernel, T* dx,
+                    int max_threads) {
+  gemm<T>(rows, I, G, T(1), dg_in + r0 * G, G, 1, kernel.data, kernel.cs, kernel.rs, T(0), dx + r0 * I, I, {},
+          max_threads);
+}
+
+// Thread `tid` of `nt`'s share of the weight gradients, once every row of the gate gradients exists:
+// columns [j0, j1) of G (whole NR panels) of
+//   dkernel (I, G) = x^T @ dg_in    drecurrent (H, G) = h_prev^T @ dg_rec    (over all N = B*T rows)
+//   dbias_in = column sums of dg_in, dbias_rec (GRU only, else null) = column sums of dg_rec.
+// Each share is a single-threaded GEMM with K = B*T: large, and no synchronisation between threads.
+template <typename T>
+void weight_gradient_share(int tid, int nt, int64_t nr, int64_t N, int64_t I, int64_t H, int64_t G, const T* x,
+                           const T* h_prev, const T* dg_in, const T* dg_rec, T* dkernel, T* drecurrent, T* dbias_in,
+                           T* dbias_rec) {
+  const int64_t panels = ceil_div(G, nr);
+  const int64_t j0 = std::min(G, panels * tid / nt * nr), j1 = std::min(G, panels * (tid + 1) / nt * nr);
+  const int64_t n = j1 - j0;
+  if (n <= 0) return;
+  gemm<T>(I, n, N, T(1), x, 1, I, dg_in + j0, G, 1, T(0), dkernel + j0, G, {}, 1);
+  gemm<T>(H, n, N, T(1), h_prev, 1, H, dg_rec + j0, G, 1, T(0), drecurrent + j0, G, {}, 1);
+  auto column_sum = [&](const T* a, T* out) {
+    std::fill(out + j0, out + j1, T(0));
+    for (int64_t r = 0; r < N; ++r) {
+      const T* __restrict row = a + r * G;
+      T* __restrict o = out;
+      for (int64_t j = j0; j < j1; ++j) o[j] += row[j];
+    }
+  };
+  column_sum(dg_in, dbias_in);
+  if (dbias_rec) column_sum(dg_rec, dbias_rec);
 }
 
 // h_prev[:, 0] = h0 (or zeros): the state the first step starts from.
@@ -227,22 +242,30 @@ void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t
 
 }  // namespace
 
+// The threading plan shared by every family. Each thread owns whole MR panels of batch rows for the
+// whole call. Its rows of the input projection are the contiguous rows [b0*T, b1*T) of x (B*T, I),
+// so when the batch split gives every thread the projection would use, a thread projects its own
+// rows right before its time loop (no barrier); likewise dx in backward. The weight gradients need
+// the gate gradients of every row: one barrier, then each thread takes a share of their columns.
+// Small or degenerate cases fall back to the threaded GEMM before/after the loop.
+
 // ================================================================================================ LSTM
 
 template <typename T>
 void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, const T* c0,
                   Strided<T> kernel, Strided<T> recurrent, const T* bias, T* hs, T* gates, T* cs, T* h_prev) {
   const int64_t G = 4 * H, N = B * T_;
-  // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel + bias.
-  gemm<T>(N, G, I, T(1), x, I, 1, kernel.data, kernel.rs, kernel.cs, T(0), gates, G, GemmEpilogue<T>{bias});
   if (N == 0 || H == 0) return;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel + bias.
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
   seed_h_prev(B, T_, H, h0, h_prev);
 
   // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
-  const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const BatchSplit split(B, u.mr, 2 * N * H * G);
   const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
   const int64_t ldg = T_ * G, ldh = T_ * H;  // row strides of a time step's slice
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
@@ -250,6 +273,7 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* abuf = scratch.at(tid);
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* g_t = gates + b0 * ldg + t * G;
       const T* hp_t = h_prev + b0 * ldh + t * H;
@@ -268,43 +292,52 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
                    const T* x, const T* c0, Strided<T> kernel, Strided<T> recurrent, const T* gates, const T* cs,
                    const T* h_prev, T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent, T* dbias) {
   const int64_t G = 4 * H, N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {  // nothing flows back through time: zeros (and dh0 = dh_T, dc0 = dc_T)
+    copy_rows(B, H, dh_T, H, dh0, H);
+    copy_rows(B, H, dc_T, H, dc0, H);
+    input_gradient<T>(0, N, I, G, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
+    return;
+  }
   Buffer<T> dgates_buf(N * G);
   T* dgates = dgates_buf.get();
-
-  // 1. Backward through time: per thread on its batch rows, carrying dh and dc from step to step.
-  if (B > 0 && H > 0) {
-    const GemmUkrInfo<T>& u = gemm_ukr<T>();
-    const RnnGateKernels<T>& gk = gate_kernels<T>();
-    const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
-    const BatchSplit split(B, u.mr, 2 * N * H * G);
-    const int64_t hblock = round_up(split.max_rows * H, 16);
-    const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
-    const int64_t ldg = T_ * G, ldh = T_ * H;
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
+  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-    {
-      const int tid = omp_get_thread_num();
-      const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-      T* dh = scratch.at(tid);  // rows x H: gradient w.r.t. h_t (all paths)
-      T* dc = dh + hblock;      // rows x H: gradient w.r.t. c_t from step t+1
-      T* abuf = dc + hblock;
-      copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
-      copy_rows(rows, H, dc_T ? dc_T + b0 * H : nullptr, H, dc, H);
-      for (int64_t t = T_ - 1; t >= 0; --t) {
-        add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
-        const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
-        const int64_t ldcp = t == 0 ? H : ldh;
-        T* dg_t = dgates + b0 * ldg + t * G;
-        gk.lstm_backward(rows, H, gates + b0 * ldg + t * G, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, dh, H,
-                         dc, H, dg_t, ldg);
-        rows_times_packed(u, rows, dg_t, ldg, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
-      }
-      copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
-      copy_rows(rows, H, dc, H, dc0 + b0 * H, H);
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);  // rows x H: gradient w.r.t. h_t (all paths)
+    T* dc = dh + hblock;      // rows x H: gradient w.r.t. c_t from step t+1
+    T* abuf = dc + hblock;
+    // 1. Backward through time on this thread's batch rows, carrying dh and dc from step to step.
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    copy_rows(rows, H, dc_T ? dc_T + b0 * H : nullptr, H, dc, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
+      const int64_t ldcp = t == 0 ? H : ldh;
+      T* dg_t = dgates + b0 * ldg + t * G;
+      gk.lstm_backward(rows, H, gates + b0 * ldg + t * G, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, dh, H, dc,
+                       H, dg_t, ldg);
+      rows_times_packed(u, rows, dg_t, ldg, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
     }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    copy_rows(rows, H, dc, H, dc0 + b0 * H, H);
+    // 2. dx of this thread's rows, then (after every thread's rows exist) its share of the weight
+    //    gradients as large GEMMs over all B*T rows.
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgates, dgates, dkernel, drecurrent, dbias,
+                             nullptr);
   }
-  // 2. Weight gradients and dx as large GEMMs over all B*T rows, and the bias as a column sum.
-  weight_gradients(N, I, H, G, x, h_prev, dgates, dgates, kernel, dx, dkernel, drecurrent);
-  column_sum(N, G, dgates, G, dbias);
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, 0);
 }
 
 // ================================================================================================= GRU
@@ -313,17 +346,18 @@ template <typename T>
 void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, Strided<T> kernel,
                  Strided<T> recurrent, const T* bias, T* hs, T* gates, T* hh_rec, T* h_prev) {
   const int64_t G = 3 * H, N = B * T_;
-  // 1. Input projection (input bias, row 0 of bias, fused).
-  gemm<T>(N, G, I, T(1), x, I, 1, kernel.data, kernel.rs, kernel.cs, T(0), gates, G, GemmEpilogue<T>{bias});
   if (N == 0 || H == 0) return;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  // 1. Input projection (input bias, row 0 of bias, fused).
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
   seed_h_prev(B, T_, H, h0, h_prev);
 
   // 2. The time loop: gh = h_{t-1} @ U into per-thread scratch (it must stay apart from the input
   //    side: reset_after multiplies only its h-part by r), then the gate pass.
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
-  const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const BatchSplit split(B, u.mr, 2 * N * H * G);
   const int64_t gblock = round_up(split.max_rows * G, 16);
   const ThreadScratch<T> scratch(split.nt, gblock + split.max_rows * U.kc);
   const int64_t ldg = T_ * G, ldh = T_ * H;
@@ -334,6 +368,7 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* gh = scratch.at(tid);
     T* abuf = gh + gblock;
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       const T* hp_t = h_prev + b0 * ldh + t * H;
       rows_times_packed(u, rows, hp_t, ldh, U, gh, G, T(0), abuf);
@@ -349,40 +384,47 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
                   Strided<T> kernel, Strided<T> recurrent, const T* gates, const T* hh_rec, const T* h_prev, T* dx,
                   T* dh0, T* dkernel, T* drecurrent, T* dbias) {
   const int64_t G = 3 * H, N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {
+    copy_rows(B, H, dh_T, H, dh0, H);
+    input_gradient<T>(0, N, I, G, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias,
+                             dbias + G);
+    return;
+  }
   Buffer<T> dgx_buf(N * G), dgh_buf(N * G);
   T* dgx = dgx_buf.get();
   T* dgh = dgh_buf.get();
-
-  if (B > 0 && H > 0) {
-    const GemmUkrInfo<T>& u = gemm_ukr<T>();
-    const RnnGateKernels<T>& gk = gate_kernels<T>();
-    const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
-    const BatchSplit split(B, u.mr, 2 * N * H * G);
-    const int64_t hblock = round_up(split.max_rows * H, 16);
-    const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
-    const int64_t ldg = T_ * G, ldh = T_ * H;
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
+  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-    {
-      const int tid = omp_get_thread_num();
-      const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-      T* dh = scratch.at(tid);
-      T* dnext = dh + hblock;
-      T* abuf = dnext + hblock;
-      copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
-      for (int64_t t = T_ - 1; t >= 0; --t) {
-        add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
-        T* dgh_t = dgh + b0 * ldg + t * G;
-        gk.gru_backward(rows, H, gates + b0 * ldg + t * G, ldg, hh_rec + b0 * ldh + t * H, ldh,
-                        h_prev + b0 * ldh + t * H, ldh, dh, H, dgx + b0 * ldg + t * G, ldg, dgh_t, ldg, dnext, H);
-        rows_times_packed(u, rows, dgh_t, ldg, Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
-        std::swap(dh, dnext);
-      }
-      copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);
+    T* dnext = dh + hblock;
+    T* abuf = dnext + hblock;
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      T* dgh_t = dgh + b0 * ldg + t * G;
+      gk.gru_backward(rows, H, gates + b0 * ldg + t * G, ldg, hh_rec + b0 * ldh + t * H, ldh,
+                      h_prev + b0 * ldh + t * H, ldh, dh, H, dgx + b0 * ldg + t * G, ldg, dgh_t, ldg, dnext, H);
+      rows_times_packed(u, rows, dgh_t, ldg, Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
+      std::swap(dh, dnext);
     }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgx, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgx, dgh, dkernel, drecurrent, dbias,
+                             dbias + G);
   }
-  weight_gradients(N, I, H, G, x, h_prev, dgx, dgh, kernel, dx, dkernel, drecurrent);
-  column_sum(N, G, dgx, G, dbias);
-  column_sum(N, G, dgh, G, dbias + G);
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, 0);
 }
 
 // =========================================================================================== SimpleRNN
@@ -391,14 +433,15 @@ template <typename T>
 void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, Strided<T> kernel,
                         Strided<T> recurrent, const T* bias, T* hs, T* hs_act, T* h_prev) {
   const int64_t N = B * T_;
-  gemm<T>(N, H, I, T(1), x, I, 1, kernel.data, kernel.rs, kernel.cs, T(0), hs_act, H, GemmEpilogue<T>{bias});
   if (N == 0 || H == 0) return;
-  seed_h_prev(B, T_, H, h0, h_prev);
-
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * H * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * H * I);
+  if (!own_projection) project<T>(0, N, I, H, x, kernel, bias, hs_act, 0);
+  seed_h_prev(B, T_, H, h0, h_prev);
+
   const PackedRhs<T> U(H, H, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const BatchSplit split(B, u.mr, 2 * N * H * H);
   const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
   const int64_t ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
@@ -406,6 +449,7 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* abuf = scratch.at(tid);
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* p_t = hs_act + b0 * ldh + t * H;
       rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, U, p_t, ldh, T(1), abuf);
@@ -420,34 +464,41 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
                          Strided<T> kernel, Strided<T> recurrent, const T* hs_act, const T* h_prev, T* dx, T* dh0,
                          T* dkernel, T* drecurrent, T* dbias) {
   const int64_t N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {
+    copy_rows(B, H, dh_T, H, dh0, H);
+    input_gradient<T>(0, N, I, H, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, H, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
+    return;
+  }
   Buffer<T> dp_buf(N * H);
   T* dp = dp_buf.get();
-  if (B > 0 && H > 0) {
-    const GemmUkrInfo<T>& u = gemm_ukr<T>();
-    const RnnGateKernels<T>& gk = gate_kernels<T>();
-    const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
-    const BatchSplit split(B, u.mr, 2 * N * H * H);
-    const int64_t hblock = round_up(split.max_rows * H, 16);
-    const ThreadScratch<T> scratch(split.nt, hblock + split.max_rows * Ut.kc);
-    const int64_t ldh = T_ * H;
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
+  const BatchSplit split(B, u.mr, 2 * N * H * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * H * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, hblock + split.max_rows * Ut.kc);
+  const int64_t ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-    {
-      const int tid = omp_get_thread_num();
-      const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-      T* dh = scratch.at(tid);
-      T* abuf = dh + hblock;
-      copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
-      for (int64_t t = T_ - 1; t >= 0; --t) {
-        add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
-        T* dp_t = dp + b0 * ldh + t * H;
-        gk.rnn_backward(rows, H, hs_act + b0 * ldh + t * H, ldh, dh, H, dp_t, ldh);
-        rows_times_packed(u, rows, dp_t, ldh, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
-      }
-      copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);
+    T* abuf = dh + hblock;
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      T* dp_t = dp + b0 * ldh + t * H;
+      gk.rnn_backward(rows, H, hs_act + b0 * ldh + t * H, ldh, dh, H, dp_t, ldh);
+      rows_times_packed(u, rows, dp_t, ldh, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
     }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, H, x, h_prev, dp, dp, dkernel, drecurrent, dbias, nullptr);
   }
-  weight_gradients(N, I, H, H, x, h_prev, dp, dp, kernel, dx, dkernel, drecurrent);
-  column_sum(N, H, dp, H, dbias);
+  if (!own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, 0);
 }
 
 // ======================================================================================= instantiations

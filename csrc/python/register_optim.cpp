@@ -29,7 +29,7 @@ void sgd(const py::array& p, const py::array& g, const std::optional<py::array>&
   const T* pg = flat<T>(g, "sgd_update: grad", n, false);
   T* pv = flat<T>(vel, "sgd_update: velocity", n, true);
   require(mu == 0.0 || pv, "sgd_update: momentum needs a velocity array");
-  cpu::SgdArgs<T> a{T(lr), T(mu), T(wd), nesterov};
+  cpu::SgdArgs<T> a{lr, mu, wd, nesterov};
   py::gil_scoped_release nogil;
   cpu::sgd_update<T>(pp, pg, pv, n, a);
 }
@@ -41,7 +41,7 @@ void adagrad(const py::array& p, const py::array& g, const py::array& acc, doubl
   const T* pg = flat<T>(g, "adagrad_update: grad", n, false);
   T* pa = flat<T>(acc, "adagrad_update: accum", n, true);
   py::gil_scoped_release nogil;
-  cpu::adagrad_update<T>(pp, pg, pa, n, T(lr), T(eps), T(wd));
+  cpu::adagrad_update<T>(pp, pg, pa, n, lr, eps, wd);
 }
 
 template <typename T>
@@ -56,7 +56,7 @@ void rmsprop(const py::array& p, const py::array& g, const py::array& sq, const 
   T* pa = flat<T>(ga, "rmsprop_update: grad_avg", n, true);
   require(mu == 0.0 || pm, "rmsprop_update: momentum needs mom_buf");
   require(!centered || pa, "rmsprop_update: centered needs grad_avg");
-  cpu::RmspropArgs<T> a{T(lr), T(rho), T(eps), T(mu), T(wd), centered};
+  cpu::RmspropArgs<T> a{lr, rho, eps, mu, wd, centered};
   py::gil_scoped_release nogil;
   cpu::rmsprop_update<T>(pp, pg, ps, pm, pa, n, a);
 }
@@ -73,7 +73,7 @@ void adam(const py::array& p, const py::array& g, const py::array& m, const py::
   T* px = flat<T>(vmax, "adam_update: v_max", n, true);
   require(!amsgrad || px, "adam_update: amsgrad needs v_max");
   require(step >= 1, "adam_update: step must be >= 1");
-  cpu::AdamArgs<T> a{T(lr), T(b1), T(b2), T(eps), T(wd), step, decoupled, amsgrad};
+  cpu::AdamArgs<T> a{lr, b1, b2, eps, wd, step, decoupled, amsgrad};
   py::gil_scoped_release nogil;
   cpu::adam_update<T>(pp, pg, pm, pv, px, n, a);
 }
