@@ -56,7 +56,7 @@ def main(argv=None):
     model.fit(x_train, y_train, epochs=epochs, batch_size=args.batch_size, verbose=args.verbose,
               callbacks=[timer])
     loss, acc = model.evaluate(x_test, y_test, batch_size=256)
-    device = "cpu"
+    device = model._device() or "cpu"
     print(f"test accuracy: {acc * 100:.2f}%  (loss {loss:.4f}; target >= 97%: {'met' if acc >= 0.97 else 'NOT met'})")
     print(f"time per epoch: {np.median(epoch_times):.2f} s (median of {len(epoch_times)} epochs, "
           f"{len(x_train)} images, batch size {args.batch_size})")

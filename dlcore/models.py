@@ -62,13 +62,14 @@ def _np(x):
     return np.asarray(x)
 
 
-def _to_tensor(x):
+def _to_tensor(x, device=None):
+    """A Tensor for one batch (float64 data becomes float32), on `device` (the model's) if given."""
     if isinstance(x, Tensor):
-        return x
+        return x if device is None or x.device == device else x.to(device)
     a = np.asarray(x)
     if a.dtype == np.float64:
         a = a.astype(np.float32)
-    return Tensor(a)
+    return Tensor(a, device=None if device == "cpu" else device)
 
 
 def _map(fn, x):
@@ -603,7 +604,7 @@ class Model(Module):
     # ---- one step -----------------------------------------------------------------------
     def _compute_loss(self, y, y_pred, sample_weight):
         """The batch loss as a scalar Tensor (sum of weighted per-sample losses / batch size)."""
-        y_t = _to_tensor(y) if not isinstance(y, Tensor) else y
+        y_t = _to_tensor(y, self._device())
         if sample_weight is None:
             loss = self.loss(y_t, y_pred)
         elif isinstance(self.loss, _losses().Loss):
@@ -627,7 +628,8 @@ class Model(Module):
 
     def train_step(self, x, y, sample_weight=None):
         """forward (autograd on) -> loss -> backward -> optimizer step. Returns the loss as a float."""
-        xt = _map(_to_tensor, x)
+        dev = self._device()
+        xt = _map(lambda v: _to_tensor(v, dev), x)
         y_pred = self(xt, training=True) if self._accepts_training() else self(xt)
         loss = self._compute_loss(y, y_pred, sample_weight)
         self._bind_optimizer()
@@ -639,7 +641,8 @@ class Model(Module):
         return float(loss.item())
 
     def test_step(self, x, y, sample_weight=None):
-        xt = _map(_to_tensor, x)
+        dev = self._device()
+        xt = _map(lambda v: _to_tensor(v, dev), x)
         y_pred = self(xt, training=False) if self._accepts_training() else self(xt)
         loss = self._compute_loss(y, y_pred, sample_weight)
         self._update_metrics(y, y_pred, sample_weight)
@@ -664,6 +667,12 @@ class Model(Module):
                     cached = False
             self.__dict__["_accepts_training_cache"] = cached
         return cached
+
+    def _device(self):
+        """Where the weights live ('cpu' or 'cuda:N'); batches are moved there. None before build."""
+        for p in self.parameters():
+            return p.device
+        return None
 
     # ---- data plumbing ------------------------------------------------------------------
     @staticmethod
@@ -915,7 +924,8 @@ class Model(Module):
         try:
             with no_grad():
                 for xb, _, _ in make_batches():
-                    out = self(_map(_to_tensor, xb))
+                    dev = self._device()
+                    out = self(_map(lambda v: _to_tensor(v, dev), xb))
                     outs.append(_map(lambda t: np.array(_np(t)), out))
         finally:
             _set_mode(self, was_training)
