@@ -12,6 +12,9 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name
 
 def run_script(args, timeout=300):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # On a machine shared with other jobs, OpenMP threads that spin while waiting for work slow every
+    # kernel call several-fold; sleeping waiters keep the examples' run time stable there.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=env)
 
