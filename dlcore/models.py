@@ -30,7 +30,6 @@ import re
 import signal
 import sys
 import threading
-import time
 
 import numpy as np
 
@@ -39,7 +38,7 @@ from . import data as data_module
 from .module import Module
 from .tensor import Tensor, no_grad
 
-__all__ = ["Model", "Sequential", "Input", "InputSpec", "load_model", "model_from_config", "KerasTensor"]
+__all__ = ["Model", "Sequential", "Input", "load_model", "model_from_config", "KerasTensor"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,9 +243,6 @@ def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=N
     shape = _shape_tuple(shape)
     _enable_symbolic_calls()  # layer classes defined since import take part too
     return KerasTensor((batch_size,) + shape, name=name, dtype=dtype)
-
-
-InputSpec = Input
 
 
 def _is_symbolic(args) -> bool:
@@ -937,9 +933,6 @@ class Model(Module):
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=max(_num_samples(x), 1))
-
-    def __call_predict(self, x):  # pragma: no cover - keep Keras's model(x) behaviour via Module
-        return self(x)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):

@@ -22,7 +22,6 @@ model before any weight is assigned. Every problem raises ValueError.
 """
 from __future__ import annotations
 
-import io
 import json
 import numbers
 import os

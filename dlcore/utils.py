@@ -1,7 +1,6 @@
 """Training utilities: the Keras-style progress bar and plot_history."""
 from __future__ import annotations
 
-import math
 import sys
 import time
 
@@ -162,9 +161,3 @@ def plot_history(history, path: str = None, metrics=None, title: str = None):
         plt.close(fig)
     return fig
 
-
-def _is_finite(v) -> bool:
-    try:
-        return math.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False

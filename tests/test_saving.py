@@ -1,5 +1,4 @@
 """model.save / load_model / save_weights / load_weights: round trips, atomicity, hostile files."""
-import io
 import json
 import os
 import pathlib
