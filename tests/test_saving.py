@@ -352,3 +352,28 @@ def test_absurd_sizes_refused_before_allocation(saved):
     rewrite(saved, meta_fn=lambda m: m["model"]["config"]["layers"].extend(
         [{"class_name": "Dropout", "config": {"rate": 0.1}}] * 1000))
     expect_error(saved, "layers for")
+
+
+def test_registered_subclassed_model_roundtrip(tmp_path):
+    @saving.register_serializable
+    class TwoLayerNet(dl.Model):
+        def __init__(self, units=8, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.hidden = dl.layers.Dense(units, activation="tanh")
+            self.out = dl.layers.Dense(2)
+
+        def call(self, x, training=None):
+            return self.out(self.hidden(x))
+
+        def get_config(self):
+            return {"units": self.units, "name": self.name}
+
+    x, _ = data(20)
+    m = TwoLayerNet(units=6)
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(x, x[:, :2], epochs=2, verbose=0)
+    m.save(tmp_path / "sub.dlc")
+    m2 = dl.models.load_model(tmp_path / "sub.dlc")
+    assert type(m2) is TwoLayerNet and m2.units == 6
+    np.testing.assert_array_equal(m.predict(x), m2.predict(x))
