@@ -971,6 +971,8 @@ class Model(Module):
         """(name, type, output shape, params) for each direct layer."""
         rows = []
         if self._functional:
+            for i, t in enumerate(self._inputs):
+                rows.append((t.name or ("input_layer" if i == 0 else f"input_layer_{i}"), "InputLayer", t.shape, 0))
             for node in self._nodes:
                 layer = node.layer
                 shape = node.outputs[0].shape if not node.multi_output else [t.shape for t in node.outputs]
