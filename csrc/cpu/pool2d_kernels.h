@@ -120,7 +120,7 @@ void max_fwd(const Pool2dShape& s, const T* x, T* y) {
       // Start from the window's first pixel, then keep the larger value per channel.
       std::copy(xn + (win.ih0 * s.w + win.iw0) * C, xn + (win.ih0 * s.w + win.iw0) * C + C, yp);
       for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
-        for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
+        for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
           const T* p = xn + (ih * s.w + iw) * C;
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) yp[c] = p[c] > yp[c] ? p[c] : yp[c];
@@ -151,7 +151,7 @@ void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
       const T* g = dy + ((n * s.ho + oh) * s.wo + ow) * C;
       std::copy(xn + (win.ih0 * s.w + win.iw0) * C, xn + (win.ih0 * s.w + win.iw0) * C + C, m);
       for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
-        for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
+        for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
           const T* p = xn + (ih * s.w + iw) * C;
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) m[c] = p[c] > m[c] ? p[c] : m[c];
