@@ -27,6 +27,7 @@ struct F32x16 {
   static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R div(R a, R b) { return _mm512_div_ps(a, b); }
+  static R rcp(R a) { return _mm512_rcp14_ps(a); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R fnma(R a, R b, R c) { return _mm512_fnmadd_ps(a, b, c); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }

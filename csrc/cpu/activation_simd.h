@@ -3,7 +3,7 @@
 // with that ISA's flags. Nothing here is called unless cpu::active_isa() allows it.
 //
 // V provides: R (register), M (lane mask), W (lanes); set1, loadu, storeu, stream (aligned
-// non-temporal store) and sfence; add, sub, mul, div,
+// non-temporal store) and sfence; rcp (reciprocal estimate, 12 bits or better); add, sub, mul, div,
 // fma(a, b, c) = a*b + c, fnma(a, b, c) = c - a*b; max/min (NaN in the SECOND operand is returned),
 // abs, round (to nearest even); gt, ge, lt (-> M), sel(m, a, b) = m ? a : b; pow2(n) = 2^n for
 // integral n in [-126, 127]; frexp(x, &e) -> mantissa in [0.5, 1) and exponent (x > 0 normal);
@@ -23,6 +23,8 @@
 //       Measured 2.34e-7 on [-0.9, 0.9]; asserted <= 4e-7.
 // log1p on [0, 1] (softplus): Cephes' log polynomial with Kahan's correction log(u) * e / (u - 1).
 //       Measured 1.58e-7; asserted <= 4e-7.
+// sigmoid (also in silu, gelu-tanh, softplus'): e = exp(-|x|) by vexp_nonpositive, 1 / (1 + e) by
+//       vrecip_1_2; measured 2.1e-7 (AVX-512), 2.5e-7 (AVX2) max relative error above FLT_MIN.
 // erfc on [0, inf) (exact gelu): Numerical Recipes' erfcc, t exp(-z^2 + P(t)), t = 1 / (1 + z/2)
 //       (fractional error 1.2e-7 in exact arithmetic). Measured 4.26e-7 on [0, 9]; asserted <= 6e-7.
 #pragma once
@@ -57,6 +59,36 @@ inline typename V::R vexp(typename V::R x) {
   const R n1 = V::floor_half(n), n2 = V::sub(n, n1);
   const R y = V::mul(V::mul(p, V::pow2(n1)), V::pow2(n2));
   return V::sel(V::gt(x, hi), V::set1(std::numeric_limits<float>::infinity()), y);
+}
+
+// exp(x) for x <= 0 only, the argument of every logistic function below (e^-|x|): no overflow
+// to handle, and results under FLT_MIN (x < -87.34) flush to 0, so 2^n is one factor. Same
+// polynomial and accuracy as vexp in the normal range; about a third fewer instructions.
+template <class V>
+inline typename V::R vexp_nonpositive(typename V::R x) {
+  using R = typename V::R;
+  const R lo = V::set1(-87.3365447f);  // ln(FLT_MIN)
+  const R xc = V::max(lo, x);          // NaN passes through
+  const R n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
+  R r = V::fnma(n, V::set1(0.693359375f), xc);
+  r = V::fnma(n, V::set1(-2.12194440e-4f), r);
+  R p = V::set1(1.9875691500e-4f);
+  p = V::fma(p, r, V::set1(1.3981999507e-3f));
+  p = V::fma(p, r, V::set1(8.3334519073e-3f));
+  p = V::fma(p, r, V::set1(4.1665795894e-2f));
+  p = V::fma(p, r, V::set1(1.6666665459e-1f));
+  p = V::fma(p, r, V::set1(5.0000001201e-1f));
+  p = V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
+  return V::sel(V::lt(x, lo), V::set1(0.0f), V::mul(p, V::pow2(n)));
+}
+
+// 1 / d for d in [1, 2]: the hardware reciprocal estimate refined by one Newton step,
+// r' = r + r (1 - d r): error (estimate error)^2, under 1 ulp after rounding; cheaper than a divide.
+// AVX-512's estimate has 14 bits (1/1 comes out exactly 1); AVX2's V::rcp is a true division.
+template <class V>
+inline typename V::R vrecip_1_2(typename V::R d) {
+  const typename V::R r = V::rcp(d);
+  return V::fma(r, V::fnma(d, r, V::set1(1.0f)), r);
 }
 
 template <class V>
@@ -161,8 +193,8 @@ inline typename V::R verfc(typename V::R zin) {
 template <class V>
 inline void vsigmoid_pair(typename V::R x, typename V::R& s, typename V::R& sc) {
   using R = typename V::R;
-  const R e = vexp<V>(V::sub(V::set1(0.0f), V::abs(x)));
-  const R d = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  const R e = vexp_nonpositive<V>(V::sub(V::set1(0.0f), V::abs(x)));
+  const R d = vrecip_1_2<V>(V::add(V::set1(1.0f), e));
   const R ed = V::mul(e, d);
   const auto pos = V::ge(x, V::set1(0.0f));
   s = V::sel(pos, d, ed);
