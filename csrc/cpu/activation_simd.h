@@ -16,8 +16,8 @@
 //       x > 88.7228 -> inf, x < -103.98 -> 0, NaN -> NaN.
 //       Measured max relative error (tests/test_activation.py::test_vector_math_error, dense grid of
 //       2^22 points on [-87, 88] vs float64): 1.19e-7 (AVX2 and AVX-512 alike); asserted <= 2.5e-7.
-// tanh: |x| < 0.625: Cephes' odd polynomial x + x^3 P(x^2); else sign(x) (1 - 2 / (e^{2|x|} + 1)).
-//       Measured max relative error on a dense grid over [-12, 12] and tiny |x|: 1.40e-7; asserted
+// tanh: |x| < 0.625: Cephes' odd polynomial x + x^3 P(x^2); else sign(x) (1 - e) / (1 + e), e = e^{-2|x|}.
+//       Measured max relative error on a dense grid over [-12, 12] and tiny |x|: 1.79e-7; asserted
 //       <= 2.5e-7.
 // expm1 (elu): degree-8 Taylor polynomial for |x| < 0.5, e^x - 1 beyond (cancellation <= 2.6x).
 //       Measured 2.34e-7 on [-0.9, 0.9]; asserted <= 4e-7.
@@ -119,9 +119,9 @@ inline typename V::R vtanh(typename V::R x) {
   p = V::fma(p, z, V::set1(1.33314422036e-1f));
   p = V::fma(p, z, V::set1(-3.33332819422e-1f));
   const R small = V::fma(V::mul(p, z), x, x);
-  // large |x|: 1 - 2 / (e^{2|x|} + 1), e^{2|x|} = inf gives exactly 1
-  const R e = vexp<V>(V::add(ax, ax));
-  const R large = V::sub(V::set1(1.0f), V::div(V::set1(2.0f), V::add(e, V::set1(1.0f))));
+  // large |x|: (1 - e) / (1 + e), e = exp(-2|x|) <= 0.29 (no cancellation; e = 0 gives exactly 1)
+  const R e = vexp_nonpositive<V>(V::sub(V::set1(0.0f), V::add(ax, ax)));
+  const R large = V::mul(V::sub(V::set1(1.0f), e), vrecip_1_2<V>(V::add(V::set1(1.0f), e)));
   return V::sel(V::lt(ax, V::set1(0.625f)), small, V::xorsign(large, x));
 }
 
