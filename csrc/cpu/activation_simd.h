@@ -382,7 +382,8 @@ float row_max(const float* x, int64_t n) {
   return r;
 }
 
-// y = exp(x - shift) (stored when y != nullptr), returns the sum
+// y = exp(x - shift) (stored when y != nullptr), returns the sum; shift is the row maximum, so every
+// argument is <= 0
 template <class V>
 float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
   constexpr int W = V::W;
@@ -391,7 +392,8 @@ float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
   R s0 = V::set1(0.0f), s1 = V::set1(0.0f);
   int64_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
-    const R a = vexp<V>(V::sub(V::loadu(x + i), sh)), b = vexp<V>(V::sub(V::loadu(x + i + W), sh));
+    const R a = vexp_nonpositive<V>(V::sub(V::loadu(x + i), sh));
+    const R b = vexp_nonpositive<V>(V::sub(V::loadu(x + i + W), sh));
     if (y) {
       V::storeu(y + i, a);
       V::storeu(y + i + W, b);
@@ -400,7 +402,7 @@ float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
     s1 = V::add(s1, b);
   }
   for (; i + W <= n; i += W) {
-    const R a = vexp<V>(V::sub(V::loadu(x + i), sh));
+    const R a = vexp_nonpositive<V>(V::sub(V::loadu(x + i), sh));
     if (y) V::storeu(y + i, a);
     s0 = V::add(s0, a);
   }
@@ -408,7 +410,7 @@ float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
   if (i < n) {
     alignas(64) float bx[W], by[W];
     for (int j = 0; j < W; ++j) bx[j] = i + j < n ? x[i + j] : shift;
-    V::storeu(by, vexp<V>(V::sub(V::loadu(bx), sh)));
+    V::storeu(by, vexp_nonpositive<V>(V::sub(V::loadu(bx), sh)));
     for (int j = 0; i + j < n; ++j) {
       if (y) y[i + j] = by[j];
       s += by[j];
@@ -461,7 +463,7 @@ void softmax_backward_row(const float* dy, const float* y, float* dx, int64_t n,
   using R = typename V::R;
   if (log) {  // dx = dy - exp(y) * sum(dy)
     const R s = V::set1(row_dot<V>(dy, nullptr, n));
-    map2<V>(dy, y, dx, n, [&](R g, R v) { return V::fnma(vexp<V>(v), s, g); });
+    map2<V>(dy, y, dx, n, [&](R g, R v) { return V::fnma(vexp_nonpositive<V>(v), s, g); });  // y <= 0
   } else {  // dx = y * (dy - sum(dy * y))
     const R s = V::set1(row_dot<V>(dy, y, n));
     map2<V>(dy, y, dx, n, [&](R g, R v) { return V::mul(v, V::sub(g, s)); });
