@@ -78,6 +78,13 @@ class no_grad:
 
     __slots__ = ("_prev",)
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self(func) if func is not None else self  # bare @dl.no_grad decorator
+
+    def __init__(self, func=None):
+        pass
+
     def __enter__(self):
         self._prev = _GradMode.enabled
         _GradMode.enabled = False

@@ -273,6 +273,12 @@ def test_errors():
         K.conv2d_backward_bias(np.ones(4, np.float32))
     with raises(ValueError, "conv1d_forward", "3-D", "(2, 5, 5, 3)"):
         K.conv1d_forward(x, np.ones((3, 3, 4), np.float32))
+    with raises(ValueError, "conv1d_forward", "channel mismatch", "(2, 5, 3)", "(3, 2, 4)"):
+        K.conv1d_forward(x[:, 0], np.ones((3, 2, 4), np.float32))
+    with raises(ValueError, "conv1d_backward_data", "dy", "(2, 3, 4)", "(2, 5, 4)"):
+        K.conv1d_backward_data(np.ones((2, 5, 4), np.float32), np.ones((3, 3, 4), np.float32), (2, 5, 3))
+    with raises(ValueError, "conv1d_backward_filter", "dy", "(2, 3, 4)", "(2, 4, 4)"):
+        K.conv1d_backward_filter(np.ones((2, 4, 4), np.float32), x[:, 0], (3, 3, 4))
     with raises(ValueError, "conv1d_forward", "padding", "'full'"):
         K.conv1d_forward(x[:, 0], np.ones((3, 3, 4), np.float32), padding="full")
 

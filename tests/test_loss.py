@@ -170,7 +170,7 @@ def test_label_dtypes_and_onehot_agree(isa, rng):
     y = rng.integers(0, 11, 17)
     onehot = np.eye(11, dtype=np.float32)[y]
     l1, g1 = K.softmax_cross_entropy(x, y)
-    for lab in (y.astype(np.int32), y.astype(np.uint8)):
+    for lab in (y.astype(np.int32), y.astype(np.uint8), y.astype(np.float32)):
         l2, g2 = K.softmax_cross_entropy(x, lab)
         np.testing.assert_array_equal(g1, g2)
     l3, g3 = K.softmax_cross_entropy(x, onehot)
@@ -214,8 +214,12 @@ def test_errors():
         K.sparse_categorical_cross_entropy(x, np.array([0, -1, 3, 2]))
     with raises(ValueError, "softmax_cross_entropy", "labels", "(4,)", "(5,)"):
         K.softmax_cross_entropy(x, np.zeros(5, np.int64))
-    with raises(ValueError, "softmax_cross_entropy", "(4, 10)", "(4,)"):
-        K.softmax_cross_entropy(x, np.zeros(4, np.float32))
+    with raises(ValueError, "softmax_cross_entropy", "(4, 10)", "(4, 3)"):
+        K.softmax_cross_entropy(x, np.zeros((4, 3), np.float32))
+    with raises(ValueError, "sparse_categorical_cross_entropy", "whole class indices"):
+        K.sparse_categorical_cross_entropy(x, np.array([0.0, 1.5, 2.0, 3.0], np.float32))
+    with raises(TypeError, "softmax_cross_entropy", "labels", "bool"):
+        K.softmax_cross_entropy(x, np.zeros(4, bool))
     with raises(ValueError, "softmax_cross_entropy", "2-D", "(40,)"):
         K.softmax_cross_entropy(np.zeros(40, np.float32), np.zeros(40, np.int64))
     with raises(TypeError, "categorical_cross_entropy", "float32", "float64"):

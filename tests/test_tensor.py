@@ -162,6 +162,15 @@ def test_no_grad_context_and_decorator():
     def f(t):
         return t * 2
     assert not f(x).requires_grad
+
+    @dl.no_grad
+    def g(t):
+        return t * 2
+    assert not g(x).requires_grad
+    with dl.no_grad():
+        with dl.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
     assert (x * 2).requires_grad
     assert not x.detach().requires_grad
     assert x.detach().numpy() is x.numpy() or np.shares_memory(x.detach().numpy(), x.numpy())

@@ -19,6 +19,9 @@ struct F32x8 {
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  // _mm256_rcp_ps has only 12 bits: one Newton step would leave 1/1 at 1 - 6e-8 (sigmoid(100) != 1),
+  // so AVX2 divides (the Newton step then changes nothing).
+  static R rcp(R a) { return _mm256_div_ps(_mm256_set1_ps(1.0f), a); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R fnma(R a, R b, R c) { return _mm256_fnmadd_ps(a, b, c); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }

@@ -11,16 +11,21 @@
 //
 // im2col(x) row (n, oh, ow) holds the receptive field of that output pixel in the order of w's
 // rows: (i, j, c) for tap (i, j) and channel c, zero where the tap falls into the padding. In NHWC a
-// tap's Cin channels are contiguous, and with dilation 1 so is a whole filter row (kw*Cin values),
-// so im2col is a sequence of memcpy's.
+// tap's Cin channels are contiguous, and with dilation 1 so is a whole filter row (kw*Cin values).
+// The im2col matrix is never built whole (it is 9x the input for a 3x3 filter):
 //
-// The im2col matrix of a large input is big (9x the input for a 3x3 filter), so it is never built
-// whole: the M rows are processed in chunks of whole output rows whose im2col slice fits in about
-// kChunkBytes (a few hundred KB, so it stays in L2 while the GEMM packs it). Threads take whole
-// chunks and each chunk's GEMM runs single-threaded (max_threads = 1): with few cores this beats
-// threading inside many small GEMMs, which would synchronize after every chunk. When there are
-// fewer chunks than threads (small inputs), the chunks run one after the other and the GEMM
-// itself uses every thread.
+//   forward: an implicit GEMM. The GEMM packs A into MR-tall panels anyway, so the packer reads
+//     im2col(x) straight from x into those panels (8x8 register transposes, conv2d_kernels.h), the
+//     filters are packed once, and the microkernel runs on them (forward_implicit_gemm). Threads
+//     split the M output pixels; each computes its own rows of y, no synchronization.
+//   backward-data, stride 1: itself a convolution of dy with the rotated filters, so it runs on
+//     the same implicit GEMM (backward_data_as_forward). Otherwise: per image, chunks of output
+//     rows, dcol = dy @ w^T into a small buffer, then col2im; threads split the images (windows
+//     of one image overlap, so col2im of two threads must not meet in one image).
+//   backward-filter: chunks of output rows whose im2col slice fits in about kChunkBytes (it stays
+//     in L2 while the GEMM packs it), dw += slice^T @ dy_chunk; threads take whole chunks, each
+//     chunk's GEMM single-threaded (max_threads = 1) into a per-thread dw, summed at the end.
+//     With fewer chunks than threads, the chunks run in order and the GEMM itself is threaded.
 //
 // Special cases:
 //   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.

@@ -60,9 +60,8 @@ inline void taps_rel(const Conv2dShape& s, int64_t* rel, int64_t* ident) {
 
 }  // namespace
 
-// Cout is processed in blocks of CB values (two SIMD vectors of this ISA) so that the
-// accumulators are a fixed-size array the compiler keeps in registers; a last partial block uses
-// the same code with a run-time length.
+// Cout is processed in blocks of CB values, two SIMD registers of this ISA held as vector types
+// (Simd below), so the accumulators stay in registers; a last partial block runs scalar code.
 constexpr int64_t kVecBytes = DLCORE_CONV_VEC_BYTES;
 
 // One SIMD register of this ISA as a GCC/Clang vector type (written once, compiled per ISA); the

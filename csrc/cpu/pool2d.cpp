@@ -6,8 +6,10 @@
 #include "cpu/cpu.h"
 
 #define DLCORE_POOL_NS pool_generic
+#define DLCORE_POOL_VEC_BYTES 16
 #include "cpu/pool2d_kernels.h"
 #undef DLCORE_POOL_NS
+#undef DLCORE_POOL_VEC_BYTES
 
 namespace dlcore::cpu {
 

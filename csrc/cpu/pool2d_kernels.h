@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/cpu.h"
@@ -106,8 +107,49 @@ inline bool windows_disjoint(const Pool2dShape& s) { return s.kh <= s.sh && s.kw
 
 // ------------------------------------------------------------------------------------ max pooling
 
+// The channel loops run on one SIMD register of this ISA at a time (a GCC/Clang vector type, so
+// the same source compiles per ISA), then on the remaining C % L channels one by one.
+template <typename T>
+struct Simd {
+  typedef T V __attribute__((vector_size(DLCORE_POOL_VEC_BYTES)));
+  static constexpr int64_t L = DLCORE_POOL_VEC_BYTES / int64_t(sizeof(T));  // lanes
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+};
+
+// The maximum over the window of channels [c0, c0 + L): seeded with the first pixel.
+template <typename T>
+inline typename Simd<T>::V window_max(const T* xn, const Pool2dShape& s, const Window& win, int64_t c0) {
+  using S = Simd<T>;
+  const int64_t C = s.c;
+  typename S::V m = S::load(xn + (win.ih0 * s.w + win.iw0) * C + c0);
+  for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
+    for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
+      const typename S::V v = S::load(xn + (ih * s.w + iw) * C + c0);
+      m = v > m ? v : m;
+    }
+  return m;
+}
+
+template <typename T>
+inline T window_max_scalar(const T* xn, const Pool2dShape& s, const Window& win, int64_t c) {
+  const int64_t C = s.c;
+  T m = xn[(win.ih0 * s.w + win.iw0) * C + c];
+  for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
+    for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
+      const T v = xn[(ih * s.w + iw) * C + c];
+      m = v > m ? v : m;
+    }
+  return m;
+}
+
 template <typename T>
 void max_fwd(const Pool2dShape& s, const T* x, T* y) {
+  using S = Simd<T>;
   const int64_t rows = s.n * s.ho, C = s.c;
   const int nt = pool_threads(rows * s.wo * s.kh * s.kw * C, rows);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -117,14 +159,9 @@ void max_fwd(const Pool2dShape& s, const T* x, T* y) {
     for (int64_t ow = 0; ow < s.wo; ++ow) {
       const Window win = window_of(s, oh, ow);
       T* yp = y + (r * s.wo + ow) * C;
-      // Start from the window's first pixel, then keep the larger value per channel.
-      std::copy(xn + (win.ih0 * s.w + win.iw0) * C, xn + (win.ih0 * s.w + win.iw0) * C + C, yp);
-      for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
-        for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
-          const T* p = xn + (ih * s.w + iw) * C;
-#pragma omp simd
-          for (int64_t c = 0; c < C; ++c) yp[c] = p[c] > yp[c] ? p[c] : yp[c];
-        }
+      int64_t c0 = 0;
+      for (; c0 + S::L <= C; c0 += S::L) S::store(yp + c0, window_max(xn, s, win, c0));
+      for (; c0 < C; ++c0) yp[c0] = window_max_scalar(xn, s, win, c0);
     }
   }
 }
@@ -134,49 +171,41 @@ void max_fwd(const Pool2dShape& s, const T* x, T* y) {
 // drops to zero, so later equal pixels receive nothing. Branch-free over channels.
 template <typename T>
 void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
+  using S = Simd<T>;
   const int64_t C = s.c, img = s.h * s.w * C;
   const bool disjoint = windows_disjoint(s);
   auto row = [&](int64_t n, int64_t oh) {
-    thread_local std::vector<T> mbuf, rbuf;
-    if (int64_t(mbuf.size()) < C) {
-      mbuf.resize(size_t(C));
-      rbuf.resize(size_t(C));
-    }
-    T* m = mbuf.data();
-    T* rem = rbuf.data();
     const T* xn = x + n * img;
     T* dxn = dx + n * img;
+    const typename S::V zero = {};
     for (int64_t ow = 0; ow < s.wo; ++ow) {
       const Window win = window_of(s, oh, ow);
       const T* g = dy + ((n * s.ho + oh) * s.wo + ow) * C;
-      std::copy(xn + (win.ih0 * s.w + win.iw0) * C, xn + (win.ih0 * s.w + win.iw0) * C + C, m);
-      for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
-        for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
-          const T* p = xn + (ih * s.w + iw) * C;
-#pragma omp simd
-          for (int64_t c = 0; c < C; ++c) m[c] = p[c] > m[c] ? p[c] : m[c];
-        }
-      std::copy(g, g + C, rem);
-      for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
-        for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
-          const T* p = xn + (ih * s.w + iw) * C;
-          T* d = dxn + (ih * s.w + iw) * C;
-          if (disjoint) {  // this window alone covers the pixel: write
-#pragma omp simd
-            for (int64_t c = 0; c < C; ++c) {
-              const bool hit = p[c] == m[c];
-              d[c] = hit ? rem[c] : T(0);
-              rem[c] = hit ? T(0) : rem[c];
-            }
-          } else {
-#pragma omp simd
-            for (int64_t c = 0; c < C; ++c) {
-              const bool hit = p[c] == m[c];
-              d[c] += hit ? rem[c] : T(0);
-              rem[c] = hit ? T(0) : rem[c];
-            }
+      int64_t c0 = 0;
+      for (; c0 + S::L <= C; c0 += S::L) {
+        const typename S::V m = window_max(xn, s, win, c0);
+        typename S::V rem = S::load(g + c0);
+        for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
+          for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
+            const int64_t at = (ih * s.w + iw) * C + c0;
+            const auto hit = S::load(xn + at) == m;
+            const typename S::V add = hit ? rem : zero;
+            S::store(dxn + at, disjoint ? add : S::load(dxn + at) + add);  // disjoint: this window alone covers it
+            rem = hit ? zero : rem;
           }
-        }
+      }
+      for (; c0 < C; ++c0) {
+        const T m = window_max_scalar(xn, s, win, c0);
+        T rem = g[c0];
+        for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
+          for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
+            const int64_t at = (ih * s.w + iw) * C + c0;
+            const bool hit = xn[at] == m;
+            const T add = hit ? rem : T(0);
+            dxn[at] = disjoint ? add : dxn[at] + add;
+            rem = hit ? T(0) : rem;
+          }
+      }
     }
   };
   const int64_t work = s.n * s.ho * s.wo * s.kh * s.kw * C * 3;

@@ -248,6 +248,8 @@ void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t
 // rows right before its time loop (no barrier); likewise dx in backward. The weight gradients need
 // the gate gradients of every row: one barrier, then each thread takes a share of their columns.
 // Small or degenerate cases fall back to the threaded GEMM before/after the loop.
+// Known limit: a batch of fewer than MR * threads rows runs its time loop on fewer threads (a split of
+// the hidden units with one barrier per step would serve small batches with large H better).
 
 // ================================================================================================ LSTM
 

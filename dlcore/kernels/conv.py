@@ -222,6 +222,12 @@ def _args_1d(w_shape, strides, padding, dilation, op):
     return (1, s), _padding_1d(padding, int(w_shape[0]), d, op), (1, d)
 
 
+def _check_channels_1d(x_shape, w_shape, op):
+    if len(w_shape) == 3 and x_shape[2] != w_shape[1]:
+        raise ValueError(f"{op}: channel mismatch: input {tuple(x_shape)} has C_in={x_shape[2]} but filters "
+                         f"{tuple(w_shape)} expect C_in={w_shape[1]}")
+
+
 def _seq_shape(shape, op, name):
     shape = tuple(shape)
     if len(shape) != 3:
@@ -244,6 +250,8 @@ def conv1d_forward(x, w, bias=None, strides=1, padding="valid", dilation=1, acti
     x, w = float_array(x, op, "x"), float_array(w, op, "w")
     _seq_shape(x.shape, op, "x")
     s, p, d = _args_1d(w.shape, strides, padding, dilation, op)
+    _check_channels_1d(x.shape, w.shape, op)
+    _geometry((x.shape[0], 1) + x.shape[1:], (1,) + w.shape, s, p, d, op)  # errors named conv1d
     y = conv2d_forward(x[:, None], w[None], bias, s, p, d, activation)
     return y[:, 0]
 
@@ -254,6 +262,11 @@ def conv1d_backward_data(dy, w, x_shape, strides=1, padding="valid", dilation=1)
     x_shape = _seq_shape(_shape_arg(x_shape, op, "x_shape"), op, "x_shape")
     _seq_shape(dy.shape, op, "dy")
     s, p, d = _args_1d(w.shape, strides, padding, dilation, op)
+    _check_channels_1d(x_shape, w.shape, op)
+    y_shape = _geometry((x_shape[0], 1) + x_shape[1:], (1,) + w.shape, s, p, d, op)[0]
+    if dy.shape != (y_shape[0],) + y_shape[2:]:
+        raise ValueError(f"{op}: 'dy' must have shape {(y_shape[0],) + y_shape[2:]} (the output for input "
+                         f"{x_shape} and filters {w.shape}), got {dy.shape}")
     return conv2d_backward_data(dy[:, None], w[None], (x_shape[0], 1) + x_shape[1:], s, p, d)[:, 0]
 
 
@@ -264,6 +277,11 @@ def conv1d_backward_filter(dy, x, w_shape, strides=1, padding="valid", dilation=
     _seq_shape(dy.shape, op, "dy")
     w_shape = _shape_arg(w_shape, op, "w_shape")
     s, p, d = _args_1d(w_shape, strides, padding, dilation, op)
+    _check_channels_1d(x.shape, w_shape, op)
+    y_shape = _geometry((x.shape[0], 1) + x.shape[1:], (1,) + w_shape, s, p, d, op)[0]
+    if dy.shape != (y_shape[0],) + y_shape[2:]:
+        raise ValueError(f"{op}: 'dy' must have shape {(y_shape[0],) + y_shape[2:]} (the output for input "
+                         f"{x.shape} and filters {w_shape}), got {dy.shape}")
     return conv2d_backward_filter(dy[:, None], x[:, None], (1,) + w_shape, s, p, d)[0]
 
 

@@ -94,8 +94,11 @@ def _sparse(op, kind, pred, labels, reduction, sample_weight, pred_name, eps=EPS
     n, c = pred.shape
     if not isinstance(labels, np.ndarray):
         raise TypeError(f"{op}: 'labels' must be a NumPy array, got {type(labels).__name__}")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"{op}: integer 'labels' must have an integer dtype, got {labels.dtype}")
+    if labels.dtype.kind == "f":  # class indices stored as floats (Keras accepts them): must be whole numbers
+        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
+            raise ValueError(f"{op}: float 'labels' of shape {labels.shape} must hold whole class indices")
+    elif labels.dtype.kind not in "iu":
+        raise TypeError(f"{op}: integer 'labels' must have an integer or float dtype, got {labels.dtype}")
     if labels.shape != (n,):
         raise ValueError(f"{op}: 'labels' must have shape ({n},) for {pred_name} of shape {pred.shape}, "
                          f"got {labels.shape}")
@@ -115,11 +118,13 @@ def _sparse(op, kind, pred, labels, reduction, sample_weight, pred_name, eps=EPS
 def softmax_cross_entropy(logits, labels, reduction="mean", sample_weight=None):
     """Cross-entropy of softmax(logits) (N, C) against int labels (N,) or one-hot/soft labels (N, C).
 
+    Labels of shape (N,) are class indices (an integer dtype, or floats holding whole numbers).
+
     Per sample: l = logsumexp(x) - x[label], or sum_c t_c (logsumexp(x) - x_c);
     gradient w.r.t. the logits: sum(t) * softmax(x) - t, scaled by the weights and the reduction.
     """
     op = "softmax_cross_entropy"
-    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu":
+    if isinstance(labels, np.ndarray) and (labels.dtype.kind in "iu" or (labels.ndim == 1 and labels.dtype.kind == "f")):
         return _sparse(op, _SOFTMAX_XENT, logits, labels, reduction, sample_weight, "logits")
     return _dense(op, _SOFTMAX_XENT, logits, labels, reduction, sample_weight, "logits", "labels", ndim=2)
 
