@@ -3,7 +3,29 @@ from . import _C  # noqa: F401  (the compiled CPU kernels)
 from . import kernels
 from ._system import cpu_isa, get_num_threads, set_cpu_isa, set_num_threads, supported_isas
 
+# tensors, autograd and the framework on top of the kernels
+from . import cuda
+from ._random import manual_seed
+from .tensor import (Parameter, Tensor, arange, concatenate, enable_grad, from_dlpack, full, is_grad_enabled,
+                     no_grad, ones, ones_like, rand, randn, stack, tensor, zeros, zeros_like)
+from . import functional, testing
+from . import activations, initializers, regularizers
+from .module import Module
+from . import layers
+from . import losses, metrics, optimizers, schedules
+
+# Keras-style models and training
+from . import callbacks, data, datasets, utils
+from . import models
+from .models import Input, Model, Sequential
+
 __version__ = "0.1.0"
 
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
-           "__version__"]
+           "__version__",
+           "tensor", "Tensor", "Parameter", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
+           "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
+           "stack", "cuda", "functional", "testing",
+           "activations", "initializers", "regularizers", "Module", "layers", "losses",
+           "metrics", "optimizers", "schedules"]
+__all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]

@@ -37,3 +37,576 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None, bias=N
     if bias is not None:
         out = out + f64(bias)
     return act_ref(out, activation)
+
+
+# ------------------------------------------------------------------------------ conv2d / conv1d
+# NHWC images, filters (kh, kw, C_in, C_out). Each function loops over the kh*kw filter taps and, for
+# every tap, takes the strided slice of the zero-padded input that the tap sees for all outputs.
+
+def conv_same_padding(size, k, s, d):
+    """Keras/TensorFlow "same": (before, after) for an axis of `size` with window k, stride s, dilation d."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_pads(padding, x_shape, w_shape, strides=(1, 1), dilation=(1, 1)):
+    """((top, bottom), (left, right)) for "valid", "same", an int or explicit pairs."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        return (conv_same_padding(x_shape[1], w_shape[0], strides[0], dilation[0]),
+                conv_same_padding(x_shape[2], w_shape[1], strides[1], dilation[1]))
+    if isinstance(padding, int):
+        return (padding, padding), (padding, padding)
+    return tuple(padding[0]), tuple(padding[1])
+
+
+def _conv_taps(x_shape, w_shape, strides, pads, dilation):
+    """Output size and, per tap (i, j), the slices of the padded input it reads for every output."""
+    _, h, w, _ = x_shape
+    kh, kw = w_shape[:2]
+    (pt, pb), (pl, pr) = pads
+    sh, sw = strides
+    dh, dw = dilation
+    ho = (h + pt + pb - (kh - 1) * dh - 1) // sh + 1
+    wo = (w + pl + pr - (kw - 1) * dw - 1) // sw + 1
+    taps = [(i, j, slice(i * dh, i * dh + (ho - 1) * sh + 1, sh), slice(j * dw, j * dw + (wo - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
+    return ho, wo, taps
+
+
+def conv2d_forward(x, w, bias=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), activation=None):
+    x, w = f64(x), f64(w)
+    ho, wo, taps = _conv_taps(x.shape, w.shape, strides, pads, dilation)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    y = np.zeros((x.shape[0], ho, wo, w.shape[3]))
+    for i, j, rows, cols in taps:
+        y += np.einsum("nhwc,co->nhwo", xp[:, rows, cols, :], w[i, j])
+    if bias is not None:
+        y = y + f64(bias)
+    return act_ref(y, activation)
+
+
+def conv2d_backward_data(dy, w, x_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    """The adjoint of the forward map x -> y: each tap adds dy @ w[i, j]^T back onto what it read."""
+    dy, w = f64(dy), f64(w)
+    _, _, taps = _conv_taps(x_shape, w.shape, strides, pads, dilation)
+    n, h, wd, c = x_shape
+    (pt, pb), (pl, pr) = pads
+    dxp = np.zeros((n, h + pt + pb, wd + pl + pr, c))
+    for i, j, rows, cols in taps:
+        dxp[:, rows, cols, :] += np.einsum("nhwo,co->nhwc", dy, w[i, j])
+    return dxp[:, pt:pt + h, pl:pl + wd, :]
+
+
+def conv2d_backward_filter(dy, x, w_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    dy, x = f64(dy), f64(x)
+    _, _, taps = _conv_taps(x.shape, w_shape, strides, pads, dilation)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    dw = np.zeros(w_shape)
+    for i, j, rows, cols in taps:
+        dw[i, j] = np.einsum("nhwc,nhwo->co", xp[:, rows, cols, :], dy)
+    return dw
+
+
+def conv2d_backward_bias(dy):
+    return f64(dy).reshape(-1, dy.shape[-1]).sum(axis=0)
+
+
+# ------------------------------------------------------------------------------------- pooling
+# NHWC. Windows are clipped to the image (padding takes no part); "same" pads like conv with d = 1.
+
+def pool2d_windows(x_shape, pool_size, strides, padding):
+    """Yields (oh, ow, row slice, column slice) of every output pixel's window, clipped to the image."""
+    _, h, w, _ = x_shape
+    kh, kw = pool_size
+    sh, sw = strides
+    if padding == "valid":
+        ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    else:
+        ho, wo = -(-h // sh), -(-w // sw)
+        pt = max((ho - 1) * sh + kh - h, 0) // 2
+        pl = max((wo - 1) * sw + kw - w, 0) // 2
+    for oh in range(ho):
+        for ow in range(wo):
+            h0, w0 = oh * sh - pt, ow * sw - pl
+            yield oh, ow, slice(max(h0, 0), min(h0 + kh, h)), slice(max(w0, 0), min(w0 + kw, w))
+
+
+def _pool_out_shape(x_shape, pool_size, strides, padding):
+    wins = list(pool2d_windows(x_shape, pool_size, strides, padding))
+    ho = 1 + max((oh for oh, *_ in wins), default=-1)
+    wo = 1 + max((ow for _, ow, *_ in wins), default=-1)
+    return (x_shape[0], ho, wo, x_shape[3])
+
+
+def max_pool2d_forward(x, pool_size, strides, padding="valid"):
+    x = f64(x)
+    y = np.zeros(_pool_out_shape(x.shape, pool_size, strides, padding))
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        y[:, oh, ow, :] = x[:, rows, cols, :].max(axis=(1, 2))
+    return y
+
+
+def max_pool2d_backward(dy, x, pool_size, strides, padding="valid"):
+    """Each dy goes to the first (row-major) position of its window holding the maximum."""
+    dy, x = f64(dy), f64(x)
+    n, _, _, c = x.shape
+    dx = np.zeros(x.shape)
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        win = x[:, rows, cols, :]
+        width = win.shape[2]
+        first = win.reshape(n, -1, c).argmax(axis=1)  # argmax returns the first occurrence
+        np.add.at(dx, (nn, rows.start + first // width, cols.start + first % width, cc), dy[:, oh, ow, :])
+    return dx
+
+
+def avg_pool2d_forward(x, pool_size, strides, padding="valid"):
+    x = f64(x)
+    y = np.zeros(_pool_out_shape(x.shape, pool_size, strides, padding))
+    for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
+        y[:, oh, ow, :] = x[:, rows, cols, :].mean(axis=(1, 2))
+    return y
+
+
+def avg_pool2d_backward(dy, x_shape, pool_size, strides, padding="valid"):
+    dy = f64(dy)
+    dx = np.zeros(x_shape)
+    for oh, ow, rows, cols in pool2d_windows(x_shape, pool_size, strides, padding):
+        count = (rows.stop - rows.start) * (cols.stop - cols.start)
+        dx[:, rows, cols, :] += dy[:, oh, ow, None, None, :] / count
+    return dx
+
+
+def global_avg_pool2d_forward(x):
+    return f64(x).mean(axis=(1, 2))
+
+
+def global_avg_pool2d_backward(dy, x_shape):
+    n, h, w, c = x_shape
+    return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()
+# ------------------------------------------------------------------- recurrent: LSTM, GRU, SimpleRNN
+# Loops over time, straight from the formulas (Keras layouts and gate orders), float64. Each backward
+# walks the same loop in reverse and returns the gradients in the order of dlcore.kernels.
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias):
+    """-> hs (B, T, H), h_T, c_T. Gates i, f, c, o: c_t = f c + i c~, h_t = o tanh(c_t)."""
+    x, W, U, b = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    c = np.zeros((B, H)) if c0 is None else f64(c0)
+    hs = np.zeros((B, T, H))
+    for t in range(T):
+        a = x[:, t] @ W + h @ U + b
+        i, f, g, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        hs[:, t] = h
+    return hs, h, c
+
+
+def lstm_backward(x, h0, c0, kernel, recurrent_kernel, bias, dhs, dh_T, dc_T):
+    """-> dx, dh0, dc0, dkernel, drecurrent_kernel, dbias by backpropagation through time."""
+    x, W, U, b = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    c = np.zeros((B, H)) if c0 is None else f64(c0)
+    steps = []
+    for t in range(T):
+        a = x[:, t] @ W + h @ U + b
+        i, f, g, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+        c_new = f * c + i * g
+        steps.append((h, c, i, f, g, o, c_new))
+        c = c_new
+        h = o * np.tanh(c)
+    dx = np.zeros_like(x)
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
+    dh = np.zeros((B, H)) if dh_T is None else f64(dh_T).copy()
+    dc = np.zeros((B, H)) if dc_T is None else f64(dc_T).copy()
+    for t in reversed(range(T)):
+        h_prev, c_prev, i, f, g, o, c_t = steps[t]
+        if dhs is not None:
+            dh = dh + f64(dhs)[:, t]
+        tc = np.tanh(c_t)
+        do = dh * tc
+        dc = dc + dh * o * (1 - tc ** 2)
+        di, df, dg = dc * g, dc * c_prev, dc * i
+        da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g ** 2), do * o * (1 - o)], axis=1)
+        dx[:, t] = da @ W.T
+        dW += x[:, t].T @ da
+        dU += h_prev.T @ da
+        db += da.sum(axis=0)
+        dh = da @ U.T
+        dc = dc * f
+    return dx, dh, dc, dW, dU, db
+
+
+def gru_forward(x, h0, kernel, recurrent_kernel, bias):
+    """Keras GRU, reset_after=True, gates z, r, h. bias (2, 3H): input bias, recurrent bias. -> hs, h_T."""
+    x, W, U, bias = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    hs = np.zeros((B, T, H))
+    for t in range(T):
+        gx = x[:, t] @ W + bias[0]
+        gh = h @ U + bias[1]
+        z = _sigmoid(gx[:, :H] + gh[:, :H])
+        r = _sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+        hh = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = z * h + (1 - z) * hh
+        hs[:, t] = h
+    return hs, h
+
+
+def gru_backward(x, h0, kernel, recurrent_kernel, bias, dhs, dh_T):
+    """-> dx, dh0, dkernel, drecurrent_kernel, dbias (2, 3H)."""
+    x, W, U, bias = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    steps = []
+    for t in range(T):
+        gx = x[:, t] @ W + bias[0]
+        gh = h @ U + bias[1]
+        z = _sigmoid(gx[:, :H] + gh[:, :H])
+        r = _sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+        hh = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        steps.append((h, z, r, hh, gh[:, 2 * H:]))
+        h = z * h + (1 - z) * hh
+    dx = np.zeros_like(x)
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(bias)
+    dh = np.zeros((B, H)) if dh_T is None else f64(dh_T).copy()
+    for t in reversed(range(T)):
+        h_prev, z, r, hh, gh_h = steps[t]
+        if dhs is not None:
+            dh = dh + f64(dhs)[:, t]
+        dz = dh * (h_prev - hh)
+        dhh = dh * (1 - z)
+        da_h = dhh * (1 - hh ** 2)
+        da_z = dz * z * (1 - z)
+        da_r = da_h * gh_h * r * (1 - r)
+        dgx = np.concatenate([da_z, da_r, da_h], axis=1)
+        dgh = np.concatenate([da_z, da_r, da_h * r], axis=1)
+        dx[:, t] = dgx @ W.T
+        dW += x[:, t].T @ dgx
+        dU += h_prev.T @ dgh
+        db[0] += dgx.sum(axis=0)
+        db[1] += dgh.sum(axis=0)
+        dh = dh * z + dgh @ U.T
+    return dx, dh, dW, dU, db
+
+
+def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias):
+    """h_t = tanh(x_t W + h_{t-1} U + b) -> hs, h_T."""
+    x, W, U, b = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    hs = np.zeros((B, T, H))
+    for t in range(T):
+        h = np.tanh(x[:, t] @ W + h @ U + b)
+        hs[:, t] = h
+    return hs, h
+
+
+def simple_rnn_backward(x, h0, kernel, recurrent_kernel, bias, dhs, dh_T):
+    """-> dx, dh0, dkernel, drecurrent_kernel, dbias."""
+    x, W, U, b = f64(x), f64(kernel), f64(recurrent_kernel), f64(bias)
+    B, T, _ = x.shape
+    H = U.shape[0]
+    h = np.zeros((B, H)) if h0 is None else f64(h0)
+    prevs, outs = [], []
+    for t in range(T):
+        prevs.append(h)
+        h = np.tanh(x[:, t] @ W + h @ U + b)
+        outs.append(h)
+    dx = np.zeros_like(x)
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
+    dh = np.zeros((B, H)) if dh_T is None else f64(dh_T).copy()
+    for t in reversed(range(T)):
+        if dhs is not None:
+            dh = dh + f64(dhs)[:, t]
+        da = dh * (1 - outs[t] ** 2)
+        dx[:, t] = da @ W.T
+        dW += x[:, t].T @ da
+        dU += prevs[t].T @ da
+        db += da.sum(axis=0)
+        dh = da @ U.T
+    return dx, dh, dW, dU, db
+# ---------------------------------------------------------------------------------- activations
+# Forward f(x) and derivative f'(x); the kernels' backward is dy * f'(x) (relu/sigmoid/tanh take y).
+
+import math  # noqa: E402  (math.erfc: NumPy has no erf)
+
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def relu(x):
+    return np.maximum(f64(x), 0.0)
+
+
+def relu_grad(x):
+    return (f64(x) > 0).astype(np.float64)
+
+
+def leaky_relu(x, slope=0.2):
+    x = f64(x)
+    return np.where(x > 0, x, slope * x)
+
+
+def leaky_relu_grad(x, slope=0.2):
+    return np.where(f64(x) > 0, 1.0, slope)
+
+
+def elu(x, alpha=1.0):
+    x = f64(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def elu_grad(x, alpha=1.0):
+    x = f64(x)
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+
+
+def sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -f64(x)))  # 1 / (1 + e^-x) without overflow
+
+
+def sigmoid_grad(x):
+    s = sigmoid(x)
+    return s * sigmoid(-f64(x))
+
+
+def tanh(x):
+    return np.tanh(f64(x))
+
+
+def tanh_grad(x):
+    return 1.0 - np.tanh(f64(x)) ** 2
+
+
+def softplus(x):
+    return np.logaddexp(0.0, f64(x))
+
+
+def softplus_grad(x):
+    return sigmoid(x)
+
+
+def silu(x):
+    return f64(x) * sigmoid(x)
+
+
+def silu_grad(x):
+    x = f64(x)
+    return sigmoid(x) * (1.0 + x * sigmoid(-x))
+
+
+def gelu(x, approximate=False):
+    x = f64(x)
+    if approximate:
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * _erfc(-x / math.sqrt(2.0))  # x Phi(x); erfc keeps Phi accurate for x << 0
+
+
+def gelu_grad(x, approximate=False):
+    x = f64(x)
+    if approximate:
+        c = math.sqrt(2.0 / math.pi)
+        u = c * (x + 0.044715 * x ** 3)
+        du = c * (1.0 + 3 * 0.044715 * x ** 2)
+        t = np.tanh(u)
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * du
+    cdf = 0.5 * _erfc(-x / math.sqrt(2.0))
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return cdf + x * pdf
+
+
+def softmax(x, axis=-1):
+    x = f64(x)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    x = f64(x)
+    z = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def softmax_backward(dy, y, axis=-1):
+    """dx = y * (dy - sum(dy * y)) for y = softmax(x)."""
+    dy, y = f64(dy), f64(y)
+    return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
+
+
+def log_softmax_backward(dy, y, axis=-1):
+    """dx = dy - softmax(x) * sum(dy) for y = log_softmax(x)."""
+    dy, y = f64(dy), f64(y)
+    return dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------- losses
+# Per-sample losses (N,) from the formula; reduce() applies Keras's reductions and sample weights.
+
+KERAS_EPS = 1e-7
+
+
+def reduce_loss(per_sample, reduction="mean", sample_weight=None):
+    per_sample = f64(per_sample)
+    if sample_weight is not None:
+        per_sample = per_sample * f64(sample_weight)
+    if reduction == "none":
+        return per_sample
+    total = np.sum(per_sample)
+    return total / per_sample.shape[0] if reduction == "mean" and per_sample.shape[0] else total
+
+
+def softmax_xent_per_sample(logits, labels):
+    """labels int (N,) or float (N, C): -sum_c t_c log softmax(x)_c."""
+    logp = log_softmax(logits, axis=1)
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iu":
+        return -logp[np.arange(logp.shape[0]), labels]
+    return -np.sum(f64(labels) * logp, axis=1)
+
+
+def categorical_xent_per_sample(probs, targets, eps=KERAS_EPS):
+    p = f64(probs)
+    q = np.clip(p / np.sum(p, axis=1, keepdims=True), eps, 1.0 - eps)
+    return -np.sum(f64(targets) * np.log(q), axis=1)
+
+
+def sparse_categorical_xent_per_sample(probs, labels, eps=KERAS_EPS):
+    onehot = np.zeros(np.shape(probs))
+    onehot[np.arange(onehot.shape[0]), np.asarray(labels)] = 1.0
+    return categorical_xent_per_sample(probs, onehot, eps)
+
+
+def _flat(x):
+    x = f64(x)
+    return x.reshape(x.shape[0], -1)
+
+
+def binary_xent_per_sample(probs, targets, eps=KERAS_EPS):
+    q = np.clip(_flat(probs), eps, 1.0 - eps)
+    t = _flat(targets)
+    return np.mean(-(t * np.log(q) + (1.0 - t) * np.log(1.0 - q)), axis=1)
+
+
+def binary_xent_logits_per_sample(logits, targets):
+    x, t = _flat(logits), _flat(targets)
+    return np.mean(np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x))), axis=1)
+
+
+def mse_per_sample(pred, target):
+    return np.mean((_flat(pred) - _flat(target)) ** 2, axis=1)
+
+
+def mae_per_sample(pred, target):
+    return np.mean(np.abs(_flat(pred) - _flat(target)), axis=1)
+
+
+# ------------------------------------------------------------------------------ optimizer steps
+# One step of each update rule (PyTorch's formulas) in float64 on copies: returns the new
+# parameter and the new state.
+
+def sgd_step(p, g, lr, momentum=0.0, buf=None, nesterov=False, weight_decay=0.0):
+    p, g = f64(p).copy(), f64(g)
+    g = g + weight_decay * p
+    if momentum != 0.0:
+        buf = momentum * f64(buf) + g
+        g = g + momentum * buf if nesterov else buf
+    return p - lr * g, buf
+
+
+def adagrad_step(p, g, acc, lr, eps=1e-7, weight_decay=0.0):
+    p, g = f64(p).copy(), f64(g)
+    g = g + weight_decay * p
+    acc = f64(acc) + g * g
+    return p - lr * g / (np.sqrt(acc) + eps), acc
+
+
+def rmsprop_step(p, g, sq, lr, rho=0.9, eps=1e-7, momentum=0.0, buf=None, centered=False, gavg=None,
+                 weight_decay=0.0):
+    p, g = f64(p).copy(), f64(g)
+    g = g + weight_decay * p
+    sq = rho * f64(sq) + (1 - rho) * g * g
+    if centered:
+        gavg = rho * f64(gavg) + (1 - rho) * g
+        denom = np.sqrt(sq - gavg * gavg) + eps
+    else:
+        denom = np.sqrt(sq) + eps
+    if momentum != 0.0:
+        buf = momentum * f64(buf) + g / denom
+        return p - lr * buf, sq, buf, gavg
+    return p - lr * g / denom, sq, buf, gavg
+
+
+def adam_step(p, g, m, v, lr, step, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.0, decoupled=False,
+              amsgrad=False, vmax=None):
+    p, g = f64(p).copy(), f64(g)
+    if decoupled:
+        p = p * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * p
+    m = beta1 * f64(m) + (1 - beta1) * g
+    v = beta2 * f64(v) + (1 - beta2) * g * g
+    vv = v
+    if amsgrad:
+        vmax = np.maximum(f64(vmax), v)
+        vv = vmax
+    bc1 = 1 - beta1 ** step
+    bc2 = 1 - beta2 ** step
+    p = p - (lr / bc1) * m / (np.sqrt(vv) / math.sqrt(bc2) + eps)
+    return p, m, v, vmax
+
+
+# Gradients of the reduced losses w.r.t. the prediction, from the formulas above: per-sample
+# derivative times w_i, divided by N for "mean" ("none": the gradient of the sum).
+
+def _row_scale(n, reduction, sample_weight):
+    w = np.ones(n) if sample_weight is None else f64(sample_weight)
+    return (w / n if reduction == "mean" and n else w).reshape(n, 1)
+
+
+def loss_grad(name, pred, target, reduction="mean", sample_weight=None, eps=KERAS_EPS):
+    """name: softmax_xent, categorical_xent, sparse_categorical_xent, binary_xent, binary_xent_logits, mse, mae."""
+    shape = np.shape(pred)
+    n = shape[0]
+    x = _flat(pred)
+    if name in ("sparse_categorical_xent",) or (name == "softmax_xent" and np.asarray(target).dtype.kind in "iu"):
+        t = np.zeros(x.shape)
+        t[np.arange(n), np.asarray(target)] = 1.0
+    else:
+        t = _flat(target)
+    d = x.shape[1]
+    if name == "softmax_xent":
+        g = np.sum(t, axis=1, keepdims=True) * softmax(x, axis=1) - t
+    elif name in ("categorical_xent", "sparse_categorical_xent"):
+        s = np.sum(x, axis=1, keepdims=True)
+        q = x / s
+        inside = (q > eps) & (q < 1.0 - eps)
+        dq = np.where(inside, -t / np.clip(q, eps, 1.0 - eps), 0.0)
+        g = (dq - np.sum(dq * q, axis=1, keepdims=True)) / s
+    elif name == "binary_xent":
+        q = np.clip(x, eps, 1.0 - eps)
+        g = np.where((x > eps) & (x < 1.0 - eps), -(t / q - (1.0 - t) / (1.0 - q)), 0.0) / d
+    elif name == "binary_xent_logits":
+        g = (sigmoid(x) - t) / d
+    elif name == "mse":
+        g = 2.0 * (x - t) / d
+    elif name == "mae":
+        g = np.sign(x - t) / d
+    else:
+        raise ValueError(name)
+    return (g * _row_scale(n, reduction, sample_weight)).reshape(shape)

@@ -1,0 +1,59 @@
+"""Activations (float32, 2^24 elements) beside PyTorch CPU, both writing into a preallocated output.
+
+Bytes per call = 8 per element (one read, one write) for forward, 12 for backward (two reads, one
+write); the target is >= 70% of the measured copy bandwidth and faster than PyTorch.
+"""
+import numpy as np
+
+from common import Row
+from workloads import ELEMENTWISE_N
+from dlcore import kernels as K
+
+
+def _check(name, got, expect, tol=1e-4):
+    err = np.max(np.abs(got.astype(np.float64) - expect) / (np.abs(expect) + 1e-5))
+    assert err < tol, f"{name}: relative error {err:.2e} before timing"
+
+
+def run(ctx):
+    n = ELEMENTWISE_N // 16 if ctx.quick else ELEMENTWISE_N
+    x = (ctx.rng.standard_normal(n, dtype=np.float32) * 3).astype(np.float32)
+    y = np.empty_like(x)
+    dy = ctx.rng.standard_normal(n, dtype=np.float32)
+    dx = np.empty_like(x)
+    x64 = x[:100_000].astype(np.float64)
+    cases = [
+        ("relu", lambda: K.relu_forward(x, out=y), np.maximum(x64, 0), "relu", 8),
+        ("sigmoid", lambda: K.sigmoid_forward(x, out=y), 1 / (1 + np.exp(-x64)), "sigmoid", 8),
+        ("tanh", lambda: K.tanh_forward(x, out=y), np.tanh(x64), "tanh", 8),
+        ("silu", lambda: K.silu_forward(x, out=y), x64 / (1 + np.exp(-x64)), "silu", 8),
+        ("gelu(tanh)", lambda: K.gelu_forward(x, approximate=True, out=y),
+         0.5 * x64 * (1 + np.tanh(0.7978845608028654 * (x64 + 0.044715 * x64 ** 3))), "gelu_tanh", 8),
+    ]
+    torch = ctx.torch
+    if torch is not None:
+        tx, ty, tdy, tdx = (torch.from_numpy(a) for a in (x, y, dy, dx))
+        anchors = {
+            "relu": lambda: torch.relu(tx, out=ty) if False else torch.clamp_min(tx, 0.0, out=ty),
+            "sigmoid": lambda: torch.sigmoid(tx, out=ty),
+            "tanh": lambda: torch.tanh(tx, out=ty),
+            "silu": lambda: torch.nn.functional.silu(tx, inplace=False),
+            "gelu_tanh": lambda: torch.nn.functional.gelu(tx, approximate="tanh"),
+        }
+    rows = []
+    for name, f, expect, key, bpe in cases:
+        f()
+        _check(name, y[:100_000], expect)
+        t_dl = ctx.time(f)
+        anchor, t_a = "", float("nan")
+        if torch is not None:
+            anchor, t_a = "PyTorch", ctx.time(anchors[key])
+        rows.append(Row("activation", f"{name} fwd, {n} f32", t_dl, anchor, t_a, bytes=bpe * n))
+    # one backward, for scale: sigmoid from its output
+    K.sigmoid_forward(x, out=y)
+    t_dl = ctx.time(lambda: K.sigmoid_backward(dy, y, out=dx))
+    t_a = float("nan")
+    if torch is not None:
+        t_a = ctx.time(lambda: torch.ops.aten.sigmoid_backward(tdy, ty))
+    rows.append(Row("activation", f"sigmoid bwd, {n} f32", t_dl, "PyTorch" if torch else "", t_a, bytes=12 * n))
+    return rows

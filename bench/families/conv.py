@@ -1,0 +1,72 @@
+"""conv2d beside PyTorch CPU (NCHW and channels_last), float32, on the shapes of workloads.CONV.
+
+Rows: the forward pass alone, and forward + backward = conv2d_forward + conv2d_backward_data +
+conv2d_backward_filter + conv2d_backward_bias against torch's forward + autograd backward for the
+input, the filters and the bias. dlcore's results are checked against torch's before timing.
+"""
+import numpy as np
+
+from common import Row
+from workloads import CONV
+from dlcore import kernels as K
+
+
+def _check(got, ref, what):
+    err = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30)
+    assert err < 1e-4, f"{what}: relative error {err:.2e} vs PyTorch before timing"
+
+
+def run(ctx):
+    rows = []
+    torch = ctx.torch
+    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] if ctx.quick else CONV):
+        x = ctx.rng.standard_normal((n, h, w, cin), dtype=np.float32)
+        wt = (ctx.rng.standard_normal((k, k, cin, cout), dtype=np.float32) / np.sqrt(k * k * cin)).astype(np.float32)
+        b = ctx.rng.standard_normal(cout, dtype=np.float32)
+        geo = dict(strides=stride, padding=pad)
+        y = K.conv2d_forward(x, wt, b, **geo)
+        dy = ctx.rng.standard_normal(y.shape, dtype=np.float32)
+        m = y.shape[0] * y.shape[1] * y.shape[2]
+        flop = 2.0 * m * k * k * cin * cout
+        shape = f"{n}x{h}x{w}x{cin}->{cout} k{k} s{stride} p{pad}"
+
+        def fwd():
+            K.conv2d_forward(x, wt, b, **geo)
+
+        def fwd_bwd():
+            K.conv2d_forward(x, wt, b, **geo)
+            K.conv2d_backward_data(dy, wt, x.shape, **geo)
+            K.conv2d_backward_filter(dy, x, wt.shape, **geo)
+            K.conv2d_backward_bias(dy)
+
+        t_f = ctx.time(fwd)
+        t_fb = ctx.time(fwd_bwd)
+        if torch is None:
+            rows.append(Row("conv2d fwd", shape, t_f, flop=flop))
+            rows.append(Row("conv2d fwd+bwd", shape, t_fb, flop=3 * flop))
+            continue
+        F = torch.nn.functional
+        for fmt, mf in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_(True)
+            tw = torch.from_numpy(wt).permute(3, 2, 0, 1).contiguous(memory_format=mf).requires_grad_(True)
+            tb = torch.from_numpy(b).requires_grad_(True)
+            tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+            ty = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+            gx, gw, gb = torch.autograd.grad(ty, (tx, tw, tb), tdy)
+            _check(y, ty.detach().permute(0, 2, 3, 1).numpy(), f"conv2d forward {shape}")
+            _check(K.conv2d_backward_data(dy, wt, x.shape, **geo), gx.permute(0, 2, 3, 1).numpy(),
+                   f"conv2d backward-data {shape}")
+            _check(K.conv2d_backward_filter(dy, x, wt.shape, **geo), gw.permute(2, 3, 1, 0).numpy(),
+                   f"conv2d backward-filter {shape}")
+            _check(K.conv2d_backward_bias(dy), gb.numpy(), f"conv2d backward-bias {shape}")
+
+            def t_fwd():
+                with torch.no_grad():
+                    F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+
+            def t_fwd_bwd():
+                torch.autograd.grad(F.conv2d(tx, tw, tb, stride=stride, padding=pad), (tx, tw, tb), tdy)
+
+            rows.append(Row("conv2d fwd", shape, t_f, f"PyTorch {fmt}", ctx.time(t_fwd), flop=flop))
+            rows.append(Row("conv2d fwd+bwd", shape, t_fb, f"PyTorch {fmt}", ctx.time(t_fwd_bwd), flop=3 * flop))
+    return rows

@@ -1,0 +1,74 @@
+"""LSTM beside torch.nn.LSTM(I, H, batch_first=True) on the CPU, float32, shapes of workloads.LSTM.
+
+Both sides do the same training work:
+  forward           dlcore.kernels.lstm_forward (keeps its cache)   | y, _ = lstm(x), autograd on
+  forward+backward  lstm_forward + lstm_backward(ones)              | y, _ = lstm(x); y.backward(ones)
+x requires grad on the PyTorch side too, so both compute dx and every weight gradient. The weights
+are shared (PyTorch's weight_ih is kernel^T, gate order i, f, g, o = Keras's i, f, c, o; b_hh = 0)
+and the outputs are compared before timing.
+"""
+import numpy as np
+
+from common import Row
+from workloads import LSTM
+from dlcore import kernels as K
+
+
+def _flops(B, T, I, H, backward):
+    """Multiply-adds of the GEMMs, x2: input projection + recurrent product (forward); backward adds
+    dh (recurrent^T), dkernel, drecurrent and dx."""
+    fwd = 2.0 * B * T * 4 * H * (I + H)
+    return fwd + (2.0 * B * T * 4 * H * (H + I + H + I) if backward else 0.0)
+
+
+def run(ctx):
+    rows = []
+    for B, T, I, H in LSTM:
+        rng = ctx.rng
+        x = rng.standard_normal((B, T, I), dtype=np.float32)
+        kernel = (rng.standard_normal((I, 4 * H), dtype=np.float32) / np.sqrt(I)).astype(np.float32)
+        recurrent = (rng.standard_normal((H, 4 * H), dtype=np.float32) / np.sqrt(H)).astype(np.float32)
+        bias = (0.1 * rng.standard_normal(4 * H, dtype=np.float32)).astype(np.float32)
+        ones = np.ones((B, T, H), np.float32)
+
+        def dl_fwd():
+            return K.lstm_forward(x, None, None, kernel, recurrent, bias)
+
+        def dl_fwd_bwd():
+            _, _, _, cache = K.lstm_forward(x, None, None, kernel, recurrent, bias)
+            return K.lstm_backward(ones, None, None, cache)
+
+        hs = dl_fwd()[0]
+        shape = f"B={B} T={T} I={I} H={H}"
+        reps = max(3, ctx.reps)
+        t_f = ctx.time(dl_fwd, reps)
+        t_fb = ctx.time(dl_fwd_bwd, reps)
+        t_tf = t_tfb = float("nan")
+        anchor = ""
+        torch = ctx.torch
+        if torch is not None:
+            anchor = "PyTorch nn.LSTM"
+            lstm = torch.nn.LSTM(I, H, batch_first=True)
+            with torch.no_grad():
+                lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
+                lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
+                lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+                lstm.bias_hh_l0.zero_()
+            tx = torch.from_numpy(x).requires_grad_(True)
+            tones = torch.from_numpy(ones)
+            y, _ = lstm(tx)
+            err = np.linalg.norm(y.detach().numpy() - hs) / np.linalg.norm(hs)
+            assert err < 1e-4, f"lstm {shape}: relative error {err:.2e} against PyTorch before timing"
+
+            def t_fwd():
+                return lstm(tx)
+
+            def t_fwd_bwd():
+                y, _ = lstm(tx)
+                y.backward(tones)
+
+            t_tf = ctx.time(t_fwd, reps)
+            t_tfb = ctx.time(t_fwd_bwd, reps)
+        rows.append(Row("lstm fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False)))
+        rows.append(Row("lstm fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True)))
+    return rows

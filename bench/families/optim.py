@@ -1,0 +1,50 @@
+"""One Adam step on workloads.ADAM_N float32 parameters beside torch.optim.Adam (foreach=False, foreach=True
+and, where PyTorch has it, fused=True). Bytes per step = 4 * N * 7 (read p, g, m, v; write p, m, v);
+target >= 2x torch.optim.Adam.
+"""
+import numpy as np
+
+from common import Row
+from workloads import ADAM_N
+from dlcore import kernels as K
+
+
+def run(ctx):
+    n = ADAM_N // 10 if ctx.quick else ADAM_N
+    rng = ctx.rng
+    p = rng.standard_normal(n, dtype=np.float32)
+    g = rng.standard_normal(n, dtype=np.float32)
+    m = np.zeros(n, np.float32)
+    v = np.zeros(n, np.float32)
+    # validate one step before timing (m = v = 0, step 1: p -= lr * g / (|g| + eps'))
+    p0 = p[:1000].astype(np.float64)
+    K.adam_update(p, g, m, v, lr=1e-3, step=1)
+    g0 = g[:1000].astype(np.float64)
+    expect = p0 - 1e-3 * (0.1 * g0 / 0.1) / (np.sqrt(0.001 * g0 * g0) / np.sqrt(0.001) + 1e-7)
+    assert np.max(np.abs(p[:1000] - expect)) < 1e-5, "adam_update before timing"
+
+    step = [1]
+
+    def dl_step():
+        step[0] += 1
+        K.adam_update(p, g, m, v, lr=1e-3, step=step[0])
+    t_dl = ctx.time(dl_step)
+    shape = f"Adam step, {n / 1e6:g}M f32"
+    rows = []
+    torch = ctx.torch
+    if torch is None:
+        return [Row("optim", shape, t_dl, bytes=28 * n)]
+    variants = [("torch foreach=False", dict(foreach=False)), ("torch foreach=True", dict(foreach=True))]
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+        variants.append(("torch fused=True", dict(fused=True)))
+    except (RuntimeError, TypeError, ValueError):
+        pass
+    for label, kw in variants:
+        tp = torch.from_numpy(rng.standard_normal(n, dtype=np.float32)).requires_grad_(True)
+        tp.grad = torch.from_numpy(g)
+        opt = torch.optim.Adam([tp], lr=1e-3, eps=1e-7, **kw)
+        opt.step()  # creates the state
+        t_a = ctx.time(opt.step)
+        rows.append(Row("optim", shape, t_dl, label, t_a, bytes=28 * n))
+    return rows

@@ -1,0 +1,423 @@
+// The convolution kernels compiled once per ISA: the direct kernels for one input channel (Cin = 1,
+// the first layer of an image network) and the im2col panel packer of the implicit GEMM.
+//
+// Cin = 1:
+// There K = kh*kw (9 for a 3x3 filter) is far too small for a GEMM to pay off: packing would cost
+// as much as the multiply. Instead every output pixel loops over its window and accumulates
+// x * w[tap, :] into a vector of Cout outputs; the innermost loops run over Cout, which is
+// contiguous in w, y and dy (NHWC), so they vectorize.
+//
+// This file is included by conv2d.cpp (portable build), conv2d_avx2.cpp and conv2d_avx512.cpp, each
+// with DLCORE_CONV_NS set to its own namespace, so one source gives one compiled copy per ISA.
+// Shapes and layouts: see conv2d.h.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/conv2d.h"
+#include "cpu/cpu.h"
+
+namespace dlcore::cpu::DLCORE_CONV_NS {
+
+namespace {
+
+// The taps of output pixel (n, oh, ow) that fall inside the image: their index i*kw + j in the
+// filter and their offset in x. Returns how many.
+inline int64_t window_taps(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t* tap, int64_t* off) {
+  int64_t cnt = 0;
+  for (int64_t i = 0; i < s.kh; ++i) {
+    const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+    if (ih < 0 || ih >= s.h) continue;
+    for (int64_t j = 0; j < s.kw; ++j) {
+      const int64_t iw = ow * s.sw + j * s.dw - s.pl;
+      if (iw < 0 || iw >= s.w) continue;
+      tap[cnt] = i * s.kw + j;
+      off[cnt] = ih * s.w + iw;
+      ++cnt;
+    }
+  }
+  return cnt;
+}
+
+// Whether the whole window of output pixel (oh, ow) lies inside the image; then tap t = i*kw + j
+// reads x at (oh*sh - pt)*w + (ow*sw - pl) + rel[t] with rel[t] = i*dh*w + j*dw (see taps_rel).
+inline bool window_inside(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t* base) {
+  const int64_t ih0 = oh * s.sh - s.pt, iw0 = ow * s.sw - s.pl;
+  *base = ih0 * s.w + iw0;
+  return ih0 >= 0 && ih0 + (s.kh - 1) * s.dh < s.h && iw0 >= 0 && iw0 + (s.kw - 1) * s.dw < s.w;
+}
+
+inline void taps_rel(const Conv2dShape& s, int64_t* rel, int64_t* ident) {
+  for (int64_t i = 0; i < s.kh; ++i)
+    for (int64_t j = 0; j < s.kw; ++j) {
+      rel[i * s.kw + j] = i * s.dh * s.w + j * s.dw;
+      ident[i * s.kw + j] = i * s.kw + j;
+    }
+}
+
+}  // namespace
+
+// Cout is processed in blocks of CB values, two SIMD registers of this ISA held as vector types
+// (Simd below), so the accumulators stay in registers; a last partial block runs scalar code.
+constexpr int64_t kVecBytes = DLCORE_CONV_VEC_BYTES;
+
+// One SIMD register of this ISA as a GCC/Clang vector type (written once, compiled per ISA); the
+// compiler's own auto-vectorization is not reliable enough here (it keeps accumulators in memory).
+template <typename T>
+struct Simd {
+  typedef T V __attribute__((vector_size(kVecBytes)));
+  static constexpr int64_t L = kVecBytes / int64_t(sizeof(T));  // lanes
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+  static V set1(T x) { return V{} + x; }
+};
+
+// acc[0:len] = bias (or 0) + sum_t xv[t] * w[tap[t], 0:len]; then y[0:len] = acc. With len == CB
+// every loop has a compile-time trip count and acc lives in registers.
+template <typename T, int64_t CB>
+inline void pixel_block(const T* xv, const int64_t* tap, int64_t cnt, const T* w, int64_t C, const T* bias,
+                        int64_t len, T* yp) {
+  T acc[CB];
+  if (len == CB) {
+    static_assert(CB == 2 * Simd<T>::L, "a block is two vectors");
+    using S = Simd<T>;
+    typename S::V a0 = bias ? S::load(bias) : S::set1(T(0)), a1 = bias ? S::load(bias + S::L) : S::set1(T(0));
+    for (int64_t t = 0; t < cnt; ++t) {
+      const typename S::V xt = S::set1(xv[t]);
+      const T* wt = w + tap[t] * C;
+      a0 += xt * S::load(wt);
+      a1 += xt * S::load(wt + S::L);
+    }
+    S::store(yp, a0);
+    S::store(yp + S::L, a1);
+  } else {
+    for (int64_t c = 0; c < len; ++c) acc[c] = bias ? bias[c] : T(0);
+    for (int64_t t = 0; t < cnt; ++t) {
+      const T xt = xv[t];
+      const T* wt = w + tap[t] * C;
+      for (int64_t c = 0; c < len; ++c) acc[c] += xt * wt[c];
+    }
+    for (int64_t c = 0; c < len; ++c) yp[c] = acc[c];
+  }
+}
+
+// y[n, oh, ow, :] = act(bias + sum over the window of x[...] * w[tap, :]), threads over N*Ho rows.
+template <typename T>
+void conv_cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+  constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
+  const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
+  const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
+    std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
+    std::vector<T> xv(static_cast<size_t>(taps));
+    taps_rel(s, rel.data(), ident.data());
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = r / s.ho, oh = r % s.ho;
+      const T* xn = x + n * s.h * s.w;
+      T* yrow = y + r * s.wo * C;
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        int64_t base, cnt;
+        const int64_t* tp;
+        if (window_inside(s, oh, ow, &base)) {  // the common case: no tap in the padding
+          for (int64_t t = 0; t < taps; ++t) xv[size_t(t)] = xn[base + rel[size_t(t)]];
+          cnt = taps, tp = ident.data();
+        } else {
+          cnt = window_taps(s, oh, ow, tap.data(), off.data());
+          for (int64_t t = 0; t < cnt; ++t) xv[size_t(t)] = xn[off[size_t(t)]];
+          tp = tap.data();
+        }
+        T* yp = yrow + ow * C;
+        int64_t c0 = 0;
+        for (; c0 + CB <= C; c0 += CB)
+          pixel_block<T, CB>(xv.data(), tp, cnt, w + c0, C, bias ? bias + c0 : nullptr, CB, yp + c0);
+        if (c0 < C)
+          pixel_block<T, CB>(xv.data(), tp, cnt, w + c0, C, bias ? bias + c0 : nullptr, C - c0, yp + c0);
+      }
+      apply_epilogue<T>(yrow, C, s.wo, C, GemmEpilogue<T>{nullptr, act});
+    }
+  }
+}
+
+// dw[tap, :] = sum over output pixels of x[pixel's tap] * dy[pixel, :]. For one output row and one
+// tap, the pixels that see the image form a contiguous range of ow; a CB-wide block of dw[tap] is
+// accumulated in registers over that range. Each thread sums into a private (taps x Cout) buffer;
+// the buffers are added at the end.
+template <typename T>
+void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+  constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
+  const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
+  const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
+  std::vector<T> partial(size_t(std::max(nt - 1, 0)) * size_t(taps * C));
+  std::fill(dw, dw + taps * C, T(0));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    T* acc = tid == 0 ? dw : partial.data() + size_t(tid - 1) * size_t(taps * C);
+    if (tid > 0) std::fill(acc, acc + taps * C, T(0));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n = r / s.ho, oh = r % s.ho;
+      const T* grow = dy + r * s.wo * C;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+        if (ih < 0 || ih >= s.h) continue;
+        const T* xrow = x + (n * s.h + ih) * s.w;
+        for (int64_t j = 0; j < s.kw; ++j) {
+          // ow with 0 <= ow*sw + j*dw - pl < w
+          const int64_t base = j * s.dw - s.pl;
+          const int64_t lo = base >= 0 ? 0 : (-base + s.sw - 1) / s.sw;
+          const int64_t hi = std::min(s.wo, s.w - base <= 0 ? 0 : (s.w - base - 1) / s.sw + 1);
+          T* a = acc + (i * s.kw + j) * C;
+          for (int64_t c0 = 0; c0 < C; c0 += CB) {
+            const int64_t len = std::min(CB, C - c0);
+            if (len == CB) {
+              using S = Simd<T>;
+              typename S::V b0 = S::set1(T(0)), b1 = S::set1(T(0));
+              for (int64_t ow = lo; ow < hi; ++ow) {
+                const typename S::V xt = S::set1(xrow[ow * s.sw + base]);
+                const T* g = grow + ow * C + c0;
+                b0 += xt * S::load(g);
+                b1 += xt * S::load(g + S::L);
+              }
+              S::store(a + c0, S::load(a + c0) + b0);
+              S::store(a + c0 + S::L, S::load(a + c0 + S::L) + b1);
+              continue;
+            }
+            T blk[CB];
+            for (int64_t c = 0; c < len; ++c) blk[c] = T(0);
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              const T xt = xrow[ow * s.sw + base];
+              const T* g = grow + ow * C + c0;
+              for (int64_t c = 0; c < len; ++c) blk[c] += xt * g[c];
+            }
+            for (int64_t c = 0; c < len; ++c) a[c0 + c] += blk[c];
+          }
+        }
+      }
+    }
+  }
+  for (int t = 1; t < nt; ++t) {
+    const T* p = partial.data() + size_t(t - 1) * size_t(taps * C);
+    for (int64_t i = 0; i < taps * C; ++i) dw[i] += p[i];
+  }
+}
+
+// dx: for each output pixel p, v[tap] = dot(dy[p, :], w[tap, :]) for all taps at once, as
+// v += dy[p, c] * wt[c, :] over c with wt = w^T padded to TP taps (the taps are the SIMD lanes), for
+// P pixels at a time so that P independent accumulator chains hide the FMA latency. Then v[tap] is
+// added to the input pixel that tap read. Threads split the images (windows overlap inside one).
+template <typename T, int64_t TP>
+void cin1_backward_data_tp(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  constexpr int64_t P = 8;
+  const int64_t C = s.cout, taps = s.kh * s.kw, pix = s.ho * s.wo;
+  std::vector<T> wt(size_t(C * TP), T(0));
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t c = 0; c < C; ++c) wt[size_t(c * TP + t)] = w[t * C + c];
+  const int nt = std::min<int64_t>(threads_for(2 * s.n * pix * taps * C), std::max<int64_t>(s.n, 1));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
+    std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
+    taps_rel(s, rel.data(), ident.data());
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < s.n; ++n) {
+      T* dxn = dx + n * s.h * s.w;
+      std::fill(dxn, dxn + s.h * s.w, T(0));
+      for (int64_t p0 = 0; p0 < pix; p0 += P) {
+        const int64_t np = std::min(P, pix - p0);
+        T v[P][TP];
+        for (int64_t q = 0; q < P; ++q)
+          for (int64_t t = 0; t < TP; ++t) v[q][t] = T(0);
+        const T* g = dy + (n * pix + p0) * C;
+        if (np == P) {
+          using S = Simd<T>;
+          constexpr int64_t NV = TP / S::L;  // vectors per pixel
+          typename S::V acc[P][NV];
+          for (int64_t q = 0; q < P; ++q)
+            for (int64_t k = 0; k < NV; ++k) acc[q][k] = S::set1(T(0));
+          for (int64_t c = 0; c < C; ++c) {
+            const T* wc = wt.data() + c * TP;
+            typename S::V wv[NV];
+            for (int64_t k = 0; k < NV; ++k) wv[k] = S::load(wc + k * S::L);
+            for (int64_t q = 0; q < P; ++q) {
+              const typename S::V gq = S::set1(g[q * C + c]);
+              for (int64_t k = 0; k < NV; ++k) acc[q][k] += gq * wv[k];
+            }
+          }
+          for (int64_t q = 0; q < P; ++q)
+            for (int64_t k = 0; k < NV; ++k) S::store(&v[q][k * S::L], acc[q][k]);
+        } else {
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t q = 0; q < np; ++q)
+              for (int64_t t = 0; t < TP; ++t) v[q][t] += g[q * C + c] * wt[size_t(c * TP + t)];
+        }
+        for (int64_t q = 0; q < np; ++q) {
+          const int64_t p = p0 + q, oh = p / s.wo, ow = p % s.wo;
+          int64_t base;
+          if (window_inside(s, oh, ow, &base)) {
+            for (int64_t t = 0; t < taps; ++t) dxn[base + rel[size_t(t)]] += v[q][t];
+            continue;
+          }
+          const int64_t cnt = window_taps(s, oh, ow, tap.data(), off.data());
+          for (int64_t t = 0; t < cnt; ++t) dxn[off[size_t(t)]] += v[q][tap[size_t(t)]];
+        }
+      }
+    }
+  }
+}
+
+// The same by gather over dx (for windows of more than 64 taps): dx[n, ih, iw] = sum over the
+// output pixels whose window covers it, through tap (i, j), of dot(dy[pixel, :], w[i, j, :]).
+template <typename T>
+void cin1_backward_data_gather(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t rows = s.n * s.h, C = s.cout;
+  const int nt = std::min<int64_t>(threads_for(2 * s.n * s.ho * s.wo * s.kh * s.kw * C), std::max<int64_t>(rows, 1));
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t n = r / s.h, ih = r % s.h;
+    T* dxrow = dx + r * s.w;
+    for (int64_t iw = 0; iw < s.w; ++iw) dxrow[iw] = T(0);
+    for (int64_t i = 0; i < s.kh; ++i) {
+      const int64_t th = ih + s.pt - i * s.dh;  // = oh * sh
+      if (th < 0 || th % s.sh) continue;
+      const int64_t oh = th / s.sh;
+      if (oh >= s.ho) continue;
+      for (int64_t j = 0; j < s.kw; ++j) {
+        const T* wt = w + (i * s.kw + j) * C;
+        for (int64_t iw = 0; iw < s.w; ++iw) {
+          const int64_t tw = iw + s.pl - j * s.dw;
+          if (tw < 0 || tw % s.sw) continue;
+          const int64_t ow = tw / s.sw;
+          if (ow >= s.wo) continue;
+          const T* g = dy + ((n * s.ho + oh) * s.wo + ow) * C;
+          T sum = T(0);
+#pragma omp simd reduction(+ : sum)
+          for (int64_t c = 0; c < C; ++c) sum += g[c] * wt[c];
+          dxrow[iw] += sum;
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  const int64_t taps = s.kh * s.kw;
+  if (taps <= 16) return cin1_backward_data_tp<T, 16>(s, dy, w, dx);
+  if (taps <= 32) return cin1_backward_data_tp<T, 32>(s, dy, w, dx);
+  if (taps <= 64) return cin1_backward_data_tp<T, 64>(s, dy, w, dx);
+  cin1_backward_data_gather<T>(s, dy, w, dx);
+}
+
+// ---- the implicit GEMM's packer: im2col(x) rows [m0, m0 + rows), columns [pc, pc + kc) -> dst[p*mr + i]
+//
+// Column kk of im2col is (tap, channel) = (kk / Cin, kk % Cin), so the columns come in runs of
+// channels within one tap, and for each pixel such a run is contiguous in x (NHWC). A panel is a
+// transpose: pixel i's run becomes column i of the panel. With 8-row panels (MR = 8) and all 8
+// pixels inside the image for the tap, 8x8 blocks are transposed in registers (3 rounds of
+// shuffles); everything else (edges, padding, other MR) is copied element by element.
+template <typename T>
+struct V8 {
+  typedef T V __attribute__((vector_size(8 * sizeof(T))));
+  typedef int64_t I __attribute__((vector_size(8 * sizeof(int64_t))));
+  typedef int32_t I32 __attribute__((vector_size(8 * sizeof(int32_t))));
+  using Idx = typename std::conditional<sizeof(T) == 8, I, I32>::type;
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+  static V shuf(V a, V b, Idx m) { return __builtin_shuffle(a, b, m); }
+};
+
+// dst[j*8 + i] = src[i][j] for an 8x8 block.
+template <typename T>
+inline void transpose8x8(const T* const* src, T* dst) {
+  using W = V8<T>;
+  using Idx = typename W::Idx;
+  typename W::V r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = W::load(src[i]);
+  const Idx lo1 = {0, 8, 1, 9, 4, 12, 5, 13}, hi1 = {2, 10, 3, 11, 6, 14, 7, 15};
+  const Idx lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const Idx lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = W::shuf(r[i], r[i + 1], lo1);
+    t[i + 1] = W::shuf(r[i], r[i + 1], hi1);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = W::shuf(t[i], t[i + 2], lo2);
+    u[i + 1] = W::shuf(t[i], t[i + 2], hi2);
+    u[i + 2] = W::shuf(t[i + 1], t[i + 3], lo2);
+    u[i + 3] = W::shuf(t[i + 1], t[i + 3], hi2);
+  }
+  for (int j = 0; j < 4; ++j) {
+    W::store(dst + j * 8, W::shuf(u[j], u[j + 4], lo4));
+    W::store(dst + (j + 4) * 8, W::shuf(u[j], u[j + 4], hi4));
+  }
+}
+
+template <typename T>
+void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, int mr,
+                       T* dst) {
+  if (rows < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * mr));
+  const int64_t pixels_per_image = s.ho * s.wo;
+  int64_t org_h[32], org_w[32];  // each pixel's window origin (MR <= 32, checked by the caller)
+  const T* img[32];
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
+    org_h[i] = (rem / s.wo) * s.sh - s.pt;
+    org_w[i] = (rem % s.wo) * s.sw - s.pl;
+    img[i] = x + n * s.h * s.w * s.cin;
+  }
+  const T* src[32];
+  int64_t kk = pc;
+  const int64_t kend = pc + kc;
+  while (kk < kend) {  // one run of channels within one tap per iteration
+    const int64_t tap = kk / s.cin, c = kk % s.cin, ti = tap / s.kw, tj = tap % s.kw;
+    const int64_t len = std::min(s.cin - c, kend - kk);
+    bool all_inside = rows == mr;
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t ih = org_h[i] + ti * s.dh, iw = org_w[i] + tj * s.dw;
+      const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
+      src[i] = inside ? img[i] + (ih * s.w + iw) * s.cin + c : nullptr;
+      all_inside = all_inside && inside;
+    }
+    T* d = dst + (kk - pc) * mr;
+    int64_t p = 0;
+    if (mr == 8 && all_inside) {
+      for (; p + 8 <= len; p += 8) {
+        const T* blk[8];
+        for (int i = 0; i < 8; ++i) blk[i] = src[i] + p;
+        transpose8x8<T>(blk, d + p * 8);
+      }
+    }
+    for (; p < len; ++p)
+      for (int64_t i = 0; i < rows; ++i) d[p * mr + i] = src[i] ? src[i][p] : T(0);
+    kk += len;
+  }
+}
+
+template void pack_im2col_panel<float>(const Conv2dShape&, const float*, int64_t, int64_t, int64_t, int64_t, int, float*);
+template void pack_im2col_panel<double>(const Conv2dShape&, const double*, int64_t, int64_t, int64_t, int64_t, int,
+                                        double*);
+
+template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
+template void conv_cin1_forward<double>(const Conv2dShape&, const double*, const double*, const double*, Activation,
+                                        double*);
+template void conv_cin1_backward_filter<float>(const Conv2dShape&, const float*, const float*, float*);
+template void conv_cin1_backward_filter<double>(const Conv2dShape&, const double*, const double*, double*);
+template void conv_cin1_backward_data<float>(const Conv2dShape&, const float*, const float*, float*);
+template void conv_cin1_backward_data<double>(const Conv2dShape&, const double*, const double*, double*);
+
+}  // namespace dlcore::cpu::DLCORE_CONV_NS

@@ -1,0 +1,527 @@
+// CPU recurrent layers: LSTM, GRU and SimpleRNN, whole sequences, forward and backward through time.
+// Shapes, layouts and the plan of the computation are in rnn.h; the fused gate math is rnn_gates.h.
+//
+// The building blocks:
+//   - cpu::gemm (gemm.h) for the big products that do not depend on the recurrence: the input
+//     projection of all time steps, and after the backward time loop the weight gradients and dx.
+//   - the GEMM microkernel itself (gemm_ukr<T>(), its contract in gemm.h) for the per-step products
+//     h_{t-1} @ U and dgates @ U^T. These are small (B x H times H x G*H) and run T times against the
+//     SAME matrix, so U (and U^T for backward) is packed into microkernel panels once per call and
+//     only the few rows of h_{t-1} are packed per step.
+//   - one OpenMP parallel region around the whole time loop. The recurrence couples time steps but
+//     never batch rows, so each thread takes a slice of the batch (whole microkernel row panels) and
+//     runs every step for it: recurrent product, then the gate pass on the rows it just computed,
+//     while they are still in cache. No barrier per step.
+#include "cpu/rnn.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "cpu/cpu.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/rnn_gates.h"
+
+namespace dlcore::cpu {
+
+// The baseline gate passes (the AVX2 / AVX-512 tables live in rnn_gates_<isa>.cpp).
+const RnnGateKernels<float> rnn_gates_generic_f32 = make_rnn_gate_kernels<float>();
+const RnnGateKernels<double> rnn_gates_generic_f64 = make_rnn_gate_kernels<double>();
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+template <typename T>
+const RnnGateKernels<T>& gate_kernels();
+template <>
+const RnnGateKernels<float>& gate_kernels<float>() {
+  switch (active_isa()) {
+    case Isa::avx512: return rnn_gates_avx512_f32;
+    case Isa::avx2: return rnn_gates_avx2_f32;
+    default: return rnn_gates_generic_f32;
+  }
+}
+template <>
+const RnnGateKernels<double>& gate_kernels<double>() {
+  switch (active_isa()) {
+    case Isa::avx512: return rnn_gates_avx512_f64;
+    case Isa::avx2: return rnn_gates_avx2_f64;
+    default: return rnn_gates_generic_f64;
+  }
+}
+
+// A 64-byte aligned, uninitialised array of n elements.
+template <typename T>
+struct Buffer {
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T[], Free> ptr;
+  explicit Buffer(int64_t n) {
+    const size_t bytes = size_t(round_up(std::max<int64_t>(n, 1) * int64_t(sizeof(T)), 64));
+    ptr.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    if (!ptr) throw std::bad_alloc();
+  }
+  T* get() const { return ptr.get(); }
+};
+
+// op(B), a K x N matrix with element (p, j) at b[p * rs + j * cs], packed once for the microkernel:
+// K is cut into blocks of kc rows (a block's micro-panel kc x NR fits in half of L1, as in gemm.cpp),
+// each block into NR-wide panels laid out kc x NR, zero-padded to NR columns.
+template <typename T>
+struct PackedRhs {
+  int64_t k, n, kc, nr, n_pad;
+  Buffer<T> data;
+
+  PackedRhs(int64_t k_, int64_t n_, const T* b, int64_t rs, int64_t cs, const GemmUkrInfo<T>& u)
+      : k(k_), n(n_), kc(0), nr(u.nr), n_pad(round_up(n_, u.nr)), data(k_ * round_up(n_, u.nr)) {
+    const int64_t kc_max =
+        std::clamp<int64_t>((cache_sizes().l1d / 2) / (nr * int64_t(sizeof(T))) / 8 * 8, 64, 1024);
+    kc = k > 0 ? ceil_div(k, ceil_div(k, kc_max)) : 1;  // balanced blocks
+    for (int64_t pc = 0; pc < k; pc += kc) {
+      const int64_t kcq = std::min(kc, k - pc);
+      for (int64_t jp = 0; jp * nr < n; ++jp) {
+        T* dst = panel(pc, kcq, jp);
+        const int64_t cols = std::min(nr, n - jp * nr);
+        for (int64_t p = 0; p < kcq; ++p) {
+          const T* src = b + (pc + p) * rs + jp * nr * cs;
+          for (int64_t j = 0; j < cols; ++j) dst[p * nr + j] = src[j * cs];
+          for (int64_t j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
+        }
+      }
+    }
+  }
+  T* panel(int64_t pc, int64_t kcq, int64_t jp) const { return data.get() + pc * n_pad + jp * nr * kcq; }
+};
+
+// C[0:rows, 0:n] := beta * C + A[0:rows, 0:k] @ op(B), A row-major with row stride lda, B packed.
+// `abuf` holds round_up(rows, MR) * kc elements (64-byte aligned). Single-threaded: the caller runs
+// it on its own slice of rows inside its parallel region.
+template <typename T>
+void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_t lda, const PackedRhs<T>& pb,
+                       T* c, int64_t ldc, T beta, T* abuf) {
+  if (rows <= 0 || pb.n <= 0) return;
+  if (pb.k == 0) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < pb.n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    return;
+  }
+  const int64_t mr = u.mr, n_panels = ceil_div(pb.n, pb.nr);
+  for (int64_t pc = 0; pc < pb.k; pc += pb.kc) {
+    const int64_t kcq = std::min(pb.kc, pb.k - pc);
+    // pack A[:, pc:pc+kcq] into MR-tall panels: abuf[ip * MR * kcq + p * MR + i], padded rows zero
+    for (int64_t i0 = 0; i0 < rows; i0 += mr) {
+      T* dst = abuf + i0 * kcq;
+      const int64_t m = std::min(mr, rows - i0);
+      if (m < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(mr * kcq));
+      for (int64_t i = 0; i < m; ++i) {
+        const T* src = a + (i0 + i) * lda + pc;
+        for (int64_t p = 0; p < kcq; ++p) dst[p * mr + i] = src[p];
+      }
+    }
+    const T beta_p = pc == 0 ? beta : T(1);
+    for (int64_t jp = 0; jp < n_panels; ++jp) {
+      const T* bp = pb.panel(pc, kcq, jp);
+      const int64_t cols = std::min(pb.nr, pb.n - jp * pb.nr);
+      for (int64_t i0 = 0; i0 < rows; i0 += mr)
+        u.ukr(std::min(mr, rows - i0), cols, kcq, abuf + i0 * kcq, bp, c + i0 * ldc + jp * pb.nr, ldc, T(1),
+              beta_p);
+    }
+  }
+}
+
+// How the batch is shared out for the time loop: whole MR row panels per thread, and one thread
+// when the whole recurrence is too little work to pay for waking a second.
+struct BatchSplit {
+  int nt = 0;
+  int64_t B = 0, mr = 1, blocks = 0, max_rows = 0;
+  BatchSplit(int64_t B_, int64_t mr_, int64_t flops) : B(B_), mr(mr_) {
+    blocks = ceil_div(B, mr);
+    if (B <= 0) return;
+    nt = int(std::min<int64_t>(threads_for(flops), blocks));
+    nt = std::max(nt, 1);
+    max_rows = ceil_div(blocks, nt) * mr;
+  }
+  int64_t begin(int tid) const { return std::min(B, blocks * tid / nt * mr); }
+  int64_t end(int tid) const { return std::min(B, blocks * (tid + 1) / nt * mr); }
+};
+
+// Per-thread scratch: one allocation cut into nt 64-byte aligned chunks of `per_thread` elements.
+template <typename T>
+struct ThreadScratch {
+  int64_t stride;
+  Buffer<T> buf;
+  ThreadScratch(int nt, int64_t per_thread)
+      : stride(round_up(std::max<int64_t>(per_thread, 1), 64 / int64_t(sizeof(T)))), buf(stride * std::max(nt, 1)) {}
+  T* at(int tid) const { return buf.get() + stride * tid; }
+};
+
+// The input projection of rows [r0, r0 + rows) of the B*T rows: out = x @ kernel + bias.
+template <typename T>
+void project(int64_t r0, int64_t rows, int64_t I, int64_t G, const T* x, Strided<T> kernel, const T* bias, T* out,
+             int max_threads) {
+  gemm<T>(rows, G, I, T(1), x + r0 * I, I, 1, kernel.data, kernel.rs, kernel.cs, T(0), out + r0 * G, G,
+          GemmEpilogue<T>{bias}, max_threads);
+}
+
+// dx for rows [r0, r0 + rows) of the B*T rows: dx = dg_in @ kernel^T.
+template <typename T>
+void input_gradient(int64_t r0, int64_t rows, int64_t I, int64_t G, const T* dg_in, Strided<T> kernel, T* dx,
+                    int max_threads) {
+  gemm<T>(rows, I, G, T(1), dg_in + r0 * G, G, 1, kernel.data, kernel.cs, kernel.rs, T(0), dx + r0 * I, I, {},
+          max_threads);
+}
+
+// Thread `tid` of `nt`'s share of the weight gradients, once every row of the gate gradients exists:
+// columns [j0, j1) of G (whole NR panels) of
+//   dkernel (I, G) = x^T @ dg_in    drecurrent (H, G) = h_prev^T @ dg_rec    (over all N = B*T rows)
+//   dbias_in = column sums of dg_in, dbias_rec (GRU only, else null) = column sums of dg_rec.
+// Each share is a single-threaded GEMM with K = B*T: large, and no synchronisation between threads.
+template <typename T>
+void weight_gradient_share(int tid, int nt, int64_t nr, int64_t N, int64_t I, int64_t H, int64_t G, const T* x,
+                           const T* h_prev, const T* dg_in, const T* dg_rec, T* dkernel, T* drecurrent, T* dbias_in,
+                           T* dbias_rec) {
+  const int64_t panels = ceil_div(G, nr);
+  const int64_t j0 = std::min(G, panels * tid / nt * nr), j1 = std::min(G, panels * (tid + 1) / nt * nr);
+  const int64_t n = j1 - j0;
+  if (n <= 0) return;
+  gemm<T>(I, n, N, T(1), x, 1, I, dg_in + j0, G, 1, T(0), dkernel + j0, G, {}, 1);
+  gemm<T>(H, n, N, T(1), h_prev, 1, H, dg_rec + j0, G, 1, T(0), drecurrent + j0, G, {}, 1);
+  auto column_sum = [&](const T* a, T* out) {
+    std::fill(out + j0, out + j1, T(0));
+    for (int64_t r = 0; r < N; ++r) {
+      const T* __restrict row = a + r * G;
+      T* __restrict o = out;
+      for (int64_t j = j0; j < j1; ++j) o[j] += row[j];
+    }
+  };
+  column_sum(dg_in, dbias_in);
+  if (dbias_rec) column_sum(dg_rec, dbias_rec);
+}
+
+// h_prev[:, 0] = h0 (or zeros): the state the first step starts from.
+template <typename T>
+void seed_h_prev(int64_t B, int64_t T_, int64_t H, const T* h0, T* h_prev) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* dst = h_prev + b * T_ * H;
+    if (h0)
+      std::memcpy(dst, h0 + b * H, sizeof(T) * size_t(H));
+    else
+      std::fill(dst, dst + H, T(0));
+  }
+}
+
+// rows x H block: dst[r] = src[r] (or zeros when src is null).
+template <typename T>
+void copy_rows(int64_t rows, int64_t H, const T* src, int64_t lds, T* dst, int64_t ldd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (src)
+      std::memcpy(dst + r * ldd, src + r * lds, sizeof(T) * size_t(H));
+    else
+      std::fill(dst + r * ldd, dst + r * ldd + H, T(0));
+  }
+}
+
+// dh[r] += dhs[r] for a rows x H block (dhs may be null).
+template <typename T>
+void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t ldd) {
+  if (!dhs) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* __restrict s = dhs + r * lds;
+    T* __restrict d = dh + r * ldd;
+    for (int64_t j = 0; j < H; ++j) d[j] += s[j];
+  }
+}
+
+}  // namespace
+
+// The threading plan shared by every family. Each thread owns whole MR panels of batch rows for the
+// whole call. Its rows of the input projection are the contiguous rows [b0*T, b1*T) of x (B*T, I),
+// so when the batch split gives every thread the projection would use, a thread projects its own
+// rows right before its time loop (no barrier); likewise dx in backward. The weight gradients need
+// the gate gradients of every row: one barrier, then each thread takes a share of their columns.
+// Small or degenerate cases fall back to the threaded GEMM before/after the loop.
+// Known limit: a batch of fewer than MR * threads rows runs its time loop on fewer threads (a split of
+// the hidden units with one barrier per step would serve small batches with large H better).
+
+// ================================================================================================ LSTM
+
+template <typename T>
+void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, const T* c0,
+                  Strided<T> kernel, Strided<T> recurrent, const T* bias, T* hs, T* gates, T* cs, T* h_prev) {
+  const int64_t G = 4 * H, N = B * T_;
+  if (N == 0 || H == 0) return;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel + bias.
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
+  seed_h_prev(B, T_, H, h0, h_prev);
+
+  // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
+  const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
+  const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;  // row strides of a time step's slice
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* abuf = scratch.at(tid);
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
+    for (int64_t t = 0; t < T_; ++t) {
+      T* g_t = gates + b0 * ldg + t * G;
+      const T* hp_t = h_prev + b0 * ldh + t * H;
+      rows_times_packed(u, rows, hp_t, ldh, U, g_t, ldg, T(1), abuf);
+      const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
+      const int64_t ldcp = t == 0 ? H : ldh;
+      T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
+      gk.lstm_forward(rows, H, g_t, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, hs + b0 * ldh + t * H, ldh,
+                      h_next, ldh);
+    }
+  }
+}
+
+template <typename T>
+void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, const T* dh_T, const T* dc_T,
+                   const T* x, const T* c0, Strided<T> kernel, Strided<T> recurrent, const T* gates, const T* cs,
+                   const T* h_prev, T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent, T* dbias) {
+  const int64_t G = 4 * H, N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {  // nothing flows back through time: zeros (and dh0 = dh_T, dc0 = dc_T)
+    copy_rows(B, H, dh_T, H, dh0, H);
+    copy_rows(B, H, dc_T, H, dc0, H);
+    input_gradient<T>(0, N, I, G, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
+    return;
+  }
+  Buffer<T> dgates_buf(N * G);
+  T* dgates = dgates_buf.get();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
+  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);  // rows x H: gradient w.r.t. h_t (all paths)
+    T* dc = dh + hblock;      // rows x H: gradient w.r.t. c_t from step t+1
+    T* abuf = dc + hblock;
+    // 1. Backward through time on this thread's batch rows, carrying dh and dc from step to step.
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    copy_rows(rows, H, dc_T ? dc_T + b0 * H : nullptr, H, dc, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
+      const int64_t ldcp = t == 0 ? H : ldh;
+      T* dg_t = dgates + b0 * ldg + t * G;
+      gk.lstm_backward(rows, H, gates + b0 * ldg + t * G, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, dh, H, dc,
+                       H, dg_t, ldg);
+      rows_times_packed(u, rows, dg_t, ldg, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
+    }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    copy_rows(rows, H, dc, H, dc0 + b0 * H, H);
+    // 2. dx of this thread's rows, then (after every thread's rows exist) its share of the weight
+    //    gradients as large GEMMs over all B*T rows.
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgates, dgates, dkernel, drecurrent, dbias,
+                             nullptr);
+  }
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, 0);
+}
+
+// ================================================================================================= GRU
+
+template <typename T>
+void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, Strided<T> kernel,
+                 Strided<T> recurrent, const T* bias, T* hs, T* gates, T* hh_rec, T* h_prev) {
+  const int64_t G = 3 * H, N = B * T_;
+  if (N == 0 || H == 0) return;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  // 1. Input projection (input bias, row 0 of bias, fused).
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
+  seed_h_prev(B, T_, H, h0, h_prev);
+
+  // 2. The time loop: gh = h_{t-1} @ U into per-thread scratch (it must stay apart from the input
+  //    side: reset_after multiplies only its h-part by r), then the gate pass.
+  const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
+  const int64_t gblock = round_up(split.max_rows * G, 16);
+  const ThreadScratch<T> scratch(split.nt, gblock + split.max_rows * U.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;
+  const T* b_rec = bias + G;
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* gh = scratch.at(tid);
+    T* abuf = gh + gblock;
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
+    for (int64_t t = 0; t < T_; ++t) {
+      const T* hp_t = h_prev + b0 * ldh + t * H;
+      rows_times_packed(u, rows, hp_t, ldh, U, gh, G, T(0), abuf);
+      T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
+      gk.gru_forward(rows, H, gates + b0 * ldg + t * G, ldg, gh, G, b_rec, hp_t, ldh, hh_rec + b0 * ldh + t * H,
+                     ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
+    }
+  }
+}
+
+template <typename T>
+void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, const T* dh_T, const T* x,
+                  Strided<T> kernel, Strided<T> recurrent, const T* gates, const T* hh_rec, const T* h_prev, T* dx,
+                  T* dh0, T* dkernel, T* drecurrent, T* dbias) {
+  const int64_t G = 3 * H, N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {
+    copy_rows(B, H, dh_T, H, dh0, H);
+    input_gradient<T>(0, N, I, G, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias,
+                             dbias + G);
+    return;
+  }
+  Buffer<T> dgx_buf(N * G), dgh_buf(N * G);
+  T* dgx = dgx_buf.get();
+  T* dgh = dgh_buf.get();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
+  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const int64_t ldg = T_ * G, ldh = T_ * H;
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);
+    T* dnext = dh + hblock;
+    T* abuf = dnext + hblock;
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      T* dgh_t = dgh + b0 * ldg + t * G;
+      gk.gru_backward(rows, H, gates + b0 * ldg + t * G, ldg, hh_rec + b0 * ldh + t * H, ldh,
+                      h_prev + b0 * ldh + t * H, ldh, dh, H, dgx + b0 * ldg + t * G, ldg, dgh_t, ldg, dnext, H);
+      rows_times_packed(u, rows, dgh_t, ldg, Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
+      std::swap(dh, dnext);
+    }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgx, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgx, dgh, dkernel, drecurrent, dbias,
+                             dbias + G);
+  }
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, 0);
+}
+
+// =========================================================================================== SimpleRNN
+
+template <typename T>
+void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const T* h0, Strided<T> kernel,
+                        Strided<T> recurrent, const T* bias, T* hs, T* hs_act, T* h_prev) {
+  const int64_t N = B * T_;
+  if (N == 0 || H == 0) return;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const BatchSplit split(B, u.mr, 2 * N * H * (H + I));
+  const bool own_projection = split.nt >= threads_for(2 * N * H * I);
+  if (!own_projection) project<T>(0, N, I, H, x, kernel, bias, hs_act, 0);
+  seed_h_prev(B, T_, H, h0, h_prev);
+
+  const PackedRhs<T> U(H, H, recurrent.data, recurrent.rs, recurrent.cs, u);
+  const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
+  const int64_t ldh = T_ * H;
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* abuf = scratch.at(tid);
+    if (own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
+    for (int64_t t = 0; t < T_; ++t) {
+      T* p_t = hs_act + b0 * ldh + t * H;
+      rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, U, p_t, ldh, T(1), abuf);
+      T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
+      gk.rnn_forward(rows, H, p_t, ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
+    }
+  }
+}
+
+template <typename T>
+void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, const T* dh_T, const T* x,
+                         Strided<T> kernel, Strided<T> recurrent, const T* hs_act, const T* h_prev, T* dx, T* dh0,
+                         T* dkernel, T* drecurrent, T* dbias) {
+  const int64_t N = B * T_;
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  if (B == 0 || H == 0) {
+    copy_rows(B, H, dh_T, H, dh0, H);
+    input_gradient<T>(0, N, I, H, nullptr, kernel, dx, 1);
+    weight_gradient_share<T>(0, 1, u.nr, 0, I, H, H, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
+    return;
+  }
+  Buffer<T> dp_buf(N * H);
+  T* dp = dp_buf.get();
+  const RnnGateKernels<T>& gk = gate_kernels<T>();
+  const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
+  const BatchSplit split(B, u.mr, 2 * N * H * (2 * H + 2 * I));
+  const bool own_dx = split.nt >= threads_for(2 * N * H * I);
+  const int64_t hblock = round_up(split.max_rows * H, 16);
+  const ThreadScratch<T> scratch(split.nt, hblock + split.max_rows * Ut.kc);
+  const int64_t ldh = T_ * H;
+#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
+  {
+    const int tid = omp_get_thread_num();
+    const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
+    T* dh = scratch.at(tid);
+    T* abuf = dh + hblock;
+    copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
+      T* dp_t = dp + b0 * ldh + t * H;
+      gk.rnn_backward(rows, H, hs_act + b0 * ldh + t * H, ldh, dh, H, dp_t, ldh);
+      rows_times_packed(u, rows, dp_t, ldh, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
+    }
+    copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
+    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
+#pragma omp barrier
+    weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, H, x, h_prev, dp, dp, dkernel, drecurrent, dbias, nullptr);
+  }
+  if (!own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, 0);
+}
+
+// ======================================================================================= instantiations
+
+#define DLCORE_RNN_INSTANTIATE(T)                                                                              \
+  template void lstm_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*, Strided<T>,   \
+                                Strided<T>, const T*, T*, T*, T*, T*);                                         \
+  template void lstm_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,    \
+                                 const T*, Strided<T>, Strided<T>, const T*, const T*, const T*, T*, T*, T*, T*, \
+                                 T*, T*);                                                                       \
+  template void gru_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, Strided<T>, Strided<T>,  \
+                               const T*, T*, T*, T*, T*);                                                       \
+  template void gru_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*, Strided<T>,   \
+                                Strided<T>, const T*, const T*, const T*, T*, T*, T*, T*, T*);                  \
+  template void simple_rnn_forward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, Strided<T>,       \
+                                      Strided<T>, const T*, T*, T*, T*);                                        \
+  template void simple_rnn_backward<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
+                                       Strided<T>, Strided<T>, const T*, const T*, T*, T*, T*, T*, T*);
+
+DLCORE_RNN_INSTANTIATE(float)
+DLCORE_RNN_INSTANTIATE(double)
+#undef DLCORE_RNN_INSTANTIATE
+
+}  // namespace dlcore::cpu

@@ -1,0 +1,245 @@
+// The gate math of the recurrent layers, one fused pass per time step, written once and compiled once
+// per instruction set: rnn.cpp (baseline x86-64), rnn_gates_avx2.cpp and rnn_gates_avx512.cpp each
+// include this header and build a table RnnGateKernels<T> from it (declared in rnn.h).
+//
+// Everything here has internal linkage (anonymous namespace) on purpose: the same inline function
+// compiled with AVX-512 flags in one file and baseline flags in another must never be merged by the
+// linker, or the baseline path could end up running AVX-512 instructions.
+//
+// float uses a branch-free exp (Cephes' expf: range reduction to [-ln2/2, ln2/2] plus a degree-6
+// polynomial, ~1 ulp) that the compiler vectorizes with the ISA's flags; sigmoid and tanh are
+// built on it. double (gradient checks) uses the C library's exp.
+//
+// LSTM (Keras, gates i, f, c, o):
+//   i = sig(a_i)  f = sig(a_f)  c~ = tanh(a_c)  o = sig(a_o)
+//   c_t = f * c_{t-1} + i * c~          h_t = o * tanh(c_t)
+// backward, with dh the total gradient w.r.t. h_t and dc the gradient w.r.t. c_t from step t+1:
+//   dc_t  = dc + dh * o * (1 - tanh(c_t)^2)
+//   da_i = dc_t * c~ * i (1 - i)    da_f = dc_t * c_{t-1} * f (1 - f)
+//   da_c = dc_t * i * (1 - c~^2)    da_o = dh * tanh(c_t) * o (1 - o)
+//   dc_{t-1} = dc_t * f
+//
+// GRU (Keras reset_after=True, gates z, r, h; gx = x W + b_in, gh = h_{t-1} U + b_rec):
+//   z = sig(gx_z + gh_z)   r = sig(gx_r + gh_r)   h~ = tanh(gx_h + r * gh_h)
+//   h_t = z * h_{t-1} + (1 - z) * h~
+// backward:
+//   dz = dh (h_{t-1} - h~)      dh~ = dh (1 - z)     da_h = dh~ (1 - h~^2)
+//   da_z = dz z (1 - z)         da_r = da_h gh_h r (1 - r)
+//   input side:  dgx = (da_z, da_r, da_h)     recurrent side: dgh = (da_z, da_r, da_h * r)
+//   dh_{t-1} = dh * z + dgh @ U^T
+//
+// SimpleRNN: h_t = tanh(x W + h_{t-1} U + b);  da = dh (1 - h_t^2);  dh_{t-1} = da @ U^T.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/rnn.h"
+
+// The loops below only vectorize when the compiler may assume that floating-point operations do
+// not trap (GCC otherwise refuses to if-convert the clamps in rnn_exp). dlcore never enables FP
+// exceptions, so this changes no result; it is scoped to this header's functions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+namespace dlcore::cpu {
+namespace {
+
+// ---- scalar activations, vectorizable ------------------------------------------------------------
+
+inline float rnn_exp(float x) {
+  // exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 (ln2 split in two for exactness).
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n and leaves n in the low mantissa bits:
+  // no float-to-int conversion, which the compiler will not vectorize under strict FP semantics.
+  const float magic = 12582912.0f;
+  const float shifted = x * 1.44269504088896341f + magic;
+  const float fn = shifted - magic;
+  const int32_t n = __builtin_bit_cast(int32_t, shifted) - __builtin_bit_cast(int32_t, magic);
+  const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = p * (r * r) + r + 1.0f;
+  const int32_t bits = (n + 127) << 23;  // 2^n as a float: n in [-126, 127] after the clamp
+  return er * __builtin_bit_cast(float, bits);
+}
+inline double rnn_exp(double x) { return std::exp(x); }
+
+template <typename T>
+inline T rnn_sigmoid(T x) {
+  return T(1) / (T(1) + rnn_exp(-x));
+}
+
+inline float rnn_tanh(float x) {
+  // Near 0, 1 - 2/(e^2x + 1) cancels: use Cephes' odd polynomial there (|x| < 0.625).
+  const float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * x + x;
+  const float large = 1.0f - 2.0f / (rnn_exp(2.0f * x) + 1.0f);
+  return z < 0.390625f ? small : large;
+}
+inline double rnn_tanh(double x) { return std::tanh(x); }
+
+// ---- LSTM ----------------------------------------------------------------------------------------
+
+template <typename T>
+void lstm_forward_rows(int64_t rows, int64_t H, T* g, int64_t ldg, const T* c_prev, int64_t ldcp, T* c,
+                       int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
+  for (int64_t b = 0; b < rows; ++b) {
+    T* __restrict gi = g + b * ldg;
+    T* __restrict gf = gi + H;
+    T* __restrict gc = gi + 2 * H;
+    T* __restrict go = gi + 3 * H;
+    const T* __restrict cp = c_prev + b * ldcp;
+    T* __restrict cb = c + b * ldc;
+    T* __restrict hb = h + b * ldh;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = rnn_sigmoid(gi[j]), f = rnn_sigmoid(gf[j]), cc = rnn_tanh(gc[j]), o = rnn_sigmoid(go[j]);
+      const T ct = f * cp[j] + i * cc;
+      gi[j] = i;
+      gf[j] = f;
+      gc[j] = cc;
+      go[j] = o;
+      cb[j] = ct;
+      hb[j] = o * rnn_tanh(ct);
+    }
+    if (h_next) std::memcpy(h_next + b * ldhn, hb, sizeof(T) * size_t(H));
+  }
+}
+
+template <typename T>
+void lstm_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
+                        const T* c, int64_t ldc, const T* dh, int64_t lddh, T* dc, int64_t lddc, T* dg,
+                        int64_t lddg) {
+  for (int64_t b = 0; b < rows; ++b) {
+    const T* __restrict gi = g + b * ldg;
+    const T* __restrict cp = c_prev + b * ldcp;
+    const T* __restrict cb = c + b * ldc;
+    const T* __restrict dhb = dh + b * lddh;
+    T* __restrict dcb = dc + b * lddc;
+    T* __restrict dgb = dg + b * lddg;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = gi[j], f = gi[H + j], cc = gi[2 * H + j], o = gi[3 * H + j];
+      const T tc = rnn_tanh(cb[j]);
+      const T dct = dcb[j] + dhb[j] * o * (T(1) - tc * tc);
+      dgb[j] = dct * cc * i * (T(1) - i);
+      dgb[H + j] = dct * cp[j] * f * (T(1) - f);
+      dgb[2 * H + j] = dct * i * (T(1) - cc * cc);
+      dgb[3 * H + j] = dhb[j] * tc * o * (T(1) - o);
+      dcb[j] = dct * f;
+    }
+  }
+}
+
+// ---- GRU -----------------------------------------------------------------------------------------
+
+template <typename T>
+void gru_forward_rows(int64_t rows, int64_t H, T* gx, int64_t ldgx, const T* gh, int64_t ldgh, const T* b_rec,
+                      const T* h_prev, int64_t ldhp, T* hh_rec, int64_t ldhr, T* h, int64_t ldh, T* h_next,
+                      int64_t ldhn) {
+  for (int64_t b = 0; b < rows; ++b) {
+    T* __restrict x = gx + b * ldgx;
+    const T* __restrict r_ = gh + b * ldgh;
+    const T* __restrict hp = h_prev + b * ldhp;
+    T* __restrict hr = hh_rec + b * ldhr;
+    T* __restrict hb = h + b * ldh;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T z = rnn_sigmoid(x[j] + r_[j] + b_rec[j]);
+      const T r = rnn_sigmoid(x[H + j] + r_[H + j] + b_rec[H + j]);
+      const T rec_h = r_[2 * H + j] + b_rec[2 * H + j];
+      const T hh = rnn_tanh(x[2 * H + j] + r * rec_h);
+      x[j] = z;
+      x[H + j] = r;
+      x[2 * H + j] = hh;
+      hr[j] = rec_h;
+      hb[j] = z * hp[j] + (T(1) - z) * hh;
+    }
+    if (h_next) std::memcpy(h_next + b * ldhn, hb, sizeof(T) * size_t(H));
+  }
+}
+
+template <typename T>
+void gru_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const T* hh_rec, int64_t ldhr,
+                       const T* h_prev, int64_t ldhp, const T* dh, int64_t lddh, T* dgx, int64_t lddgx, T* dgh,
+                       int64_t lddgh, T* dh_direct, int64_t lddhd) {
+  for (int64_t b = 0; b < rows; ++b) {
+    const T* __restrict gb = g + b * ldg;
+    const T* __restrict hr = hh_rec + b * ldhr;
+    const T* __restrict hp = h_prev + b * ldhp;
+    const T* __restrict dhb = dh + b * lddh;
+    T* __restrict dx = dgx + b * lddgx;
+    T* __restrict dr_ = dgh + b * lddgh;
+    T* __restrict dd = dh_direct + b * lddhd;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T z = gb[j], r = gb[H + j], hh = gb[2 * H + j];
+      const T d = dhb[j];
+      const T dz = d * (hp[j] - hh);
+      const T dah = d * (T(1) - z) * (T(1) - hh * hh);
+      const T daz = dz * z * (T(1) - z);
+      const T dar = dah * hr[j] * r * (T(1) - r);
+      dx[j] = daz;
+      dx[H + j] = dar;
+      dx[2 * H + j] = dah;
+      dr_[j] = daz;
+      dr_[H + j] = dar;
+      dr_[2 * H + j] = dah * r;
+      dd[j] = d * z;
+    }
+  }
+}
+
+// ---- SimpleRNN -----------------------------------------------------------------------------------
+
+template <typename T>
+void rnn_forward_rows(int64_t rows, int64_t H, T* p, int64_t ldp, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
+  for (int64_t b = 0; b < rows; ++b) {
+    T* __restrict pb = p + b * ldp;
+    T* __restrict hb = h + b * ldh;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) {
+      const T v = rnn_tanh(pb[j]);
+      pb[j] = v;
+      hb[j] = v;
+    }
+    if (h_next) std::memcpy(h_next + b * ldhn, hb, sizeof(T) * size_t(H));
+  }
+}
+
+template <typename T>
+void rnn_backward_rows(int64_t rows, int64_t H, const T* hact, int64_t ldha, const T* dh, int64_t lddh, T* dp,
+                       int64_t lddp) {
+  for (int64_t b = 0; b < rows; ++b) {
+    const T* __restrict hb = hact + b * ldha;
+    const T* __restrict dhb = dh + b * lddh;
+    T* __restrict dpb = dp + b * lddp;
+#pragma omp simd
+    for (int64_t j = 0; j < H; ++j) dpb[j] = dhb[j] * (T(1) - hb[j] * hb[j]);
+  }
+}
+
+template <typename T>
+constexpr RnnGateKernels<T> make_rnn_gate_kernels() {
+  return {&lstm_forward_rows<T>, &lstm_backward_rows<T>, &gru_forward_rows<T>,
+          &gru_backward_rows<T>, &rnn_forward_rows<T>,   &rnn_backward_rows<T>};
+}
+
+}  // namespace
+}  // namespace dlcore::cpu
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif

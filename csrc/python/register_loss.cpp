@@ -1,0 +1,73 @@
+// dlcore._C losses: value and gradient in one pass (dlcore/kernels/loss.py validates and reduces).
+#include "cpu/loss.h"
+#include "python/bind_util.h"
+
+namespace dlcore {
+namespace py = pybind11;
+using namespace py_util;
+
+namespace {
+
+template <typename T>
+T* flat(const py::array& arr, const std::string& what, int64_t size, bool writable = false) {
+  auto v = view<T>(arr, what.c_str(), writable);
+  require(v.size() == 0 || is_c_contiguous(v), what + ": must be C-contiguous");
+  require(v.size() == size, what + ": wrong size");
+  return v.data;
+}
+
+template <typename T>
+void dense(int kind, const py::array& pred, const py::array& target, const std::optional<py::array>& weight,
+           int64_t N, int64_t D, double gscale, double eps, const py::array& loss, const py::array& grad) {
+  require(kind >= 0 && kind <= 5, "loss_dense: unknown loss code");
+  require(N >= 0 && D >= 0, "loss_dense: negative size");
+  const T* p = flat<T>(pred, "loss_dense: pred", N * D);
+  const T* t = flat<T>(target, "loss_dense: target", N * D);
+  const T* w = weight ? flat<T>(*weight, "loss_dense: sample_weight", N) : nullptr;
+  T* l = flat<T>(loss, "loss_dense: loss", N, true);
+  T* g = flat<T>(grad, "loss_dense: grad", N * D, true);
+  py::gil_scoped_release nogil;
+  cpu::loss_dense<T>(cpu::Loss(kind), p, t, w, N, D, T(gscale), T(eps), l, g);
+}
+
+template <typename T>
+void sparse(int kind, const py::array& pred, const py::array& labels, const std::optional<py::array>& weight,
+            int64_t N, int64_t C, double gscale, double eps, const py::array& loss, const py::array& grad) {
+  require(kind == 0 || kind == 1, "loss_sparse: kind must be 0 (softmax cross-entropy) or 1 (categorical)");
+  require(N >= 0 && C >= 0, "loss_sparse: negative size");
+  const T* p = flat<T>(pred, "loss_sparse: pred", N * C);
+  const int64_t* y = flat<int64_t>(labels, "loss_sparse: labels", N);
+  for (int64_t i = 0; i < N; ++i)
+    require(y[i] >= 0 && y[i] < C, "loss_sparse: label " + std::to_string(y[i]) + " out of range for " +
+                                       std::to_string(C) + " classes");
+  const T* w = weight ? flat<T>(*weight, "loss_sparse: sample_weight", N) : nullptr;
+  T* l = flat<T>(loss, "loss_sparse: loss", N, true);
+  T* g = flat<T>(grad, "loss_sparse: grad", N * C, true);
+  py::gil_scoped_release nogil;
+  cpu::loss_sparse<T>(cpu::Loss(kind), p, y, w, N, C, T(gscale), T(eps), l, g);
+}
+
+bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
+
+}  // namespace
+
+void register_loss(py::module_& m) {
+  m.def("loss_dense", [](int kind, const py::array& pred, const py::array& target,
+                         const std::optional<py::array>& weight, int64_t N, int64_t D, double gscale, double eps,
+                         const py::array& loss, const py::array& grad) {
+    if (is_f32(grad)) dense<float>(kind, pred, target, weight, N, D, gscale, eps, loss, grad);
+    else dense<double>(kind, pred, target, weight, N, D, gscale, eps, loss, grad);
+  }, py::arg("kind"), py::arg("pred"), py::arg("target"), py::arg("weight"), py::arg("N"), py::arg("D"),
+     py::arg("gscale"), py::arg("eps"), py::arg("loss"), py::arg("grad"),
+     "Per-sample losses (N,) and gradient (N, D) against a dense target; codes in csrc/cpu/loss.h.");
+  m.def("loss_sparse", [](int kind, const py::array& pred, const py::array& labels,
+                          const std::optional<py::array>& weight, int64_t N, int64_t C, double gscale, double eps,
+                          const py::array& loss, const py::array& grad) {
+    if (is_f32(grad)) sparse<float>(kind, pred, labels, weight, N, C, gscale, eps, loss, grad);
+    else sparse<double>(kind, pred, labels, weight, N, C, gscale, eps, loss, grad);
+  }, py::arg("kind"), py::arg("pred"), py::arg("labels"), py::arg("weight"), py::arg("N"), py::arg("C"),
+     py::arg("gscale"), py::arg("eps"), py::arg("loss"), py::arg("grad"),
+     "Per-sample losses (N,) and gradient (N, C) against int64 labels (N,).");
+}
+
+}  // namespace dlcore

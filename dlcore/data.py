@@ -1,0 +1,444 @@
+"""Data loading and preprocessing: datasets, batching, splits, scaling and image augmentation.
+
+Everything here works on NumPy arrays (a dlcore Tensor is accepted and converted). Randomness
+(shuffling, splits, augmentation) is seeded: pass `seed=` for a private, reproducible stream, or
+leave it out to draw from dlcore's global generator, which `dl.manual_seed(n)` resets.
+
+    ds = TensorDataset(x, y)
+    for xb, yb in DataLoader(ds, batch_size=32, shuffle=True, seed=0):
+        ...
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Dataset", "TensorDataset", "DataLoader", "train_test_split", "to_categorical",
+    "StandardScaler", "MinMaxScaler", "normalize",
+    "random_flip", "random_shift", "random_crop", "gaussian_noise",
+    "RandomFlip", "RandomShift", "RandomCrop", "GaussianNoise", "Compose",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Random numbers
+# --------------------------------------------------------------------------------------------
+
+_fallback_rng = np.random.default_rng(0)
+
+
+def global_rng() -> np.random.Generator:
+    """The generator used when no seed is given: dlcore's global one (reset by dl.manual_seed)."""
+    try:
+        from . import _random  # the tensor library's generator, reset by dl.manual_seed
+        return _random.generator()
+    except (ImportError, AttributeError):
+        return _fallback_rng
+
+
+def seed(n: int) -> None:
+    """Reseed the fallback generator (used only when dlcore has no global RNG of its own)."""
+    global _fallback_rng
+    _fallback_rng = np.random.default_rng(n)
+
+
+def _rng(seed=None) -> np.random.Generator:
+    if seed is None:
+        return global_rng()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def _as_array(x) -> np.ndarray:
+    """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "numpy") and callable(x.numpy):
+        return np.asarray(x.numpy())
+    return np.asarray(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets and loaders
+# --------------------------------------------------------------------------------------------
+
+class Dataset:
+    """A sized collection of samples: subclasses define __len__ and __getitem__(i) -> sample.
+
+    A sample is an array or a tuple of arrays (e.g. (x, y)). DataLoader stacks samples into
+    batches.
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of equally long arrays: TensorDataset(x, y)[i] == (x[i], y[i])."""
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset: need at least one array")
+        self.arrays = tuple(_as_array(a) for a in arrays)
+        n = len(self.arrays[0])
+        for i, a in enumerate(self.arrays):
+            if a.ndim == 0 or len(a) != n:
+                shapes = [b.shape for b in self.arrays]
+                raise ValueError(f"TensorDataset: all arrays need the same first dimension, got shapes {shapes}")
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches (tuples of NumPy arrays).
+
+    Args:
+        dataset: a Dataset, or a tuple (x, y) / a single array (wrapped in a TensorDataset).
+        batch_size: samples per batch.
+        shuffle: reshuffle the order at the start of every pass.
+        drop_last: drop the last batch if it is smaller than batch_size.
+        seed: seed of this loader's own generator (reproducible order); None draws from
+            dlcore's global generator.
+        transform: optional function applied to each batch's first array (e.g. augmentation);
+            called as transform(x_batch, rng).
+    """
+
+    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
+                 seed=None, transform=None):
+        if isinstance(dataset, (tuple, list)):
+            dataset = TensorDataset(*dataset)
+        elif not isinstance(dataset, Dataset):
+            dataset = TensorDataset(dataset)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.transform = transform
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        return (self._rng if self._rng is not None else global_rng()).permutation(n)
+
+    def _batch(self, idx: np.ndarray):
+        if isinstance(self.dataset, TensorDataset):
+            return self.dataset[idx]  # one fancy-index per array: no per-sample Python loop
+        samples = [self.dataset[int(i)] for i in idx]
+        if isinstance(samples[0], tuple):
+            return tuple(np.stack([_as_array(s[k]) for s in samples]) for k in range(len(samples[0])))
+        return (np.stack([_as_array(s) for s in samples]),)
+
+    def __iter__(self):
+        order = self._order()
+        n_batches = len(self)
+        for b in range(n_batches):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            batch = self._batch(idx)
+            if self.transform is not None:
+                rng = self._rng if self._rng is not None else global_rng()
+                batch = (self.transform(batch[0], rng),) + tuple(batch[1:])
+            yield batch if len(batch) > 1 else batch[0]
+
+
+def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, stratify=None):
+    """Split arrays (same first dimension) into train and test parts, like scikit-learn's.
+
+    Returns [a_train, a_test, b_train, b_test, ...]. test_size is a fraction in (0, 1) or a count.
+    With stratify=labels, each class is split in the same proportion.
+    """
+    if not arrays:
+        raise ValueError("train_test_split: need at least one array")
+    arrays = [_as_array(a) for a in arrays]
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"train_test_split: arrays have different lengths {[len(a) for a in arrays]}")
+    if isinstance(test_size, float):
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"train_test_split: a float test_size must be in (0, 1), got {test_size}")
+        frac = test_size
+    elif isinstance(test_size, numbers.Integral) and 0 < test_size < n:
+        frac = test_size / n
+    else:
+        raise ValueError(f"train_test_split: test_size must be a fraction in (0, 1) or a count in [1, {n - 1}], "
+                         f"got {test_size!r}")
+    rng = _rng(seed)
+    if stratify is not None:
+        labels = _as_array(stratify)
+        if len(labels) != n:
+            raise ValueError(f"train_test_split: stratify has {len(labels)} labels for {n} samples")
+        train, test = [], []
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            if shuffle:
+                rng.shuffle(idx)
+            k = int(round(len(idx) * frac))
+            test.append(idx[:k])
+            train.append(idx[k:])
+        train, test = np.concatenate(train), np.concatenate(test)
+        if shuffle:
+            train, test = rng.permutation(train), rng.permutation(test)
+        else:
+            train, test = np.sort(train), np.sort(test)
+    else:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        k = int(test_size) if isinstance(test_size, numbers.Integral) else int(round(n * frac))
+        test, train = order[:k], order[k:]
+    out = []
+    for a in arrays:
+        out += [a[train], a[test]]
+    return out
+
+
+def to_categorical(y, num_classes: int = None, dtype="float32") -> np.ndarray:
+    """One-hot encode integer labels: shape (..., ) -> (..., num_classes)."""
+    y = _as_array(y)
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError("to_categorical: labels must be integers")
+    y = y.astype(np.int64)
+    if y.ndim >= 2 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must be in [0, {num_classes}), got range "
+                         f"[{int(y.min())}, {int(y.max())}]")
+    out = np.zeros(y.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Scaling
+# --------------------------------------------------------------------------------------------
+
+class StandardScaler:
+    """Remove the mean and scale to unit variance, per feature (the last axis, or `axis`).
+
+    scaler = StandardScaler().fit(x_train); x_train = scaler.transform(x_train)
+    Features with zero variance are left unscaled (divided by 1).
+    """
+
+    def __init__(self, axis=0, epsilon: float = 0.0):
+        self.axis = axis
+        self.epsilon = epsilon
+        self.mean_ = None
+        self.scale_ = None
+
+    def fit(self, x):
+        x = _as_array(x).astype(np.float64)
+        self.mean_ = x.mean(axis=self.axis, keepdims=True)
+        std = x.std(axis=self.axis, keepdims=True)
+        self.scale_ = np.where(std > 0, std + self.epsilon, 1.0)
+        return self
+
+    def _check(self):
+        if self.mean_ is None:
+            raise ValueError("StandardScaler: call fit(x) before transform")
+
+    def transform(self, x):
+        self._check()
+        x = _as_array(x)
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+        return ((x - self.mean_) / self.scale_).astype(dtype)
+
+    def fit_transform(self, x):
+        return self.fit(x).transform(x)
+
+    def inverse_transform(self, x):
+        self._check()
+        x = _as_array(x)
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+        return (x * self.scale_ + self.mean_).astype(dtype)
+
+
+class MinMaxScaler:
+    """Scale each feature to [lo, hi] (default [0, 1]) from the range seen in fit."""
+
+    def __init__(self, feature_range=(0.0, 1.0), axis=0):
+        self.feature_range = feature_range
+        self.axis = axis
+        self.min_ = None
+        self.range_ = None
+
+    def fit(self, x):
+        x = _as_array(x).astype(np.float64)
+        self.min_ = x.min(axis=self.axis, keepdims=True)
+        rng = x.max(axis=self.axis, keepdims=True) - self.min_
+        self.range_ = np.where(rng > 0, rng, 1.0)
+        return self
+
+    def transform(self, x):
+        if self.min_ is None:
+            raise ValueError("MinMaxScaler: call fit(x) before transform")
+        x = _as_array(x)
+        lo, hi = self.feature_range
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+        return ((x - self.min_) / self.range_ * (hi - lo) + lo).astype(dtype)
+
+    def fit_transform(self, x):
+        return self.fit(x).transform(x)
+
+    def inverse_transform(self, x):
+        lo, hi = self.feature_range
+        x = _as_array(x)
+        return ((x - lo) / (hi - lo) * self.range_ + self.min_).astype(x.dtype)
+
+
+def normalize(x, axis: int = -1, order: int = 2, epsilon: float = 1e-12):
+    """Scale x so that each slice along `axis` has unit L-`order` norm (zero slices stay zero)."""
+    x = _as_array(x)
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return (x / np.maximum(norm, epsilon)).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Image augmentation (NHWC batches)
+# --------------------------------------------------------------------------------------------
+
+def _check_nhwc(images, name):
+    images = _as_array(images)
+    if images.ndim != 4:
+        raise ValueError(f"{name}: expected an NHWC batch of shape (N, H, W, C), got {images.shape}")
+    return images
+
+
+def random_flip(images, mode: str = "horizontal", seed=None):
+    """Flip each image left-right ('horizontal'), up-down ('vertical') or both, with probability 1/2."""
+    images = _check_nhwc(images, "random_flip")
+    if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
+        raise ValueError(f"random_flip: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', got {mode!r}")
+    rng = _rng(seed)
+    out = images.copy()
+    n = len(images)
+    if mode in ("horizontal", "horizontal_and_vertical"):
+        m = rng.random(n) < 0.5
+        out[m] = out[m][:, :, ::-1]
+    if mode in ("vertical", "horizontal_and_vertical"):
+        m = rng.random(n) < 0.5
+        out[m] = out[m][:, ::-1]
+    return out
+
+
+def random_shift(images, max_shift=2, fill: float = 0.0, seed=None):
+    """Translate each image by a random whole number of pixels in [-max_shift, max_shift] per axis.
+
+    max_shift is pixels (int) or a fraction of the size (float < 1); vacated pixels get `fill`.
+    """
+    images = _check_nhwc(images, "random_shift")
+    n, h, w, _ = images.shape
+    if isinstance(max_shift, float) and max_shift < 1:
+        sy, sx = int(round(max_shift * h)), int(round(max_shift * w))
+    else:
+        sy = sx = int(max_shift)
+    if sy < 0 or sx < 0:
+        raise ValueError(f"random_shift: max_shift must be >= 0, got {max_shift!r}")
+    rng = _rng(seed)
+    dy = rng.integers(-sy, sy + 1, size=n)
+    dx = rng.integers(-sx, sx + 1, size=n)
+    # pad once, then cut each image's window out of the padded batch
+    padded = np.pad(images, ((0, 0), (sy, sy), (sx, sx), (0, 0)), constant_values=fill)
+    out = np.empty_like(images)
+    for i in range(n):
+        y0, x0 = sy - dy[i], sx - dx[i]
+        out[i] = padded[i, y0:y0 + h, x0:x0 + w]
+    return out
+
+
+def random_crop(images, size, padding: int = 0, fill: float = 0.0, seed=None):
+    """Cut a random (height, width) window from each image, after padding each side by `padding`."""
+    images = _check_nhwc(images, "random_crop")
+    ch, cw = (size, size) if np.isscalar(size) else tuple(size)
+    n, h, w, _ = images.shape
+    if padding:
+        images = np.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)), constant_values=fill)
+        h, w = h + 2 * padding, w + 2 * padding
+    if not (0 < ch <= h and 0 < cw <= w):
+        raise ValueError(f"random_crop: crop size {(ch, cw)} does not fit images of size {(h, w)}")
+    rng = _rng(seed)
+    ys = rng.integers(0, h - ch + 1, size=n)
+    xs = rng.integers(0, w - cw + 1, size=n)
+    out = np.empty((n, ch, cw, images.shape[3]), dtype=images.dtype)
+    for i in range(n):
+        out[i] = images[i, ys[i]:ys[i] + ch, xs[i]:xs[i] + cw]
+    return out
+
+
+def gaussian_noise(x, stddev: float = 0.1, seed=None, clip=None):
+    """Add N(0, stddev^2) noise; clip=(lo, hi) clips the result."""
+    x = _as_array(x)
+    if stddev < 0:
+        raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}")
+    rng = _rng(seed)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
+    out = (x + rng.normal(0.0, stddev, size=x.shape)).astype(dtype)
+    return np.clip(out, *clip) if clip is not None else out
+
+
+class _Augmentation:
+    """Callable form of an augmentation, usable as DataLoader(transform=...): aug(x, rng)."""
+
+    def __call__(self, x, rng=None):
+        return self.apply(x, rng)
+
+
+class RandomFlip(_Augmentation):
+    def __init__(self, mode="horizontal"):
+        self.mode = mode
+
+    def apply(self, x, rng):
+        return random_flip(x, self.mode, seed=rng)
+
+
+class RandomShift(_Augmentation):
+    def __init__(self, max_shift=2, fill=0.0):
+        self.max_shift, self.fill = max_shift, fill
+
+    def apply(self, x, rng):
+        return random_shift(x, self.max_shift, self.fill, seed=rng)
+
+
+class RandomCrop(_Augmentation):
+    def __init__(self, size, padding=0, fill=0.0):
+        self.size, self.padding, self.fill = size, padding, fill
+
+    def apply(self, x, rng):
+        return random_crop(x, self.size, self.padding, self.fill, seed=rng)
+
+
+class GaussianNoise(_Augmentation):
+    def __init__(self, stddev=0.1, clip=None):
+        self.stddev, self.clip = stddev, clip
+
+    def apply(self, x, rng):
+        return gaussian_noise(x, self.stddev, seed=rng, clip=self.clip)
+
+
+class Compose(_Augmentation):
+    """Apply augmentations in order: Compose([RandomShift(2), GaussianNoise(0.05)])."""
+
+    def __init__(self, augmentations):
+        self.augmentations = list(augmentations)
+
+    def apply(self, x, rng):
+        for a in self.augmentations:
+            x = a(x, rng)
+        return x

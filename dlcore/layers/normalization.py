@@ -1,0 +1,108 @@
+"""BatchNormalization and LayerNormalization (Keras arguments and defaults)."""
+from __future__ import annotations
+
+from .. import functional as F
+from .. import initializers, regularizers
+from .base import Layer
+
+
+class BatchNormalization(Layer):
+    """Normalize over every axis but `axis` with batch statistics (training) or moving ones (inference).
+
+    Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance (not trainable).
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, int):
+            raise TypeError(f"{self._where()}: 'axis' must be an int, got {axis!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{self._where()}: 'momentum' must be in [0, 1], got {momentum}")
+        if epsilon <= 0:
+            raise ValueError(f"{self._where()}: 'epsilon' must be > 0, got {epsilon}")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape) or len(input_shape) < 2:
+            raise ValueError(f"{self._where()}: axis {self.axis} is out of range for an input of shape {input_shape}")
+        c = input_shape[self.axis]
+        self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer) if self.scale else None
+        self.beta = self.add_weight("beta", (c,), self.beta_initializer,
+                                    regularizer=self.beta_regularizer) if self.center else None
+        self.add_weight("moving_mean", (c,), self.moving_mean_initializer, trainable=False)
+        self.add_weight("moving_variance", (c,), self.moving_variance_initializer, trainable=False)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        c = self.moving_mean.shape[0]
+        if inputs.ndim < 2 or inputs.shape[self.axis] != c:
+            raise ValueError(f"{self._where()}: expected input with {c} features on axis {self.axis}, "
+                             f"got shape {tuple(inputs.shape)}")
+        training = self._training(training) and self.trainable
+        return F.batch_norm(inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
+                            training=training, momentum=self.momentum, epsilon=self.epsilon, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+
+
+class LayerNormalization(Layer):
+    """Normalize each sample over the trailing `axis` (int or tuple), then scale (gamma) and center (beta)."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis if isinstance(axis, int) else tuple(axis)
+        if epsilon <= 0:
+            raise ValueError(f"{self._where()}: 'epsilon' must be > 0, got {epsilon}")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def _axes(self, ndim):
+        axes = (self.axis,) if isinstance(self.axis, int) else self.axis
+        return tuple(sorted(a % ndim for a in axes))
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer) if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                    regularizer=self.beta_regularizer) if self.center else None
+        self._norm_shape = shape
+        self.built = True
+
+    def call(self, inputs, training=None):
+        axes = self._axes(inputs.ndim)
+        if tuple(inputs.shape[a] for a in axes) != self._norm_shape:
+            raise ValueError(f"{self._where()}: expected input with shape {self._norm_shape} on axes {axes}, "
+                             f"got shape {tuple(inputs.shape)}")
+        return F.layer_norm(inputs, self.gamma, self.beta, axis=axes, epsilon=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis if isinstance(self.axis, int) else list(self.axis),
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
