@@ -10,4 +10,5 @@ from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 
-__all__ = ["gemm", "GEMM_ACTIVATIONS"] + activation.__all__ + loss.__all__ + optim.__all__
+__all__ = ["gemm", "GEMM_ACTIVATIONS"]
+__all__ += activation.__all__ + loss.__all__ + optim.__all__
