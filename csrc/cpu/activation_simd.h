@@ -293,7 +293,7 @@ inline void map2(const float* a, const float* b, float* y, int64_t n, F f) {
 template <class V>
 void forward(Act act, const float* x, float* y, int64_t n, float param) {
   using R = typename V::R;
-  const R zero = V::set1(0.0f), one = V::set1(1.0f), p = V::set1(param);
+  const R zero = V::set1(0.0f), p = V::set1(param);
   switch (act) {
     case Act::relu:
       return map1<V>(x, y, n, [&](R v) { return V::max(zero, v); });
@@ -320,7 +320,6 @@ void forward(Act act, const float* x, float* y, int64_t n, float param) {
       return map1<V>(x, y, n, [&](R v) { return V::mul(v, vsigmoid<V>(v)); });
     case Act::count: break;
   }
-  (void)one;
 }
 
 template <class V>
