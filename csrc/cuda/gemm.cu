@@ -147,4 +147,49 @@ template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
                            int64_t, int64_t, double, double*, int64_t, const double*, int, bool, cudaStream_t);
 
+// ---- column sums (bias gradients) --------------------------------------------------------------
+//
+// block 32 x 8: threadIdx.x picks the column (32 consecutive columns: coalesced rows), threadIdx.y
+// and blockIdx.y stride over the rows. The 8 partial sums of a column meet in shared memory and one
+// atomicAdd per block and column lands in out (zeroed first unless accumulating).
+template <typename T>
+__global__ void column_sum_kernel(int64_t rows, int64_t cols, const T* __restrict__ x, T* __restrict__ out) {
+  __shared__ T part[8][33];
+  const int64_t c = int64_t(blockIdx.x) * 32 + threadIdx.x;
+  T s = T(0);
+  if (c < cols)
+    for (int64_t r = int64_t(blockIdx.y) * 8 + threadIdx.y; r < rows; r += int64_t(gridDim.y) * 8) s += x[r * cols + c];
+  part[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < cols) {
+    T total = T(0);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) total += part[i][threadIdx.x];
+    atomicAdd(out + c, total);
+  }
+}
+
+template <typename T>
+void column_sum(int64_t rows, int64_t cols, const T* x, T* out, bool accumulate, cudaStream_t stream) {
+  if (cols <= 0) return;
+  if (!accumulate) check(cudaMemsetAsync(out, 0, size_t(cols) * sizeof(T), stream), "column_sum: memset");
+  if (rows <= 0) return;
+  int64_t ysplit = (rows + 255) / 256;
+  if (ysplit > 128) ysplit = 128;
+  dim3 grid(unsigned((cols + 31) / 32), unsigned(ysplit));
+  column_sum_kernel<T><<<grid, dim3(32, 8), 0, stream>>>(rows, cols, x, out);
+  DLCORE_CUDA_CHECK_LAUNCH("column_sum_kernel");
+}
+template void column_sum<float>(int64_t, int64_t, const float*, float*, bool, cudaStream_t);
+template void column_sum<double>(int64_t, int64_t, const double*, double*, bool, cudaStream_t);
+
+int device_sm_count() {
+  static int cached[64] = {0};
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  if (dev < 0 || dev >= 64) return 132;
+  if (cached[dev] == 0) check(cudaDeviceGetAttribute(&cached[dev], cudaDevAttrMultiProcessorCount, dev), "SM count");
+  return cached[dev];
+}
+
 }  // namespace dlcore::cuda

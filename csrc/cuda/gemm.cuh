@@ -23,3 +23,15 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
           cudaStream_t stream);
 
 }  // namespace dlcore::cuda
+
+namespace dlcore::cuda {
+
+// out[j] (+)= sum_i x[i * cols + j] for a row-major rows x cols matrix: the bias gradient of a
+// Dense / conv / recurrent layer. accumulate = false overwrites out.
+template <typename T>
+void column_sum(int64_t rows, int64_t cols, const T* x, T* out, bool accumulate, cudaStream_t stream);
+
+// Multiprocessors of the current device (cached), for sizing grids.
+int device_sm_count();
+
+}  // namespace dlcore::cuda
