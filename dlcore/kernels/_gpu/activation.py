@@ -50,7 +50,7 @@ def _elementwise_out(out, like, op, *inputs):
     if out.dtype != like.dtype:
         raise TypeError(f"{op}: 'out' must have dtype {like.dtype}, got {out.dtype}")
     check_shape(out, like.shape, op, "out")
-    same = lambda a: a.data.ptr == out.data.ptr and a.strides == out.strides  # noqa: E731
+    same = lambda a: ptr(a) == ptr(out) and a.strides == out.strides  # noqa: E731
     if out.flags.c_contiguous and all(same(a) or not cp.may_share_memory(a, out) for a in inputs):
         return out, None
     return cp.empty(like.shape, dtype=like.dtype), out

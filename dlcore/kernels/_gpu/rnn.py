@@ -74,7 +74,7 @@ def _prev_states(hs, h0):
     """(B, T, H): h_{t-1} for every step."""
     B, T, H = hs.shape
     first = cp.zeros((B, 1, H), hs.dtype) if h0 is None else h0[:, None]
-    return cp.concatenate([first, hs[:, :-1]], axis=1)
+    return cp.concatenate([first, hs[:, :-1]], axis=1)[:, :T]  # T = 0: empty
 
 
 # ---- LSTM ----------------------------------------------------------------------------------------
