@@ -37,60 +37,73 @@ __device__ __forceinline__ bool try_load4(const T* p, T v[4]) {
 }
 
 // X_col (P x K): row = output pixel (n, ho, wo), column = tap and channel (i, j, ci), ci fastest.
+// A row is located once (its image and top-left corner); four consecutive columns are walked
+// with carries (ci -> j -> i) instead of a division each.
 template <typename T>
 struct Im2ColLoad {
   const T* x;
   ConvGeom g;
-  __device__ __forceinline__ T at(int64_t n, int64_t ho, int64_t wo, int64_t col) const {
-    const int64_t ci = col % g.Cin, t = col / g.Cin, j = t % g.kw, i = t / g.kw;
-    const int64_t h = ho * g.sh - g.pt + i * g.dh, w = wo * g.sw - g.pl + j * g.dw;
-    if (h < 0 || h >= g.H || w < 0 || w >= g.W) return T(0);
-    return x[((n * g.H + h) * g.W + w) * g.Cin + ci];
-  }
-  __device__ __forceinline__ void load4(int64_t r, int64_t c, T v[4]) const {
-    const int64_t K = g.kh * g.kw * g.Cin;
-    if (r >= g.N * g.Ho * g.Wo) {
-      v[0] = v[1] = v[2] = v[3] = T(0);
-      return;
-    }
+  struct Row {
+    const T* img;   // x + n * H * W * Cin, or null past the last output pixel
+    int64_t h0, w0;  // top-left corner of the window, in image coordinates (may be negative)
+  };
+  __device__ __forceinline__ Row row(int64_t r) const {
+    if (r >= g.N * g.Ho * g.Wo) return {nullptr, 0, 0};
     const int64_t wo = r % g.Wo, t = r / g.Wo, ho = t % g.Ho, n = t / g.Ho;
-    if (g.Cin % 4 == 0 && c % 4 == 0 && c < K) {  // 4 channels of one tap: one pixel, contiguous
-      const int64_t ci = c % g.Cin, tap = c / g.Cin, j = tap % g.kw, i = tap / g.kw;
-      const int64_t h = ho * g.sh - g.pt + i * g.dh, w = wo * g.sw - g.pl + j * g.dw;
-      if (h < 0 || h >= g.H || w < 0 || w >= g.W) {
-        v[0] = v[1] = v[2] = v[3] = T(0);
-        return;
-      }
-      const T* p = x + ((n * g.H + h) * g.W + w) * g.Cin + ci;
-      if (try_load4(p, v)) return;
-      v[0] = p[0], v[1] = p[1], v[2] = p[2], v[3] = p[3];
-      return;
-    }
-#pragma unroll
-    for (int q = 0; q < 4; ++q) v[q] = (c + q < K) ? at(n, ho, wo, c + q) : T(0);
+    return {x + n * g.H * g.W * g.Cin, ho * g.sh - g.pt, wo * g.sw - g.pl};
   }
-};
-
-// X_col^T (K x P): row = (i, j, ci), column = output pixel. Used by backward-filter.
-template <typename T>
-struct Im2ColTLoad {
-  Im2ColLoad<T> inner;
-  __device__ __forceinline__ void load4(int64_t r, int64_t c, T v[4]) const {
-    const ConvGeom& g = inner.g;
-    const int64_t P = g.N * g.Ho * g.Wo;
-    if (r >= g.kh * g.kw * g.Cin) {
-      v[0] = v[1] = v[2] = v[3] = T(0);
+  // Pointer to channel ci of tap (i, j), or null when the tap falls in the padding.
+  __device__ __forceinline__ const T* tap(const Row& rw, int64_t i, int64_t j, int64_t ci) const {
+    const int64_t h = rw.h0 + i * g.dh, w = rw.w0 + j * g.dw;
+    if (h < 0 || h >= g.H || w < 0 || w >= g.W) return nullptr;
+    return rw.img + (h * g.W + w) * g.Cin + ci;
+  }
+  __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
+    const int64_t K = g.kh * g.kw * g.Cin;
+    v[0] = v[1] = v[2] = v[3] = T(0);
+    if (!rw.img || c >= K) return;
+    int64_t ci = c % g.Cin, t = c / g.Cin, j = t % g.kw, i = t / g.kw;
+    if (g.Cin % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap, contiguous in memory
+      const T* p = tap(rw, i, j, ci);
+      if (p && !try_load4(p, v)) v[0] = p[0], v[1] = p[1], v[2] = p[2], v[3] = p[3];
       return;
     }
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int64_t p = c + q;
-      if (p >= P) {
-        v[q] = T(0);
-        continue;
-      }
-      const int64_t wo = p % g.Wo, t = p / g.Wo, ho = t % g.Ho, n = t / g.Ho;
-      v[q] = inner.at(n, ho, wo, r);
+      if (c + q >= K) break;
+      const T* p = tap(rw, i, j, ci);
+      v[q] = p ? *p : T(0);
+      if (++ci == g.Cin) ci = 0, j = (j + 1 == g.kw) ? (++i, 0) : j + 1;
+    }
+  }
+};
+
+// X_col^T (K x P): row = (i, j, ci), column = output pixel. Used by backward-filter; the four
+// pixels of a load are walked with carries (wo -> ho -> n).
+template <typename T>
+struct Im2ColTLoad {
+  const T* x;
+  ConvGeom g;
+  struct Row {
+    int64_t di, dj, ci;  // the tap's offsets i*dh, j*dw and the channel
+    bool ok;
+  };
+  __device__ __forceinline__ Row row(int64_t r) const {
+    if (r >= g.kh * g.kw * g.Cin) return {0, 0, 0, false};
+    const int64_t ci = r % g.Cin, t = r / g.Cin, j = t % g.kw, i = t / g.kw;
+    return {i * g.dh, j * g.dw, ci, true};
+  }
+  __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
+    const int64_t P = g.N * g.Ho * g.Wo;
+    v[0] = v[1] = v[2] = v[3] = T(0);
+    if (!rw.ok || c >= P) return;
+    int64_t wo = c % g.Wo, t = c / g.Wo, ho = t % g.Ho, n = t / g.Ho;
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      if (c + q >= P) break;
+      const int64_t h = ho * g.sh - g.pt + rw.di, w = wo * g.sw - g.pl + rw.dj;
+      if (h >= 0 && h < g.H && w >= 0 && w < g.W) v[q] = x[((n * g.H + h) * g.W + w) * g.Cin + rw.ci];
+      if (++wo == g.Wo) wo = 0, ho = (ho + 1 == g.Ho) ? (++n, 0) : ho + 1;
     }
   }
 };
@@ -101,37 +114,45 @@ template <typename T>
 struct Col2ImLoad {
   const T* dy;
   ConvGeom g;
-  __device__ __forceinline__ const T* source(int64_t n, int64_t h, int64_t w, int64_t tap) const {
-    const int64_t j = tap % g.kw, i = tap / g.kw;
-    const int64_t hn = h + g.pt - i * g.dh, wn = w + g.pl - j * g.dw;
+  struct Row {
+    const T* img;  // dy + n * Ho * Wo * Cout, or null past the last input pixel
+    int64_t hp, wp;  // the pixel in padded coordinates, h + pt and w + pl
+  };
+  __device__ __forceinline__ Row row(int64_t r) const {
+    if (r >= g.N * g.H * g.W) return {nullptr, 0, 0};
+    const int64_t w = r % g.W, t = r / g.W, h = t % g.H, n = t / g.H;
+    return {dy + n * g.Ho * g.Wo * g.Cout, h + g.pt, w + g.pl};
+  }
+  // dy row of the output pixel that tap (i, j) maps onto this input pixel, or null.
+  __device__ __forceinline__ const T* source(const Row& rw, int64_t i, int64_t j) const {
+    const int64_t hn = rw.hp - i * g.dh, wn = rw.wp - j * g.dw;
     if (hn < 0 || wn < 0 || hn % g.sh != 0 || wn % g.sw != 0) return nullptr;
     const int64_t ho = hn / g.sh, wo = wn / g.sw;
     if (ho >= g.Ho || wo >= g.Wo) return nullptr;
-    return dy + ((n * g.Ho + ho) * g.Wo + wo) * g.Cout;
+    return rw.img + (ho * g.Wo + wo) * g.Cout;
   }
-  __device__ __forceinline__ void load4(int64_t r, int64_t c, T v[4]) const {
+  __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
     const int64_t K = g.kh * g.kw * g.Cout;
-    if (r >= g.N * g.H * g.W) {
-      v[0] = v[1] = v[2] = v[3] = T(0);
+    v[0] = v[1] = v[2] = v[3] = T(0);
+    if (!rw.img || c >= K) return;
+    int64_t co = c % g.Cout, t = c / g.Cout, j = t % g.kw, i = t / g.kw;
+    if (g.Cout % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap
+      const T* p = source(rw, i, j);
+      if (!p) return;
+      p += co;
+      if (!try_load4(p, v)) v[0] = p[0], v[1] = p[1], v[2] = p[2], v[3] = p[3];
       return;
     }
-    const int64_t w = r % g.W, t = r / g.W, h = t % g.H, n = t / g.H;
-    if (g.Cout % 4 == 0 && c % 4 == 0 && c < K) {
-      const T* p = source(n, h, w, c / g.Cout);
-      if (!p) {
-        v[0] = v[1] = v[2] = v[3] = T(0);
-        return;
-      }
-      p += c % g.Cout;
-      if (try_load4(p, v)) return;
-      v[0] = p[0], v[1] = p[1], v[2] = p[2], v[3] = p[3];
-      return;
-    }
+    const T* p = source(rw, i, j);
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      const int64_t col = c + q;
-      const T* p = col < K ? source(n, h, w, col / g.Cout) : nullptr;
-      v[q] = p ? p[col % g.Cout] : T(0);
+      if (c + q >= K) break;
+      v[q] = p ? p[co] : T(0);
+      if (++co == g.Cout) {
+        co = 0;
+        j = (j + 1 == g.kw) ? (++i, 0) : j + 1;
+        if (q < 3) p = source(rw, i, j);
+      }
     }
   }
 };
@@ -141,15 +162,16 @@ template <typename T>
 struct WeightTLoad {
   const T* w;
   ConvGeom g;
-  __device__ __forceinline__ void load4(int64_t r, int64_t c, T v[4]) const {
-    if (r >= g.kh * g.kw * g.Cout) {
-      v[0] = v[1] = v[2] = v[3] = T(0);
-      return;
-    }
-    const int64_t co = r % g.Cout, tap = r / g.Cout;
-    const T* base = w + tap * g.Cin * g.Cout + co;
+  struct Row {
+    const T* p;  // &w[i, j, 0, co], or null past the last row
+  };
+  __device__ __forceinline__ Row row(int64_t r) const {
+    if (r >= g.kh * g.kw * g.Cout) return {nullptr};
+    return {w + (r / g.Cout) * g.Cin * g.Cout + r % g.Cout};
+  }
+  __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
 #pragma unroll
-    for (int q = 0; q < 4; ++q) v[q] = (c + q < g.Cin) ? base[(c + q) * g.Cout] : T(0);
+    for (int q = 0; q < 4; ++q) v[q] = (rw.p && c + q < g.Cin) ? rw.p[(c + q) * g.Cout] : T(0);
   }
 };
 
@@ -183,7 +205,7 @@ void conv2d_backward_filter(const ConvGeom& g, const T* dy, const T* x, T* dw, c
   if (splits > ksteps / 16) splits = ksteps / 16;
   if (splits < 1) splits = 1;
   if (splits > 1) check(cudaMemsetAsync(dw, 0, size_t(K * g.Cout) * sizeof(T), stream), "conv2d_backward_filter: memset");
-  Im2ColTLoad<T> A{{x, g}};
+  Im2ColTLoad<T> A{x, g};
   MatrixLoad<T> B{dy, g.Cout, 1, P, g.Cout};
   launch_gemm_tile<T>(K, g.Cout, P, T(1), A, B, T(0), dw, g.Cout, nullptr, kActNone, stream, int(splits),
                       "conv2d_backward_filter (gemm_tile_kernel)");

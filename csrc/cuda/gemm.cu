@@ -54,12 +54,13 @@ __global__ void __launch_bounds__(kTcThreads)
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
   float ra[2][4], rb[2][4];
+  const MatrixLoad<float>::Row a_row0 = A.row(row0 + a_r), a_row1 = A.row(row0 + a_r + 64);
   auto fetch = [&](int64_t kk) {
-    A.load4(row0 + a_r, kk + a_k, ra[0]);
-    A.load4(row0 + a_r + 64, kk + a_k, ra[1]);
+    A.load4(a_row0, kk + a_k, ra[0]);
+    A.load4(a_row1, kk + a_k, ra[1]);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      B.load4(kk + b_k + 8 * h, col0 + b_c, rb[h]);
+      B.load4(B.row(kk + b_k + 8 * h), col0 + b_c, rb[h]);
       if (kk + b_k + 8 * h >= k) rb[h][0] = rb[h][1] = rb[h][2] = rb[h][3] = 0.0f;
     }
   };
