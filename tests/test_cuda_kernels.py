@@ -81,29 +81,26 @@ def cupy():
 
 
 def dev(x):
-    """NumPy -> CuPy, recursively (None, scalars and strings pass through). Keeps the layout."""
+    """NumPy -> CuPy, recursively (None, scalars and strings pass through), in the same kind of
+    memory layout as harness.make builds: contiguous, Fortran, step-2 strided or reversed."""
     cp = cupy()
     if isinstance(x, np.ndarray):
-        if x.flags.c_contiguous or x.ndim == 0:
-            return cp.asarray(x)
-        # rebuild the same strided view on the device: a contiguous parent, then the same slicing
-        base = cp.asarray(np.ascontiguousarray(x))
-        return cp.lib.stride_tricks.as_strided(cp.asarray(np.zeros(1, x.dtype)), (0,), (x.itemsize,)) if x.size == 0 \
-            else _strided_like(base, x)
+        if x.flags.c_contiguous or x.size == 0:
+            return cp.asarray(np.ascontiguousarray(x))
+        if x.flags.f_contiguous:
+            return cp.asfortranarray(cp.asarray(np.ascontiguousarray(x)))
+        flip = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in x.strides)
+        if any(s < 0 for s in x.strides):
+            return cp.ascontiguousarray(cp.asarray(np.ascontiguousarray(x))[flip])[flip]
+        big = cp.zeros(tuple(2 * s for s in x.shape), dtype=x.dtype)
+        view = big[tuple(slice(None, None, 2) for _ in x.shape)]
+        view[...] = cp.asarray(np.ascontiguousarray(x))
+        return view
     if isinstance(x, tuple):
         return tuple(dev(v) for v in x)
     if isinstance(x, list):
         return [dev(v) for v in x]
     return x
-
-
-def _strided_like(base, x):
-    """A device view with x's memory layout (step-2 views and reversed axes, as harness.make builds)."""
-    cp = cupy()
-    big = cp.zeros(tuple(2 * s for s in x.shape), dtype=x.dtype)
-    view = big[tuple(slice(None, None, 2) for _ in x.shape)]
-    view[...] = base
-    return view
 
 
 def host(x):
