@@ -68,3 +68,38 @@ def output(out, shape: tuple, dtype, op: str, *inputs):
     if overlaps or not out.flags.c_contiguous:
         return np.empty(shape, dtype=dtype), out
     return out, out
+
+
+# ---- GPU (CuPy) variants --------------------------------------------------------------------------
+# The same checks and messages for the GPU kernels in dlcore/kernels/_gpu/. They import CuPy only
+# when called (a CPU-only install never reaches them).
+
+def gpu_float_array(x, op: str, name: str):
+    """`x` as a CuPy float32/float64 array (any __cuda_array_interface__ object is viewed, not
+    copied), or a TypeError naming `op` and `name`."""
+    import cupy  # noqa: PLC0415
+    if not isinstance(x, cupy.ndarray):
+        if not hasattr(type(x), "__cuda_array_interface__"):
+            raise TypeError(f"{op}: '{name}' must be a CuPy array like the other GPU arguments, "
+                            f"got {type(x).__name__}")
+        x = cupy.asarray(x)
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: '{name}' must have dtype float32 or float64, got {x.dtype}")
+    return x
+
+
+def gpu_output(out, shape: tuple, dtype, op: str, *inputs):
+    """`output` for CuPy arrays: (target, out) with target C-contiguous and not overlapping inputs."""
+    import cupy  # noqa: PLC0415
+    if out is None:
+        a = cupy.empty(shape, dtype=dtype)
+        return a, a
+    if not isinstance(out, cupy.ndarray):
+        raise TypeError(f"{op}: 'out' must be a CuPy array, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{op}: 'out' must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    check_shape(out, shape, op, "out")
+    overlaps = any(x is not None and cupy.may_share_memory(out, x) for x in inputs)
+    if overlaps or not out.flags.c_contiguous:
+        return cupy.empty(shape, dtype=dtype), out
+    return out, out

@@ -1,0 +1,41 @@
+// dlcore._cuda.gemm and column_sum.
+#include "cuda/gemm.cuh"
+#include "python/cuda/bind_cuda.h"
+
+namespace dlcore {
+using namespace cuda_bind;
+
+void register_cuda_gemm(py::module_& m) {
+  m.def(
+      "gemm",
+      [](int64_t M, int64_t N, int64_t K, double alpha, Ptr a, int64_t rs_a, int64_t cs_a, Ptr b, int64_t rs_b,
+         int64_t cs_b, double beta, Ptr c, int64_t ldc, Ptr bias, int act, bool tf32, bool f64, Ptr s) {
+        require(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
+        require(ldc >= N || M <= 1, "gemm: ldc < n");
+        require(act >= 0 && act <= 3, "gemm: unknown activation code");
+        require((M * K == 0 || a) && (K * N == 0 || b) && (M * N == 0 || c), "gemm: null device pointer");
+        py::gil_scoped_release nogil;
+        by_dtype(f64, [&](auto tag) {
+          using T = decltype(tag);
+          cuda::gemm<T>(M, N, K, T(alpha), ptr<const T>(a), rs_a, cs_a, ptr<const T>(b), rs_b, cs_b, T(beta),
+                        ptr<T>(c), ldc, ptr<const T>(bias), act, tf32, stream(s));
+        });
+      },
+      py::arg("m"), py::arg("n"), py::arg("k"), py::arg("alpha"), py::arg("a"), py::arg("rs_a"), py::arg("cs_a"),
+      py::arg("b"), py::arg("rs_b"), py::arg("cs_b"), py::arg("beta"), py::arg("c"), py::arg("ldc"), py::arg("bias"),
+      py::arg("act"), py::arg("tf32"), py::arg("f64"), py::arg("stream"),
+      "C := act(alpha * op(A) @ op(B) + beta * C + bias) on device pointers (see csrc/cuda/gemm.cuh).");
+  m.def(
+      "column_sum",
+      [](int64_t rows, int64_t cols, Ptr x, Ptr out, bool accumulate, bool f64, Ptr s) {
+        by_dtype(f64, [&](auto tag) {
+          using T = decltype(tag);
+          cuda::column_sum<T>(rows, cols, data<const T>(x, rows * cols, "column_sum: x"), data<T>(out, cols, "column_sum: out"),
+                              accumulate, stream(s));
+        });
+      },
+      py::arg("rows"), py::arg("cols"), py::arg("x"), py::arg("out"), py::arg("accumulate"), py::arg("f64"),
+      py::arg("stream"));
+}
+
+}  // namespace dlcore
