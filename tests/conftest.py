@@ -27,5 +27,5 @@ def pytest_collection_modifyitems(config, items):
     if not has_gpu:
         skip = pytest.mark.skip(reason="no CUDA GPU (needs CuPy and an NVIDIA device)")
         for item in items:
-            if "cuda" in item.keywords:
+            if item.get_closest_marker("cuda"):
                 item.add_marker(skip)

@@ -12,7 +12,8 @@
 
 namespace dlcore::math {
 
-template <typename T> DLCORE_HD T relu(T x) { return x > T(0) ? x : T(0); }
+// NaN propagates (NaN < 0 is false), as in the standalone SIMD relu and in NumPy/PyTorch.
+template <typename T> DLCORE_HD T relu(T x) { return x < T(0) ? T(0) : x; }
 
 // Stable for large |x|: exp() only ever sees a non-positive argument.
 template <typename T> DLCORE_HD T sigmoid(T x) {

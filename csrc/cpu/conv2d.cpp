@@ -236,7 +236,7 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
         for (int64_t ip = 0; ip < a_panels; ++ip) {
           const int64_t rows = std::min<int64_t>(mr, mcb - ip * mr);
           T* ct = y + (m0 + ip * mr) * C + jp * nr;
-          u.ukr(rows, cols, kc, apack + ip * a_panel, bp, ct, C, T(1), beta);
+          u.ukr(rows, cols, kc, apack + ip * a_panel, bp, nr, ct, C, T(1), beta);
           if (kb == n_kb - 1) {
             GemmEpilogue<T> ep_t = ep;
             if (ep_t.bias) ep_t.bias += jp * nr;

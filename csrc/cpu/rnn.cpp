@@ -131,7 +131,7 @@ void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_
       const T* bp = pb.panel(pc, kcq, jp);
       const int64_t cols = std::min(pb.nr, pb.n - jp * pb.nr);
       for (int64_t i0 = 0; i0 < rows; i0 += mr)
-        u.ukr(std::min(mr, rows - i0), cols, kcq, abuf + i0 * kcq, bp, c + i0 * ldc + jp * pb.nr, ldc, T(1),
+        u.ukr(std::min(mr, rows - i0), cols, kcq, abuf + i0 * kcq, bp, pb.nr, c + i0 * ldc + jp * pb.nr, ldc, T(1),
               beta_p);
     }
   }

@@ -28,3 +28,40 @@ from .rnn import (gru_backward, gru_forward, lstm_backward, lstm_cell_backward, 
 
 __all__ += ["lstm_forward", "lstm_backward", "lstm_cell_forward", "lstm_cell_backward",
             "gru_forward", "gru_backward", "simple_rnn_forward", "simple_rnn_backward"]
+
+
+# ---- GPU routing ---------------------------------------------------------------------------------
+# Every public kernel that has a GPU version (dlcore/kernels/_gpu/) is wrapped once here: when its
+# first array argument is a CuPy array the call goes to _dispatch.gpu_function(name) (dlcore._cuda,
+# or the CuPy fallback); NumPy calls pay one type check and go to the CPU kernel unchanged.
+def _routed(name, cpu_kernel):
+    import functools
+
+    import numpy as _np
+
+    from ._dispatch import gpu_function, is_gpu_array
+
+    @functools.wraps(cpu_kernel)
+    def kernel(*args, **kwargs):
+        first = next((a for a in args if a is not None), None)
+        if first is None:
+            first = next((v for v in kwargs.values() if v is not None), None)
+        if isinstance(first, (list, tuple)) and first:  # global_norm(arrays), scale_(arrays, f)
+            first = first[0]
+        if type(first) is not _np.ndarray and is_gpu_array(first):
+            return gpu_function(name)(*args, **kwargs)
+        return cpu_kernel(*args, **kwargs)
+
+    return kernel
+
+
+def _route_all():
+    from ._dispatch import gpu_names
+
+    namespace = globals()
+    for _name in gpu_names():
+        if _name in namespace and _name in __all__:
+            namespace[_name] = _routed(_name, namespace[_name])
+
+
+_route_all()
