@@ -326,44 +326,32 @@ void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* d
 // transpose: pixel i's run becomes column i of the panel. With 8-row panels (MR = 8) and all 8
 // pixels inside the image for the tap, 8x8 blocks are transposed in registers (3 rounds of
 // shuffles); everything else (edges, padding, other MR) is copied element by element.
-template <typename T>
-struct V8 {
-  typedef T V __attribute__((vector_size(8 * sizeof(T))));
-  typedef int64_t I __attribute__((vector_size(8 * sizeof(int64_t))));
-  typedef int32_t I32 __attribute__((vector_size(8 * sizeof(int32_t))));
-  using Idx = typename std::conditional<sizeof(T) == 8, I, I32>::type;
-  static V load(const T* p) {
-    V v;
-    std::memcpy(&v, p, sizeof(V));
-    return v;
-  }
-  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-  static V shuf(V a, V b, Idx m) { return __builtin_shuffle(a, b, m); }
-};
-
-// dst[j*8 + i] = src[i][j] for an 8x8 block.
+// dst[j*8 + i] = src[i][j] for an 8x8 block, on 8-lane vector types (written inline, with no
+// function taking or returning a vector, so the portable build's ABI is not affected).
 template <typename T>
 inline void transpose8x8(const T* const* src, T* dst) {
-  using W = V8<T>;
-  using Idx = typename W::Idx;
-  typename W::V r[8], t[8], u[8];
-  for (int i = 0; i < 8; ++i) r[i] = W::load(src[i]);
+  typedef T V __attribute__((vector_size(8 * sizeof(T))));
+  typedef typename std::conditional<sizeof(T) == 8, int64_t, int32_t>::type IdxT;
+  typedef IdxT Idx __attribute__((vector_size(8 * sizeof(IdxT))));
+  V r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) std::memcpy(&r[i], src[i], sizeof(V));
   const Idx lo1 = {0, 8, 1, 9, 4, 12, 5, 13}, hi1 = {2, 10, 3, 11, 6, 14, 7, 15};
   const Idx lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
   const Idx lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = W::shuf(r[i], r[i + 1], lo1);
-    t[i + 1] = W::shuf(r[i], r[i + 1], hi1);
+  for (int i = 0; i < 8; i += 2) {  // interleave pairs of rows
+    t[i] = __builtin_shuffle(r[i], r[i + 1], lo1);
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi1);
   }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = W::shuf(t[i], t[i + 2], lo2);
-    u[i + 1] = W::shuf(t[i], t[i + 2], hi2);
-    u[i + 2] = W::shuf(t[i + 1], t[i + 3], lo2);
-    u[i + 3] = W::shuf(t[i + 1], t[i + 3], hi2);
+  for (int i = 0; i < 8; i += 4) {  // then pairs of pairs
+    u[i] = __builtin_shuffle(t[i], t[i + 2], lo2);
+    u[i + 1] = __builtin_shuffle(t[i], t[i + 2], hi2);
+    u[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], lo2);
+    u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi2);
   }
-  for (int j = 0; j < 4; ++j) {
-    W::store(dst + j * 8, W::shuf(u[j], u[j + 4], lo4));
-    W::store(dst + (j + 4) * 8, W::shuf(u[j], u[j + 4], hi4));
+  for (int j = 0; j < 4; ++j) {  // then the two halves
+    const V lo = __builtin_shuffle(u[j], u[j + 4], lo4), hi = __builtin_shuffle(u[j], u[j + 4], hi4);
+    std::memcpy(dst + j * 8, &lo, sizeof(V));
+    std::memcpy(dst + (j + 4) * 8, &hi, sizeof(V));
   }
 }
 
