@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 
-from .._validate import check_shape, gpu_float_array, same_dtype
+from .._validate import check_shape, gpu_float_array, gpu_output, same_dtype
 from ._backends import register
 from .device import cp, is_f64, ptr, stream
 
@@ -196,20 +196,29 @@ def _softmax_backward(dy, y, axis, log, op, _cuda):
     return dx
 
 
-def softmax_forward(x, axis=-1, *, _cuda):
-    return _softmax_forward(x, axis, False, "softmax_forward", _cuda)
+def _into(result, out, op, *inputs):
+    """Return `result`, or copy it into a caller's `out` (validated like the CPU kernels' out=)."""
+    if out is None:
+        return result
+    _, out = gpu_output(out, result.shape, result.dtype, op, *inputs)
+    out[...] = result
+    return out
 
 
-def softmax_backward(dy, y, axis=-1, *, _cuda):
-    return _softmax_backward(dy, y, axis, False, "softmax_backward", _cuda)
+def softmax_forward(x, axis=-1, out=None, *, _cuda):
+    return _into(_softmax_forward(x, axis, False, "softmax_forward", _cuda), out, "softmax_forward", x)
 
 
-def log_softmax_forward(x, axis=-1, *, _cuda):
-    return _softmax_forward(x, axis, True, "log_softmax_forward", _cuda)
+def softmax_backward(dy, y, axis=-1, out=None, *, _cuda):
+    return _into(_softmax_backward(dy, y, axis, False, "softmax_backward", _cuda), out, "softmax_backward", dy, y)
 
 
-def log_softmax_backward(dy, y, axis=-1, *, _cuda):
-    return _softmax_backward(dy, y, axis, True, "log_softmax_backward", _cuda)
+def log_softmax_forward(x, axis=-1, out=None, *, _cuda):
+    return _into(_softmax_forward(x, axis, True, "log_softmax_forward", _cuda), out, "log_softmax_forward", x)
+
+
+def log_softmax_backward(dy, y, axis=-1, out=None, *, _cuda):
+    return _into(_softmax_backward(dy, y, axis, True, "log_softmax_backward", _cuda), out, "log_softmax_backward", dy, y)
 
 
 FALLBACK, CUDA = {}, {}
