@@ -173,12 +173,16 @@ def test_saturated_gates_stay_finite(isa, kind, rng):
     assert all(np.all(np.isfinite(g)) for g in grads)
 
 
-def test_threads_agree(rng):
+@pytest.mark.parametrize("shape", [(37, 9, 19, 29), (64, 20, 256, 256), (8, 200, 256, 64)])
+def test_threads_agree(shape, rng):
+    """1 and 2 threads: the small case stays on one thread, the second splits the batch (each thread
+    projects its own rows), the third has too few rows to split but a projection worth threading."""
+    B, T, I, H = shape
     before = dlcore.get_num_threads()
     try:
         for kind in KINDS:
-            p = params(kind, 37, 9, 19, 29, np.float32, rng)
-            grads = out_grads(kind, 37, 9, 29, np.float32, rng)
+            p = params(kind, B, T, I, H, np.float32, rng)
+            grads = out_grads(kind, B, T, H, np.float32, rng)
             results = []
             for nt in (1, 2):
                 dlcore.set_num_threads(nt)

@@ -137,15 +137,23 @@ void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_
   }
 }
 
-// How the batch is shared out for the time loop: whole MR row panels per thread, and one thread
-// when the whole recurrence is too little work to pay for waking a second.
+// Threads worth using for one call doing `flops` of work: each should get about a millisecond of it.
+// A second thread costs a fork/join, and on a machine whose cores are shared its wake-up can take a
+// scheduler time slice (milliseconds); below a millisecond of work per thread one thread is faster.
+constexpr int64_t kMinFlopsPerThread = int64_t(64) << 20;
+int rnn_threads(int64_t flops) {
+  return int(std::clamp<int64_t>(flops / kMinFlopsPerThread, 1, threads_for(flops)));
+}
+
+// How the batch is shared out for the time loop: whole MR row panels per thread, at most
+// rnn_threads(flops) threads.
 struct BatchSplit {
   int nt = 0;
   int64_t B = 0, mr = 1, blocks = 0, max_rows = 0;
   BatchSplit(int64_t B_, int64_t mr_, int64_t flops) : B(B_), mr(mr_) {
     blocks = ceil_div(B, mr);
     if (B <= 0) return;
-    nt = int(std::min<int64_t>(threads_for(flops), blocks));
+    nt = int(std::min<int64_t>(rnn_threads(flops), blocks));
     nt = std::max(nt, 1);
     max_rows = ceil_div(blocks, nt) * mr;
   }
@@ -261,9 +269,9 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
-  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  const bool own_projection = split.nt >= rnn_threads(2 * N * G * I);
   // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel + bias.
-  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, rnn_threads(2 * N * G * I));
   seed_h_prev(B, T_, H, h0, h_prev);
 
   // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
@@ -307,7 +315,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
   const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const bool own_dx = split.nt >= rnn_threads(2 * N * G * I);
   const int64_t hblock = round_up(split.max_rows * H, 16);
   const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
   const int64_t ldg = T_ * G, ldh = T_ * H;
@@ -339,7 +347,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgates, dgates, dkernel, drecurrent, dbias,
                              nullptr);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, 0);
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
 // ================================================================================================= GRU
@@ -352,9 +360,9 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
-  const bool own_projection = split.nt >= threads_for(2 * N * G * I);
+  const bool own_projection = split.nt >= rnn_threads(2 * N * G * I);
   // 1. Input projection (input bias, row 0 of bias, fused).
-  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, 0);
+  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, rnn_threads(2 * N * G * I));
   seed_h_prev(B, T_, H, h0, h_prev);
 
   // 2. The time loop: gh = h_{t-1} @ U into per-thread scratch (it must stay apart from the input
@@ -400,7 +408,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
   const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= threads_for(2 * N * G * I);
+  const bool own_dx = split.nt >= rnn_threads(2 * N * G * I);
   const int64_t hblock = round_up(split.max_rows * H, 16);
   const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
   const int64_t ldg = T_ * G, ldh = T_ * H;
@@ -426,7 +434,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgx, dgh, dkernel, drecurrent, dbias,
                              dbias + G);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, 0);
+  if (!own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
 // =========================================================================================== SimpleRNN
@@ -439,8 +447,8 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BatchSplit split(B, u.mr, 2 * N * H * (H + I));
-  const bool own_projection = split.nt >= threads_for(2 * N * H * I);
-  if (!own_projection) project<T>(0, N, I, H, x, kernel, bias, hs_act, 0);
+  const bool own_projection = split.nt >= rnn_threads(2 * N * H * I);
+  if (!own_projection) project<T>(0, N, I, H, x, kernel, bias, hs_act, rnn_threads(2 * N * H * I));
   seed_h_prev(B, T_, H, h0, h_prev);
 
   const PackedRhs<T> U(H, H, recurrent.data, recurrent.rs, recurrent.cs, u);
@@ -478,7 +486,7 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
   const BatchSplit split(B, u.mr, 2 * N * H * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= threads_for(2 * N * H * I);
+  const bool own_dx = split.nt >= rnn_threads(2 * N * H * I);
   const int64_t hblock = round_up(split.max_rows * H, 16);
   const ThreadScratch<T> scratch(split.nt, hblock + split.max_rows * Ut.kc);
   const int64_t ldh = T_ * H;
@@ -500,7 +508,7 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
 #pragma omp barrier
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, H, x, h_prev, dp, dp, dkernel, drecurrent, dbias, nullptr);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, 0);
+  if (!own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, rnn_threads(2 * N * H * I));
 }
 
 // ======================================================================================= instantiations
