@@ -9,8 +9,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def median_time(f, reps: int = 7, warmup: int = 2) -> float:
-    """Median wall time of `f()` over `reps` calls after `warmup` calls."""
+def median_time(f, reps: int = 7, warmup: int = 2, settle: float = 0.2) -> float:
+    """Median wall time of `f()` over `reps` calls after `warmup` calls.
+
+    Sleeps `settle` seconds first: thread pools (OpenBLAS, OpenMP, PyTorch's) keep spinning for
+    milliseconds after their last call, and on a two-core machine whichever library is timed next
+    would otherwise compete with the previous one's idle threads.
+    """
+    time.sleep(settle)
     for _ in range(warmup):
         f()
     ts = []
