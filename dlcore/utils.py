@@ -133,6 +133,7 @@ def plot_history(history, path: str = None, metrics=None, title: str = None):
         if path is not None:
             matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError as e:
         raise ImportError("plot_history needs matplotlib, which is not installed: "
                           "pip install dlcore[plot]  (or pip install matplotlib)") from e
@@ -150,6 +151,7 @@ def plot_history(history, path: str = None, metrics=None, title: str = None):
             ax.plot(np.arange(1, len(hist[f"val_{name}"]) + 1), hist[f"val_{name}"], marker="o",
                     label=f"validation {name}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
