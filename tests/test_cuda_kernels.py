@@ -34,14 +34,14 @@ DOC = os.path.join(os.path.dirname(__file__), "..", "docs", "kernel_api.md")
 
 # ---- the dispatch layer (no GPU needed) ---------------------------------------------------------------
 
-def test_is_gpu_array_does_not_import_cupy():
+def test_is_gpu_array_does_not_import_cupy(tmp_path):
     code = ("import sys, numpy as np, dlcore\n"
             "from dlcore.kernels._dispatch import is_gpu_array, gpu_names\n"
             "assert not is_gpu_array(np.zeros(3)) and not is_gpu_array(1.0) and not is_gpu_array([1])\n"
             "assert len(gpu_names()) > 50\n"
             "assert 'cupy' not in sys.modules, 'cupy was imported'\n"
             "assert 'dlcore._cuda' not in sys.modules, 'dlcore._cuda was imported'\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)  # import the installed dlcore
 
 
 def test_every_kernel_api_function_has_a_gpu_version():

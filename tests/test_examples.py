@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+import tempfile
 import sys
 
 import pytest
@@ -15,8 +16,11 @@ def run_script(args, timeout=300):
     # On a machine shared with other jobs, OpenMP threads that spin while waiting for work slow every
     # kernel call several-fold; sleeping waiters keep the examples' run time stable there.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    # Run from an empty folder: `python -m` puts the working directory first on sys.path, and from the
+    # checkout's root that would import the source tree (without its compiled _C) instead of dlcore.
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, env=env)
 
 
 def test_all_examples_listed():

@@ -161,8 +161,6 @@ def test_killed_mid_save_leaves_previous_file_intact(tmp_path):
     small_model().save(path)
     old = path.read_bytes()
     script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(ROOT)!r})
         import dlcore as dl
         m = dl.Sequential([dl.layers.Dense(4096, input_shape=(4096,)), dl.layers.Dense(4096)])  # 128 MiB
         m.compile(optimizer="adam", loss="mse")
@@ -170,7 +168,8 @@ def test_killed_mid_save_leaves_previous_file_intact(tmp_path):
         while True:
             m.save({str(path)!r})
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # cwd outside the source tree: the child must import the installed dlcore, not ./dlcore
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         assert proc.stdout.readline().strip() == "ready"
         deadline = time.time() + 60

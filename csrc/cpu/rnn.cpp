@@ -137,10 +137,11 @@ void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_
   }
 }
 
-// Threads worth using for one call doing `flops` of work: each should get about a millisecond of it.
-// A second thread costs a fork/join, and on a machine whose cores are shared its wake-up can take a
-// scheduler time slice (milliseconds); below a millisecond of work per thread one thread is faster.
-constexpr int64_t kMinFlopsPerThread = int64_t(64) << 20;
+// Threads worth using for one call doing `flops` of work: each should get about 50 microseconds of
+// it (4 Mflop at ~100 GFLOP/s per core), well above the few microseconds a fork/join costs on
+// dedicated cores. On a machine whose cores are oversubscribed a wake-up can take a scheduler time
+// slice instead; use one thread there (dlcore.set_num_threads(1)) rather than tuning this.
+constexpr int64_t kMinFlopsPerThread = int64_t(4) << 20;
 int rnn_threads(int64_t flops) {
   return int(std::clamp<int64_t>(flops / kMinFlopsPerThread, 1, threads_for(flops)));
 }

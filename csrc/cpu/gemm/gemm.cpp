@@ -439,6 +439,9 @@ const GemmUkrInfo<double>& gemm_ukr<double>(int64_t n) {
   }
 }
 
+// Smallest call (in flops) that uses more than one thread.
+constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
+
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
           int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep,
@@ -452,10 +455,10 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
   const GemmUkrInfo<T>& u = gemm_ukr<T>(n);
   const Problem<T> P{m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, ldc, ep};
 
-  // Below a few million flops a call takes tens of microseconds: waking a second thread, and
-  // waiting for it when the machine is busy, costs more than it saves.
+  // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
+  // costs more than it saves.
   int nt = max_threads > 0 ? max_threads : num_threads();
-  if (2 * m * n * k < (int64_t(4) << 20)) nt = 1;
+  if (2 * m * n * k < kMinParallelFlops) nt = 1;
   nt = std::min(nt, threads_for(2 * m * n * k));
 
   // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
