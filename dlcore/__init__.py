@@ -1,5 +1,11 @@
 """dlcore: a small deep-learning library with hand-written C++ and CUDA kernels."""
-from . import _C  # noqa: F401  (the compiled CPU kernels)
+try:
+    from . import _C  # noqa: F401  (the compiled CPU kernels)
+except ImportError as _e:  # most often: importing the source checkout, which has no compiled _C
+    raise ImportError(
+        "dlcore's compiled CPU kernels (dlcore._C) were not found next to " + __file__ + ". Install the "
+        "package (pip install .) and run from outside the source checkout, or use an editable install "
+        "(pip install -e .)") from _e
 from . import kernels
 from ._system import cpu_isa, get_num_threads, set_cpu_isa, set_num_threads, supported_isas
 
