@@ -74,7 +74,7 @@ def test_file_layout_no_pickle(tmp_path):
 
 
 def test_source_has_no_pickle():
-    for p in (ROOT / "dlcore").rglob("*.py"):
+    for p in (ROOT / "src" / "dlcore").rglob("*.py"):
         text = p.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, p
 

@@ -10,7 +10,7 @@
 // left/right), and Ho = (H + pt + pb - ((kh-1)*dh + 1)) / sh + 1 (Wo likewise).
 //
 // Every function takes C-contiguous arrays and trusts its preconditions (shapes are validated in
-// Python, dlcore/kernels/conv.py, and again cheaply in the binding). conv1d is conv2d with H = kh = 1.
+// Python, src/dlcore/kernels/conv.py, and again cheaply in the binding). conv1d is conv2d with H = kh = 1.
 #pragma once
 #include <cstdint>
 

@@ -15,7 +15,7 @@
 //
 // Channels are contiguous, so every inner loop runs over C and vectorizes; threads split the
 // N*Ho output rows (or the N images when windows overlap across rows in the backward pass).
-// Kernels trust their preconditions; validation lives in dlcore/kernels/pool.py and the binding.
+// Kernels trust their preconditions; validation lives in src/dlcore/kernels/pool.py and the binding.
 #pragma once
 #include <cstdint>
 

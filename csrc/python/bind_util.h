@@ -1,6 +1,6 @@
 // Helpers shared by the register_<area>.cpp files: turning NumPy arrays into pointer + shape +
 // element strides, and the last-line-of-defence checks. The friendly, Keras-quality validation
-// lives in dlcore/kernels/ (one place per op); these checks only guarantee that a direct call to
+// lives in src/dlcore/kernels/ (one place per op); these checks only guarantee that a direct call to
 // dlcore._C with bad arguments raises ValueError instead of touching memory it should not.
 #pragma once
 #include <pybind11/numpy.h>

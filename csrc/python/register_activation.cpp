@@ -1,5 +1,5 @@
 // dlcore._C activations: elementwise forward/backward and softmax / log-softmax along an axis.
-// dlcore/kernels/activation.py validates and makes inputs contiguous; the checks here are the
+// src/dlcore/kernels/activation.py validates and makes inputs contiguous; the checks here are the
 // safety net for direct calls (wrong dtype, size or layout -> ValueError, never a bad memory access).
 #include "cpu/activation.h"
 #include "python/bind_util.h"

@@ -1,5 +1,5 @@
 // dlcore._C conv2d_*: NHWC convolution forward / backward on C-contiguous float32 or float64 arrays.
-// The Keras-quality validation (padding modes, shapes, messages) is in dlcore/kernels/conv.py; the
+// The Keras-quality validation (padding modes, shapes, messages) is in src/dlcore/kernels/conv.py; the
 // checks here only keep a direct call with bad arguments from touching memory it should not.
 #include <array>
 #include <optional>

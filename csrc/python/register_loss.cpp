@@ -1,4 +1,4 @@
-// dlcore._C losses: value and gradient in one pass (dlcore/kernels/loss.py validates and reduces).
+// dlcore._C losses: value and gradient in one pass (src/dlcore/kernels/loss.py validates and reduces).
 #include "cpu/loss.h"
 #include "python/bind_util.h"
 

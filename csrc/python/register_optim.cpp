@@ -1,4 +1,4 @@
-// dlcore._C optimizer updates, in place (dlcore/kernels/optim.py validates; formulas in csrc/cpu/optim.h).
+// dlcore._C optimizer updates, in place (src/dlcore/kernels/optim.py validates; formulas in csrc/cpu/optim.h).
 #include "cpu/optim.h"
 #include "python/bind_util.h"
 

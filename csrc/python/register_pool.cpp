@@ -1,5 +1,5 @@
 // dlcore._C *_pool2d_*: NHWC max / average / global-average pooling on C-contiguous float32 or
-// float64 arrays. Validation with Keras-quality messages is in dlcore/kernels/pool.py; the checks
+// float64 arrays. Validation with Keras-quality messages is in src/dlcore/kernels/pool.py; the checks
 // here only keep a direct call with bad arguments from touching memory it should not.
 #include <array>
 

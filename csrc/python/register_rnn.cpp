@@ -1,6 +1,6 @@
 // dlcore._C recurrent kernels: lstm_*, gru_*, simple_rnn_* (whole sequences, forward and backward).
 //
-// The friendly validation lives in dlcore/kernels/rnn.py; here every array is checked once more
+// The friendly validation lives in src/dlcore/kernels/rnn.py; here every array is checked once more
 // (dtype, shape, contiguity, writability) so that a direct call with bad arguments raises
 // ValueError instead of touching memory it should not. Weights may have any element strides; every
 // other array must be C-contiguous.

@@ -1,6 +1,6 @@
 // Helpers shared by the dlcore._cuda bindings.
 //
-// The Python side (dlcore/kernels/_gpu/) reads each CuPy array's __cuda_array_interface__ once,
+// The Python side (src/dlcore/kernels/_gpu/) reads each CuPy array's __cuda_array_interface__ once,
 // checks dtype, shape and contiguity, allocates outputs from CuPy's pool, and passes plain ints:
 // device pointers, sizes, the dtype as `f64` (false float32, true float64) and the CUDA stream
 // (cupy.cuda.get_current_stream().ptr). The bindings turn the ints back into typed pointers, check

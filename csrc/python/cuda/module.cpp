@@ -17,7 +17,7 @@ void register_cuda_rnn(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_cuda, m) {
-  m.doc() = "dlcore CUDA kernels (take device pointers from CuPy arrays; see dlcore/kernels/_gpu)";
+  m.doc() = "dlcore CUDA kernels (take device pointers from CuPy arrays; see src/dlcore/kernels/_gpu)";
   m.def("device_count", []() {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
