@@ -103,3 +103,31 @@ def gpu_output(out, shape: tuple, dtype, op: str, *inputs):
     if overlaps or not out.flags.c_contiguous:
         return cupy.empty(shape, dtype=dtype), out
     return out, out
+
+
+# ---- GEMM: the checks every backend shares -------------------------------------------------------
+
+# Activations the GEMM epilogue fuses, with their codes in csrc/cpu/gemm/gemm.h (and csrc/cuda/gemm.cu).
+GEMM_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+def check_activation(op: str, activation):
+    if activation not in GEMM_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be one of {sorted(k for k in GEMM_ACTIVATIONS if k)} or None, "
+                         f"got {activation!r}")
+
+
+def gemm_shapes(a, b, trans_a, trans_b, activation, bias, op: str = "gemm"):
+    """(m, n, k) of op(a) @ op(b), after the rank, inner-dimension, activation and bias checks."""
+    check_ndim(a, 2, op, "a")
+    check_ndim(b, 2, op, "b")
+    m, k = a.shape[::-1] if trans_a else a.shape
+    kb, n = b.shape[::-1] if trans_b else b.shape
+    if k != kb:
+        raise ValueError(
+            f"{op}: inner dimensions differ: op(a) is {m}x{k} (a.shape={a.shape}, trans_a={trans_a}) "
+            f"but op(b) is {kb}x{n} (b.shape={b.shape}, trans_b={trans_b})")
+    check_activation(op, activation)
+    if bias is not None and tuple(bias.shape) != (n,):
+        raise ValueError(f"{op}: 'bias' must have shape ({n},) for an output of shape ({m}, {n}), got {bias.shape}")
+    return m, n, k

@@ -4,10 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _C
-from ._validate import check_ndim, element_strided, float_array, output, same_dtype
-
-# Activations the GEMM epilogue fuses (their codes in csrc/cpu/gemm/gemm.h).
-GEMM_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+from ._validate import GEMM_ACTIVATIONS, element_strided, float_array, gemm_shapes, output, same_dtype
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -47,21 +44,10 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     b = float_array(b, op, "b")
     dtype = same_dtype(op, a=a, b=b, out=out if isinstance(out, np.ndarray) else None,
                        bias=bias if isinstance(bias, np.ndarray) else None)
-    check_ndim(a, 2, op, "a")
-    check_ndim(b, 2, op, "b")
-    m, k = a.shape[::-1] if trans_a else a.shape
-    kb, n = b.shape[::-1] if trans_b else b.shape
-    if k != kb:
-        raise ValueError(
-            f"{op}: inner dimensions differ: op(a) is {m}x{k} (a.shape={a.shape}, trans_a={trans_a}) "
-            f"but op(b) is {kb}x{n} (b.shape={b.shape}, trans_b={trans_b})")
-    if activation not in GEMM_ACTIVATIONS:
-        raise ValueError(f"{op}: activation must be one of {sorted(k for k in GEMM_ACTIVATIONS if k)} or None, "
-                         f"got {activation!r}")
     if bias is not None:
         bias = float_array(bias, op, "bias")
-        if bias.shape != (n,):
-            raise ValueError(f"{op}: 'bias' must have shape ({n},) for an output of shape ({m}, {n}), got {bias.shape}")
+    m, n, _ = gemm_shapes(a, b, trans_a, trans_b, activation, bias, op)
+    if bias is not None:
         bias = np.ascontiguousarray(bias)
     if out is None:
         beta = 0.0

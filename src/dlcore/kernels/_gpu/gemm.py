@@ -6,11 +6,9 @@ Fallback: cupy.matmul (cuBLAS), then the epilogue as CuPy array operations.
 """
 from __future__ import annotations
 
-from .._validate import check_ndim, gpu_float_array, gpu_output, same_dtype
+from .._validate import GEMM_ACTIVATIONS, check_activation, gemm_shapes, gpu_float_array, gpu_output, same_dtype
 from ._backends import register
 from .device import cp, cublas_tf32, element_strided, element_strides, is_f64, ptr, stream, tf32_enabled
-
-GEMM_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
 
 def apply_activation(x, activation):
@@ -25,12 +23,6 @@ def apply_activation(x, activation):
     return x
 
 
-def check_activation(op, activation):
-    if activation not in GEMM_ACTIVATIONS:
-        raise ValueError(f"{op}: activation must be one of {sorted(k for k in GEMM_ACTIVATIONS if k)} or None, "
-                         f"got {activation!r}")
-
-
 def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias=None, activation=None, *, _cuda):
     """Matrix product with BLAS semantics and a fused epilogue (see dlcore.kernels.gemm)."""
     op = "gemm"
@@ -41,18 +33,8 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     if bias is not None:
         bias = gpu_float_array(bias, op, "bias")
     dtype = same_dtype(op, a=a, b=b, out=out, bias=bias)
-    check_ndim(a, 2, op, "a")
-    check_ndim(b, 2, op, "b")
-    m, k = a.shape[::-1] if trans_a else a.shape
-    kb, n = b.shape[::-1] if trans_b else b.shape
-    if k != kb:
-        raise ValueError(
-            f"{op}: inner dimensions differ: op(a) is {m}x{k} (a.shape={a.shape}, trans_a={trans_a}) "
-            f"but op(b) is {kb}x{n} (b.shape={b.shape}, trans_b={trans_b})")
-    check_activation(op, activation)
+    m, n, _ = gemm_shapes(a, b, trans_a, trans_b, activation, bias, op)
     if bias is not None:
-        if bias.shape != (n,):
-            raise ValueError(f"{op}: 'bias' must have shape ({n},) for an output of shape ({m}, {n}), got {bias.shape}")
         bias = cp.ascontiguousarray(bias)
     if out is None:
         beta = 0.0
