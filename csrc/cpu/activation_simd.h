@@ -39,12 +39,12 @@ namespace dlcore::cpu::simd {
 
 // ---- vector math ----------------------------------------------------------------------------------
 
+// The shared core of vexp and vexp_nonpositive: for a clamped x, n = round(x / ln2) and the
+// polynomial p(r) ~ e^r on r = x - n ln2, so that e^x = p * 2^n.
 template <class V>
-inline typename V::R vexp(typename V::R x) {
+inline typename V::R vexp_reduced(typename V::R xc, typename V::R& n) {
   using R = typename V::R;
-  const R hi = V::set1(88.7228391f), lo = V::set1(-104.0f);
-  const R xc = V::min(hi, V::max(lo, x));  // NaN passes through both (second operand)
-  const R n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
+  n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
   // r = x - n ln2, ln2 split in a part exact in float and the rest (Cody and Waite)
   R r = V::fnma(n, V::set1(0.693359375f), xc);
   r = V::fnma(n, V::set1(-2.12194440e-4f), r);
@@ -54,7 +54,16 @@ inline typename V::R vexp(typename V::R x) {
   p = V::fma(p, r, V::set1(4.1665795894e-2f));
   p = V::fma(p, r, V::set1(1.6666665459e-1f));
   p = V::fma(p, r, V::set1(5.0000001201e-1f));
-  p = V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
+  return V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
+}
+
+template <class V>
+inline typename V::R vexp(typename V::R x) {
+  using R = typename V::R;
+  const R hi = V::set1(88.7228391f), lo = V::set1(-104.0f);
+  const R xc = V::min(hi, V::max(lo, x));  // NaN passes through both (second operand)
+  R n;
+  const R p = vexp_reduced<V>(xc, n);
   // 2^n as 2^(n1) * 2^(n - n1), n1 = floor(n / 2): both factors stay normal for n in [-150, 128]
   const R n1 = V::floor_half(n), n2 = V::sub(n, n1);
   const R y = V::mul(V::mul(p, V::pow2(n1)), V::pow2(n2));
@@ -69,16 +78,8 @@ inline typename V::R vexp_nonpositive(typename V::R x) {
   using R = typename V::R;
   const R lo = V::set1(-87.3365447f);  // ln(FLT_MIN)
   const R xc = V::max(lo, x);          // NaN passes through
-  const R n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
-  R r = V::fnma(n, V::set1(0.693359375f), xc);
-  r = V::fnma(n, V::set1(-2.12194440e-4f), r);
-  R p = V::set1(1.9875691500e-4f);
-  p = V::fma(p, r, V::set1(1.3981999507e-3f));
-  p = V::fma(p, r, V::set1(8.3334519073e-3f));
-  p = V::fma(p, r, V::set1(4.1665795894e-2f));
-  p = V::fma(p, r, V::set1(1.6666665459e-1f));
-  p = V::fma(p, r, V::set1(5.0000001201e-1f));
-  p = V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
+  R n;
+  const R p = vexp_reduced<V>(xc, n);
   return V::sel(V::lt(x, lo), V::set1(0.0f), V::mul(p, V::pow2(n)));
 }
 
