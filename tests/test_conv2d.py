@@ -303,3 +303,19 @@ def test_binding_safety_net():
                                   (1, 1, -1, 0, 0, 0, 1, 1))
     with pytest.raises(ValueError):  # bias of the wrong length
         _C.conv2d_backward_bias(np.ones((2, 3, 3, 4), np.float32), np.empty(3, np.float32))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_shapes(isa, dtype, rng):
+    # shapes that exercise the blocking: Cin > 512 (K blocks of one tap's channel chunk), many M
+    # blocks across threads with padding and dilation, pixels split between threads for the
+    # filter gradient, and Cin not a multiple of any microkernel's MR
+    cases = [
+        (4, 12, 12, 520, 40, 3, 1, "same", 1),
+        (8, 30, 30, 16, 36, 3, 1, "same", 2),
+        (6, 20, 21, 45, 70, 3, 2, 1, 1),
+    ]
+    for n, h, w, cin, cout, k, s, p, d in cases:
+        x, wt, b = make((n, h, w, cin), dtype, rng), make((k, k, cin, cout), dtype, rng), make((cout,), dtype, rng)
+        check_all(x, wt, b, s, p, d, activation="relu", rng=rng,
+                  what=f"{isa} x{x.shape} w{wt.shape} s={s} p={p} d={d}")

@@ -14,18 +14,20 @@
 // tap's Cin channels are contiguous, and with dilation 1 so is a whole filter row (kw*Cin values).
 // The im2col matrix is never built whole (it is 9x the input for a 3x3 filter):
 //
-//   forward: an implicit GEMM. The GEMM packs A into MR-tall panels anyway, so the packer reads
-//     im2col(x) straight from x into those panels (8x8 register transposes, conv2d_kernels.h), the
-//     filters are packed once, and the microkernel runs on them (forward_implicit_gemm). Threads
-//     split the M output pixels; each computes its own rows of y, no synchronization.
+//   forward: an implicit GEMM. im2col(x) row m is, tap by tap, Cin contiguous channels of one
+//     input pixel, so the GEMM's rows microkernel (gemm.h) reads A through row pointers into x
+//     (a zero row for a tap in the padding) and nothing of A is packed; the filters are packed
+//     once, and K is blocked along the taps (forward_implicit_gemm). Threads split the M output
+//     pixels; each computes its own rows of y, no synchronization.
 //   backward-data, stride 1: itself a convolution of dy with the rotated filters, so it runs on
 //     the same implicit GEMM (backward_data_as_forward). Otherwise: per image, chunks of output
-//     rows, dcol = dy @ w^T into a small buffer, then col2im; threads split the images (windows
-//     of one image overlap, so col2im of two threads must not meet in one image).
-//   backward-filter: chunks of output rows whose im2col slice fits in about kChunkBytes (it stays
-//     in L2 while the GEMM packs it), dw += slice^T @ dy_chunk; threads take whole chunks, each
-//     chunk's GEMM single-threaded (max_threads = 1) into a per-thread dw, summed at the end.
-//     With fewer chunks than threads, the chunks run in order and the GEMM itself is threaded.
+//     rows, dcol = dy @ w^T into a small buffer (about kChunkBytes), then col2im; threads split
+//     the images (windows of one image overlap, so col2im of two threads must not meet in one
+//     image).
+//   backward-filter: the GEMM with a packer for A = im2col(x)^T (gemm_packed_a): an MR-tall
+//     panel is MR channels of one tap, at each pixel a short contiguous copy from x, so im2col is
+//     never written out. Threads split the output pixels (the GEMM's K) and sum into private
+//     copies of dw, added at the end.
 //
 // Special cases:
 //   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.
@@ -92,38 +94,6 @@ int64_t rows_per_chunk(const Conv2dShape& s) {
   return std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(row_bytes, 1));
 }
 
-// im2col of output rows [r0, r1) (r = n*Ho + oh) into col, one row of K values per output pixel.
-template <typename T>
-void im2col(const Conv2dShape& s, const T* x, int64_t r0, int64_t r1, T* col) {
-  const int64_t K = s.k(), run = s.kw * s.cin;  // run: one filter row of a pixel's window
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / s.ho, oh = r % s.ho;
-    for (int64_t ow = 0; ow < s.wo; ++ow) {
-      T* dst = col + ((r - r0) * s.wo + ow) * K;
-      const int64_t iw0 = ow * s.sw - s.pl;
-      for (int64_t i = 0; i < s.kh; ++i, dst += run) {
-        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
-        if (ih < 0 || ih >= s.h) {
-          std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(run));
-          continue;
-        }
-        const T* src = x + ((n * s.h + ih) * s.w) * s.cin;
-        if (s.dw == 1 && iw0 >= 0 && iw0 + s.kw <= s.w) {  // the whole filter row is inside
-          std::memcpy(dst, src + iw0 * s.cin, sizeof(T) * size_t(run));
-          continue;
-        }
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t iw = iw0 + j * s.dw;
-          if (iw < 0 || iw >= s.w)
-            std::memset(static_cast<void*>(dst + j * s.cin), 0, sizeof(T) * size_t(s.cin));
-          else
-            std::memcpy(dst + j * s.cin, src + iw * s.cin, sizeof(T) * size_t(s.cin));
-        }
-      }
-    }
-  }
-}
-
 // col2im: the adjoint of im2col. Adds every value of dcol (rows [r0, r1)) onto the input pixel it
 // was copied from; taps in the padding are dropped.
 template <typename T>
@@ -152,26 +122,38 @@ void col2im_add(const Conv2dShape& s, const T* dcol, int64_t r0, int64_t r1, T* 
   }
 }
 
-// ---- forward as an implicit GEMM: im2col straight into the GEMM's packed panels -----------------
+// ---- forward as an implicit GEMM: the microkernel reads the input pixels where they lie ----------
 //
-// The GEMM packs A into MR-tall panels (dst[p*MR + i] for row i, column p) before its microkernel
-// runs. For the forward pass A is im2col(x), so building an im2col slice and then packing it would
-// copy every value twice; here the packing reads x directly. B (the filters) is the same for every
-// output pixel, so it is packed once, into NR-wide panels for each K block, and shared by all threads.
-// The loops are the GEMM's (gemm.h): K blocks of kc, M blocks of mc pixels per thread, then the
-// microkernel over MR x NR tiles, with bias + activation applied to a tile after its last K block.
+// For the forward pass A is im2col(x): row m (an output pixel) is, for each filter tap, the Cin
+// channels of one input pixel, contiguous in x (NHWC). So A needs no packing at all: the GEMM's
+// rows kernel (gemm.h) reads each tap's MR rows through pointers into x, or into a zero row for a
+// tap in the padding. B (the filters) is the same for every output pixel, so it is packed once,
+// into NR-wide panels for each K block, and shared by all threads.
+// K blocks follow the taps: several whole taps per block when Cin is small, otherwise one tap's
+// channels in chunks. Per thread: M blocks of mc pixels, then K blocks, then the microkernel over
+// MR x NR tiles, with bias + activation applied to a tile after its last K block.
 
 int64_t round_up64(int64_t n, int64_t elems_per_64b) { return (n + elems_per_64b - 1) / elems_per_64b * elems_per_64b; }
 
-// Which compiled copy of the im2col panel packer (conv2d_kernels.h) to run.
-template <typename T>
-void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, int mr,
-                       T* dst) {
-  switch (active_isa()) {
-    case Isa::avx512: return conv_avx512::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
-    case Isa::avx2: return conv_avx2::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
-    default: return conv_generic::pack_im2col_panel<T>(s, x, m0, rows, pc, kc, mr, dst);
+struct KBlock {
+  int64_t t0, taps;  // filter taps t0 .. t0 + taps - 1 (t = i * kw + j)
+  int64_t c0, kc;    // channels c0 .. c0 + kc - 1 of each
+};
+
+// K blocks of about kc_cap values: whole taps while Cin <= kc_cap, else channel chunks of one tap.
+// Balanced so that the last block is not a thin one.
+std::vector<KBlock> k_blocks(const Conv2dShape& s, int64_t kc_cap) {
+  const int64_t n_taps = s.kh * s.kw;
+  std::vector<KBlock> blocks;
+  if (s.cin <= kc_cap) {
+    const int64_t per = kc_cap / s.cin, n_b = (n_taps + per - 1) / per, per_b = (n_taps + n_b - 1) / n_b;
+    for (int64_t t0 = 0; t0 < n_taps; t0 += per_b) blocks.push_back({t0, std::min(per_b, n_taps - t0), 0, s.cin});
+  } else {
+    const int64_t n_c = (s.cin + kc_cap - 1) / kc_cap, kc = (s.cin + n_c - 1) / n_c;
+    for (int64_t t = 0; t < n_taps; ++t)
+      for (int64_t c0 = 0; c0 < s.cin; c0 += kc) blocks.push_back({t, 1, c0, std::min(kc, s.cin - c0)});
   }
+  return blocks;
 }
 
 template <typename T>
@@ -179,68 +161,94 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const int mr = u.mr, nr = u.nr;
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
-  if (mr > 32) {  // the packer's limit; no microkernel is that tall today: im2col slices + GEMM
-    const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s);
-    T* col = col_buffer<T>(rpc * s.wo * K);
-    for (int64_t r0 = 0; r0 < rows; r0 += rpc) {
-      const int64_t r1 = std::min(rows, r0 + rpc);
-      im2col(s, x, r0, r1, col);
-      gemm<T>((r1 - r0) * s.wo, C, K, T(1), col, K, 1, w, C, 1, T(0), y + r0 * s.wo * C, C, ep);
-    }
-    return;
-  }
   const int64_t e64 = 64 / int64_t(sizeof(T));  // elements per 64 bytes: panel alignment
   const CacheSizes& cs = cache_sizes();
-  // K blocks: a B micro-panel (kc x NR) fills about half of L1; balanced so the last is not tiny.
-  const int64_t kc_cap = std::clamp<int64_t>((cs.l1d / 2) / (nr * int64_t(sizeof(T))), 32, 1024);
-  const int64_t n_kb = (K + kc_cap - 1) / kc_cap, kc_max = (K + n_kb - 1) / n_kb;
-  const int64_t n_panels = (C + nr - 1) / nr;
-  const int64_t b_panel = round_up64(kc_max * nr, e64), a_panel = round_up64(kc_max * mr, e64);
+  // Blocks as deep as the GEMM's (measured here: 384..512 beat 128 by ~10%).
+  const int64_t kc_cap = kGemmKc;
+  const std::vector<KBlock> blocks = k_blocks(s, kc_cap);
+  const int64_t n_kb = int64_t(blocks.size()), n_panels = (C + nr - 1) / nr;
 
-  // Pack w (K x Cout, row-major) once: for K block kb and column panel jp, b[p*NR + j], zero-padded.
-  std::vector<T, AlignedAllocator<T>> bpack(size_t(n_kb * n_panels * b_panel));
+  // Pack w (K x Cout, row-major) once: block kb, column panel jp holds rows (t, c0 + p) of w in
+  // order, b[(tt * kc + p) * NR + j] for tap t = t0 + tt, zero-padded past Cout.
+  std::vector<int64_t> b_off(size_t(n_kb + 1), 0);
+  int64_t depth_max = 0, taps_max = 0;
   for (int64_t kb = 0; kb < n_kb; ++kb) {
-    const int64_t pc = kb * kc_max, kc = std::min(kc_max, K - pc);
+    const KBlock& bl = blocks[size_t(kb)];
+    depth_max = std::max(depth_max, bl.taps * bl.kc);
+    taps_max = std::max(taps_max, bl.taps);
+    b_off[size_t(kb + 1)] = b_off[size_t(kb)] + n_panels * round_up64(bl.taps * bl.kc * nr, e64);
+  }
+  std::vector<T, AlignedAllocator<T>> bpack(static_cast<size_t>(b_off[size_t(n_kb)]));
+  for (int64_t kb = 0; kb < n_kb; ++kb) {
+    const KBlock& bl = blocks[size_t(kb)];
+    const int64_t depth = bl.taps * bl.kc, b_panel = round_up64(depth * nr, e64);
     for (int64_t jp = 0; jp < n_panels; ++jp) {
-      T* d = bpack.data() + (kb * n_panels + jp) * b_panel;
+      T* d = bpack.data() + b_off[size_t(kb)] + jp * b_panel;
       const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = w + (pc + p) * C + jp * nr;
-        for (int64_t j = 0; j < cols; ++j) d[p * nr + j] = src[j];
-        for (int64_t j = cols; j < nr; ++j) d[p * nr + j] = T(0);
+      for (int64_t q = 0; q < depth; ++q) {
+        const T* src = w + ((bl.t0 + q / bl.kc) * s.cin + bl.c0 + q % bl.kc) * C + jp * nr;
+        for (int64_t j = 0; j < cols; ++j) d[q * nr + j] = src[j];
+        for (int64_t j = cols; j < nr; ++j) d[q * nr + j] = T(0);
       }
     }
   }
+  const std::vector<T> zeros(size_t(depth_max), T(0));  // the row a tap in the padding reads
 
-  // M blocks: an A block (mc x kc) fills about half of L2, and every thread gets some.
+  // M blocks: the input rows an M block reads in one K block (about mc x depth values) fill about
+  // half of L2, and every thread gets some.
   int nt = std::min(num_threads(), threads_for(2 * M * K * C));
-  int64_t mc = std::max<int64_t>(mr, (cs.l2 / 2) / (kc_max * int64_t(sizeof(T))) / mr * mr);
+  int64_t mc = std::max<int64_t>(mr, (cs.l2 / 2) / (depth_max * int64_t(sizeof(T))) / mr * mr);
   if (nt > 1) mc = std::min(mc, std::max<int64_t>(mr, (M + 2 * nt - 1) / (2 * nt) / mr * mr + mr));
-  const int64_t n_mb = (M + mc - 1) / mc;
+  const int64_t n_mb = (M + mc - 1) / mc, pixels_per_image = s.ho * s.wo;
   nt = int(std::min<int64_t>(nt, n_mb));
 
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t mb = 0; mb < n_mb; ++mb) {
-    const int64_t m0 = mb * mc, mcb = std::min(mc, M - m0), a_panels = (mcb + mr - 1) / mr;
-    T* apack = col_buffer<T>(a_panels * a_panel + e64);
-    apack = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(apack) + 63) & ~uintptr_t(63));
-    for (int64_t kb = 0; kb < n_kb; ++kb) {
-      const int64_t pc = kb * kc_max, kc = std::min(kc_max, K - pc);
-      const T beta = kb == 0 ? T(0) : T(1);
-      for (int64_t ip = 0; ip < a_panels; ++ip)
-        pack_im2col_panel(s, x, m0 + ip * mr, std::min<int64_t>(mr, mcb - ip * mr), pc, kc, mr,
-                          apack + ip * a_panel);
-      for (int64_t jp = 0; jp < n_panels; ++jp) {
-        const T* bp = bpack.data() + (kb * n_panels + jp) * b_panel;
-        const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
-        for (int64_t ip = 0; ip < a_panels; ++ip) {
-          const int64_t rows = std::min<int64_t>(mr, mcb - ip * mr);
-          T* ct = y + (m0 + ip * mr) * C + jp * nr;
-          u.ukr(rows, cols, kc, apack + ip * a_panel, bp, nr, ct, C, T(1), beta);
-          if (kb == n_kb - 1) {
-            GemmEpilogue<T> ep_t = ep;
-            if (ep_t.bias) ep_t.bias += jp * nr;
-            apply_epilogue(ct, C, rows, cols, ep_t);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    // Each pixel's window origin in its image, and the row pointers of one K block.
+    const size_t n_px = static_cast<size_t>(mc);
+    std::vector<int64_t> org_h(n_px), org_w(n_px);
+    std::vector<const T*> img(n_px), rows_ptr(static_cast<size_t>((mc + mr - 1) / mr * taps_max * mr));
+#pragma omp for schedule(static)
+    for (int64_t mb = 0; mb < n_mb; ++mb) {
+      const int64_t m0 = mb * mc, mcb = std::min(mc, M - m0), a_panels = (mcb + mr - 1) / mr;
+      for (int64_t i = 0; i < mcb; ++i) {
+        const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
+        org_h[size_t(i)] = (rem / s.wo) * s.sh - s.pt;
+        org_w[size_t(i)] = (rem % s.wo) * s.sw - s.pl;
+        img[size_t(i)] = x + n * s.h * s.w * s.cin;
+      }
+      for (int64_t kb = 0; kb < n_kb; ++kb) {
+        const KBlock& bl = blocks[size_t(kb)];
+        const T beta = kb == 0 ? T(0) : T(1);
+        // rows_ptr[(ip * taps + tt) * MR + i]: pixel m0 + ip*MR + i at tap t0 + tt, channel c0
+        for (int64_t ip = 0; ip < a_panels; ++ip)
+          for (int64_t tt = 0; tt < bl.taps; ++tt) {
+            const int64_t t = bl.t0 + tt, di = (t / s.kw) * s.dh, dj = (t % s.kw) * s.dw;
+            const T** dst = rows_ptr.data() + (ip * bl.taps + tt) * mr;
+            for (int64_t i = 0; i < mr; ++i) {
+              const int64_t pi = ip * mr + i;
+              if (pi >= mcb) {
+                dst[i] = zeros.data();
+                continue;
+              }
+              const int64_t ih = org_h[size_t(pi)] + di, iw = org_w[size_t(pi)] + dj;
+              const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
+              dst[i] = inside ? img[size_t(pi)] + (ih * s.w + iw) * s.cin + bl.c0 : zeros.data();
+            }
+          }
+        const int64_t b_panel = round_up64(bl.taps * bl.kc * nr, e64);
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+          const T* bp = bpack.data() + b_off[size_t(kb)] + jp * b_panel;
+          const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
+          for (int64_t ip = 0; ip < a_panels; ++ip) {
+            const int64_t rows = std::min<int64_t>(mr, mcb - ip * mr);
+            T* ct = y + (m0 + ip * mr) * C + jp * nr;
+            u.ukr_rows(rows, cols, bl.taps, bl.kc, rows_ptr.data() + ip * bl.taps * mr, bp, nr, ct, C, T(1), beta);
+            if (kb == n_kb - 1) {
+              GemmEpilogue<T> ep_t = ep;
+              if (ep_t.bias) ep_t.bias += jp * nr;
+              apply_epilogue(ct, C, rows, cols, ep_t);
+            }
           }
         }
       }
@@ -307,6 +315,90 @@ bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* 
           wr[size_t((((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * co + o) * ci + c)] = w[((i * s.kw + j) * ci + c) * co + o];
   forward_implicit_gemm<T>(t, dy, wr.data(), GemmEpilogue<T>{}, dx);
   return true;
+}
+
+// ---- backward-filter: dw (K x Cout) = im2col(x)^T (K x M) @ dy (M x Cout) ----------------------
+//
+// A GEMM whose A operand, im2col(x)^T, is gathered straight from x by its packer (gemm.h,
+// GemmAPacker): row kk = (tap, channel) of A, column = output pixel. An MR-tall panel whose rows
+// lie in one tap is, at each pixel, MR consecutive channels of one input pixel: a short contiguous
+// copy (zeros in the padding). dy is B, row-major, read in place or packed by the GEMM.
+
+template <typename T>
+struct Im2colT {
+  const Conv2dShape* s;
+  const T* x;
+  int64_t m0;  // the GEMM's column p is output pixel m0 + p
+};
+
+// npan panels of `rows` rows of A each, all in the tap of row i0, rows [i0, i0 + npan * rows),
+// columns [p0, p0 + kc): panel q's column p goes to dst[q * pstride + p * ld + i], zeros for pixels
+// whose tap falls in the padding. Pixels go in blocks of 16: their source rows are found once,
+// then each panel gets the block's values (16 * ld contiguous values written, the 16 input pixels
+// staying in L1 across the panels; writing one pixel to all npan panels at once instead would
+// touch npan lines a panel apart, which alias in L1 when kc * MR is a multiple of 4 KiB).
+// NR > 0: rows == NR, known at compile time (a few vector moves).
+template <typename T, int NR>
+void pack_tap(const Im2colT<T>& g, int64_t i0, int64_t rows, int64_t npan, int64_t p0, int64_t kc, int64_t ld,
+              int64_t pstride, T* dst) {
+  constexpr int64_t kBlock = 16;
+  const Conv2dShape& s = *g.s;
+  const int64_t nrows = NR > 0 ? NR : rows;
+  const int64_t t = i0 / s.cin, c0 = i0 % s.cin, di = (t / s.kw) * s.dh - s.pt, dj = (t % s.kw) * s.dw - s.pl;
+  const int64_t m = g.m0 + p0;
+  int64_t n = m / (s.ho * s.wo), oh = (m / s.wo) % s.ho, ow = m % s.wo;
+  const T* src[kBlock];
+  for (int64_t pb = 0; pb < kc; pb += kBlock) {
+    const int64_t cnt = std::min(kBlock, kc - pb);
+    for (int64_t p = 0; p < cnt; ++p) {
+      const int64_t ih = oh * s.sh + di, iw = ow * s.sw + dj;
+      const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
+      src[p] = inside ? g.x + ((n * s.h + ih) * s.w + iw) * s.cin + c0 : nullptr;
+      if (++ow == s.wo) {
+        ow = 0;
+        if (++oh == s.ho) oh = 0, ++n;
+      }
+    }
+    for (int64_t q = 0; q < npan; ++q) {
+      T* d = dst + q * pstride + pb * ld;
+      for (int64_t p = 0; p < cnt; ++p, d += ld) {
+        if (src[p])
+          std::memcpy(d, src[p] + q * nrows, sizeof(T) * size_t(nrows));
+        else
+          std::memset(static_cast<void*>(d), 0, sizeof(T) * size_t(nrows));
+      }
+    }
+  }
+}
+
+template <typename T>
+void pack_im2col_t(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr, T* dst) {
+  const Im2colT<T>& g = *static_cast<const Im2colT<T>*>(ctx);
+  const int64_t cin = g.s->cin, panel = kc * mr, n_pan = (rows + mr - 1) / mr;
+  for (int64_t q = 0; q < n_pan;) {
+    const int64_t r = q * mr, first = i0 + r;
+    // The common case: full panels inside one tap, packed together.
+    const int64_t full = std::min((rows - r) / mr, (cin - first % cin) / mr);
+    if (full > 0 && (mr == 4 || mr == 6 || mr == 8)) {
+      T* d = dst + q * panel;
+      if (mr == 4) pack_tap<T, 4>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 6) pack_tap<T, 6>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 8) pack_tap<T, 8>(g, first, mr, full, p0, kc, mr, panel, d);
+      q += full;
+      continue;
+    }
+    // Otherwise this panel in runs of rows, each within one tap (Cin not a multiple of MR, or the
+    // last, partial panel).
+    T* d = dst + q * panel;
+    const int64_t prow = std::min<int64_t>(mr, rows - r);
+    if (prow < mr) std::memset(static_cast<void*>(d), 0, sizeof(T) * size_t(panel));
+    for (int64_t rr = 0; rr < prow;) {
+      const int64_t run = std::min(prow - rr, cin - (first + rr) % cin);
+      pack_tap<T, 0>(g, first + rr, run, 1, p0, kc, mr, panel, d + rr);
+      rr += run;
+    }
+    ++q;
+  }
 }
 
 }  // namespace
@@ -377,26 +469,21 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw
   }
   if (s.cin == 1) return cin1_backward_filter<T>(s, dy, x, dw);
 
-  // Each thread sums im2col(x_chunk)^T @ dy_chunk over its chunks (beta = 1) into its own K x Cout
-  // buffer (thread 0 into dw itself); the buffers are added at the end.
-  const int64_t rows = s.n * s.ho, rpc = rows_per_chunk<T>(s), n_chunks = (rows + rpc - 1) / rpc;
-  const int nt = chunk_threads(n_chunks, 2 * M * K * C);
-  std::vector<T> partial(size_t(nt - 1) * size_t(K * C));
-  std::fill(dw, dw + K * C, T(0));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = omp_get_thread_num();
-    T* acc = tid == 0 ? dw : partial.data() + size_t(tid - 1) * size_t(K * C);
-    if (tid > 0) std::fill(acc, acc + K * C, T(0));
-#pragma omp for schedule(static)
-    for (int64_t ci = 0; ci < n_chunks; ++ci) {
-      const int64_t r0 = ci * rpc, r1 = std::min(rows, r0 + rpc), m = (r1 - r0) * s.wo;
-      T* col = col_buffer<T>(rpc * s.wo * K);
-      im2col(s, x, r0, r1, col);
-      gemm<T>(K, C, m, T(1), col, 1, K, dy + r0 * s.wo * C, C, 1, T(1), acc, C, {}, nt > 1 ? 1 : 0);
-    }
+  // Threads split the output pixels (the GEMM's K); each runs one single-threaded GEMM over its
+  // range into its own K x Cout buffer (thread 0 into dw itself), added at the end. Too few pixels
+  // to share: one GEMM call, threaded over the rows of dw instead.
+  const int nt = std::min(num_threads(), threads_for(2 * M * K * C));
+  const int parts = M >= int64_t(nt) * 256 ? nt : 1;
+  std::vector<T> partial(size_t(parts - 1) * size_t(K * C));
+#pragma omp parallel for num_threads(parts) if (parts > 1) schedule(static)
+  for (int part = 0; part < parts; ++part) {
+    const int64_t m0 = M * part / parts, m1 = M * (part + 1) / parts;
+    T* acc = part == 0 ? dw : partial.data() + size_t(part - 1) * size_t(K * C);
+    const Im2colT<T> g{&s, x, m0};
+    const GemmAPacker<T> packer{&pack_im2col_t<T>, &g};
+    gemm_packed_a<T>(K, C, m1 - m0, T(1), packer, dy + m0 * C, C, 1, T(0), acc, C, {}, parts > 1 ? 1 : 0);
   }
-  for (int t = 1; t < nt; ++t) {
+  for (int t = 1; t < parts; ++t) {
     const T* p = partial.data() + size_t(t - 1) * size_t(K * C);
     for (int64_t i = 0; i < K * C; ++i) dw[i] += p[i];
   }

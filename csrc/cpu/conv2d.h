@@ -56,8 +56,6 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
 // ---- the kernels compiled once per ISA (conv2d_kernels.h) ---------------------------------------
 // The direct kernels for Cin = 1 (the first layer of an image network): K = kh*kw is tiny there, so
 // a GEMM would spend its time packing; these loop over the window and vectorize over Cout instead.
-// And the packer of the implicit GEMM: rows [m0, m0 + rows) x columns [pc, pc + kc) of im2col(x)
-// as one MR-tall panel dst[p*mr + i] (rows >= `rows` zero), read straight from x.
 #define DLCORE_CONV_DIRECT_DECLARE(ns)                                                                     \
   namespace ns {                                                                                        \
   template <typename T>                                                                                 \
@@ -66,9 +64,6 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
   void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw);                 \
   template <typename T>                                                                                 \
   void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);                   \
-  template <typename T>                                                                                 \
-  void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, \
-                         int mr, T* dst);                                                               \
   }
 DLCORE_CONV_DIRECT_DECLARE(conv_generic)
 DLCORE_CONV_DIRECT_DECLARE(conv_avx2)

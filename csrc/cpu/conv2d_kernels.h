@@ -1,5 +1,5 @@
 // The convolution kernels compiled once per ISA: the direct kernels for one input channel (Cin = 1,
-// the first layer of an image network) and the im2col panel packer of the implicit GEMM.
+// the first layer of an image network).
 //
 // Cin = 1:
 // There K = kh*kw (9 for a 3x3 filter) is far too small for a GEMM to pay off: packing would cost
@@ -318,87 +318,6 @@ void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* d
   if (taps <= 64) return cin1_backward_data_tp<T, 64>(s, dy, w, dx);
   cin1_backward_data_gather<T>(s, dy, w, dx);
 }
-
-// ---- the implicit GEMM's packer: im2col(x) rows [m0, m0 + rows), columns [pc, pc + kc) -> dst[p*mr + i]
-//
-// Column kk of im2col is (tap, channel) = (kk / Cin, kk % Cin), so the columns come in runs of
-// channels within one tap, and for each pixel such a run is contiguous in x (NHWC). A panel is a
-// transpose: pixel i's run becomes column i of the panel. With 8-row panels (MR = 8) and all 8
-// pixels inside the image for the tap, 8x8 blocks are transposed in registers (3 rounds of
-// shuffles); everything else (edges, padding, other MR) is copied element by element.
-// dst[j*8 + i] = src[i][j] for an 8x8 block, on 8-lane vector types (written inline, with no
-// function taking or returning a vector, so the portable build's ABI is not affected).
-template <typename T>
-inline void transpose8x8(const T* const* src, T* dst) {
-  typedef T V __attribute__((vector_size(8 * sizeof(T))));
-  typedef typename std::conditional<sizeof(T) == 8, int64_t, int32_t>::type IdxT;
-  typedef IdxT Idx __attribute__((vector_size(8 * sizeof(IdxT))));
-  V r[8], t[8], u[8];
-  for (int i = 0; i < 8; ++i) std::memcpy(&r[i], src[i], sizeof(V));
-  const Idx lo1 = {0, 8, 1, 9, 4, 12, 5, 13}, hi1 = {2, 10, 3, 11, 6, 14, 7, 15};
-  const Idx lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-  const Idx lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
-  for (int i = 0; i < 8; i += 2) {  // interleave pairs of rows
-    t[i] = __builtin_shuffle(r[i], r[i + 1], lo1);
-    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi1);
-  }
-  for (int i = 0; i < 8; i += 4) {  // then pairs of pairs
-    u[i] = __builtin_shuffle(t[i], t[i + 2], lo2);
-    u[i + 1] = __builtin_shuffle(t[i], t[i + 2], hi2);
-    u[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], lo2);
-    u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi2);
-  }
-  for (int j = 0; j < 4; ++j) {  // then the two halves
-    const V lo = __builtin_shuffle(u[j], u[j + 4], lo4), hi = __builtin_shuffle(u[j], u[j + 4], hi4);
-    std::memcpy(dst + j * 8, &lo, sizeof(V));
-    std::memcpy(dst + (j + 4) * 8, &hi, sizeof(V));
-  }
-}
-
-template <typename T>
-void pack_im2col_panel(const Conv2dShape& s, const T* x, int64_t m0, int64_t rows, int64_t pc, int64_t kc, int mr,
-                       T* dst) {
-  if (rows < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(kc * mr));
-  const int64_t pixels_per_image = s.ho * s.wo;
-  int64_t org_h[32], org_w[32];  // each pixel's window origin (MR <= 32, checked by the caller)
-  const T* img[32];
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
-    org_h[i] = (rem / s.wo) * s.sh - s.pt;
-    org_w[i] = (rem % s.wo) * s.sw - s.pl;
-    img[i] = x + n * s.h * s.w * s.cin;
-  }
-  const T* src[32];
-  int64_t kk = pc;
-  const int64_t kend = pc + kc;
-  while (kk < kend) {  // one run of channels within one tap per iteration
-    const int64_t tap = kk / s.cin, c = kk % s.cin, ti = tap / s.kw, tj = tap % s.kw;
-    const int64_t len = std::min(s.cin - c, kend - kk);
-    bool all_inside = rows == mr;
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t ih = org_h[i] + ti * s.dh, iw = org_w[i] + tj * s.dw;
-      const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
-      src[i] = inside ? img[i] + (ih * s.w + iw) * s.cin + c : nullptr;
-      all_inside = all_inside && inside;
-    }
-    T* d = dst + (kk - pc) * mr;
-    int64_t p = 0;
-    if (mr == 8 && all_inside) {
-      for (; p + 8 <= len; p += 8) {
-        const T* blk[8];
-        for (int i = 0; i < 8; ++i) blk[i] = src[i] + p;
-        transpose8x8<T>(blk, d + p * 8);
-      }
-    }
-    for (; p < len; ++p)
-      for (int64_t i = 0; i < rows; ++i) d[p * mr + i] = src[i] ? src[i][p] : T(0);
-    kk += len;
-  }
-}
-
-template void pack_im2col_panel<float>(const Conv2dShape&, const float*, int64_t, int64_t, int64_t, int64_t, int, float*);
-template void pack_im2col_panel<double>(const Conv2dShape&, const double*, int64_t, int64_t, int64_t, int64_t, int,
-                                        double*);
 
 template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
 template void conv_cin1_forward<double>(const Conv2dShape&, const double*, const double*, const double*, Activation,

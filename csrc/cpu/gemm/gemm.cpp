@@ -154,7 +154,7 @@ Blocking blocking_for(const GemmUkrInfo<T>& u) {
   // KC: the depth of one pass over a C tile. Deeper passes load and store C less often: on Zen 4
   // 384..512 were best, 256 10% and 128 20% slower at 1024^3. The B micro-panel (KC x NR) then
   // lives in L2, which streams it at several times the kernel's rate, and the A micro-panel in L1.
-  b.kc = 512;
+  b.kc = kGemmKc;
   // MC: an A block (MC x KC) fills about half of L2 ...
   b.mc = std::max<int64_t>(u.mr, (cs.l2 / 2) / (b.kc * sz) / u.mr * u.mr);
   // ... and NC: a B block (KC x NC) a quarter of L3 (shared by the threads).
@@ -186,6 +186,8 @@ struct Problem {
   T* c;
   int64_t ldc;
   GemmEpilogue<T> ep;
+  const GemmAPacker<T>* pa = nullptr;  // when set, op(A) comes from pa (rows from a_i0), not from a
+  int64_t a_i0 = 0;
 };
 
 // Split K into equal blocks of at most kc (no thin last block).
@@ -219,6 +221,11 @@ void macro_kernel(const GemmUkrInfo<T>& u, int64_t mc, int64_t nc, int64_t jp0, 
 template <typename T>
 void pack_a_block(const Problem<T>& P, int mr, int64_t ic, int64_t mc, int64_t pc, int64_t kc, T* ap, int64_t p0,
                   int64_t p1) {
+  if (P.pa) {
+    if (p1 > p0)
+      P.pa->pack(P.pa->ctx, P.a_i0 + ic + p0 * mr, std::min(mc, p1 * mr) - p0 * mr, pc, kc, mr, ap + p0 * mr * kc);
+    return;
+  }
   for (int64_t ip = p0; ip < p1; ++ip)
     pack_panel(std::min<int64_t>(mr, mc - ip * mr), kc, P.a + (ic + ip * mr) * P.rs_a + pc * P.cs_a, P.cs_a,
                P.rs_a, mr, ap + ip * mr * kc);
@@ -303,7 +310,11 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
     Problem<T> S = P;
     if (by_rows) {
       const int64_t r0 = p0 * mr, r1 = std::min(P.m, p1 * mr);
-      S.m = r1 - r0, S.a += r0 * P.rs_a, S.c += r0 * P.ldc;
+      S.m = r1 - r0, S.c += r0 * P.ldc;
+      if (P.pa)
+        S.a_i0 += r0;
+      else
+        S.a += r0 * P.rs_a;
     } else {
       const int64_t c0 = p0 * nr, c1 = std::min(P.n, p1 * nr);
       S.n = c1 - c0, S.b += c0 * P.cs_b, S.c += c0;
@@ -442,18 +453,19 @@ const GemmUkrInfo<double>& gemm_ukr<double>(int64_t n) {
 // Smallest call (in flops) that uses more than one thread.
 constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 
+namespace {
+
+// The driver for one call (gemm.h describes the choice).
 template <typename T>
-void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
-          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep,
-          int max_threads) {
+void run(const Problem<T>& P, int max_threads) {
+  const int64_t m = P.m, n = P.n, k = P.k;
   if (m <= 0 || n <= 0) return;
-  if (k <= 0 || alpha == T(0)) {  // BLAS semantics: A and B are not read
-    scale_rows(c, ldc, m, n, beta);
-    apply_epilogue(c, ldc, m, n, ep);
+  if (k <= 0 || P.alpha == T(0)) {  // BLAS semantics: A and B are not read
+    scale_rows(P.c, P.ldc, m, n, P.beta);
+    apply_epilogue(P.c, P.ldc, m, n, P.ep);
     return;
   }
   const GemmUkrInfo<T>& u = gemm_ukr<T>(n);
-  const Problem<T> P{m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, ldc, ep};
 
   // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
   // costs more than it saves.
@@ -462,20 +474,39 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
   nt = std::min(nt, threads_for(2 * m * n * k));
 
   // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
-  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && cs_a == 1 && n <= 16 && k >= 16)
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !P.pa && P.cs_a == 1 && n <= 16 && k >= 16)
     return split_c(P, ud.dot_mr, 4, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
   const Blocking blk = blocking_for(u);
   // Row-major B and at most a couple of A blocks per thread to reuse each B panel: packing B would
   // cost more than it saves (driver 2). Otherwise pack B once, shared by the threads (driver 3).
-  if (cs_b == 1 && m <= 2 * blk.mc)
+  if (P.cs_b == 1 && m <= 2 * blk.mc)
     return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
   gemm_packed(P, u, blk, nt);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep,
+          int max_threads) {
+  run(Problem<T>{m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, ldc, ep}, max_threads);
+}
+
+template <typename T>
+void gemm_packed_a(int64_t m, int64_t n, int64_t k, T alpha, const GemmAPacker<T>& a, const T* b, int64_t rs_b,
+                   int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep, int max_threads) {
+  run(Problem<T>{m, n, k, alpha, nullptr, 0, 0, b, rs_b, cs_b, beta, c, ldc, ep, &a, 0}, max_threads);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
                           int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
                            int64_t, int64_t, double, double*, int64_t, const GemmEpilogue<double>&, int);
+template void gemm_packed_a<float>(int64_t, int64_t, int64_t, float, const GemmAPacker<float>&, const float*,
+                                   int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
+template void gemm_packed_a<double>(int64_t, int64_t, int64_t, double, const GemmAPacker<double>&, const double*,
+                                    int64_t, int64_t, double, double*, int64_t, const GemmEpilogue<double>&, int);
 template void apply_epilogue<float>(float*, int64_t, int64_t, int64_t, const GemmEpilogue<float>&);
 template void apply_epilogue<double>(double*, int64_t, int64_t, int64_t, const GemmEpilogue<double>&);
 

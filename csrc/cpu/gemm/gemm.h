@@ -50,6 +50,20 @@
 //   outside it (edges are handled inside the kernel with masks). beta == 0 means C is never read,
 //   so NaN or uninitialised output memory is fine. k may be 0 (then C := beta * C).
 //
+// Every ISA also offers a rows kernel, the same tile with A read in place through row pointers
+// (an implicit-GEMM convolution reads the input pixels of each filter tap where they lie):
+//
+//   void ukr_rows(int64_t m, int64_t n, int64_t taps, int64_t k, const T* const* a, const T* b,
+//                 int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
+//
+//   a:  taps * MR row pointers, a[t * MR + i] + p (p < k) being row i's values for tap t. All MR
+//       pointers of a tap must be readable for k values; rows i >= m may point anywhere readable
+//       (their results are dropped).
+//   b:  taps * k rows of NR values, row (t, p) at b + (t * k + p) * ldb, the rest as for ukr.
+//   Computes C := beta * C + alpha * sum_t sum_p a[t * MR + i][p] * b[(t * k + p) * ldb + j], with
+//   the same edge and beta == 0 rules as ukr. It is ukr with K = taps * k when the A panel is
+//   gathered from those rows.
+//
 // An ISA may also offer a `narrow` kernel with a smaller NR, used for problems with n <= its NR
 // (a classifier head with 10 outputs wastes two thirds of a 32-wide tile), and dot kernels:
 //
@@ -84,8 +98,13 @@ using GemmDotUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t
                             T* c, int64_t ldc, T alpha, T beta);
 
 template <typename T>
+using GemmRowsUkr = void (*)(int64_t m, int64_t n, int64_t taps, int64_t k, const T* const* a, const T* b,
+                             int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
+
+template <typename T>
 struct GemmUkrInfo {
   GemmUkr<T> ukr;
+  GemmRowsUkr<T> ukr_rows;
   int mr, nr;
   const char* name;
   const GemmUkrInfo* narrow = nullptr;  // used instead when n <= narrow->nr
@@ -101,11 +120,30 @@ extern const GemmUkrInfo<double> gemm_ukr_generic_f64, gemm_ukr_avx2_f64, gemm_u
 template <typename T>
 const GemmUkrInfo<T>& gemm_ukr(int64_t n = INT64_MAX);
 
+// KC, the depth of one pass over a C tile (see blocking_for in gemm.cpp); the implicit-GEMM
+// convolution blocks its K the same way.
+constexpr int64_t kGemmKc = 512;
+
 // max_threads: 0 = the pool's size (cpu::num_threads()); 1 when called from inside a parallel region.
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
           int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep = {},
           int max_threads = 0);
+
+// op(A) produced by a packing routine instead of read from an array (an implicit GEMM: the
+// convolution's im2col(x)^T, gathered straight from x). pack(ctx, i0, rows, p0, kc, mr, dst) writes
+// op(A)[i0 : i0 + rows, p0 : p0 + kc] as ceil(rows / mr) MR-tall panels, panel q at dst + q * mr * kc
+// holding dst[q * mr * kc + p * mr + i] = op(A)[i0 + q * mr + i, p0 + p], rows past `rows` zero.
+template <typename T>
+struct GemmAPacker {
+  void (*pack)(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr, T* dst);
+  const void* ctx;
+};
+
+// C := alpha * op(A) * op(B) + beta * C with op(A) (m x k) from `a`; otherwise gemm() exactly.
+template <typename T>
+void gemm_packed_a(int64_t m, int64_t n, int64_t k, T alpha, const GemmAPacker<T>& a, const T* b, int64_t rs_b,
+                   int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep = {}, int max_threads = 0);
 
 // Apply bias + activation to an m x n row-major block in place (also used by other kernel families).
 template <typename T>

@@ -19,9 +19,11 @@
 
 namespace dlcore::cpu::simd {
 
-template <class V, int MR, int NV>
-void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typename V::T* b, int64_t ldb,
-              typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+// The tile body shared by both A layouts: `steps(acc)` runs the K loop into the MR x NV
+// accumulators, then the tile is scaled and stored.
+template <class V, int MR, int NV, class Steps>
+inline void gemm_tile(int64_t m, int64_t n, Steps steps, typename V::T* c, int64_t ldc, typename V::T alpha,
+                      typename V::T beta) {
   using T = typename V::T;
   using R = typename V::R;
   constexpr int W = V::W, NR = NV * W;
@@ -39,17 +41,7 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
 
-  for (int64_t p = 0; p < k; ++p) {
-    R bv[NV];
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + p * ldb + j * W);
-#pragma GCC unroll 64
-    for (int i = 0; i < MR; ++i) {
-      const R av = V::bcast(a + p * MR + i);
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
-    }
-  }
+  steps(acc);
 
   const R va = V::set1(alpha), vb = V::set1(beta);
   const bool read_c = beta != T(0);
@@ -80,6 +72,57 @@ void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typ
       V::storem(cp, r, mk[j]);
     }
   }
+}
+
+// One K step of the tile: NV vectors of the B row at `brow`, MR broadcasts a_at(i).
+template <class V, int MR, int NV, class AAt>
+inline void gemm_step(typename V::R (&acc)[MR][NV], const typename V::T* brow, AAt a_at) {
+  using R = typename V::R;
+  R bv[NV];
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) bv[j] = V::loadu(brow + j * V::W);
+#pragma GCC unroll 64
+  for (int i = 0; i < MR; ++i) {
+    const R av = V::bcast(a_at(i));
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
+  }
+}
+
+// The packed-A microkernel (the contract in gemm.h).
+template <class V, int MR, int NV>
+void gemm_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, const typename V::T* b, int64_t ldb,
+              typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  using R = typename V::R;
+  gemm_tile<V, MR, NV>(
+      m, n,
+      [&](R(&acc)[MR][NV]) {
+        for (int64_t p = 0; p < k; ++p) gemm_step<V, MR, NV>(acc, b + p * ldb, [&](int i) { return a + p * MR + i; });
+      },
+      c, ldc, alpha, beta);
+}
+
+// The row-pointer microkernel (the contract in gemm.h, "rows kernel"): A is read in place through
+// MR row pointers per tap, so nothing of A is packed. An implicit-GEMM convolution hands it the
+// input pixels of each filter tap (a zero row for taps in the padding).
+template <class V, int MR, int NV>
+void gemm_ukr_rows(int64_t m, int64_t n, int64_t taps, int64_t k, const typename V::T* const* a,
+                   const typename V::T* b, int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha,
+                   typename V::T beta) {
+  using T = typename V::T;
+  using R = typename V::R;
+  gemm_tile<V, MR, NV>(
+      m, n,
+      [&](R(&acc)[MR][NV]) {
+        for (int64_t t = 0; t < taps; ++t) {
+          const T* ar[MR];
+#pragma GCC unroll 64
+          for (int i = 0; i < MR; ++i) ar[i] = a[t * MR + i];
+          const T* bt = b + t * k * ldb;
+          for (int64_t p = 0; p < k; ++p) gemm_step<V, MR, NV>(acc, bt + p * ldb, [&](int i) { return ar[i] + p; });
+        }
+      },
+      c, ldc, alpha, beta);
 }
 
 // The dot-product kernel for narrow problems (the contract is in gemm.h, "dot kernel"): an
