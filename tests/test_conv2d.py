@@ -319,3 +319,23 @@ def test_blocked_shapes(isa, dtype, rng):
         x, wt, b = make((n, h, w, cin), dtype, rng), make((k, k, cin, cout), dtype, rng), make((cout,), dtype, rng)
         check_all(x, wt, b, s, p, d, activation="relu", rng=rng,
                   what=f"{isa} x{x.shape} w{wt.shape} s={s} p={p} d={d}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_shapes(isa, dtype, rng):
+    # 3x3, stride 1, no dilation, with enough pixels per filter: the forward pass (and the
+    # backward-data pass, a stride-1 convolution itself) run Winograd F(2x2, 3x3). Odd output
+    # sizes (partial tiles), every padding, bias + activation
+    for n, h, w, cin, cout, p in [(5, 17, 15, 16, 19, "same"), (3, 24, 23, 16, 16, "valid"),
+                                  (4, 20, 19, 18, 17, ((2, 0), (1, 1)))]:
+        x, wt, b = make((n, h, w, cin), dtype, rng), make((3, 3, cin, cout), dtype, rng), make((cout,), dtype, rng)
+        check_all(x, wt, b, 1, p, 1, activation="tanh", rng=rng, what=f"{isa} x{x.shape} w{wt.shape} p={p}")
+
+
+@pytest.mark.slow
+def test_winograd_channel_chunks(rng):
+    # Cin > 512: Winograd's GEMMs split K in chunks (it needs 64 * Cin output pixels to apply)
+    x, wt = make((2, 131, 128, 520), np.float32, rng), make((3, 3, 520, 16), np.float32, rng)
+    y = K.conv2d_forward(x, wt, padding=1)
+    assert_close(y, ref.conv2d_forward(x, wt, None, (1, 1), ((1, 1), (1, 1)), (1, 1), None), np.float32,
+                 what="winograd forward, Cin 520")

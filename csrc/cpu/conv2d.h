@@ -56,6 +56,9 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
 // ---- the kernels compiled once per ISA (conv2d_kernels.h) ---------------------------------------
 // The direct kernels for Cin = 1 (the first layer of an image network): K = kh*kw is tiny there, so
 // a GEMM would spend its time packing; these loop over the window and vectorize over Cout instead.
+// And the Winograd F(2x2, 3x3) tile transforms (conv2d.cpp, forward_winograd), vectorized over
+// channels: input, src[a * 4 + b] = the Cin channels of input pixel (a, b) of the 4x4 tile, into
+// v[xi * vs + c] = (B^T d B)[xi]; output, m[xi * ms + o] into dst[a * 2 + b][o] = (A^T m A)[a][b].
 #define DLCORE_CONV_DIRECT_DECLARE(ns)                                                                     \
   namespace ns {                                                                                        \
   template <typename T>                                                                                 \
@@ -64,6 +67,10 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
   void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw);                 \
   template <typename T>                                                                                 \
   void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);                   \
+  template <typename T>                                                                                 \
+  void winograd_input_tile(const T* const* src, int64_t ci, T* v, int64_t vs);                          \
+  template <typename T>                                                                                 \
+  void winograd_output_tile(const T* m, int64_t ms, int64_t co, T* const* dst);                         \
   }
 DLCORE_CONV_DIRECT_DECLARE(conv_generic)
 DLCORE_CONV_DIRECT_DECLARE(conv_avx2)

@@ -319,6 +319,46 @@ void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* d
   cin1_backward_data_gather<T>(s, dy, w, dx);
 }
 
+// ---- Winograd F(2x2, 3x3) tile transforms (the matrices: conv2d.cpp, forward_winograd) --------
+template <typename T>
+void winograd_input_tile(const T* const* src, int64_t ci, T* v, int64_t vs) {
+#pragma omp simd
+  for (int64_t c = 0; c < ci; ++c) {
+    T t[4][4];  // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
+    for (int b = 0; b < 4; ++b) {
+      const T d0 = src[b][c], d1 = src[4 + b][c], d2 = src[8 + b][c], d3 = src[12 + b][c];
+      t[0][b] = d0 - d2, t[1][b] = d1 + d2, t[2][b] = d2 - d1, t[3][b] = d1 - d3;
+    }
+    for (int a = 0; a < 4; ++a) {  // (B^T d) B, the same on each row
+      v[(a * 4 + 0) * vs + c] = t[a][0] - t[a][2];
+      v[(a * 4 + 1) * vs + c] = t[a][1] + t[a][2];
+      v[(a * 4 + 2) * vs + c] = t[a][2] - t[a][1];
+      v[(a * 4 + 3) * vs + c] = t[a][1] - t[a][3];
+    }
+  }
+}
+
+template <typename T>
+void winograd_output_tile(const T* m, int64_t ms, int64_t co, T* const* dst) {
+  T *y0 = dst[0], *y1 = dst[1], *y2 = dst[2], *y3 = dst[3];
+#pragma omp simd
+  for (int64_t o = 0; o < co; ++o) {
+    T t[2][4];  // A^T m: rows m0 + m1 + m2, m1 - m2 - m3
+    for (int b = 0; b < 4; ++b) {
+      const T m0 = m[b * ms + o], m1 = m[(4 + b) * ms + o], m2 = m[(8 + b) * ms + o], m3 = m[(12 + b) * ms + o];
+      t[0][b] = m0 + m1 + m2, t[1][b] = m1 - m2 - m3;
+    }
+    // (A^T m) A, the same on each row
+    y0[o] = t[0][0] + t[0][1] + t[0][2], y1[o] = t[0][1] - t[0][2] - t[0][3];
+    y2[o] = t[1][0] + t[1][1] + t[1][2], y3[o] = t[1][1] - t[1][2] - t[1][3];
+  }
+}
+
+template void winograd_input_tile<float>(const float* const*, int64_t, float*, int64_t);
+template void winograd_input_tile<double>(const double* const*, int64_t, double*, int64_t);
+template void winograd_output_tile<float>(const float*, int64_t, int64_t, float* const*);
+template void winograd_output_tile<double>(const double*, int64_t, int64_t, double* const*);
+
 template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
 template void conv_cin1_forward<double>(const Conv2dShape&, const double*, const double*, const double*, Activation,
                                         double*);
