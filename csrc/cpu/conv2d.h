@@ -58,7 +58,8 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
 // a GEMM would spend its time packing; these loop over the window and vectorize over Cout instead.
 // And the Winograd F(2x2, 3x3) tile transforms (conv2d.cpp, forward_winograd), vectorized over
 // channels: input, src[a * 4 + b] = the Cin channels of input pixel (a, b) of the 4x4 tile, into
-// v[xi * vs + c] = (B^T d B)[xi]; output, m[xi * ms + o] into dst[a * 2 + b][o] = (A^T m A)[a][b].
+// v[xi * vs + c] = (B^T d B)[xi]; output, m[xi * ms + o] into dst[a * 2 + b][o] = (A^T m A)[a][b];
+// output gradient, src[a * 2 + b] = dy of output pixel (a, b) into z[xi * zs + o] = (A dY A^T)[xi].
 #define DLCORE_CONV_DIRECT_DECLARE(ns)                                                                     \
   namespace ns {                                                                                        \
   template <typename T>                                                                                 \
@@ -71,6 +72,8 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
   void winograd_input_tile(const T* const* src, int64_t ci, T* v, int64_t vs);                          \
   template <typename T>                                                                                 \
   void winograd_output_tile(const T* m, int64_t ms, int64_t co, T* const* dst);                         \
+  template <typename T>                                                                                 \
+  void winograd_grad_tile(const T* const* src, int64_t co, T* z, int64_t zs);                           \
   }
 DLCORE_CONV_DIRECT_DECLARE(conv_generic)
 DLCORE_CONV_DIRECT_DECLARE(conv_avx2)

@@ -354,10 +354,30 @@ void winograd_output_tile(const T* m, int64_t ms, int64_t co, T* const* dst) {
   }
 }
 
+// Z = A dY A^T for the filter gradient, A = [[1, 0], [1, 1], [1, -1], [0, -1]]: A y = (y0, y0 + y1,
+// y0 - y1, -y1) on each side.
+template <typename T>
+void winograd_grad_tile(const T* const* src, int64_t co, T* z, int64_t zs) {
+  const T *g00 = src[0], *g01 = src[1], *g10 = src[2], *g11 = src[3];
+#pragma omp simd
+  for (int64_t o = 0; o < co; ++o) {
+    const T a0 = g00[o], a1 = g01[o], b0 = g10[o], b1 = g11[o];
+    const T r[4][2] = {{a0, a1}, {a0 + b0, a1 + b1}, {a0 - b0, a1 - b1}, {-b0, -b1}};  // A dY
+    for (int a = 0; a < 4; ++a) {  // (A dY) A^T
+      z[(a * 4 + 0) * zs + o] = r[a][0];
+      z[(a * 4 + 1) * zs + o] = r[a][0] + r[a][1];
+      z[(a * 4 + 2) * zs + o] = r[a][0] - r[a][1];
+      z[(a * 4 + 3) * zs + o] = -r[a][1];
+    }
+  }
+}
+
 template void winograd_input_tile<float>(const float* const*, int64_t, float*, int64_t);
 template void winograd_input_tile<double>(const double* const*, int64_t, double*, int64_t);
 template void winograd_output_tile<float>(const float*, int64_t, int64_t, float* const*);
 template void winograd_output_tile<double>(const double*, int64_t, int64_t, double* const*);
+template void winograd_grad_tile<float>(const float* const*, int64_t, float*, int64_t);
+template void winograd_grad_tile<double>(const double* const*, int64_t, double*, int64_t);
 
 template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
 template void conv_cin1_forward<double>(const Conv2dShape&, const double*, const double*, const double*, Activation,

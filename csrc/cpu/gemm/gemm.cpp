@@ -65,8 +65,23 @@ T* scratch_b(int64_t n) {
 
 // Element (p, i) at src[p * ld + i]: each step p copies cnt consecutive values (A stored
 // column-major, i.e. trans_a of a row-major array; B stored row-major).
+template <typename T, int W>
+void pack_rows_full(int64_t kc, const T* src, int64_t ld, T* dst) {  // cnt == w == W: fixed-size copies
+  for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * W, src + p * ld, sizeof(T) * W);
+}
+
 template <typename T>
 void pack_rows(int64_t cnt, int64_t kc, const T* src, int64_t ld, int w, T* dst) {
+  if (cnt == w) {
+    switch (w) {
+      case 4: return pack_rows_full<T, 4>(kc, src, ld, dst);
+      case 6: return pack_rows_full<T, 6>(kc, src, ld, dst);
+      case 8: return pack_rows_full<T, 8>(kc, src, ld, dst);
+      case 16: return pack_rows_full<T, 16>(kc, src, ld, dst);
+      case 32: return pack_rows_full<T, 32>(kc, src, ld, dst);
+      default: break;
+    }
+  }
   for (int64_t p = 0; p < kc; ++p) {
     T* d = dst + p * w;
     const T* s = src + p * ld;
