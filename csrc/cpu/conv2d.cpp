@@ -79,10 +79,14 @@ struct AlignedAllocator {
   bool operator!=(const AlignedAllocator<U>&) const { return false; }
 };
 
-// A per-thread scratch buffer for im2col slices, reused across calls.
-template <typename T>
-T* col_buffer(int64_t n) {
-  thread_local std::vector<T> buf;
+// Per-thread scratch buffers, 64-byte aligned, grown as needed and kept across calls: a
+// convolution allocating its megabytes afresh each call pays for the page faults every time
+// (measured: a third of the Winograd passes' time). Slot tells apart buffers live at the same
+// time: 0 inside the parallel regions (im2col slices, Winograd blocks), 1 and 2 for packed filters
+// and partial sums of the calling thread, 3 for the rotated filters of backward_data_as_forward.
+template <typename T, int Slot = 0>
+T* scratch(int64_t n) {
+  thread_local std::vector<T, AlignedAllocator<T>> buf;
   if (int64_t(buf.size()) < n) buf.resize(size_t(n));
   return buf.data();
 }
@@ -197,11 +201,11 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
     taps_max = std::max(taps_max, bl.taps);
     b_off[size_t(kb + 1)] = b_off[size_t(kb)] + n_panels * round_up64(bl.taps * bl.kc * nr, e64);
   }
-  std::vector<T, AlignedAllocator<T>> bpack(static_cast<size_t>(b_off[size_t(n_kb)]));
+  T* const bpack = scratch<T, 1>(b_off[size_t(n_kb)]);
   for (int64_t kb = 0; kb < n_kb; ++kb) {
     const KBlock& bl = blocks[size_t(kb)];
     const int64_t depth = bl.taps * bl.kc;
-    pack_b_panels(depth, C, nr, round_up64(depth * nr, e64), bpack.data() + b_off[size_t(kb)],
+    pack_b_panels(depth, C, nr, round_up64(depth * nr, e64), bpack + b_off[size_t(kb)],
                   [&](int64_t q) { return w + ((bl.t0 + q / bl.kc) * s.cin + bl.c0 + q % bl.kc) * C; });
   }
   const std::vector<T> zeros(size_t(depth_max), T(0));  // the row a tap in the padding reads
@@ -250,7 +254,7 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
           }
         const int64_t b_panel = round_up64(bl.taps * bl.kc * nr, e64);
         for (int64_t jp = 0; jp < n_panels; ++jp) {
-          const T* bp = bpack.data() + b_off[size_t(kb)] + jp * b_panel;
+          const T* bp = bpack + b_off[size_t(kb)] + jp * b_panel;
           const int64_t cols = std::min<int64_t>(nr, C - jp * nr);
           for (int64_t ip = 0; ip < a_panels; ++ip) {
             const int64_t rows = std::min<int64_t>(mr, mcb - ip * mr);
@@ -325,12 +329,12 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
   const int64_t tiles = s.n * tiles_img;
 
   // U_xi = G g G^T for every (c, o), vectorized over o: U[(xi * ci + c) * co + o].
-  std::vector<T> U(static_cast<size_t>(16 * ci * co));
+  T* const U = scratch<T, 1>(16 * ci * co);
   for (int64_t c = 0; c < ci; ++c) {
     const T* g[9];
     for (int t = 0; t < 9; ++t) g[t] = w + (t * ci + c) * co;
     T* uc[16];
-    for (int xi = 0; xi < 16; ++xi) uc[xi] = U.data() + (xi * ci + c) * co;
+    for (int xi = 0; xi < 16; ++xi) uc[xi] = U + (xi * ci + c) * co;
 #pragma omp simd
     for (int64_t o = 0; o < co; ++o) {
       T gg[4][3];  // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2
@@ -348,12 +352,12 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
   // ... packed for the microkernel: per xi, K chunks of at most kGemmKc input channels.
   const int64_t n_kc = (ci + kGemmKc - 1) / kGemmKc, kc_max = (ci + n_kc - 1) / n_kc;
   const int64_t n_panels = (co + nr - 1) / nr, b_panel = round_up64(kc_max * nr, e64);
-  std::vector<T, AlignedAllocator<T>> upack(static_cast<size_t>(16 * n_kc * n_panels * b_panel));
+  T* const upack = scratch<T, 2>(16 * n_kc * n_panels * b_panel);
   for (int64_t xi = 0; xi < 16; ++xi)
     for (int64_t kb = 0; kb < n_kc; ++kb) {
       const int64_t c0 = kb * kc_max, kc = std::min(kc_max, ci - c0);
-      pack_b_panels(kc, co, nr, b_panel, upack.data() + (xi * n_kc + kb) * n_panels * b_panel,
-                    [&](int64_t q) { return U.data() + (xi * ci + c0 + q) * co; });
+      pack_b_panels(kc, co, nr, b_panel, upack + (xi * n_kc + kb) * n_panels * b_panel,
+                    [&](int64_t q) { return U + (xi * ci + c0 + q) * co; });
     }
   const std::vector<T> zeros(static_cast<size_t>(std::max(ci, co)), T(0));
 
@@ -366,8 +370,11 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    std::vector<T> V(static_cast<size_t>(16 * tb * ci)), M(static_cast<size_t>(16 * tb * co)), sink(static_cast<size_t>(co));
-    std::vector<const T*> rows_ptr(static_cast<size_t>(mr));
+    // V and M of a block live in the thread's scratch buffer, reused across calls.
+    T* const V = scratch<T>(16 * tb * (ci + co) + co);
+    T* const M = V + 16 * tb * ci;
+    T* const sink = M + 16 * tb * co;
+    const T* rows_ptr[32];  // MR <= 32
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
@@ -382,7 +389,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
             src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * ci
                                                                         : zeros.data();
           }
-        winograd_input_tile<T>(src, ci, V.data() + tt * ci, tb * ci);
+        winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
       }
       // M_xi = V_xi @ U_xi, V read in place by the rows microkernel.
       for (int64_t xi = 0; xi < 16; ++xi)
@@ -390,13 +397,13 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
           const int64_t c0 = kb * kc_max, kc = std::min(kc_max, ci - c0);
           const T beta = kb == 0 ? T(0) : T(1);
           for (int64_t jp = 0; jp < n_panels; ++jp) {
-            const T* bp = upack.data() + ((xi * n_kc + kb) * n_panels + jp) * b_panel;
+            const T* bp = upack + ((xi * n_kc + kb) * n_panels + jp) * b_panel;
             const int64_t cols = std::min<int64_t>(nr, co - jp * nr);
             for (int64_t i0 = 0; i0 < cnt; i0 += mr) {
               const int64_t rows = std::min<int64_t>(mr, cnt - i0);
               for (int64_t i = 0; i < mr; ++i)
-                rows_ptr[size_t(i)] = V.data() + (xi * tb + i0 + (i < rows ? i : 0)) * ci + c0;
-              u.ukr_rows(rows, cols, 1, kc, rows_ptr.data(), bp, nr, M.data() + (xi * tb + i0) * co + jp * nr, co,
+                rows_ptr[i] = V + (xi * tb + i0 + (i < rows ? i : 0)) * ci + c0;
+              u.ukr_rows(rows, cols, 1, kc, rows_ptr, bp, nr, M + (xi * tb + i0) * co + jp * nr, co,
                          T(1), beta);
             }
           }
@@ -409,10 +416,10 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
         for (int a = 0; a < 2; ++a)
           for (int b = 0; b < 2; ++b)
             dst[a * 2 + b] = oh0 + a < s.ho && ow0 + b < s.wo ? y + ((n * s.ho + oh0 + a) * s.wo + ow0 + b) * co
-                                                             : sink.data();
-        winograd_output_tile<T>(M.data() + tt * co, tb * co, co, dst);
+                                                             : sink;
+        winograd_output_tile<T>(M + tt * co, tb * co, co, dst);
         for (int q = 0; q < 4; ++q)
-          if (dst[q] != sink.data()) apply_epilogue(dst[q], co, 1, co, ep);
+          if (dst[q] != sink) apply_epilogue(dst[q], co, 1, co, ep);
       }
     }
   }
@@ -434,14 +441,16 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
   const int64_t n_blocks = (tiles + tb - 1) / tb;
   const int nt = int(std::min<int64_t>(std::min(num_threads(), threads_for(2 * s.n * s.ho * s.wo * 9 * ci * co)),
                                        n_blocks));
-  std::vector<T> du(static_cast<size_t>(nt * du_size), T(0));
+  T* const du = scratch<T, 1>(nt * du_size);
+  std::fill(du, du + nt * du_size, T(0));
   const std::vector<T> zeros(static_cast<size_t>(std::max(ci, co)), T(0));
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int tid = nt > 1 ? omp_get_thread_num() : 0;
-    T* acc = du.data() + tid * du_size;
-    std::vector<T> V(static_cast<size_t>(16 * tb * ci)), Z(static_cast<size_t>(16 * tb * co));
+    T* acc = du + tid * du_size;
+    T* const V = scratch<T>(16 * tb * (ci + co));  // V and Z of a block, reused across calls
+    T* const Z = V + 16 * tb * ci;
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
@@ -455,27 +464,27 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
             src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * ci
                                                                         : zeros.data();
           }
-        winograd_input_tile<T>(src, ci, V.data() + tt * ci, tb * ci);
+        winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
         const T* g[4];  // the tile's output gradient; pixels past the edge are zero
         for (int a = 0; a < 2; ++a)
           for (int b = 0; b < 2; ++b)
             g[a * 2 + b] = oh0 + a < s.ho && ow0 + b < s.wo ? dy + ((n * s.ho + oh0 + a) * s.wo + ow0 + b) * co
                                                             : zeros.data();
-        winograd_grad_tile<T>(g, co, Z.data() + tt * co, tb * co);
+        winograd_grad_tile<T>(g, co, Z + tt * co, tb * co);
       }
       for (int64_t xi = 0; xi < 16; ++xi)  // acc_xi += V_xi^T @ Z_xi
-        gemm<T>(ci, co, cnt, T(1), V.data() + xi * tb * ci, 1, ci, Z.data() + xi * tb * co, co, 1, T(1),
+        gemm<T>(ci, co, cnt, T(1), V + xi * tb * ci, 1, ci, Z + xi * tb * co, co, 1, T(1),
                 acc + xi * ci * co, co, {}, 1);
     }
   }
   for (int t = 1; t < nt; ++t) {
-    const T* p = du.data() + t * du_size;
-    for (int64_t i = 0; i < du_size; ++i) du[size_t(i)] += p[i];
+    const T* p = du + t * du_size;
+    for (int64_t i = 0; i < du_size; ++i) du[i] += p[i];
   }
   // dw[i, j] = (G^T dU G)[i, j], vectorized over o. G^T u = (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3).
   for (int64_t c = 0; c < ci; ++c) {
     const T* u[16];
-    for (int xi = 0; xi < 16; ++xi) u[xi] = du.data() + (xi * ci + c) * co;
+    for (int xi = 0; xi < 16; ++xi) u[xi] = du + (xi * ci + c) * co;
     T* d[9];
     for (int t = 0; t < 9; ++t) d[t] = dw + (t * ci + c) * co;
 #pragma omp simd
@@ -547,16 +556,16 @@ bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* 
   // More than ~12% extra work on zeros is not worth it, unless Winograd (2.25x fewer flops) runs it.
   if (s.h * s.w * 8 > s.ho * s.wo * 9 && !winograd_applies(t)) return false;
   const int64_t ci = s.cin, co = s.cout;
-  std::vector<T> wr(size_t(s.kh * s.kw * ci * co));
+  T* const wr = scratch<T, 3>(s.kh * s.kw * ci * co);
   for (int64_t i = 0; i < s.kh; ++i)
     for (int64_t j = 0; j < s.kw; ++j)
       for (int64_t c = 0; c < ci; ++c)
         for (int64_t o = 0; o < co; ++o)
           wr[size_t((((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * co + o) * ci + c)] = w[((i * s.kw + j) * ci + c) * co + o];
   if (winograd_applies(t))
-    forward_winograd<T>(t, dy, wr.data(), GemmEpilogue<T>{}, dx);
+    forward_winograd<T>(t, dy, wr, GemmEpilogue<T>{}, dx);
   else
-    forward_implicit_gemm<T>(t, dy, wr.data(), GemmEpilogue<T>{}, dx);
+    forward_implicit_gemm<T>(t, dy, wr, GemmEpilogue<T>{}, dx);
   return true;
 }
 
@@ -690,7 +699,7 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
   const int nt = chunk_threads(s.n, 2 * M * K * C);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < s.n; ++n) {
-    T* dcol = col_buffer<T>(rpc * s.wo * K);
+    T* dcol = scratch<T>(rpc * s.wo * K);
     for (int64_t ci = 0; ci < chunks_per_image; ++ci) {
       const int64_t r0 = n * s.ho + ci * rpc, r1 = std::min(n * s.ho + s.ho, r0 + rpc), m = (r1 - r0) * s.wo;
       gemm<T>(m, K, C, T(1), dy + r0 * s.wo * C, C, 1, wt.data(), K, 1, T(0), dcol, K, {}, nt > 1 ? 1 : 0);
