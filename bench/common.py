@@ -9,18 +9,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def median_time(f, reps: int = 7, warmup: int = 2, settle: float = 0.2) -> float:
-    """Median wall time of `f()` over `reps` calls after `warmup` calls.
+def median_time(f, reps: int = 7, warmup: int = 2, settle: float = 0.2, min_warmup_s: float = 0.25,
+                min_time_s: float = 0.5, max_reps: int = 300) -> float:
+    """Median wall time of `f()` over at least `reps` calls after at least `warmup` calls.
 
     Sleeps `settle` seconds first: thread pools (OpenBLAS, OpenMP, PyTorch's) keep spinning for
     milliseconds after their last call, and on a two-core machine whichever library is timed next
     would otherwise compete with the previous one's idle threads.
+    Short calls are repeated longer, both the warm-up (at least `min_warmup_s`) and the timed calls
+    (at least `min_time_s`, at most `max_reps`): a 2 ms call still gets faster over its first few
+    dozen repetitions (caches, the allocator's heap settling, clock ramp-up), which 2 + 7 calls
+    would mostly measure. dlcore and its anchors are timed alike.
     """
     time.sleep(settle)
-    for _ in range(warmup):
+    start, n = time.perf_counter(), 0
+    while n < warmup or (n < max_reps and time.perf_counter() - start < min_warmup_s):
         f()
+        n += 1
     ts = []
-    for _ in range(reps):
+    start = time.perf_counter()
+    while len(ts) < reps or (len(ts) < max_reps and time.perf_counter() - start < min_time_s):
         t = time.perf_counter()
         f()
         ts.append(time.perf_counter() - t)
