@@ -312,9 +312,6 @@ void winograd_grad_tile(const T* const* src, int64_t co, T* z, int64_t zs) {
 // into y with the bias and activation. Float32 rounding: the transforms only add, so results stay
 // within a few ulps of the direct sum's (the tests hold it to the same tolerance).
 
-// Where it pays off (measured, float32, 2 threads): forward 1.05-1.1x with 16-32 channels,
-// 1.4-1.5x with 64-128; backward-filter 1.1-1.2x and 1.4-1.5x. With few output pixels per filter (8x7x7 images, 256 channels: 0.7x) the
-// filter transform, redone every call, costs more than the GEMMs save.
 // Blocks of at most `cap` tiles, as many as a multiple of the threads so that they share them
 // evenly (9 blocks on 2 threads would leave one idle a ninth of the time; measured on
 // 64x13x13x32->64, fwd+bwd 5.1 -> 4.5 ms), and the threads worth waking for `flops`.
@@ -332,18 +329,54 @@ TileBlocks tile_blocks(int64_t tiles, int64_t cap, int64_t flops) {
   return {tb, nb, int(std::min<int64_t>(nt, nb))};
 }
 
+// Where Winograd runs. It pays off (measured, float32, 2 threads): forward 1.05-1.1x with 16-32
+// channels, 1.4-1.5x with 64-128; backward-filter 1.1-1.2x and 1.4-1.5x. With few output pixels
+// per filter (8x7x7 images, 256 channels: 0.7x) the filter transform, redone every call, costs
+// more than the GEMMs save.
 bool winograd_applies(const Conv2dShape& s) {
   return s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.cin >= kWinogradMinCin &&
          s.cout >= kWinogradMinCout && s.n * s.ho * s.wo >= 64 * std::max(s.cin, s.cout);
 }
+
+// The tiles of a Winograd pass: 2x2 output pixels each, tiles_w per row, in image order.
+struct WinogradTiles {
+  const Conv2dShape& s;
+  int64_t tiles_w, tiles_img, tiles;
+  explicit WinogradTiles(const Conv2dShape& s_)
+      : s(s_), tiles_w((s_.wo + 1) / 2), tiles_img((s_.ho + 1) / 2 * tiles_w), tiles(s_.n * tiles_img) {}
+
+  // src[a * 4 + b]: the Cin channels of input pixel (a, b) of the tile's 4x4 window, or `zeros`
+  // where the window leaves the image.
+  template <typename T>
+  void input_rows(const T* x, int64_t tile, const T* zeros, const T** src) const {
+    const int64_t n = tile / tiles_img, r = tile % tiles_img;
+    const int64_t ih0 = (r / tiles_w) * 2 - s.pt, iw0 = (r % tiles_w) * 2 - s.pl;
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b) {
+        const int64_t ih = ih0 + a, iw = iw0 + b;
+        src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * s.cin : zeros;
+      }
+  }
+  // dst[a * 2 + b]: the Cout values of output pixel (a, b) of the tile in y (or dy), or `outside`
+  // for a pixel past the image's edge (a tile of an odd-sized output).
+  template <typename P>
+  void output_pixels(P* y, int64_t tile, P* outside, P** dst) const {
+    const int64_t n = tile / tiles_img, r = tile % tiles_img;
+    const int64_t oh0 = (r / tiles_w) * 2, ow0 = (r % tiles_w) * 2;
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b)
+        dst[a * 2 + b] = oh0 + a < s.ho && ow0 + b < s.wo ? y + ((n * s.ho + oh0 + a) * s.wo + ow0 + b) * s.cout
+                                                           : outside;
+  }
+};
 
 template <typename T>
 void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const int mr = u.mr, nr = u.nr;
   const int64_t ci = s.cin, co = s.cout, e64 = 64 / int64_t(sizeof(T));
-  const int64_t tiles_h = (s.ho + 1) / 2, tiles_w = (s.wo + 1) / 2, tiles_img = tiles_h * tiles_w;
-  const int64_t tiles = s.n * tiles_img;
+  const WinogradTiles wt(s);
+  const int64_t tiles = wt.tiles;
 
   // U_xi = G g G^T for every (c, o), vectorized over o: U[(xi * ci + c) * co + o].
   T* const U = scratch<T, 1>(16 * ci * co);
@@ -397,15 +430,8 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
       // Input transform: V[(xi * tb + tt) * ci + c] = (B^T d B)[xi] for tile t0 + tt, channel c.
       for (int64_t tt = 0; tt < cnt; ++tt) {
-        const int64_t tile = t0 + tt, n = tile / tiles_img, r = tile % tiles_img;
-        const int64_t ih0 = (r / tiles_w) * 2 - s.pt, iw0 = (r % tiles_w) * 2 - s.pl;
         const T* src[16];
-        for (int a = 0; a < 4; ++a)
-          for (int b = 0; b < 4; ++b) {
-            const int64_t ih = ih0 + a, iw = iw0 + b;
-            src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * ci
-                                                                        : zeros.data();
-          }
+        wt.input_rows(x, t0 + tt, zeros.data(), src);
         winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
       }
       // M_xi = V_xi @ U_xi, V read in place by the rows microkernel.
@@ -427,13 +453,8 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
         }
       // Output transform: y (2x2 per tile) = A^T M A, then bias + activation.
       for (int64_t tt = 0; tt < cnt; ++tt) {
-        const int64_t tile = t0 + tt, n = tile / tiles_img, r = tile % tiles_img;
-        const int64_t oh0 = (r / tiles_w) * 2, ow0 = (r % tiles_w) * 2;
         T* dst[4];  // output pixels past the image's edge go to a sink row
-        for (int a = 0; a < 2; ++a)
-          for (int b = 0; b < 2; ++b)
-            dst[a * 2 + b] = oh0 + a < s.ho && ow0 + b < s.wo ? y + ((n * s.ho + oh0 + a) * s.wo + ow0 + b) * co
-                                                             : sink;
+        wt.output_pixels(y, t0 + tt, sink, dst);
         winograd_output_tile<T>(M + tt * co, tb * co, co, dst);
         for (int q = 0; q < 4; ++q)
           if (dst[q] != sink) apply_epilogue(dst[q], co, 1, co, ep);
@@ -451,8 +472,8 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
 template <typename T>
 void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
   const int64_t ci = s.cin, co = s.cout;
-  const int64_t tiles_h = (s.ho + 1) / 2, tiles_w = (s.wo + 1) / 2, tiles_img = tiles_h * tiles_w;
-  const int64_t tiles = s.n * tiles_img, du_size = 16 * ci * co;
+  const WinogradTiles wt(s);
+  const int64_t tiles = wt.tiles, du_size = 16 * ci * co;
   // Tiles per block: the GEMMs' K. V and Z of a block (16 x tb x (ci + co)) stay in L3.
   const TileBlocks tbk = tile_blocks(tiles, kGemmKc / 2, 2 * s.n * s.ho * s.wo * 9 * ci * co);
   const int64_t tb = tbk.tb, n_blocks = tbk.n_blocks;
@@ -471,21 +492,11 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
       for (int64_t tt = 0; tt < cnt; ++tt) {
-        const int64_t tile = t0 + tt, n = tile / tiles_img, r = tile % tiles_img;
-        const int64_t oh0 = (r / tiles_w) * 2, ow0 = (r % tiles_w) * 2;
         const T* src[16];
-        for (int a = 0; a < 4; ++a)
-          for (int b = 0; b < 4; ++b) {
-            const int64_t ih = oh0 - s.pt + a, iw = ow0 - s.pl + b;
-            src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * ci
-                                                                        : zeros.data();
-          }
+        wt.input_rows(x, t0 + tt, zeros.data(), src);
         winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
         const T* g[4];  // the tile's output gradient; pixels past the edge are zero
-        for (int a = 0; a < 2; ++a)
-          for (int b = 0; b < 2; ++b)
-            g[a * 2 + b] = oh0 + a < s.ho && ow0 + b < s.wo ? dy + ((n * s.ho + oh0 + a) * s.wo + ow0 + b) * co
-                                                            : zeros.data();
+        wt.output_pixels(dy, t0 + tt, zeros.data(), g);
         winograd_grad_tile<T>(g, co, Z + tt * co, tb * co);
       }
       for (int64_t xi = 0; xi < 16; ++xi)  // acc_xi += V_xi^T @ Z_xi
