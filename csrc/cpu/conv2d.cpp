@@ -357,6 +357,16 @@ struct WinogradTiles {
         src[a * 4 + b] = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x + ((n * s.h + ih) * s.w + iw) * s.cin : zeros;
       }
   }
+  // Input transform of tiles [t0, t0 + cnt): v[(xi * tb + tt) * Cin + c] = (B^T d B)[xi] of tile
+  // t0 + tt, channel c.
+  template <typename T>
+  void transform_inputs(const T* x, int64_t t0, int64_t cnt, const T* zeros, T* v, int64_t tb) const {
+    for (int64_t tt = 0; tt < cnt; ++tt) {
+      const T* src[16];
+      input_rows(x, t0 + tt, zeros, src);
+      winograd_input_tile<T>(src, s.cin, v + tt * s.cin, tb * s.cin);
+    }
+  }
   // dst[a * 2 + b]: the Cout values of output pixel (a, b) of the tile in y (or dy), or `outside`
   // for a pixel past the image's edge (a tile of an odd-sized output).
   template <typename P>
@@ -428,12 +438,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
-      // Input transform: V[(xi * tb + tt) * ci + c] = (B^T d B)[xi] for tile t0 + tt, channel c.
-      for (int64_t tt = 0; tt < cnt; ++tt) {
-        const T* src[16];
-        wt.input_rows(x, t0 + tt, zeros.data(), src);
-        winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
-      }
+      wt.transform_inputs(x, t0, cnt, zeros.data(), V, tb);
       // M_xi = V_xi @ U_xi, V read in place by the rows microkernel.
       for (int64_t xi = 0; xi < 16; ++xi)
         for (int64_t kb = 0; kb < n_kc; ++kb) {
@@ -491,10 +496,8 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
+      wt.transform_inputs(x, t0, cnt, zeros.data(), V, tb);
       for (int64_t tt = 0; tt < cnt; ++tt) {
-        const T* src[16];
-        wt.input_rows(x, t0 + tt, zeros.data(), src);
-        winograd_input_tile<T>(src, ci, V + tt * ci, tb * ci);
         const T* g[4];  // the tile's output gradient; pixels past the edge are zero
         wt.output_pixels(dy, t0 + tt, zeros.data(), g);
         winograd_grad_tile<T>(g, co, Z + tt * co, tb * co);
