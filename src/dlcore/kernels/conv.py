@@ -8,7 +8,10 @@ conv1d takes sequences (N, L, C_in) and filters (k, C_in, C_out) and runs as con
 zeros on every side), a pair ``(ph, pw)`` (symmetric per axis) or explicit
 ``((top, bottom), (left, right))``. ``strides`` and ``dilation`` are an int or a pair.
 
-The C++ kernels are in csrc/cpu/conv2d.cpp (im2col in bounded chunks + the packed GEMM).
+The C++ kernels are in csrc/cpu/conv2d.cpp: an implicit GEMM on the packed GEMM's microkernel
+(im2col(x) read in place, never written out), and Winograd F(2x2, 3x3) for 3x3 stride-1 layers with
+16+ channels, whose float32 results agree with the direct sum to within its rounding (relative error
+3e-7..7e-7 against float64 measured on 64-512 channels).
 """
 from __future__ import annotations
 
