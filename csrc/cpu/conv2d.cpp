@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "cpu/cpu.h"
+#include "cpu/scratch.h"
 
 // The portable copy of the per-ISA kernels (conv2d_kernels.h).
 #define DLCORE_CONV_NS conv_generic
@@ -59,37 +60,6 @@ namespace {
 constexpr int64_t kChunkBytes = 384 << 10;
 // Winograd pays off once the GEMMs dominate its transforms (see winograd_applies).
 constexpr int64_t kWinogradMinCin = 16, kWinogradMinCout = 16;
-
-// std::vector storage aligned to 64 bytes (the packed GEMM panels' requirement).
-template <typename T>
-struct AlignedAllocator {
-  using value_type = T;
-  AlignedAllocator() = default;
-  template <typename U>
-  AlignedAllocator(const AlignedAllocator<U>&) {}
-  T* allocate(size_t n) {
-    void* p = std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64);
-    if (!p) throw std::bad_alloc();
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, size_t) { std::free(p); }
-  template <typename U>
-  bool operator==(const AlignedAllocator<U>&) const { return true; }
-  template <typename U>
-  bool operator!=(const AlignedAllocator<U>&) const { return false; }
-};
-
-// Per-thread scratch buffers, 64-byte aligned, grown as needed and kept across calls: a
-// convolution allocating its megabytes afresh each call pays for the page faults every time
-// (measured: a third of the Winograd passes' time). Slot tells apart buffers live at the same
-// time: 0 inside the parallel regions (im2col slices, Winograd blocks), 1 and 2 for packed filters
-// and partial sums of the calling thread, 3 for the rotated filters of backward_data_as_forward.
-template <typename T, int Slot = 0>
-T* scratch(int64_t n) {
-  thread_local std::vector<T, AlignedAllocator<T>> buf;
-  if (int64_t(buf.size()) < n) buf.resize(size_t(n));
-  return buf.data();
-}
 
 bool is_pointwise(const Conv2dShape& s) {  // 1x1, stride 1, no padding: im2col(x) == x
   return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pb == 0 && s.pl == 0 && s.pr == 0;
@@ -201,7 +171,7 @@ void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const G
     taps_max = std::max(taps_max, bl.taps);
     b_off[size_t(kb + 1)] = b_off[size_t(kb)] + n_panels * round_up64(bl.taps * bl.kc * nr, e64);
   }
-  T* const bpack = scratch<T, 1>(b_off[size_t(n_kb)]);
+  T* const bpack = scratch<T, Slot::conv_filters>(b_off[size_t(n_kb)]);
   for (int64_t kb = 0; kb < n_kb; ++kb) {
     const KBlock& bl = blocks[size_t(kb)];
     const int64_t depth = bl.taps * bl.kc;
@@ -389,7 +359,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
   const int64_t tiles = wt.tiles;
 
   // U_xi = G g G^T for every (c, o), vectorized over o: U[(xi * ci + c) * co + o].
-  T* const U = scratch<T, 1>(16 * ci * co);
+  T* const U = scratch<T, Slot::conv_filters>(16 * ci * co);
   for (int64_t c = 0; c < ci; ++c) {
     const T* g[9];
     for (int t = 0; t < 9; ++t) g[t] = w + (t * ci + c) * co;
@@ -412,7 +382,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
   // ... packed for the microkernel: per xi, K chunks of at most kGemmKc input channels.
   const int64_t n_kc = (ci + kGemmKc - 1) / kGemmKc, kc_max = (ci + n_kc - 1) / n_kc;
   const int64_t n_panels = (co + nr - 1) / nr, b_panel = round_up64(kc_max * nr, e64);
-  T* const upack = scratch<T, 2>(16 * n_kc * n_panels * b_panel);
+  T* const upack = scratch<T, Slot::conv_filters_packed>(16 * n_kc * n_panels * b_panel);
   for (int64_t xi = 0; xi < 16; ++xi)
     for (int64_t kb = 0; kb < n_kc; ++kb) {
       const int64_t c0 = kb * kc_max, kc = std::min(kc_max, ci - c0);
@@ -431,7 +401,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     // V and M of a block live in the thread's scratch buffer, reused across calls.
-    T* const V = scratch<T>(16 * tb * (ci + co) + co);
+    T* const V = scratch<T, Slot::conv_block>(16 * tb * (ci + co) + co);
     T* const M = V + 16 * tb * ci;
     T* const sink = M + 16 * tb * co;
     const T* rows_ptr[32];  // MR <= 32
@@ -483,7 +453,7 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
   const TileBlocks tbk = tile_blocks(tiles, kGemmKc / 2, 2 * s.n * s.ho * s.wo * 9 * ci * co);
   const int64_t tb = tbk.tb, n_blocks = tbk.n_blocks;
   const int nt = tbk.nt;
-  T* const du = scratch<T, 1>(nt * du_size);
+  T* const du = scratch<T, Slot::conv_filters>(nt * du_size);
   std::fill(du, du + nt * du_size, T(0));
   const std::vector<T> zeros(static_cast<size_t>(std::max(ci, co)), T(0));
 
@@ -491,7 +461,7 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
   {
     const int tid = nt > 1 ? omp_get_thread_num() : 0;
     T* acc = du + tid * du_size;
-    T* const V = scratch<T>(16 * tb * (ci + co));  // V and Z of a block, reused across calls
+    T* const V = scratch<T, Slot::conv_block>(16 * tb * (ci + co));  // V and Z of a block, reused across calls
     T* const Z = V + 16 * tb * ci;
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; ++blk) {
@@ -586,7 +556,7 @@ bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* 
   // More than ~12% extra work on zeros is not worth it, unless Winograd (2.25x fewer flops) runs it.
   if (s.h * s.w * 8 > s.ho * s.wo * 9 && !winograd_applies(t)) return false;
   const int64_t ci = s.cin, co = s.cout;
-  T* const wr = scratch<T, 3>(s.kh * s.kw * ci * co);
+  T* const wr = scratch<T, Slot::conv_rotated>(s.kh * s.kw * ci * co);
   for (int64_t i = 0; i < s.kh; ++i)
     for (int64_t j = 0; j < s.kw; ++j)
       for (int64_t c = 0; c < ci; ++c)
@@ -729,7 +699,7 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
   const int nt = chunk_threads(s.n, 2 * M * K * C);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < s.n; ++n) {
-    T* dcol = scratch<T>(rpc * s.wo * K);
+    T* dcol = scratch<T, Slot::conv_block>(rpc * s.wo * K);
     for (int64_t ci = 0; ci < chunks_per_image; ++ci) {
       const int64_t r0 = n * s.ho + ci * rpc, r1 = std::min(n * s.ho + s.ho, r0 + rpc), m = (r1 - r0) * s.wo;
       gemm<T>(m, K, C, T(1), dy + r0 * s.wo * C, C, 1, wt.data(), K, 1, T(0), dcol, K, {}, nt > 1 ? 1 : 0);

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "cpu/cpu.h"
+#include "cpu/scratch.h"
 #include "cpu/gemm/gemm.h"
 #include "cpu/rnn_gates.h"
 
@@ -311,8 +312,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
     weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
     return;
   }
-  Buffer<T> dgates_buf(N * G);
-  T* dgates = dgates_buf.get();
+  T* dgates = scratch<T, Slot::rnn_grad_a>(N * G);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
   const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
@@ -403,9 +403,8 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
                              dbias + G);
     return;
   }
-  Buffer<T> dgx_buf(N * G), dgh_buf(N * G);
-  T* dgx = dgx_buf.get();
-  T* dgh = dgh_buf.get();
+  T* dgx = scratch<T, Slot::rnn_grad_a>(N * G);
+  T* dgh = scratch<T, Slot::rnn_grad_b>(N * G);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
   const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
@@ -482,8 +481,7 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
     weight_gradient_share<T>(0, 1, u.nr, 0, I, H, H, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
     return;
   }
-  Buffer<T> dp_buf(N * H);
-  T* dp = dp_buf.get();
+  T* dp = scratch<T, Slot::rnn_grad_a>(N * H);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
   const BatchSplit split(B, u.mr, 2 * N * H * (2 * H + 2 * I));

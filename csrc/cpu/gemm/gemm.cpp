@@ -18,6 +18,7 @@
 
 #include "common/scalar_math.h"
 #include "cpu/cpu.h"
+#include "cpu/scratch.h"
 
 namespace dlcore::cpu {
 namespace {
@@ -25,34 +26,15 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A 64-byte aligned scratch buffer that grows and is reused across calls (one per thread), so a
-// GEMM call does not pay for malloc + page faults of megabytes of packing space.
-template <typename T>
-struct Scratch {
-  T* ptr = nullptr;
-  int64_t cap = 0;
-  T* get(int64_t n) {
-    if (n > cap) {
-      std::free(ptr);
-      const size_t bytes = size_t(round_up(n * int64_t(sizeof(T)), 64));
-      ptr = static_cast<T*>(std::aligned_alloc(64, bytes));
-      if (!ptr) throw std::bad_alloc();
-      cap = n;
-    }
-    return ptr;
-  }
-  ~Scratch() { std::free(ptr); }
-};
-
+// Packing space: per-thread buffers kept across calls (scratch.h), so a GEMM call does not pay for
+// malloc + page faults of megabytes of packing space.
 template <typename T>
 T* scratch_a(int64_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
+  return scratch<T, Slot::gemm_a>(n);
 }
 template <typename T>
 T* scratch_b(int64_t n) {
-  thread_local Scratch<T> s;
-  return s.get(n);
+  return scratch<T, Slot::gemm_b>(n);
 }
 
 // ---- Packing ----------------------------------------------------------------------------------
