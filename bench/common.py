@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def median_time(f, reps: int = 7, warmup: int = 2, settle: float = 0.2, min_warmup_s: float = 0.25,
+def median_time(f, reps: int = 7, warmup: int = 5, settle: float = 0.2, min_warmup_s: float = 0.25,
                 min_time_s: float = 0.5, max_reps: int = 300) -> float:
     """Median wall time of `f()` over at least `reps` calls after at least `warmup` calls.
 
@@ -19,7 +19,10 @@ def median_time(f, reps: int = 7, warmup: int = 2, settle: float = 0.2, min_warm
     Short calls are repeated longer, both the warm-up (at least `min_warmup_s`) and the timed calls
     (at least `min_time_s`, at most `max_reps`): a 2 ms call still gets faster over its first few
     dozen repetitions (caches, the allocator's heap settling, clock ramp-up), which 2 + 7 calls
-    would mostly measure. dlcore and its anchors are timed alike.
+    would mostly measure. Long calls get at least `warmup` = 5 calls: the first few calls with
+    tens of megabytes of fresh arrays are slow until the C allocator's heap has grown to hold them
+    (an LSTM forward + backward of B=64 T=100 H=256 takes 2x its steady time for 4 calls).
+    dlcore and its anchors are timed alike.
     """
     time.sleep(settle)
     start, n = time.perf_counter(), 0
