@@ -261,6 +261,55 @@ void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t
 // Known limit: a batch of fewer than MR * threads rows runs its time loop on fewer threads (a split of
 // the hidden units with one barrier per step would serve small batches with large H better).
 
+// What every forward pass sets up before its time loop, for G columns of gates (G = 4H, 3H or H):
+// the batch split; the input projection of all B*T rows into `proj` (done here unless every thread
+// projects its own rows at the top of the loop, own_projection); h_prev[:, 0]; U packed for the
+// per-step products; and per-thread scratch of `extra` elements plus the products' A panel.
+template <typename T>
+struct ForwardPlan {
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  BatchSplit split;
+  bool own_projection;
+  PackedRhs<T> U;
+  int64_t extra;
+  ThreadScratch<T> scratch;
+  ForwardPlan(int64_t B, int64_t T_, int64_t I, int64_t H, int64_t G, const T* x, const T* h0, Strided<T> kernel,
+              Strided<T> recurrent, const T* bias, T* proj, T* h_prev, int64_t extra_per_row)
+      : split(B, gemm_ukr<T>().mr, 2 * B * T_ * G * (H + I)),
+        own_projection(split.nt >= rnn_threads(2 * B * T_ * G * I)),
+        U(H, G, recurrent.data, recurrent.rs, recurrent.cs, gemm_ukr<T>()),
+        extra(round_up(split.max_rows * extra_per_row, 16)),
+        scratch(split.nt, extra + split.max_rows * U.kc) {
+    if (!own_projection) project<T>(0, B * T_, I, G, x, kernel, bias, proj, rnn_threads(2 * B * T_ * G * I));
+    seed_h_prev(B, T_, H, h0, h_prev);
+  }
+  // Thread tid's scratch: `extra` elements, then the A panel buffer of rows_times_packed.
+  T* extra_at(int tid) const { return scratch.at(tid); }
+  T* abuf_at(int tid) const { return scratch.at(tid) + extra; }
+};
+
+// The same for a backward pass: the split, whether each thread computes dx of its own rows
+// (own_dx), U^T packed, and per-thread scratch of two rows x H blocks (the gradients carried from
+// step to step) plus the A panel buffer.
+template <typename T>
+struct BackwardPlan {
+  const GemmUkrInfo<T>& u = gemm_ukr<T>();
+  BatchSplit split;
+  bool own_dx;
+  PackedRhs<T> Ut;
+  int64_t hblock;
+  ThreadScratch<T> scratch;
+  BackwardPlan(int64_t B, int64_t T_, int64_t I, int64_t H, int64_t G, Strided<T> recurrent)
+      : split(B, gemm_ukr<T>().mr, 2 * B * T_ * G * (2 * H + 2 * I)),
+        own_dx(split.nt >= rnn_threads(2 * B * T_ * G * I)),
+        Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, gemm_ukr<T>()),
+        hblock(round_up(split.max_rows * H, 16)),
+        scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc) {}
+  T* dh_at(int tid) const { return scratch.at(tid); }
+  T* dnext_at(int tid) const { return scratch.at(tid) + hblock; }
+  T* abuf_at(int tid) const { return scratch.at(tid) + 2 * hblock; }
+};
+
 // ================================================================================================ LSTM
 
 template <typename T>
@@ -268,28 +317,24 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
                   Strided<T> kernel, Strided<T> recurrent, const T* bias, T* hs, T* gates, T* cs, T* h_prev) {
   const int64_t G = 4 * H, N = B * T_;
   if (N == 0 || H == 0) return;
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
-  const bool own_projection = split.nt >= rnn_threads(2 * N * G * I);
   // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel + bias.
-  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, rnn_threads(2 * N * G * I));
-  seed_h_prev(B, T_, H, h0, h_prev);
+  const ForwardPlan<T> plan(B, T_, I, H, G, x, h0, kernel, recurrent, bias, gates, h_prev, 0);
+  const GemmUkrInfo<T>& u = plan.u;
+  const BatchSplit& split = plan.split;
 
   // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
-  const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
   const int64_t ldg = T_ * G, ldh = T_ * H;  // row strides of a time step's slice
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* abuf = scratch.at(tid);
-    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
+    T* abuf = plan.abuf_at(tid);
+    if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* g_t = gates + b0 * ldg + t * G;
       const T* hp_t = h_prev + b0 * ldh + t * H;
-      rows_times_packed(u, rows, hp_t, ldh, U, g_t, ldg, T(1), abuf);
+      rows_times_packed(u, rows, hp_t, ldh, plan.U, g_t, ldg, T(1), abuf);
       const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
       const int64_t ldcp = t == 0 ? H : ldh;
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
@@ -314,19 +359,16 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
   }
   T* dgates = scratch<T, Slot::rnn_grad_a>(N * G);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (4H, H)
-  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= rnn_threads(2 * N * G * I);
-  const int64_t hblock = round_up(split.max_rows * H, 16);
-  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (4H, H)
+  const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* dh = scratch.at(tid);  // rows x H: gradient w.r.t. h_t (all paths)
-    T* dc = dh + hblock;      // rows x H: gradient w.r.t. c_t from step t+1
-    T* abuf = dc + hblock;
+    T* dh = plan.dh_at(tid);     // rows x H: gradient w.r.t. h_t (all paths)
+    T* dc = plan.dnext_at(tid);  // rows x H: gradient w.r.t. c_t from step t+1
+    T* abuf = plan.abuf_at(tid);
     // 1. Backward through time on this thread's batch rows, carrying dh and dc from step to step.
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     copy_rows(rows, H, dc_T ? dc_T + b0 * H : nullptr, H, dc, H);
@@ -337,18 +379,18 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
       T* dg_t = dgates + b0 * ldg + t * G;
       gk.lstm_backward(rows, H, gates + b0 * ldg + t * G, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, dh, H, dc,
                        H, dg_t, ldg);
-      rows_times_packed(u, rows, dg_t, ldg, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
+      rows_times_packed(u, rows, dg_t, ldg, plan.Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
     copy_rows(rows, H, dc, H, dc0 + b0 * H, H);
     // 2. dx of this thread's rows, then (after every thread's rows exist) its share of the weight
     //    gradients as large GEMMs over all B*T rows.
-    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
+    if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
 #pragma omp barrier
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgates, dgates, dkernel, drecurrent, dbias,
                              nullptr);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, rnn_threads(2 * N * G * I));
+  if (!plan.own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
 // ================================================================================================= GRU
@@ -358,31 +400,25 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
                  Strided<T> recurrent, const T* bias, T* hs, T* gates, T* hh_rec, T* h_prev) {
   const int64_t G = 3 * H, N = B * T_;
   if (N == 0 || H == 0) return;
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const BatchSplit split(B, u.mr, 2 * N * G * (H + I));
-  const bool own_projection = split.nt >= rnn_threads(2 * N * G * I);
   // 1. Input projection (input bias, row 0 of bias, fused).
-  if (!own_projection) project<T>(0, N, I, G, x, kernel, bias, gates, rnn_threads(2 * N * G * I));
-  seed_h_prev(B, T_, H, h0, h_prev);
-
   // 2. The time loop: gh = h_{t-1} @ U into per-thread scratch (it must stay apart from the input
   //    side: reset_after multiplies only its h-part by r), then the gate pass.
-  const PackedRhs<T> U(H, G, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const int64_t gblock = round_up(split.max_rows * G, 16);
-  const ThreadScratch<T> scratch(split.nt, gblock + split.max_rows * U.kc);
+  const ForwardPlan<T> plan(B, T_, I, H, G, x, h0, kernel, recurrent, bias, gates, h_prev, G);
+  const GemmUkrInfo<T>& u = plan.u;
+  const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
   const T* b_rec = bias + G;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* gh = scratch.at(tid);
-    T* abuf = gh + gblock;
-    if (own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
+    T* gh = plan.extra_at(tid);
+    T* abuf = plan.abuf_at(tid);
+    if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       const T* hp_t = h_prev + b0 * ldh + t * H;
-      rows_times_packed(u, rows, hp_t, ldh, U, gh, G, T(0), abuf);
+      rows_times_packed(u, rows, hp_t, ldh, plan.U, gh, G, T(0), abuf);
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
       gk.gru_forward(rows, H, gates + b0 * ldg + t * G, ldg, gh, G, b_rec, hp_t, ldh, hh_rec + b0 * ldh + t * H,
                      ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
@@ -406,35 +442,32 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
   T* dgx = scratch<T, Slot::rnn_grad_a>(N * G);
   T* dgh = scratch<T, Slot::rnn_grad_b>(N * G);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const PackedRhs<T> Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, u);  // U^T: (3H, H)
-  const BatchSplit split(B, u.mr, 2 * N * G * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= rnn_threads(2 * N * G * I);
-  const int64_t hblock = round_up(split.max_rows * H, 16);
-  const ThreadScratch<T> scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc);
+  const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (3H, H)
+  const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* dh = scratch.at(tid);
-    T* dnext = dh + hblock;
-    T* abuf = dnext + hblock;
+    T* dh = plan.dh_at(tid);
+    T* dnext = plan.dnext_at(tid);
+    T* abuf = plan.abuf_at(tid);
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
       T* dgh_t = dgh + b0 * ldg + t * G;
       gk.gru_backward(rows, H, gates + b0 * ldg + t * G, ldg, hh_rec + b0 * ldh + t * H, ldh,
                       h_prev + b0 * ldh + t * H, ldh, dh, H, dgx + b0 * ldg + t * G, ldg, dgh_t, ldg, dnext, H);
-      rows_times_packed(u, rows, dgh_t, ldg, Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
+      rows_times_packed(u, rows, dgh_t, ldg, plan.Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
       std::swap(dh, dnext);
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
-    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgx, kernel, dx, 1);
+    if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgx, kernel, dx, 1);
 #pragma omp barrier
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgx, dgh, dkernel, drecurrent, dbias,
                              dbias + G);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, rnn_threads(2 * N * G * I));
+  if (!plan.own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
 // =========================================================================================== SimpleRNN
@@ -444,25 +477,20 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
                         Strided<T> recurrent, const T* bias, T* hs, T* hs_act, T* h_prev) {
   const int64_t N = B * T_;
   if (N == 0 || H == 0) return;
-  const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const BatchSplit split(B, u.mr, 2 * N * H * (H + I));
-  const bool own_projection = split.nt >= rnn_threads(2 * N * H * I);
-  if (!own_projection) project<T>(0, N, I, H, x, kernel, bias, hs_act, rnn_threads(2 * N * H * I));
-  seed_h_prev(B, T_, H, h0, h_prev);
-
-  const PackedRhs<T> U(H, H, recurrent.data, recurrent.rs, recurrent.cs, u);
-  const ThreadScratch<T> scratch(split.nt, split.max_rows * U.kc);
+  const ForwardPlan<T> plan(B, T_, I, H, H, x, h0, kernel, recurrent, bias, hs_act, h_prev, 0);
+  const GemmUkrInfo<T>& u = plan.u;
+  const BatchSplit& split = plan.split;
   const int64_t ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* abuf = scratch.at(tid);
-    if (own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
+    T* abuf = plan.abuf_at(tid);
+    if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* p_t = hs_act + b0 * ldh + t * H;
-      rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, U, p_t, ldh, T(1), abuf);
+      rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, plan.U, p_t, ldh, T(1), abuf);
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
       gk.rnn_forward(rows, H, p_t, ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
     }
@@ -483,31 +511,28 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
   }
   T* dp = scratch<T, Slot::rnn_grad_a>(N * H);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const PackedRhs<T> Ut(H, H, recurrent.data, recurrent.cs, recurrent.rs, u);
-  const BatchSplit split(B, u.mr, 2 * N * H * (2 * H + 2 * I));
-  const bool own_dx = split.nt >= rnn_threads(2 * N * H * I);
-  const int64_t hblock = round_up(split.max_rows * H, 16);
-  const ThreadScratch<T> scratch(split.nt, hblock + split.max_rows * Ut.kc);
+  const BackwardPlan<T> plan(B, T_, I, H, H, recurrent);
+  const BatchSplit& split = plan.split;
   const int64_t ldh = T_ * H;
 #pragma omp parallel num_threads(split.nt) if (split.nt > 1)
   {
     const int tid = omp_get_thread_num();
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* dh = scratch.at(tid);
-    T* abuf = dh + hblock;
+    T* dh = plan.dh_at(tid);
+    T* abuf = plan.abuf_at(tid);
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
       T* dp_t = dp + b0 * ldh + t * H;
       gk.rnn_backward(rows, H, hs_act + b0 * ldh + t * H, ldh, dh, H, dp_t, ldh);
-      rows_times_packed(u, rows, dp_t, ldh, Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
+      rows_times_packed(u, rows, dp_t, ldh, plan.Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
-    if (own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
+    if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
 #pragma omp barrier
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, H, x, h_prev, dp, dp, dkernel, drecurrent, dbias, nullptr);
   }
-  if (!own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, rnn_threads(2 * N * H * I));
+  if (!plan.own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, rnn_threads(2 * N * H * I));
 }
 
 // ======================================================================================= instantiations
