@@ -139,6 +139,12 @@ def test_schedules():
     assert opt.learning_rate == 0.25
     with pytest.raises(ValueError, match="len"):
         s.PiecewiseConstantDecay([1], [1.0])
+    assert s.InverseTimeDecay(1.0, 10, 0.5)(10) == pytest.approx(1 / 1.5)
+    assert s.InverseTimeDecay(1.0, 10, 0.5, staircase=True)(15) == pytest.approx(1 / 1.5)
+    for cls in (s.ExponentialDecay, s.InverseTimeDecay):
+        with pytest.raises(ValueError, match=f"{cls.__name__}: decay_steps"):
+            cls(1.0, 0, 0.5)
+        assert cls.from_config(cls(0.1, 10, 0.5, True).get_config())(25) == cls(0.1, 10, 0.5, True)(25)
 
 
 # ---- losses and metrics -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ._random import generator
+from .utils import Configurable
 
 
 def _fans(shape):
@@ -24,7 +25,7 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: __call__(shape, dtype='float32') -> array; get_config() -> dict of arguments."""
 
     def __call__(self, shape, dtype="float32"):
@@ -32,13 +33,6 @@ class Initializer:
 
     def sample(self, shape):  # pragma: no cover - interface
         raise NotImplementedError
-
-    def get_config(self):
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class Zeros(Initializer):

@@ -7,12 +7,13 @@ resolves names, config dicts, Loss objects and plain callables.
 from __future__ import annotations
 
 from . import functional as F
+from .utils import Configurable
 
 _REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "auto": "mean", "sum": "sum", "none": "none",
                None: "none"}
 
 
-class Loss:
+class Loss(Configurable):
     """Base class: subclasses implement `_compute(y_true, y_pred, reduction, sample_weight)`."""
 
     def __init__(self, reduction="sum_over_batch_size", name=None):
@@ -31,10 +32,6 @@ class Loss:
 
     def get_config(self):
         return {"reduction": self.reduction, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.get_config()})"

@@ -1,19 +1,14 @@
 """Weight regularizers (Keras names): L1, L2, L1L2; `layer.losses` lists their penalty terms."""
 from __future__ import annotations
 
+from .utils import Configurable
 
-class Regularizer:
+
+class Regularizer(Configurable):
     """__call__(weight Tensor) -> a scalar penalty Tensor (differentiable)."""
 
     def __call__(self, w):  # pragma: no cover - interface
         raise NotImplementedError
-
-    def get_config(self):
-        return dict(vars(self))
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):

@@ -6,48 +6,41 @@ learning rate for that step. get_config()/from_config() make them saveable.
 from __future__ import annotations
 
 import math
+from .utils import Configurable
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     def __call__(self, step):  # pragma: no cover - interface
         raise NotImplementedError
 
-    def get_config(self):
-        return dict(vars(self))
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-class ExponentialDecay(LearningRateSchedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps) (integer division with staircase)."""
+class _RateDecay(LearningRateSchedule):
+    """The arguments Keras's ExponentialDecay and InverseTimeDecay share, and their progress
+    step / decay_steps (rounded down with staircase)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
         if decay_steps <= 0:
-            raise ValueError(f"ExponentialDecay: decay_steps must be > 0, got {decay_steps}")
+            raise ValueError(f"{type(self).__name__}: decay_steps must be > 0, got {decay_steps}")
         self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), int(decay_steps)
         self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
 
-    def __call__(self, step):
+    def _progress(self, step):
         p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
+        return math.floor(p) if self.staircase else p
 
 
-class InverseTimeDecay(LearningRateSchedule):
-    """initial_learning_rate / (1 + decay_rate * step / decay_steps)."""
-
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
-        self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), int(decay_steps)
-        self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
+class ExponentialDecay(_RateDecay):
+    """initial_learning_rate * decay_rate ** (step / decay_steps) (integer division with staircase)."""
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
+
+
+class InverseTimeDecay(_RateDecay):
+    """initial_learning_rate / (1 + decay_rate * step / decay_steps) (integer division with staircase)."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 class CosineDecay(LearningRateSchedule):

@@ -9,6 +9,18 @@ import numpy as np
 __all__ = ["Progbar", "plot_history", "format_time_per_step"]
 
 
+class Configurable:
+    """get_config() -> the public attributes (the constructor's arguments); from_config(config) builds
+    an equal object. Shared by initializers, regularizers, losses and learning-rate schedules."""
+
+    def get_config(self):
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 def _fmt_value(v) -> str:
     v = float(v)
     if v != 0 and (abs(v) >= 1e4 or abs(v) < 1e-3):
