@@ -84,6 +84,18 @@ def _check_cache(op, cache, n, kind):
         raise TypeError(f"{op}: 'cache' must be the tuple of {n} arrays returned by {kind}_forward")
 
 
+def _backward_arrays(op, x, recurrent_kernel, dhs, dh_T):
+    """What every backward pass starts with: dhs (B, T, H) and dh_T (B, H) checked against the
+    forward's shapes and dtype, and the gradients to fill, dx, dh0, dkernel and drecurrent_kernel."""
+    B, T, I = x.shape
+    H, G = recurrent_kernel.shape
+    dtype = x.dtype
+    dhs = _grad(op, "dhs", dhs, (B, T, H), dtype)
+    dh_T = _grad(op, "dh_T", dh_T, (B, H), dtype)
+    return (dhs, dh_T, np.empty((B, T, I), dtype), np.empty((B, H), dtype), np.empty((I, G), dtype),
+            np.empty((H, G), dtype))
+
+
 def _grad(op, name, g, shape, dtype):
     if g is None:
         return None
@@ -113,18 +125,10 @@ def _lstm_forward(op, x, h0, c0, kernel, recurrent_kernel, bias):
 def _lstm_backward(op, dhs, dh_T, dc_T, cache):
     _check_cache(op, cache, 7, "lstm")
     x, c0, kernel, recurrent_kernel, gates, cs, h_prev = cache
-    B, T, I = x.shape
-    H = recurrent_kernel.shape[0]
-    dtype = x.dtype
-    dhs = _grad(op, "dhs", dhs, (B, T, H), dtype)
-    dh_T = _grad(op, "dh_T", dh_T, (B, H), dtype)
-    dc_T = _grad(op, "dc_T", dc_T, (B, H), dtype)
-    dx = np.empty((B, T, I), dtype)
-    dh0 = np.empty((B, H), dtype)
-    dc0 = np.empty((B, H), dtype)
-    dkernel = np.empty((I, 4 * H), dtype)
-    drecurrent = np.empty((H, 4 * H), dtype)
-    dbias = np.empty((4 * H,), dtype)
+    dhs, dh_T, dx, dh0, dkernel, drecurrent = _backward_arrays(op, x, recurrent_kernel, dhs, dh_T)
+    dc_T = _grad(op, "dc_T", dc_T, dh0.shape, x.dtype)
+    dc0 = np.empty_like(dh0)
+    dbias = np.empty((recurrent_kernel.shape[1],), x.dtype)
     _C.lstm_backward(dhs, dh_T, dc_T, x, c0, kernel, recurrent_kernel, gates, cs, h_prev,
                      dx, dh0, dc0, dkernel, drecurrent, dbias)
     return dx, dh0, dc0, dkernel, drecurrent, dbias
@@ -188,16 +192,8 @@ def gru_backward(dhs, dh_T, cache):
     op = "gru_backward"
     _check_cache(op, cache, 6, "gru")
     x, kernel, recurrent_kernel, gates, hh_rec, h_prev = cache
-    B, T, I = x.shape
-    H = recurrent_kernel.shape[0]
-    dtype = x.dtype
-    dhs = _grad(op, "dhs", dhs, (B, T, H), dtype)
-    dh_T = _grad(op, "dh_T", dh_T, (B, H), dtype)
-    dx = np.empty((B, T, I), dtype)
-    dh0 = np.empty((B, H), dtype)
-    dkernel = np.empty((I, 3 * H), dtype)
-    drecurrent = np.empty((H, 3 * H), dtype)
-    dbias = np.empty((2, 3 * H), dtype)
+    dhs, dh_T, dx, dh0, dkernel, drecurrent = _backward_arrays(op, x, recurrent_kernel, dhs, dh_T)
+    dbias = np.empty((2, recurrent_kernel.shape[1]), x.dtype)
     _C.gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, gates, hh_rec, h_prev,
                     dx, dh0, dkernel, drecurrent, dbias)
     return dx, dh0, dkernel, drecurrent, dbias
@@ -224,16 +220,8 @@ def simple_rnn_backward(dhs, dh_T, cache):
     op = "simple_rnn_backward"
     _check_cache(op, cache, 5, "simple_rnn")
     x, kernel, recurrent_kernel, hs_act, h_prev = cache
-    B, T, I = x.shape
-    H = recurrent_kernel.shape[0]
-    dtype = x.dtype
-    dhs = _grad(op, "dhs", dhs, (B, T, H), dtype)
-    dh_T = _grad(op, "dh_T", dh_T, (B, H), dtype)
-    dx = np.empty((B, T, I), dtype)
-    dh0 = np.empty((B, H), dtype)
-    dkernel = np.empty((I, H), dtype)
-    drecurrent = np.empty((H, H), dtype)
-    dbias = np.empty((H,), dtype)
+    dhs, dh_T, dx, dh0, dkernel, drecurrent = _backward_arrays(op, x, recurrent_kernel, dhs, dh_T)
+    dbias = np.empty((recurrent_kernel.shape[1],), x.dtype)
     _C.simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, hs_act, h_prev,
                            dx, dh0, dkernel, drecurrent, dbias)
     return dx, dh0, dkernel, drecurrent, dbias
