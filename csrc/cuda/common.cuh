@@ -36,6 +36,16 @@ inline unsigned grid_for(int64_t n, int threads, int64_t max_blocks = 4096) {
 }
 
 #if defined(__CUDACC__)
+// Launch a grid-stride kernel over n items (nothing when n <= 0) and check the launch:
+// kernel<<<grid_for(n, threads), threads, 0, stream>>>(args...).
+template <class Kernel, class... Args>
+void launch_over(int64_t n, const char* name, cudaStream_t stream, Kernel kernel, Args... args) {
+  constexpr int threads = 256;
+  if (n <= 0) return;
+  kernel<<<grid_for(n, threads), threads, 0, stream>>>(args...);
+  check_launch(name);
+}
+
 // Sum of v over the warp, result in every lane.
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {

@@ -21,8 +21,6 @@ namespace dlcore::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-
 // The range of outputs [lo, hi) along one axis whose windows contain input position `pos`.
 __device__ __forceinline__ void covering(int64_t pos, int64_t pad, int64_t k, int64_t s, int64_t out, int64_t& lo,
                                          int64_t& hi) {
@@ -147,44 +145,29 @@ __global__ void global_avg_backward_kernel(int64_t N, int64_t HW, int64_t C, con
 
 template <typename T>
 void max_pool2d_forward(const PoolGeom& g, const T* x, T* y, cudaStream_t s) {
-  const int64_t total = g.N * g.Ho * g.Wo * g.C;
-  if (total <= 0) return;
-  max_pool_forward_kernel<T><<<grid_for(total, kThreads), kThreads, 0, s>>>(g, x, y);
-  DLCORE_CUDA_CHECK_LAUNCH("max_pool_forward_kernel");
+  launch_over(g.N * g.Ho * g.Wo * g.C, "max_pool_forward_kernel", s, max_pool_forward_kernel<T>, g, x, y);
 }
 template <typename T>
 void max_pool2d_backward(const PoolGeom& g, const T* dy, const T* x, T* dx, cudaStream_t s) {
-  const int64_t total = g.N * g.H * g.W * g.C;
-  if (total <= 0) return;
-  max_pool_backward_kernel<T><<<grid_for(total, kThreads), kThreads, 0, s>>>(g, dy, x, dx);
-  DLCORE_CUDA_CHECK_LAUNCH("max_pool_backward_kernel");
+  launch_over(g.N * g.H * g.W * g.C, "max_pool_backward_kernel", s, max_pool_backward_kernel<T>, g, dy, x, dx);
 }
 template <typename T>
 void avg_pool2d_forward(const PoolGeom& g, const T* x, T* y, cudaStream_t s) {
-  const int64_t total = g.N * g.Ho * g.Wo * g.C;
-  if (total <= 0) return;
-  avg_pool_forward_kernel<T><<<grid_for(total, kThreads), kThreads, 0, s>>>(g, x, y);
-  DLCORE_CUDA_CHECK_LAUNCH("avg_pool_forward_kernel");
+  launch_over(g.N * g.Ho * g.Wo * g.C, "avg_pool_forward_kernel", s, avg_pool_forward_kernel<T>, g, x, y);
 }
 template <typename T>
 void avg_pool2d_backward(const PoolGeom& g, const T* dy, T* dx, cudaStream_t s) {
-  const int64_t total = g.N * g.H * g.W * g.C;
-  if (total <= 0) return;
-  avg_pool_backward_kernel<T><<<grid_for(total, kThreads), kThreads, 0, s>>>(g, dy, dx);
-  DLCORE_CUDA_CHECK_LAUNCH("avg_pool_backward_kernel");
+  launch_over(g.N * g.H * g.W * g.C, "avg_pool_backward_kernel", s, avg_pool_backward_kernel<T>, g, dy, dx);
 }
 template <typename T>
 void global_avg_pool2d_forward(int64_t N, int64_t HW, int64_t C, const T* x, T* y, cudaStream_t s) {
   if (N * C <= 0) return;
   if (HW <= 0) throw std::invalid_argument("global_avg_pool2d_forward: empty image");
-  global_avg_forward_kernel<T><<<grid_for(N * C, kThreads), kThreads, 0, s>>>(N, HW, C, x, y);
-  DLCORE_CUDA_CHECK_LAUNCH("global_avg_forward_kernel");
+  launch_over(N * C, "global_avg_forward_kernel", s, global_avg_forward_kernel<T>, N, HW, C, x, y);
 }
 template <typename T>
 void global_avg_pool2d_backward(int64_t N, int64_t HW, int64_t C, const T* dy, T* dx, cudaStream_t s) {
-  if (N * HW * C <= 0) return;
-  global_avg_backward_kernel<T><<<grid_for(N * HW * C, kThreads), kThreads, 0, s>>>(N, HW, C, dy, dx);
-  DLCORE_CUDA_CHECK_LAUNCH("global_avg_backward_kernel");
+  launch_over(N * HW * C, "global_avg_backward_kernel", s, global_avg_backward_kernel<T>, N, HW, C, dy, dx);
 }
 
 #define DLCORE_POOL_INSTANTIATE(T)                                                                        \
