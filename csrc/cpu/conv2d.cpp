@@ -19,17 +19,17 @@
 //     (a zero row for a tap in the padding) and nothing of A is packed; the filters are packed
 //     once, and K is blocked along the taps (forward_implicit_gemm). Threads split the M output
 //     pixels; each computes its own rows of y, no synchronization.
-//   backward-data, stride 1: itself a convolution of dy with the rotated filters, so it runs on
-//     the same implicit GEMM (backward_data_as_forward). Otherwise: per image, chunks of output
-//     rows, dcol = dy @ w^T into a small buffer (about kChunkBytes), then col2im; threads split
-//     the images (windows of one image overlap, so col2im of two threads must not meet in one
-//     image).
-//   3x3, stride 1: Winograd F(2x2, 3x3) for all three passes where it pays off (forward_winograd,
-//     backward_filter_winograd; backward-data through the forward), 2.25x fewer multiplies.
+//   backward-data, stride 1: itself a convolution of dy with the rotated filters, so it runs as a
+//     forward pass (backward_data_as_forward). Otherwise: per image, chunks of output rows,
+//     dcol = dy @ w^T into a small buffer (about kChunkBytes), then col2im; threads split the
+//     images (windows of one image overlap, so col2im of two threads must not meet in one image).
 //   backward-filter: the GEMM with a packer for A = im2col(x)^T (gemm_packed_a): an MR-tall
 //     panel is MR channels of one tap, at each pixel a short contiguous copy from x, so im2col is
 //     never written out. Threads split the output pixels (the GEMM's K) and sum into private
 //     copies of dw, added at the end.
+//   3x3, stride 1: Winograd F(2x2, 3x3) instead, for all three passes where it pays off
+//     (forward_winograd, backward_filter_winograd; backward-data through the forward), with
+//     2.25x fewer multiplies.
 //
 // Special cases:
 //   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.
