@@ -23,10 +23,11 @@
 // Three drivers share the microkernels (gemm.cpp picks one per call):
 //   1. dot products: C narrow (n <= 16) and A row-major. Every C element is a dot product of a row
 //      of A, read in place, with a row of B^T (packed, n x k, tiny); see the dot kernel below.
-//   2. B in place: B row-major and m at most two A blocks. The five loops above without packing B:
-//      each full NR-wide panel of B is handed to the microkernel where it lies (ldb = B's row
-//      stride), only the narrower last panel is packed. Packing B (a full read and write of B) does
-//      not pay off when few rows of A reuse each panel.
+//   2. B in place: B row-major, m at most two A blocks and B no larger than a quarter of L3. The
+//      five loops above without packing B: each full NR-wide panel of B is handed to the microkernel
+//      where it lies (ldb = B's row stride), only the narrower last panel is packed. Packing B (a
+//      full read and write of B) does not pay off when few rows of A reuse each panel, unless B
+//      must come from DRAM, which the packing loop streams far better than the microkernel.
 //   3. B packed: everything else, the loops above as written.
 // Threads: drivers 1 and 2 give each thread its own block of C rows (or of C column panels when m
 // has too few row panels) and run the serial driver on it, with no barrier. Driver 3 packs each B
@@ -144,6 +145,11 @@ struct GemmAPacker {
 template <typename T>
 void gemm_packed_a(int64_t m, int64_t n, int64_t k, T alpha, const GemmAPacker<T>& a, const T* b, int64_t rs_b,
                    int64_t cs_b, T beta, T* c, int64_t ldc, const GemmEpilogue<T>& ep = {}, int max_threads = 0);
+
+// The GEMM's own panel packing, for packers: cnt (<= w) vectors of length kc written as
+// dst[p * w + i] (p < kc, i < w), vectors i >= cnt zero; element (p, i) read at src[p * sp + i * si].
+template <typename T>
+void gemm_pack_panel(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t si, int w, T* dst);
 
 // Apply bias + activation to an m x n row-major block in place (also used by other kernel families).
 template <typename T>
