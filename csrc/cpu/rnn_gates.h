@@ -93,8 +93,12 @@ inline double rnn_tanh(double x) { return std::tanh(x); }
 // ---- LSTM ----------------------------------------------------------------------------------------
 
 template <typename T>
-void lstm_forward_rows(int64_t rows, int64_t H, T* g, int64_t ldg, const T* c_prev, int64_t ldcp, T* c,
-                       int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
+void lstm_forward_rows(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
+                       T* c, int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
+  const T* __restrict bi = bias;
+  const T* __restrict bf = bias + H;
+  const T* __restrict bc = bias + 2 * H;
+  const T* __restrict bo = bias + 3 * H;
   for (int64_t b = 0; b < rows; ++b) {
     T* __restrict gi = g + b * ldg;
     T* __restrict gf = gi + H;
@@ -105,7 +109,8 @@ void lstm_forward_rows(int64_t rows, int64_t H, T* g, int64_t ldg, const T* c_pr
     T* __restrict hb = h + b * ldh;
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
-      const T i = rnn_sigmoid(gi[j]), f = rnn_sigmoid(gf[j]), cc = rnn_tanh(gc[j]), o = rnn_sigmoid(go[j]);
+      const T i = rnn_sigmoid(gi[j] + bi[j]), f = rnn_sigmoid(gf[j] + bf[j]), cc = rnn_tanh(gc[j] + bc[j]),
+              o = rnn_sigmoid(go[j] + bo[j]);
       const T ct = f * cp[j] + i * cc;
       gi[j] = i;
       gf[j] = f;

@@ -23,6 +23,7 @@ enum class Slot : int {
   conv_rotated,      // conv2d.cpp: the rotated filters of backward-data run as a forward pass
   rnn_grad_a,        // rnn.cpp: gate gradients of every step
   rnn_grad_b,        // rnn.cpp: the GRU's second set of gate gradients
+  rnn_wgrad,         // rnn.cpp: a thread's share of the weight gradients, before it is copied out
 };
 
 // std::vector storage aligned to 64 bytes (a cache line; the packed GEMM panels' alignment).
