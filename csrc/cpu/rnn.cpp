@@ -88,15 +88,8 @@ struct PackedRhs {
     kc = k > 0 ? ceil_div(k, ceil_div(k, kc_max)) : 1;  // balanced blocks
     for (int64_t pc = 0; pc < k; pc += kc) {
       const int64_t kcq = std::min(kc, k - pc);
-      for (int64_t jp = 0; jp * nr < n; ++jp) {
-        T* dst = panel(pc, kcq, jp);
-        const int64_t cols = std::min(nr, n - jp * nr);
-        for (int64_t p = 0; p < kcq; ++p) {
-          const T* src = b + (pc + p) * rs + jp * nr * cs;
-          for (int64_t j = 0; j < cols; ++j) dst[p * nr + j] = src[j * cs];
-          for (int64_t j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
-        }
-      }
+      for (int64_t jp = 0; jp * nr < n; ++jp)
+        gemm_pack_panel(std::min(nr, n - jp * nr), kcq, b + pc * rs + jp * nr * cs, rs, cs, int(nr), panel(pc, kcq, jp));
     }
   }
   T* panel(int64_t pc, int64_t kcq, int64_t jp) const { return data.get() + pc * n_pad + jp * nr * kcq; }
@@ -118,15 +111,9 @@ void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_
   for (int64_t pc = 0; pc < pb.k; pc += pb.kc) {
     const int64_t kcq = std::min(pb.kc, pb.k - pc);
     // pack A[:, pc:pc+kcq] into MR-tall panels: abuf[ip * MR * kcq + p * MR + i], padded rows zero
-    for (int64_t i0 = 0; i0 < rows; i0 += mr) {
-      T* dst = abuf + i0 * kcq;
-      const int64_t m = std::min(mr, rows - i0);
-      if (m < mr) std::memset(static_cast<void*>(dst), 0, sizeof(T) * size_t(mr * kcq));
-      for (int64_t i = 0; i < m; ++i) {
-        const T* src = a + (i0 + i) * lda + pc;
-        for (int64_t p = 0; p < kcq; ++p) dst[p * mr + i] = src[p];
-      }
-    }
+    // (the GEMM's transposing pack; a scalar loop here was a tenth of the LSTM backward time loop)
+    for (int64_t i0 = 0; i0 < rows; i0 += mr)
+      gemm_pack_panel(std::min(mr, rows - i0), kcq, a + i0 * lda + pc, int64_t(1), lda, int(mr), abuf + i0 * kcq);
     const T beta_p = pc == 0 ? beta : T(1);
     // Row panels outer, column panels inner: each C row panel is walked along its full width (one
     // batch row's gates of a step are a contiguous 4H), with the A micro-panel in L1 and the B panels
