@@ -17,6 +17,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -262,6 +263,21 @@ void weight_gradient_share(int tid, int nt, int64_t nr, int64_t N, int64_t I, in
   stacked_gradient_share(tid, nt, nr, N, G, ah, dg_rec, out_h, dbias_rec);
 }
 
+// Scratch for the gradients a backward gate pass writes (slot S, n elements), placed half a page
+// from `read`, the array the same pass reads at the same offsets, modulo 4 KB. Rows of both are the
+// same distance apart, so when the two arrays lie a multiple of 4 KB apart every row's loads share
+// their low address bits with the stores just issued, and the core holds the loads back as if they
+// depended on them (4K aliasing): measured 8% of a whole LSTM backward pass at B=64 T=100 H=256.
+template <typename T, Slot S>
+T* gradient_scratch(int64_t n, const T* read) {
+  constexpr int64_t kPage = 4096, kLine = 64;
+  T* p = scratch<T, S>(n + kPage / int64_t(sizeof(T)));
+  const int64_t a = int64_t(reinterpret_cast<uintptr_t>(p) % kPage);
+  const int64_t r = int64_t(reinterpret_cast<uintptr_t>(read) % kPage);
+  const int64_t shift = (r + kPage / 2 - a + kPage) % kPage / kLine * kLine;  // keeps p's 64-byte alignment
+  return p + shift / int64_t(sizeof(T));
+}
+
 // h_prev[:, 0] = h0 (or zeros): the state the first step starts from.
 template <typename T>
 void seed_h_prev(int64_t B, int64_t T_, int64_t H, const T* h0, T* h_prev) {
@@ -404,7 +420,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
     weight_gradient_share<T>(0, 1, u.nr, 0, I, H, G, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
     return;
   }
-  T* dgates = scratch<T, Slot::rnn_grad_a>(N * G);
+  T* dgates = gradient_scratch<T, Slot::rnn_grad_a>(N * G, gates);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (4H, H)
   const BatchSplit& split = plan.split;
@@ -486,8 +502,8 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
                              dbias + G);
     return;
   }
-  T* dgx = scratch<T, Slot::rnn_grad_a>(N * G);
-  T* dgh = scratch<T, Slot::rnn_grad_b>(N * G);
+  T* dgx = gradient_scratch<T, Slot::rnn_grad_a>(N * G, gates);
+  T* dgh = gradient_scratch<T, Slot::rnn_grad_b>(N * G, gates);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (3H, H)
   const BatchSplit& split = plan.split;
@@ -556,7 +572,7 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
     weight_gradient_share<T>(0, 1, u.nr, 0, I, H, H, x, h_prev, nullptr, nullptr, dkernel, drecurrent, dbias, nullptr);
     return;
   }
-  T* dp = scratch<T, Slot::rnn_grad_a>(N * H);
+  T* dp = gradient_scratch<T, Slot::rnn_grad_a>(N * H, hs_act);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
   const BackwardPlan<T> plan(B, T_, I, H, H, recurrent);
   const BatchSplit& split = plan.split;
