@@ -9,34 +9,50 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def median_time(f, reps: int = 7, warmup: int = 5, settle: float = 0.2, min_warmup_s: float = 0.25,
-                min_time_s: float = 0.5, max_reps: int = 300) -> float:
-    """Median wall time of `f()` over at least `reps` calls after at least `warmup` calls.
+def median_times(fs, reps: int = 7, warmup: int = 5, settle: float = 0.2, min_warmup_s: float = 0.25,
+                 min_time_s: float = 0.5, max_reps: int = 300, rounds: int = 3) -> list[float]:
+    """Median wall time of each function in `fs`, timed in turns.
 
-    Sleeps `settle` seconds first: thread pools (OpenBLAS, OpenMP, PyTorch's) keep spinning for
-    milliseconds after their last call, and on a two-core machine whichever library is timed next
-    would otherwise compete with the previous one's idle threads.
-    Short calls are repeated longer, both the warm-up (at least `min_warmup_s`) and the timed calls
-    (at least `min_time_s`, at most `max_reps`): a 2 ms call still gets faster over its first few
-    dozen repetitions (caches, the allocator's heap settling, clock ramp-up), which 2 + 7 calls
-    would mostly measure. Long calls get at least `warmup` = 5 calls: the first few calls with
+    The functions (dlcore's and its anchors' version of one workload) take turns over `rounds`
+    rounds, each turn timing one function for its share of the calls, so that a slow spell of a
+    shared machine (seconds long) falls on dlcore and its anchors alike instead of on whichever
+    happened to be running; the medians are over all of a function's timed calls.
+
+    Before each turn, a sleep of `settle` seconds: thread pools (OpenBLAS, OpenMP, PyTorch's) keep
+    spinning for milliseconds after their last call, and on a two-core machine whichever library is
+    timed next would otherwise compete with the previous one's idle threads.
+    Each function's first turn warms it up with at least `warmup` calls and `min_warmup_s` seconds,
+    later turns with half of that: a 2 ms call still gets faster over its first few dozen
+    repetitions (caches, the allocator's heap settling, clock ramp-up), and the first few calls with
     tens of megabytes of fresh arrays are slow until the C allocator's heap has grown to hold them
     (an LSTM forward + backward of B=64 T=100 H=256 takes 2x its steady time for 4 calls).
-    dlcore and its anchors are timed alike.
+    Over all turns a function gets at least `reps` timed calls and `min_time_s` seconds of them (at
+    most `max_reps`).
     """
-    time.sleep(settle)
-    start, n = time.perf_counter(), 0
-    while n < warmup or (n < max_reps and time.perf_counter() - start < min_warmup_s):
-        f()
-        n += 1
-    ts = []
-    start = time.perf_counter()
-    while len(ts) < reps or (len(ts) < max_reps and time.perf_counter() - start < min_time_s):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    ts.sort()
-    return ts[len(ts) // 2]
+    times = [[] for _ in fs]
+    for r in range(rounds):
+        first = r == 0
+        for f, ts in zip(fs, times):
+            time.sleep(settle)
+            calls, secs = (warmup, min_warmup_s) if first else (max(1, warmup // 2), min_warmup_s / 2)
+            start, n = time.perf_counter(), 0
+            while n < calls or (n < max_reps and time.perf_counter() - start < secs):
+                f()
+                n += 1
+            want = -(-reps * (r + 1) // rounds)  # this turn's share of `reps`, rounded up
+            cap = max_reps * (r + 1) // rounds
+            start = time.perf_counter()
+            while len(ts) < want or (len(ts) < cap and time.perf_counter() - start < min_time_s / rounds):
+                t = time.perf_counter()
+                f()
+                ts.append(time.perf_counter() - t)
+    return [sorted(ts)[len(ts) // 2] for ts in times]
+
+
+def median_time(f, reps: int = 7, **kw) -> float:
+    """Median wall time of `f()` alone: median_times with one function, in one turn."""
+    kw.setdefault("rounds", 1)
+    return median_times([f], reps, **kw)[0]
 
 
 def try_import_torch(threads: int):
@@ -77,6 +93,10 @@ class Context:
 
     def time(self, f, reps=None):
         return median_time(f, reps or self.reps)
+
+    def time_turns(self, fs, reps=None):
+        """Medians of dlcore's function and its anchors' (`fs`), timed in turns (median_times)."""
+        return median_times(fs, reps or self.reps)
 
 
 def machine_description(ctx: Context) -> str:

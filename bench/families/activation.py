@@ -45,16 +45,15 @@ def run(ctx):
     for name, f, expect, key, bpe in cases:
         f()
         _check(name, y[:100_000], expect)
-        t_dl = ctx.time(f)
-        anchor, t_a = "", float("nan")
-        if torch is not None:
-            anchor, t_a = "PyTorch", ctx.time(anchors[key])
+        t_dl, *t_a = ctx.time_turns([f] + ([anchors[key]] if torch is not None else []))
+        anchor, t_a = ("PyTorch", t_a[0]) if t_a else ("", float("nan"))
         rows.append(Row("activation", f"{name} fwd, {n} f32", t_dl, anchor, t_a, bytes=bpe * n))
     # one backward, for scale: sigmoid from its output
     K.sigmoid_forward(x, out=y)
-    t_dl = ctx.time(lambda: K.sigmoid_backward(dy, y, out=dx))
-    t_a = float("nan")
+    fs = [lambda: K.sigmoid_backward(dy, y, out=dx)]
     if torch is not None:
-        t_a = ctx.time(lambda: torch.ops.aten.sigmoid_backward.grad_input(tdy, ty, grad_input=tdx))
+        fs.append(lambda: torch.ops.aten.sigmoid_backward.grad_input(tdy, ty, grad_input=tdx))
+    t_dl, *t_a = ctx.time_turns(fs)
+    t_a = t_a[0] if t_a else float("nan")
     rows.append(Row("activation", f"sigmoid bwd, {n} f32", t_dl, "PyTorch" if torch else "", t_a, bytes=12 * n))
     return rows

@@ -16,6 +16,32 @@ def _check(got, ref, what):
     assert err < 1e-4, f"{what}: relative error {err:.2e} vs PyTorch before timing"
 
 
+def _torch_conv(torch, mf, x, wt, b, dy, stride, pad, shape, geo):
+    """PyTorch's forward and forward + backward in memory format `mf`, checked against dlcore."""
+    F = torch.nn.functional
+    tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_(True)
+    tw = torch.from_numpy(wt).permute(3, 2, 0, 1).contiguous(memory_format=mf).requires_grad_(True)
+    tb = torch.from_numpy(b).requires_grad_(True)
+    tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+    ty = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+    gx, gw, gb = torch.autograd.grad(ty, (tx, tw, tb), tdy)
+    _check(K.conv2d_forward(x, wt, b, **geo), ty.detach().permute(0, 2, 3, 1).numpy(), f"conv2d forward {shape}")
+    _check(K.conv2d_backward_data(dy, wt, x.shape, **geo), gx.permute(0, 2, 3, 1).numpy(),
+           f"conv2d backward-data {shape}")
+    _check(K.conv2d_backward_filter(dy, x, wt.shape, **geo), gw.permute(2, 3, 1, 0).numpy(),
+           f"conv2d backward-filter {shape}")
+    _check(K.conv2d_backward_bias(dy), gb.numpy(), f"conv2d backward-bias {shape}")
+
+    def t_fwd():
+        with torch.no_grad():
+            F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+
+    def t_fwd_bwd():
+        torch.autograd.grad(F.conv2d(tx, tw, tb, stride=stride, padding=pad), (tx, tw, tb), tdy)
+
+    return t_fwd, t_fwd_bwd
+
+
 def run(ctx):
     rows = []
     torch = ctx.torch
@@ -39,34 +65,16 @@ def run(ctx):
             K.conv2d_backward_filter(dy, x, wt.shape, **geo)
             K.conv2d_backward_bias(dy)
 
-        t_f = ctx.time(fwd)
-        t_fb = ctx.time(fwd_bwd)
-        if torch is None:
+        anchors = []  # (label, forward, forward + backward)
+        if torch is not None:
+            for fmt, mf in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
+                anchors.append((f"PyTorch {fmt}", *_torch_conv(torch, mf, x, wt, b, dy, stride, pad, shape, geo)))
+        t_f, *a_f = ctx.time_turns([fwd] + [a[1] for a in anchors])
+        t_fb, *a_fb = ctx.time_turns([fwd_bwd] + [a[2] for a in anchors])
+        if not anchors:
             rows.append(Row("conv2d fwd", shape, t_f, flop=flop))
             rows.append(Row("conv2d fwd+bwd", shape, t_fb, flop=3 * flop))
-            continue
-        F = torch.nn.functional
-        for fmt, mf in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
-            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_(True)
-            tw = torch.from_numpy(wt).permute(3, 2, 0, 1).contiguous(memory_format=mf).requires_grad_(True)
-            tb = torch.from_numpy(b).requires_grad_(True)
-            tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
-            ty = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
-            gx, gw, gb = torch.autograd.grad(ty, (tx, tw, tb), tdy)
-            _check(y, ty.detach().permute(0, 2, 3, 1).numpy(), f"conv2d forward {shape}")
-            _check(K.conv2d_backward_data(dy, wt, x.shape, **geo), gx.permute(0, 2, 3, 1).numpy(),
-                   f"conv2d backward-data {shape}")
-            _check(K.conv2d_backward_filter(dy, x, wt.shape, **geo), gw.permute(2, 3, 1, 0).numpy(),
-                   f"conv2d backward-filter {shape}")
-            _check(K.conv2d_backward_bias(dy), gb.numpy(), f"conv2d backward-bias {shape}")
-
-            def t_fwd():
-                with torch.no_grad():
-                    F.conv2d(tx, tw, tb, stride=stride, padding=pad)
-
-            def t_fwd_bwd():
-                torch.autograd.grad(F.conv2d(tx, tw, tb, stride=stride, padding=pad), (tx, tw, tb), tdy)
-
-            rows.append(Row("conv2d fwd", shape, t_f, f"PyTorch {fmt}", ctx.time(t_fwd), flop=flop))
-            rows.append(Row("conv2d fwd+bwd", shape, t_fb, f"PyTorch {fmt}", ctx.time(t_fwd_bwd), flop=3 * flop))
+        for (label, _, _), tf, tfb in zip(anchors, a_f, a_fb):
+            rows.append(Row("conv2d fwd", shape, t_f, label, tf, flop=flop))
+            rows.append(Row("conv2d fwd+bwd", shape, t_fb, label, tfb, flop=3 * flop))
     return rows

@@ -18,12 +18,13 @@ def run(ctx):
         err = np.linalg.norm(got - ref) / np.linalg.norm(ref)
         assert err < 1e-5, f"gemm {m}x{n}x{k}: relative error {err:.2e} before timing"
         reps = max(3, min(ctx.reps * 3, int(2e10 / (2 * m * n * k))))  # more reps for small shapes
-        t_dl = ctx.time(lambda: K.gemm(a, b, out=out), reps)
-        t_np = ctx.time(lambda: np.matmul(a, b, out=out), reps)
         shape = f"{m}x{n}x{k} (MxNxK)"
-        rows.append(Row("gemm", shape, t_dl, "NumPy", t_np, flop=2.0 * m * n * k))
+        fs, labels = [lambda: K.gemm(a, b, out=out), lambda: np.matmul(a, b, out=out)], ["NumPy"]
         if ctx.torch is not None:
             ta, tb = ctx.torch.from_numpy(a), ctx.torch.from_numpy(b)
-            t_t = ctx.time(lambda: ta @ tb, reps)
-            rows.append(Row("gemm", shape, t_dl, "PyTorch", t_t, flop=2.0 * m * n * k))
+            fs.append(lambda: ta @ tb)
+            labels.append("PyTorch")
+        t_dl, *t_anchors = ctx.time_turns(fs, reps)
+        for label, t in zip(labels, t_anchors):
+            rows.append(Row("gemm", shape, t_dl, label, t, flop=2.0 * m * n * k))
     return rows

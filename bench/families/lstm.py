@@ -41,10 +41,7 @@ def run(ctx):
         hs = dl_fwd()[0]
         shape = f"B={B} T={T} I={I} H={H}"
         reps = max(3, ctx.reps)
-        t_f = ctx.time(dl_fwd, reps)
-        t_fb = ctx.time(dl_fwd_bwd, reps)
-        t_tf = t_tfb = float("nan")
-        anchor = ""
+        anchor, anchors = "", []
         torch = ctx.torch
         if torch is not None:
             anchor = "PyTorch nn.LSTM"
@@ -67,8 +64,11 @@ def run(ctx):
                 y, _ = lstm(tx)
                 y.backward(tones)
 
-            t_tf = ctx.time(t_fwd, reps)
-            t_tfb = ctx.time(t_fwd_bwd, reps)
+            anchors = [(t_fwd, t_fwd_bwd)]
+        t_f, *a_f = ctx.time_turns([dl_fwd] + [a[0] for a in anchors], reps)
+        t_fb, *a_fb = ctx.time_turns([dl_fwd_bwd] + [a[1] for a in anchors], reps)
+        t_tf = a_f[0] if a_f else float("nan")
+        t_tfb = a_fb[0] if a_fb else float("nan")
         rows.append(Row("lstm fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False)))
         rows.append(Row("lstm fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True)))
     return rows

@@ -28,23 +28,23 @@ def run(ctx):
     def dl_step():
         step[0] += 1
         K.adam_update(p, g, m, v, lr=1e-3, step=step[0])
-    t_dl = ctx.time(dl_step)
     shape = f"Adam step, {n / 1e6:g}M f32"
-    rows = []
     torch = ctx.torch
     if torch is None:
-        return [Row("optim", shape, t_dl, bytes=28 * n)]
+        return [Row("optim", shape, ctx.time(dl_step), bytes=28 * n)]
     variants = [("torch foreach=False", dict(foreach=False)), ("torch foreach=True", dict(foreach=True))]
     try:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
         variants.append(("torch fused=True", dict(fused=True)))
     except (RuntimeError, TypeError, ValueError):
         pass
+    steps = []
     for label, kw in variants:
         tp = torch.from_numpy(rng.standard_normal(n, dtype=np.float32)).requires_grad_(True)
         tp.grad = torch.from_numpy(g)
         opt = torch.optim.Adam([tp], lr=1e-3, eps=1e-7, **kw)
         opt.step()  # creates the state
-        t_a = ctx.time(opt.step)
-        rows.append(Row("optim", shape, t_dl, label, t_a, bytes=28 * n))
+        steps.append(opt.step)
+    t_dl, *t_anchors = ctx.time_turns([dl_step] + steps)
+    rows = [Row("optim", shape, t_dl, label, t_a, bytes=28 * n) for (label, _), t_a in zip(variants, t_anchors)]
     return rows

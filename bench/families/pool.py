@@ -11,6 +11,26 @@ from workloads import POOL
 from dlcore import kernels as K
 
 
+def _torch_pool(torch, kind, mf, x, y, dy, k, dx):
+    """PyTorch's forward and forward + backward in memory format `mf`, checked against dlcore's y, dx."""
+    tpool = getattr(torch.nn.functional, f"{kind}_pool2d")
+    tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_(True)
+    tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+    ty = tpool(tx, k)
+    (gx,) = torch.autograd.grad(ty, (tx,), tdy)
+    np.testing.assert_allclose(y, ty.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx, gx.permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-6)
+
+    def t_fwd():
+        with torch.no_grad():
+            tpool(tx, k)
+
+    def t_fwd_bwd():
+        torch.autograd.grad(tpool(tx, k), (tx,), tdy)
+
+    return t_fwd, t_fwd_bwd
+
+
 def run(ctx):
     rows = []
     torch = ctx.torch
@@ -33,28 +53,16 @@ def run(ctx):
                 fwd_k(x, k)
                 bwd_k(dy, second, k)
 
-            t_f, t_fb = ctx.time(fwd), ctx.time(fwd_bwd)
-            if torch is None:
+            anchors = []  # (label, forward, forward + backward)
+            if torch is not None:
+                for fmt, mf in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
+                    anchors.append((f"PyTorch {fmt}", *_torch_pool(torch, kind, mf, x, y, dy, k, bwd_k(dy, second, k))))
+            t_f, *a_f = ctx.time_turns([fwd] + [a[1] for a in anchors])
+            t_fb, *a_fb = ctx.time_turns([fwd_bwd] + [a[2] for a in anchors])
+            if not anchors:
                 rows.append(Row(f"{kind}_pool2d fwd", shape, t_f, bytes=bytes_f))
                 rows.append(Row(f"{kind}_pool2d fwd+bwd", shape, t_fb, bytes=bytes_fb))
-                continue
-            tpool = getattr(torch.nn.functional, f"{kind}_pool2d")
-            for fmt, mf in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
-                tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_(True)
-                tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
-                ty = tpool(tx, k)
-                (gx,) = torch.autograd.grad(ty, (tx,), tdy)
-                np.testing.assert_allclose(y, ty.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-6)
-                np.testing.assert_allclose(bwd_k(dy, second, k), gx.permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-6)
-
-                def t_fwd():
-                    with torch.no_grad():
-                        tpool(tx, k)
-
-                def t_fwd_bwd():
-                    torch.autograd.grad(tpool(tx, k), (tx,), tdy)
-
-                rows.append(Row(f"{kind}_pool2d fwd", shape, t_f, f"PyTorch {fmt}", ctx.time(t_fwd), bytes=bytes_f))
-                rows.append(Row(f"{kind}_pool2d fwd+bwd", shape, t_fb, f"PyTorch {fmt}", ctx.time(t_fwd_bwd),
-                                bytes=bytes_fb))
+            for (label, _, _), tf, tfb in zip(anchors, a_f, a_fb):
+                rows.append(Row(f"{kind}_pool2d fwd", shape, t_f, label, tf, bytes=bytes_f))
+                rows.append(Row(f"{kind}_pool2d fwd+bwd", shape, t_fb, label, tfb, bytes=bytes_fb))
     return rows
