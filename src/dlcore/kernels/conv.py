@@ -149,6 +149,15 @@ def conv2d_forward(x, w, bias=None, strides=1, padding="valid", dilation=1, acti
     return out
 
 
+def _backward_geometry(op, dy, x_shape, w_shape, strides, padding, dilation):
+    """The geometry of a backward pass, once dy is checked to have the forward output's shape."""
+    y_shape, geo = _geometry(x_shape, w_shape, strides, padding, dilation, op)
+    if dy.shape != y_shape:
+        raise ValueError(f"{op}: 'dy' must have shape {y_shape} (the output for input {tuple(x_shape)} and "
+                         f"filters {tuple(w_shape)}), got {dy.shape}")
+    return geo
+
+
 def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", dilation=1):
     """dx = d(sum(conv2d(x, w) * dy)) / dx, shape ``x_shape`` (N, H, W, C_in)."""
     op = "conv2d_backward_data"
@@ -157,10 +166,7 @@ def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", dilation=1)
     dtype = same_dtype(op, dy=dy, w=w)
     check_ndim(w, 4, op, "w", "(kh, kw, C_in, C_out)")
     x_shape = _shape_arg(x_shape, op, "x_shape")
-    y_shape, geo = _geometry(x_shape, w.shape, strides, padding, dilation, op)
-    if dy.shape != y_shape:
-        raise ValueError(f"{op}: 'dy' must have shape {y_shape} (the output for input {x_shape} and filters "
-                         f"{w.shape}), got {dy.shape}")
+    geo = _backward_geometry(op, dy, x_shape, w.shape, strides, padding, dilation)
     dx = np.empty(x_shape, dtype=dtype)
     _C.conv2d_backward_data(np.ascontiguousarray(dy), np.ascontiguousarray(w), dx, geo)
     return dx
@@ -174,10 +180,7 @@ def conv2d_backward_filter(dy, x, w_shape, strides=1, padding="valid", dilation=
     dtype = same_dtype(op, dy=dy, x=x)
     check_ndim(x, 4, op, "x", "(N, H, W, C_in)")
     w_shape = _shape_arg(w_shape, op, "w_shape")
-    y_shape, geo = _geometry(x.shape, w_shape, strides, padding, dilation, op)
-    if dy.shape != y_shape:
-        raise ValueError(f"{op}: 'dy' must have shape {y_shape} (the output for input {x.shape} and filters "
-                         f"{w_shape}), got {dy.shape}")
+    geo = _backward_geometry(op, dy, x.shape, w_shape, strides, padding, dilation)
     dw = np.empty(w_shape, dtype=dtype)
     _C.conv2d_backward_filter(np.ascontiguousarray(dy), np.ascontiguousarray(x), dw, geo)
     return dw
