@@ -90,7 +90,8 @@ struct PackedRhs {
     for (int64_t pc = 0; pc < k; pc += kc) {
       const int64_t kcq = std::min(kc, k - pc);
       for (int64_t jp = 0; jp * nr < n; ++jp)
-        gemm_pack_panel(std::min(nr, n - jp * nr), kcq, b + pc * rs + jp * nr * cs, rs, cs, int(nr), panel(pc, kcq, jp));
+        gemm_pack_panel(std::min(nr, n - jp * nr), kcq, b + pc * rs + jp * nr * cs, rs, cs, int(nr),
+                        panel(pc, kcq, jp));
     }
   }
   T* panel(int64_t pc, int64_t kcq, int64_t jp) const { return data.get() + pc * n_pad + jp * nr * kcq; }

@@ -85,8 +85,8 @@ struct RnnGateKernels {
   // g: (rows, 4H) pre-activations without the bias in, activated gates out; bias (4H,) is added
   // here, in the pass that reads g anyway. c_prev in, c and h out; h also copied to h_next (the next
   // step's h_prev slot) when h_next is not null.
-  void (*lstm_forward)(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg, const T* c_prev, int64_t ldcp, T* c,
-                       int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn);
+  void (*lstm_forward)(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
+                       T* c, int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn);
   // dh (rows, H): the total gradient w.r.t. h_t; dc (rows, H): in dc_t from above, out dc_{t-1}.
   // dg (rows, 4H): gradients w.r.t. the gate pre-activations.
   void (*lstm_backward)(int64_t rows, int64_t H, const T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
