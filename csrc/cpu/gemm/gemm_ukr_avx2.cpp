@@ -61,23 +61,11 @@ struct F64x4 {
 
 }  // namespace
 
-static const GemmUkrInfo<float> narrow_f32{&simd::gemm_ukr<F32x8, 12, 1>, &simd::gemm_ukr_rows<F32x8, 12, 1>,
-                                           12, 8, "avx2 12x8"};
-static const GemmUkrInfo<double> narrow_f64{&simd::gemm_ukr<F64x4, 12, 1>, &simd::gemm_ukr_rows<F64x4, 12, 1>,
-                                            12, 4, "avx2 12x4"};
-const GemmUkrInfo<float> gemm_ukr_avx2_f32{
-    &simd::gemm_ukr<F32x8, 6, 2>,
-    &simd::gemm_ukr_rows<F32x8, 6, 2>,
-    6, 16, "avx2 6x16", &narrow_f32,
-    {&simd::gemm_dot_ukr<F32x8, 2, 1>, &simd::gemm_dot_ukr<F32x8, 2, 2>, &simd::gemm_dot_ukr<F32x8, 2, 3>,
-     &simd::gemm_dot_ukr<F32x8, 2, 4>},
-    2};
-const GemmUkrInfo<double> gemm_ukr_avx2_f64{
-    &simd::gemm_ukr<F64x4, 6, 2>,
-    &simd::gemm_ukr_rows<F64x4, 6, 2>,
-    6, 8, "avx2 6x8", &narrow_f64,
-    {&simd::gemm_dot_ukr<F64x4, 2, 1>, &simd::gemm_dot_ukr<F64x4, 2, 2>, &simd::gemm_dot_ukr<F64x4, 2, 3>,
-     &simd::gemm_dot_ukr<F64x4, 2, 4>},
-    2};
+static constexpr GemmUkrInfo<float> narrow_f32 = simd::ukr_info<F32x8, 12, 1>("avx2 12x8");
+static constexpr GemmUkrInfo<double> narrow_f64 = simd::ukr_info<F64x4, 12, 1>("avx2 12x4");
+constexpr GemmUkrInfo<float> gemm_ukr_avx2_f32 =
+    simd::ukr_info_with_dot<F32x8, 6, 2, 2>("avx2 6x16", &narrow_f32);
+constexpr GemmUkrInfo<double> gemm_ukr_avx2_f64 =
+    simd::ukr_info_with_dot<F64x4, 6, 2, 2>("avx2 6x8", &narrow_f64);
 
 }  // namespace dlcore::cpu

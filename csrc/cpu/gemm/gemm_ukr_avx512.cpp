@@ -61,23 +61,11 @@ struct F64x8 {
 
 }  // namespace
 
-static const GemmUkrInfo<float> narrow_f32{&simd::gemm_ukr<F32x16, 16, 1>, &simd::gemm_ukr_rows<F32x16, 16, 1>,
-                                           16, 16, "avx512 16x16"};
-static const GemmUkrInfo<double> narrow_f64{&simd::gemm_ukr<F64x8, 16, 1>, &simd::gemm_ukr_rows<F64x8, 16, 1>,
-                                            16, 8, "avx512 16x8"};
-const GemmUkrInfo<float> gemm_ukr_avx512_f32{
-    &simd::gemm_ukr<F32x16, 8, 2>,
-    &simd::gemm_ukr_rows<F32x16, 8, 2>,
-    8, 32, "avx512 8x32", &narrow_f32,
-    {&simd::gemm_dot_ukr<F32x16, 4, 1>, &simd::gemm_dot_ukr<F32x16, 4, 2>, &simd::gemm_dot_ukr<F32x16, 4, 3>,
-     &simd::gemm_dot_ukr<F32x16, 4, 4>},
-    4};
-const GemmUkrInfo<double> gemm_ukr_avx512_f64{
-    &simd::gemm_ukr<F64x8, 8, 2>,
-    &simd::gemm_ukr_rows<F64x8, 8, 2>,
-    8, 16, "avx512 8x16", &narrow_f64,
-    {&simd::gemm_dot_ukr<F64x8, 4, 1>, &simd::gemm_dot_ukr<F64x8, 4, 2>, &simd::gemm_dot_ukr<F64x8, 4, 3>,
-     &simd::gemm_dot_ukr<F64x8, 4, 4>},
-    4};
+static constexpr GemmUkrInfo<float> narrow_f32 = simd::ukr_info<F32x16, 16, 1>("avx512 16x16");
+static constexpr GemmUkrInfo<double> narrow_f64 = simd::ukr_info<F64x8, 16, 1>("avx512 16x8");
+constexpr GemmUkrInfo<float> gemm_ukr_avx512_f32 =
+    simd::ukr_info_with_dot<F32x16, 8, 2, 4>("avx512 8x32", &narrow_f32);
+constexpr GemmUkrInfo<double> gemm_ukr_avx512_f64 =
+    simd::ukr_info_with_dot<F64x8, 8, 2, 4>("avx512 8x16", &narrow_f64);
 
 }  // namespace dlcore::cpu

@@ -17,6 +17,8 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/gemm/gemm.h"
+
 namespace dlcore::cpu::simd {
 
 // The tile body shared by both A layouts: `steps(acc)` runs the K loop into the MR x NV
@@ -178,6 +180,28 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
     T* crow = c + i * ldc;
     for (int64_t j = 0; j < n && j < NJ; ++j) crow[j] = beta == T(0) ? alpha * s4[j] : alpha * s4[j] + beta * crow[j];
   }
+}
+
+// An ISA's table entries (gemm.h): the MR x (NV * W) tile kernels, and for the main tile also the
+// dot kernels (DOT_MR rows, 1..4 columns) and its narrow variant. constexpr, so that the tables are
+// initialized before any code runs.
+template <class V, int MR, int NV>
+constexpr GemmUkrInfo<typename V::T> ukr_info(const char* name) {
+  return {&gemm_ukr<V, MR, NV>, &gemm_ukr_rows<V, MR, NV>, MR, NV * V::W, name};
+}
+
+template <class V, int MR, int NV, int DOT_MR>
+constexpr GemmUkrInfo<typename V::T> ukr_info_with_dot(const char* name,
+                                                       const GemmUkrInfo<typename V::T>* narrow) {
+  return {&gemm_ukr<V, MR, NV>,
+          &gemm_ukr_rows<V, MR, NV>,
+          MR,
+          NV * V::W,
+          name,
+          narrow,
+          {&gemm_dot_ukr<V, DOT_MR, 1>, &gemm_dot_ukr<V, DOT_MR, 2>, &gemm_dot_ukr<V, DOT_MR, 3>,
+           &gemm_dot_ukr<V, DOT_MR, 4>},
+          DOT_MR};
 }
 
 }  // namespace dlcore::cpu::simd
