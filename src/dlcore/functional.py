@@ -14,20 +14,13 @@ import numpy as np
 
 from . import _random
 from . import kernels as K
+from .ops._helpers import _kernel
+from .ops.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh, _FromOutput  # noqa: F401
 from .tensor import Function, Tensor, _wrap, get_array_module
 
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _kernel(name):
-    """The kernel `dlcore.kernels.<name>`, or a clear error when this build lacks it."""
-    f = getattr(K, name, None)
-    if f is None:
-        raise NotImplementedError(f"dlcore.kernels.{name} is not available in this build of dlcore "
-                                  f"(its kernel family is not compiled in)")
-    return f
 
 
 def _t(x, name="input"):
@@ -46,95 +39,6 @@ def _array(x):
 # --------------------------------------------------------------------------------------------
 # activations: forward and backward kernels (backward from y for relu/sigmoid/tanh/softmax)
 # --------------------------------------------------------------------------------------------
-
-class _FromOutput(Function):
-    """An activation whose derivative is computed from its output y (relu, sigmoid, tanh)."""
-
-    kind = ""
-
-    def forward(self, x):
-        self.y = _kernel(self.kind + "_forward")(x)
-        return self.y
-
-    def backward(self, g):
-        return _kernel(self.kind + "_backward")(g, self.y)
-
-
-class Relu(_FromOutput):
-    kind = "relu"
-
-
-class Sigmoid(_FromOutput):
-    kind = "sigmoid"
-
-
-class Tanh(_FromOutput):
-    kind = "tanh"
-
-
-class LeakyRelu(Function):
-    def forward(self, x, negative_slope):
-        self.x, self.slope = x, negative_slope
-        return _kernel("leaky_relu_forward")(x, negative_slope=negative_slope)
-
-    def backward(self, g):
-        return _kernel("leaky_relu_backward")(g, self.x, negative_slope=self.slope)
-
-
-class Elu(Function):
-    def forward(self, x, alpha):
-        self.x, self.alpha = x, alpha
-        return _kernel("elu_forward")(x, alpha=alpha)
-
-    def backward(self, g):
-        return _kernel("elu_backward")(g, self.x, alpha=self.alpha)
-
-
-class Gelu(Function):
-    def forward(self, x, approximate):
-        self.x, self.approximate = x, approximate
-        return _kernel("gelu_forward")(x, approximate=approximate)
-
-    def backward(self, g):
-        return _kernel("gelu_backward")(g, self.x, approximate=self.approximate)
-
-
-class Softplus(Function):
-    def forward(self, x):
-        self.x = x
-        return _kernel("softplus_forward")(x)
-
-    def backward(self, g):
-        return _kernel("softplus_backward")(g, self.x)
-
-
-class Silu(Function):
-    def forward(self, x):
-        self.x = x
-        return _kernel("silu_forward")(x)
-
-    def backward(self, g):
-        return _kernel("silu_backward")(g, self.x)
-
-
-class Softmax(Function):
-    def forward(self, x, axis):
-        self.axis = axis
-        self.y = _kernel("softmax_forward")(x, axis=axis)
-        return self.y
-
-    def backward(self, g):
-        return _kernel("softmax_backward")(g, self.y, axis=self.axis)
-
-
-class LogSoftmax(Function):
-    def forward(self, x, axis):
-        self.axis = axis
-        self.y = _kernel("log_softmax_forward")(x, axis=axis)
-        return self.y
-
-    def backward(self, g):
-        return _kernel("log_softmax_backward")(g, self.y, axis=self.axis)
 
 
 def relu(x):

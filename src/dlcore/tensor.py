@@ -1,169 +1,45 @@
-"""Tensor and reverse-mode autograd.
+"""The Tensor: one array (NumPy on the CPU, CuPy on the GPU) with an optional gradient.
 
-A `Tensor` wraps one array (a NumPy array on the CPU, a CuPy array on the GPU) together with
-`requires_grad`, `grad` and `_ctx`, the `Function` node that produced it. Every differentiable
-operation is a `Function` subclass with `forward` (arrays in, array out) and `backward` (gradient of
-the output in, gradients of the inputs out) written side by side, micrograd/Chainer style:
+A `Tensor` wraps its array together with `requires_grad`, `grad` and `_ctx`, the `Function` node
+that produced it. The engine that records nodes and runs the backward pass is `dlcore.autograd`;
+the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.ops`;
+the operators and methods that apply them (`t + u`, `t.sum()`, `t.relu()`) come from
+`TensorMethods` (`dlcore.tensor_methods`). This module adds what a tensor is (its array, device,
+dtype, conversions, `backward()`) and the constructors (`dl.tensor`, `zeros`, `randn`, ...).
+Array code goes through `xp` (`numpy` or `cupy`, from `get_array_module`) so that the same body
+serves both devices.
 
-    class Mul(Function):
-        def forward(self, a, b):
-            self.a, self.b = a, b
-            return a * b
-        def backward(self, g):
-            return g * self.b, g * self.a
-
-`Function.apply(*tensors, **config)` runs `forward` on the arrays and, when gradients are enabled
-and an input requires them, records the node. `Tensor.backward()` walks the recorded graph in
-reverse topological order (iteratively: no recursion limit), accumulates into the `.grad` of leaf
-tensors and then frees the graph (saved arrays and links), so that memory stays flat over millions
-of steps. Array code goes through `xp` (`numpy` or `cupy`, from `get_array_module`) so that the
-same body serves both devices.
+Layering, each importing only those before it: autograd <- ops <- tensor_methods <- tensor <-
+functional <- activations <- layers. The names that used to be defined here (`Function`,
+`no_grad`, the op classes, ...) are still importable from this module.
 """
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
 from . import _random
+from .autograd import _backward
+from .cuda import require_cupy
+from .ops import Cast, Concatenate, GetItem, Stack, get_array_module
+from .tensor_methods import TensorMethods
+
+# Defined in this module before autograd, ops and tensor_methods were split out of it: still
+# importable from here, where other modules and users import them from.
+from .autograd import Function, _GradMode, enable_grad, is_grad_enabled, no_grad  # noqa: F401
+from .ops._helpers import _unbroadcast  # noqa: F401
+from .ops.math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub,  # noqa: F401
+                       _gemm_ok)
+from .ops.reduce import Max, Mean, Sum  # noqa: F401
+from .ops.shape import Reshape, Transpose, _is_basic  # noqa: F401
+from .tensor_methods import _axis  # noqa: F401
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 # --------------------------------------------------------------------------------------------
-# array-module helpers
+# Tensor
 # --------------------------------------------------------------------------------------------
-
-def get_array_module(a):
-    """`numpy` for NumPy arrays (and scalars), `cupy` for CuPy arrays (the Chainer `xp` idiom)."""
-    if isinstance(a, np.ndarray) or type(a).__module__ == "numpy":
-        return np
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-        return cupy
-    return np
-
-
-def _unbroadcast(g, shape):
-    """Sum `g` over the axes that broadcasting added or stretched, so that it has `shape`."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
-
-# --------------------------------------------------------------------------------------------
-# grad mode
-# --------------------------------------------------------------------------------------------
-
-class _GradMode:
-    enabled = True
-
-
-class no_grad:
-    """Context manager (and decorator) that turns graph recording off.
-
-        with dl.no_grad():
-            y = model(x)          # no graph, no saved arrays
-
-        @dl.no_grad()
-        def evaluate(...): ...
-    """
-
-    __slots__ = ("_prev",)
-
-    def __new__(cls, func=None):
-        self = super().__new__(cls)
-        return self(func) if func is not None else self  # bare @dl.no_grad decorator
-
-    def __init__(self, func=None):
-        pass
-
-    def __enter__(self):
-        self._prev = _GradMode.enabled
-        _GradMode.enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        _GradMode.enabled = self._prev
-        return False
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return func(*args, **kwargs)
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Context manager that turns graph recording back on (inside a no_grad block)."""
-
-    def __enter__(self):
-        self._prev = _GradMode.enabled
-        _GradMode.enabled = True
-        return self
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
-# --------------------------------------------------------------------------------------------
-# the graph node
-# --------------------------------------------------------------------------------------------
-
-class Function:
-    """One differentiable operation: `forward(*arrays, **config)` and `backward(grad_out)`.
-
-    `backward` returns one gradient per tensor input of `apply`, in order (None where there is
-    none); a multi-output forward (a tuple) gets a tuple of output gradients (None for outputs that
-    received no gradient). Subclasses save what backward needs as attributes of `self`; those are
-    dropped once backward has run.
-    """
-
-    parents = ()
-    freed = False
-    n_out = 1
-
-    def forward(self, *arrays, **config):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def backward(self, grad):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs, **config):
-        """Run the op on the arrays of `inputs` (Tensors or None) and record it when needed."""
-        fn = cls()
-        out = fn.forward(*[t.data if t is not None else None for t in inputs], **config)
-        record = _GradMode.enabled
-        if record:
-            for t in inputs:
-                if t is not None and t.requires_grad:
-                    break
-            else:
-                record = False
-        if type(out) is tuple:
-            outs = tuple(_wrap(o, fn, i) if record else _wrap(o, None, 0) for i, o in enumerate(out))
-            if record:
-                fn.parents = inputs
-                fn.n_out = len(out)
-            return outs
-        if record:
-            fn.parents = inputs
-            return _wrap(out, fn, 0)
-        return _wrap(out, None, 0)
-
-    def __repr__(self):
-        return f"<{type(self).__name__} backward>"
-
 
 def _wrap(array, fn, index):
     """A Tensor around `array` made by node `fn` (None: a constant), without re-validation."""
@@ -178,67 +54,6 @@ def _wrap(array, fn, index):
     return t
 
 
-def _backward(root, grad, retain_graph=False):
-    """Reverse-mode sweep from `root`, seeded with `grad` (an array shaped like root)."""
-    # 1. reverse topological order of the nodes, by an explicit-stack depth-first search
-    order = []
-    seen = set()
-    stack = [(root._ctx, False)]
-    while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if id(fn) in seen:
-            continue
-        if fn.freed:
-            raise RuntimeError("backward: trying to backward through the graph a second time (its saved arrays were "
-                               "freed by the first backward); pass retain_graph=True to the first call to keep them")
-        seen.add(id(fn))
-        stack.append((fn, True))
-        for p in fn.parents:
-            if p is not None and p._ctx is not None and id(p._ctx) not in seen:
-                stack.append((p._ctx, False))
-    # 2. push gradients from the output to the inputs, node by node
-    given = set()  # ids of arrays handed to a leaf's .grad in this sweep
-    pending = {id(root._ctx): [None] * root._ctx.n_out}
-    pending[id(root._ctx)][root._index] = grad
-    for fn in reversed(order):
-        gouts = pending.pop(id(fn), None)
-        if gouts is None:
-            continue
-        gins = fn.backward(gouts[0] if fn.n_out == 1 else tuple(gouts))
-        if len(fn.parents) == 1 and type(gins) is not tuple:
-            gins = (gins,)
-        for p, g in zip(fn.parents, gins):
-            if g is None or p is None or not p.requires_grad:
-                continue
-            if g.dtype != p.data.dtype:
-                g = g.astype(p.data.dtype)
-            ctx = p._ctx
-            if ctx is None:  # a leaf: accumulate into .grad (never in place: g may be shared)
-                if p.grad is not None:
-                    p.grad = p.grad + g
-                elif id(g) in given or not g.flags.c_contiguous:  # own, dense storage per leaf
-                    p.grad = g.copy()
-                else:
-                    p.grad = g
-                given.add(id(p.grad))
-            else:
-                buf = pending.get(id(ctx))
-                if buf is None:
-                    buf = pending[id(ctx)] = [None] * ctx.n_out
-                i = p._index
-                buf[i] = g if buf[i] is None else buf[i] + g
-        if not retain_graph:
-            fn.__dict__.clear()
-            fn.freed = True
-
-
-# --------------------------------------------------------------------------------------------
-# Tensor
-# --------------------------------------------------------------------------------------------
-
 def _as_array(data, dtype=None, copy=False):
     """`data` (array, scalar, nested list, Tensor, DLPack object) as a NumPy/CuPy array.
 
@@ -248,7 +63,6 @@ def _as_array(data, dtype=None, copy=False):
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
-        xp = get_array_module(data)
         if dtype is not None and data.dtype != dtype:
             return data.astype(dtype)
         return data.copy() if copy else data
@@ -278,7 +92,6 @@ def _move(array, device):
             return array
         return array.get()
     if device == "cuda" or device.startswith("cuda:"):
-        from .cuda import require_cupy
         cp = require_cupy(f"a tensor on device={device!r}")
         index = int(device.split(":")[1]) if ":" in device else cp.cuda.Device().id
         with cp.cuda.Device(index):
@@ -286,12 +99,12 @@ def _move(array, device):
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with an optional gradient.
 
     Attributes: `data` (the NumPy/CuPy array), `grad` (an array like `data`, or None),
     `requires_grad`. Arithmetic follows NumPy broadcasting; gradients are summed back over the
-    broadcast axes.
+    broadcast axes. The operators and op methods come from `TensorMethods`.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "__weakref__")
@@ -357,7 +170,6 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
-    __hash__ = object.__hash__
 
     # ---- conversions ------------------------------------------------------------------------
     def numpy(self):
@@ -464,7 +276,9 @@ class Tensor:
             return
         _backward(self, grad, retain_graph)
 
-    # ---- arithmetic -------------------------------------------------------------------------
+    # ---- operands of the ops (the hooks TensorMethods relies on) -----------------------------
+    _wrap = staticmethod(_wrap)  # also how Function.apply wraps the arrays its forward returns
+
     def _other(self, other):
         if isinstance(other, Tensor):
             return other
@@ -472,186 +286,13 @@ class Tensor:
             return _wrap(self.xp.asarray(other, dtype=self.data.dtype), None, 0)
         return _wrap(self.xp.asarray(_as_array(other)), None, 0)
 
-    def __add__(self, o):
-        return Add.apply(self, self._other(o))
-
-    def __radd__(self, o):
-        return Add.apply(self._other(o), self)
-
-    def __sub__(self, o):
-        return Sub.apply(self, self._other(o))
-
-    def __rsub__(self, o):
-        return Sub.apply(self._other(o), self)
-
-    def __mul__(self, o):
-        return Mul.apply(self, self._other(o))
-
-    def __rmul__(self, o):
-        return Mul.apply(self._other(o), self)
-
-    def __truediv__(self, o):
-        return Div.apply(self, self._other(o))
-
-    def __rtruediv__(self, o):
-        return Div.apply(self._other(o), self)
-
-    def __neg__(self):
-        return Neg.apply(self)
-
-    def __pos__(self):
-        return self
-
-    def __pow__(self, o):
-        if isinstance(o, (int, float)):
-            return PowScalar.apply(self, p=o)
-        return Pow.apply(self, self._other(o))
-
-    def __rpow__(self, o):
-        return Pow.apply(self._other(o), self)
-
-    def __matmul__(self, o):
-        return MatMul.apply(self, self._other(o))
-
-    def __rmatmul__(self, o):
-        return MatMul.apply(self._other(o), self)
-
-    def __abs__(self):
-        return Abs.apply(self)
-
     # comparisons: no gradient, boolean result
     def _cmp(self, o, f):
         o = o.data if isinstance(o, Tensor) else o
         return _wrap(f(self.data, o), None, 0)
 
-    def __eq__(self, o):
-        return self._cmp(o, lambda a, b: a == b)
-
-    def __ne__(self, o):
-        return self._cmp(o, lambda a, b: a != b)
-
-    def __lt__(self, o):
-        return self._cmp(o, lambda a, b: a < b)
-
-    def __le__(self, o):
-        return self._cmp(o, lambda a, b: a <= b)
-
-    def __gt__(self, o):
-        return self._cmp(o, lambda a, b: a > b)
-
-    def __ge__(self, o):
-        return self._cmp(o, lambda a, b: a >= b)
-
-    # ---- shape ------------------------------------------------------------------------------
     def __getitem__(self, index):
         return GetItem.apply(self, index=_plain_index(index))
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def flatten(self, start_dim=0):
-        return self.reshape(self.shape[:start_dim] + (-1,))
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) == 2 and self.ndim != 2:  # torch style: swap two axes
-            perm = list(range(self.ndim))
-            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
-            axes = tuple(perm)
-        return Transpose.apply(self, axes=axes or None)
-
-    @property
-    def T(self):
-        return Transpose.apply(self, axes=None)
-
-    def squeeze(self, axis=None):
-        shape = self.shape
-        if axis is None:
-            new = tuple(s for s in shape if s != 1)
-        else:
-            axes = {a % self.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
-            new = tuple(s for i, s in enumerate(shape) if i not in axes)
-        return self.reshape(new)
-
-    def unsqueeze(self, axis):
-        shape = list(self.shape)
-        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
-        return self.reshape(tuple(shape))
-
-    expand_dims = unsqueeze
-
-    # ---- reductions -------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return Max.apply(self, axis=_axis(axis), keepdims=keepdims, sign=1)
-
-    def min(self, axis=None, keepdims=False):
-        return Max.apply(self, axis=_axis(axis), keepdims=keepdims, sign=-1)
-
-    def var(self, axis=None, keepdims=False):
-        d = self - self.mean(axis, keepdims=True)
-        return (d * d).mean(axis, keepdims=keepdims)
-
-    def argmax(self, axis=None):
-        return _wrap(self.data.argmax(axis=axis), None, 0)
-
-    def argmin(self, axis=None):
-        return _wrap(self.data.argmin(axis=axis), None, 0)
-
-    # ---- elementwise math -------------------------------------------------------------------
-    def exp(self):
-        return Exp.apply(self)
-
-    def log(self):
-        return Log.apply(self)
-
-    def sqrt(self):
-        return Sqrt.apply(self)
-
-    def abs(self):
-        return Abs.apply(self)
-
-    def clip(self, min=None, max=None):
-        return Clip.apply(self, lo=min, hi=max)
-
-    clamp = clip
-
-    def pow(self, p):
-        return self ** p
-
-    def neg(self):
-        return Neg.apply(self)
-
-    # activations live in functional (they call the activation kernels)
-    def relu(self):
-        from .functional import relu
-        return relu(self)
-
-    def sigmoid(self):
-        from .functional import sigmoid
-        return sigmoid(self)
-
-    def tanh(self):
-        from .functional import tanh
-        return tanh(self)
-
-    def softmax(self, axis=-1):
-        from .functional import softmax
-        return softmax(self, axis=axis)
-
-    def log_softmax(self, axis=-1):
-        from .functional import log_softmax
-        return log_softmax(self, axis=axis)
 
 
 class Parameter(Tensor):
@@ -674,12 +315,6 @@ class Parameter(Tensor):
         return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype})"
 
 
-def _axis(axis):
-    if isinstance(axis, list):
-        return tuple(axis)
-    return axis
-
-
 def _plain_index(index):
     """An index with Tensors replaced by their arrays (they index; they carry no gradient)."""
     if isinstance(index, Tensor):
@@ -689,288 +324,6 @@ def _plain_index(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
-
-
-def _is_basic(index):
-    """True for ints/slices/None/Ellipsis only (no repeated element can be selected)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) for i in items)
-
-
-# --------------------------------------------------------------------------------------------
-# the primitive ops: forward and backward side by side
-# --------------------------------------------------------------------------------------------
-
-class Add(Function):
-    def forward(self, a, b):
-        self.sa, self.sb = a.shape, b.shape
-        return a + b
-
-    def backward(self, g):
-        return _unbroadcast(g, self.sa), _unbroadcast(g, self.sb)
-
-
-class Sub(Function):
-    def forward(self, a, b):
-        self.sa, self.sb = a.shape, b.shape
-        return a - b
-
-    def backward(self, g):
-        return _unbroadcast(g, self.sa), _unbroadcast(-g, self.sb)
-
-
-class Mul(Function):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return a * b
-
-    def backward(self, g):
-        a, b = self.a, self.b
-        return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
-
-
-class Div(Function):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return a / b
-
-    def backward(self, g):
-        a, b = self.a, self.b
-        ga = g / b
-        return _unbroadcast(ga, a.shape), _unbroadcast(-ga * a / b, b.shape)
-
-
-class Neg(Function):
-    def forward(self, a):
-        return -a
-
-    def backward(self, g):
-        return -g
-
-
-class PowScalar(Function):
-    def forward(self, a, p):
-        self.a, self.p = a, p
-        return a ** p
-
-    def backward(self, g):
-        a, p = self.a, self.p
-        if p == 2:
-            return g * (2 * a)
-        return g * (p * a ** (p - 1))
-
-
-class Pow(Function):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        self.y = a ** b
-        return self.y
-
-    def backward(self, g):
-        a, b, y = self.a, self.b, self.y
-        xp = get_array_module(a)
-        ga = g * b * a ** (b - 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gb = g * y * xp.log(xp.where(a > 0, a, 1))
-        return _unbroadcast(ga, a.shape), _unbroadcast(gb, b.shape)
-
-
-def _gemm_ok(a, b):
-    return (a.ndim == 2 and b.ndim == 2 and isinstance(a, np.ndarray) and a.dtype == b.dtype
-            and a.dtype in (np.float32, np.float64) and type(b) is np.ndarray)
-
-
-class MatMul(Function):
-    """a @ b with NumPy's matmul rules (1-D promotion, batch broadcasting). 2-D float: K.gemm."""
-
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        if _gemm_ok(a, b):
-            from .kernels import gemm
-            return gemm(a, b)
-        return a @ b
-
-    def backward(self, g):
-        a, b = self.a, self.b
-        if _gemm_ok(a, b):
-            from .kernels import gemm
-            return gemm(g, b, trans_b=True), gemm(a, g, trans_a=True)
-        xp = get_array_module(a)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g.reshape(xp.matmul(a2[..., :1, :], b2[..., :, :1]).shape[:-2] + (a2.shape[-2], b2.shape[-1]))
-        ga = g2 @ xp.swapaxes(b2, -1, -2)
-        gb = xp.swapaxes(a2, -1, -2) @ g2
-        ga = _unbroadcast(ga, a2.shape).reshape(a.shape)
-        gb = _unbroadcast(gb, b2.shape).reshape(b.shape)
-        return ga, gb
-
-
-class Exp(Function):
-    def forward(self, a):
-        self.y = get_array_module(a).exp(a)
-        return self.y
-
-    def backward(self, g):
-        return g * self.y
-
-
-class Log(Function):
-    def forward(self, a):
-        self.a = a
-        return get_array_module(a).log(a)
-
-    def backward(self, g):
-        return g / self.a
-
-
-class Sqrt(Function):
-    def forward(self, a):
-        self.y = get_array_module(a).sqrt(a)
-        return self.y
-
-    def backward(self, g):
-        return g / (2 * self.y)
-
-
-class Abs(Function):
-    def forward(self, a):
-        self.a = a
-        return abs(a)
-
-    def backward(self, g):
-        return g * get_array_module(self.a).sign(self.a)
-
-
-class Clip(Function):
-    def forward(self, a, lo, hi):
-        self.a, self.lo, self.hi = a, lo, hi
-        return get_array_module(a).clip(a, lo, hi)
-
-    def backward(self, g):
-        a = self.a
-        mask = True
-        if self.lo is not None:
-            mask = a >= self.lo
-        if self.hi is not None:
-            mask = mask & (a <= self.hi)
-        return g * mask
-
-
-class Cast(Function):
-    def forward(self, a, dtype):
-        self.src = a.dtype
-        return a.astype(dtype)
-
-    def backward(self, g):
-        return g.astype(self.src)
-
-
-class GetItem(Function):
-    def forward(self, a, index):
-        self.shape, self.dtype, self.index = a.shape, a.dtype, index
-        return a[index]
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        ga = xp.zeros(self.shape, dtype=self.dtype)
-        if _is_basic(self.index):
-            ga[self.index] = g
-        else:  # advanced indexing may pick an element twice: scatter-add
-            if xp is np:
-                np.add.at(ga, self.index, g)
-            else:
-                xp.add.at(ga, self.index, g)
-        return ga
-
-
-class Reshape(Function):
-    def forward(self, a, shape):
-        self.shape = a.shape
-        return a.reshape(shape)
-
-    def backward(self, g):
-        return g.reshape(self.shape)
-
-
-class Transpose(Function):
-    def forward(self, a, axes):
-        self.axes = axes
-        return a.transpose(axes) if axes is not None else a.T
-
-    def backward(self, g):
-        if self.axes is None:
-            return g.T
-        return g.transpose(np.argsort(self.axes))
-
-
-class Sum(Function):
-    def forward(self, a, axis, keepdims):
-        self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
-        return a.sum(axis=axis, keepdims=keepdims)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        if self.axis is not None and not self.keepdims:
-            g = xp.expand_dims(g, self.axis)
-        return xp.broadcast_to(g, self.shape)
-
-
-class Mean(Function):
-    def forward(self, a, axis, keepdims):
-        self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
-        y = a.mean(axis=axis, keepdims=keepdims)
-        self.count = (a.size // y.size) if y.size else 1
-        return y
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        if self.axis is not None and not self.keepdims:
-            g = xp.expand_dims(g, self.axis)
-        return xp.broadcast_to(g / self.count, self.shape)
-
-
-class Max(Function):
-    """max (sign=1) or min (sign=-1) over axes; ties share the gradient equally."""
-
-    def forward(self, a, axis, keepdims, sign):
-        self.a, self.axis, self.keepdims = a, axis, keepdims
-        y = a.max(axis=axis, keepdims=True) if sign > 0 else a.min(axis=axis, keepdims=True)
-        self.y = y
-        return y if keepdims else (y.reshape(()) if axis is None else y.squeeze(axis))
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        if not self.keepdims:
-            g = g.reshape(self.y.shape)
-        mask = (self.a == self.y)
-        count = mask.sum(axis=self.axis, keepdims=True)
-        return (g * mask / count).astype(self.a.dtype)
-
-
-class Concatenate(Function):
-    def forward(self, *arrays, axis):
-        xp = get_array_module(arrays[0])
-        self.axis = axis
-        self.sizes = [a.shape[axis] for a in arrays]
-        return xp.concatenate(arrays, axis=axis)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        cuts = np.cumsum(self.sizes)[:-1]
-        return tuple(xp.split(g, cuts, axis=self.axis))
-
-
-class Stack(Function):
-    def forward(self, *arrays, axis):
-        xp = get_array_module(arrays[0])
-        self.axis = axis
-        return xp.stack(arrays, axis=axis)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        n = g.shape[self.axis]
-        return tuple(xp.take(g, i, axis=self.axis) for i in range(n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1080,6 +433,5 @@ def from_dlpack(x):
     if device_type in (1, 3):  # kDLCPU, kDLCUDAHost
         arr = np.from_dlpack(x)
     else:
-        from .cuda import require_cupy
         arr = require_cupy("from_dlpack of a GPU array").from_dlpack(x)
     return Tensor._make(arr)
