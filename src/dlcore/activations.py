@@ -1,51 +1,18 @@
-"""Activation functions by Keras name: `dl.activations.get("relu")` -> a callable on Tensors."""
+"""Activation functions by Keras name: `dl.activations.get("relu")` -> a callable on Tensors.
+
+The functions and the name table are those of `dlcore.functional.activation` (the functional layer
+needs the names too, for `linear(..., activation="gelu")`); this module is their Keras face.
+"""
 from __future__ import annotations
 
-from . import functional as F
+from .functional.activation import (ACTIVATIONS, elu, gelu, get_activation, leaky_relu, log_softmax, relu, sigmoid,
+                                    silu, softmax, softplus, swish, tanh)
+from .functional.activation import linear_activation as linear
 
+__all__ = ["get", "serialize", "ACTIVATIONS", "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu",
+           "elu", "leaky_relu", "softplus", "swish", "silu"]
 
-def linear(x):
-    return x
-
-
-relu = F.relu
-sigmoid = F.sigmoid
-tanh = F.tanh
-gelu = F.gelu
-elu = F.elu
-leaky_relu = F.leaky_relu
-softplus = F.softplus
-silu = F.silu
-swish = F.silu
-
-
-def softmax(x, axis=-1):
-    return F.softmax(x, axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    return F.log_softmax(x, axis=axis)
-
-
-ACTIVATIONS = {
-    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
-    "log_softmax": log_softmax, "gelu": gelu, "elu": elu, "leaky_relu": leaky_relu, "softplus": softplus,
-    "swish": swish, "silu": silu,
-}
-
-
-def get(identifier):
-    """The activation callable for a Keras name, a callable, or None (-> linear)."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        fn = ACTIVATIONS.get(identifier.lower())
-        if fn is None:
-            raise ValueError(f"unknown activation {identifier!r}; expected one of {sorted(ACTIVATIONS)} or a callable")
-        return fn
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"activation must be a string or a callable, got {type(identifier).__name__}")
+get = get_activation
 
 
 def serialize(activation):

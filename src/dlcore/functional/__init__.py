@@ -1,0 +1,60 @@
+"""Differentiable functions on Tensors (`import dlcore.functional as F`).
+
+One `Function` per kernel family, forward and backward side by side; the array work is done by the
+kernel API (`dlcore.kernels`, see docs/kernel_api.md). Layouts are Keras's: images NHWC, conv
+weights (kh, kw, c_in, c_out), Dense weights (in, out), sequences (batch, time, features), LSTM gates
+i, f, c, o. `batch_norm`, `layer_norm`, `embedding` and `dropout` have no C++ kernel: they are
+written here with array operations through `xp` (NumPy or CuPy).
+
+Every function takes Tensors (arrays are wrapped as constants) and returns Tensors. One file per
+family, each holding its Functions beside the functions that check the arguments and apply them:
+
+    activation.py     relu sigmoid tanh leaky_relu elu gelu softplus silu softmax log_softmax
+                      (their Functions are in dlcore.ops.activation, shared with Tensor's methods)
+    gemm.py           linear (K.gemm with the bias and activation fused)
+    conv.py           conv1d conv2d
+    pool.py           max_pool2d avg_pool2d global_avg_pool2d
+    rnn.py            lstm gru simple_rnn
+    normalization.py  batch_norm layer_norm
+    core.py           dropout embedding
+    loss.py           mse mae binary/categorical/sparse_categorical_cross_entropy huber
+"""
+from .activation import (elu, gelu, leaky_relu, linear_activation, log_softmax, relu, sigmoid, silu, softmax, softplus,
+                         swish, tanh)
+from .conv import Conv1D, Conv2D, conv1d, conv2d
+from .core import Dropout, Embedding, dropout, embedding
+from .gemm import Linear, linear
+from .loss import (binary_cross_entropy, categorical_cross_entropy, huber, mae, mean_absolute_error,
+                   mean_squared_error, mse, sparse_categorical_cross_entropy)
+from .normalization import BatchNorm, LayerNorm, batch_norm, layer_norm
+from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D, avg_pool2d, global_avg_pool2d, max_pool2d
+from .rnn import GRU, LSTM, SimpleRNN, gru, lstm, simple_rnn
+
+# Defined in this module before it became a package: still importable from here.
+from ..autograd import Function  # noqa: F401
+from ..ops import get_array_module  # noqa: F401
+from ..ops._helpers import _kernel  # noqa: F401
+from ..ops.activation import (Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh,  # noqa: F401
+                              _FromOutput)
+from ..tensor import Tensor, _wrap  # noqa: F401
+from ._common import _GEMM_BACKWARD, _array, _t  # noqa: F401
+from .conv import _activate, _Conv, _conv, _conv_checks  # noqa: F401
+from .loss import _REDUCTIONS, _Loss, _loss, _loss_apply  # noqa: F401
+from .normalization import _BatchNormInfer, _BatchNormTrain  # noqa: F401
+from .pool import _pool_checks  # noqa: F401
+from .rnn import _rnn_checks  # noqa: F401
+
+__all__ = [
+    # activations
+    "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "silu", "swish", "softmax", "log_softmax",
+    "linear_activation",
+    # layers' functions
+    "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "lstm", "gru", "simple_rnn",
+    "dropout", "batch_norm", "layer_norm", "embedding",
+    # losses
+    "mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_cross_entropy", "categorical_cross_entropy",
+    "sparse_categorical_cross_entropy", "huber",
+    # their Functions
+    "Linear", "Conv1D", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "LSTM", "GRU", "SimpleRNN", "Dropout",
+    "BatchNorm", "LayerNorm", "Embedding",
+]

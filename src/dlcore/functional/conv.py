@@ -1,0 +1,84 @@
+"""Convolution (NHWC, kernels (k..., c_in, c_out)) with the bias and activation fused in the kernel."""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..ops._helpers import _kernel
+from ._common import _GEMM_BACKWARD, _t
+from .activation import get_activation
+
+
+class _Conv(Function):
+    """Convolution with the bias and a relu/sigmoid/tanh epilogue fused in the forward kernel.
+
+    backward: dz = act'(y) * g, then dx = backward_data(dz), dw = backward_filter(dz),
+    db = sum of dz over every axis but the channels.
+    """
+
+    rank = 2
+
+    def forward(self, x, w, b, strides, padding, dilation, activation):
+        self.x, self.w, self.has_b, self.activation = x, w, b is not None, activation
+        self.cfg = dict(strides=strides, padding=padding, dilation=dilation)
+        y = _kernel(f"conv{self.rank}d_forward")(x, w, bias=b, activation=activation, **self.cfg)
+        self.y = y if activation is not None else None
+        return y
+
+    def backward(self, g):
+        if self.activation is not None:
+            g = _kernel(_GEMM_BACKWARD[self.activation])(g, self.y)
+        r = self.rank
+        dx = _kernel(f"conv{r}d_backward_data")(g, self.w, self.x.shape, **self.cfg)
+        dw = _kernel(f"conv{r}d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
+        db = _kernel(f"conv{r}d_backward_bias")(g) if self.has_b else None
+        return dx, dw, db
+
+
+class Conv2D(_Conv):
+    rank = 2
+
+
+class Conv1D(_Conv):
+    rank = 1
+
+
+def _conv_checks(op, x, w, rank):
+    if x.ndim != rank + 2:
+        layout = "(batch, height, width, channels)" if rank == 2 else "(batch, steps, channels)"
+        raise ValueError(f"{op}: expected a {rank + 2}-D input {layout}, got shape {x.shape}")
+    if w.ndim != rank + 2:
+        raise ValueError(f"{op}: 'w' must be {rank + 2}-D (kernel..., c_in, c_out), got shape {w.shape}")
+    if x.shape[-1] != w.shape[-2]:
+        raise ValueError(f"{op}: input has {x.shape[-1]} channels (shape {x.shape}) but the kernel expects "
+                         f"{w.shape[-2]} (w has shape {w.shape})")
+
+
+def _conv(op, x, w, b, strides, padding, dilation, activation):
+    if activation == "linear":
+        activation = None
+    fused = activation is None or (isinstance(activation, str) and activation in _GEMM_BACKWARD)
+    y = op.apply(x, w, b, strides=strides, padding=padding, dilation=dilation,
+                 activation=activation if fused else None)
+    return y if fused else _activate(y, activation)
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
+    """2-D convolution (cross-correlation), x NHWC, w (kh, kw, c_in, c_out), b (c_out,).
+
+    relu/sigmoid/tanh activations run fused in the kernel's epilogue; others are applied after.
+    """
+    x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
+    _conv_checks("conv2d", x, w, 2)
+    return _conv(Conv2D, x, w, b, strides, padding, dilation, activation)
+
+
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
+    """1-D convolution, x (N, L, c_in), w (k, c_in, c_out), b (c_out,)."""
+    x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
+    _conv_checks("conv1d", x, w, 1)
+    return _conv(Conv1D, x, w, b, strides, padding, dilation, activation)
+
+
+def _activate(y, activation):
+    if activation is None or activation == "linear":
+        return y
+    return get_activation(activation)(y)
