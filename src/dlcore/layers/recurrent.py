@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import initializers, regularizers
-from ..tensor import Tensor
+from ..tensor import Tensor, concatenate
 from .base import Layer
 
 
@@ -208,7 +208,6 @@ class Bidirectional(Layer):
         return [out, *f_states, *b_states] if self.return_state else out
 
     def _merge(self, a, b):
-        from ..tensor import concatenate
         if self.merge_mode == "concat":
             return concatenate([a, b], axis=-1)
         if self.merge_mode == "sum":
@@ -232,8 +231,16 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from . import get_layer_class
         config = dict(config)
         inner = config.pop("layer")
-        layer = get_layer_class(inner["class_name"]).from_config(inner["config"])
+        layer = _recurrent_class(inner["class_name"]).from_config(inner["config"])
         return cls(layer, **config)
+
+
+def _recurrent_class(class_name):
+    """The recurrent layer class a Bidirectional config names (the only layers it can wrap)."""
+    classes = {c.__name__: c for c in (SimpleRNN, LSTM, GRU)}
+    if class_name not in classes:
+        raise ValueError(f"Bidirectional: unknown recurrent layer class {class_name!r}; expected one of "
+                         f"{sorted(classes)}")
+    return classes[class_name]
