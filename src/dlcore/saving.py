@@ -25,10 +25,12 @@ from __future__ import annotations
 import json
 import numbers
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from ._version import __version__
+from .io_utils import atomic_write
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_serializable",
            "serialize_layer", "deserialize_layer", "atomic_write"]
@@ -155,66 +157,6 @@ def _jsonable(obj, where):
         return {"class_name": type(obj).__name__, "config": _jsonable(obj.get_config(), where)}
     raise ValueError(f"cannot save {where}: its config holds a {type(obj).__name__} ({_short(obj)}), "
                      "which is not JSON data")
-
-
-# --------------------------------------------------------------------------------------------
-# Atomic writes
-# --------------------------------------------------------------------------------------------
-
-class atomic_write:
-    """Context manager giving a binary file that replaces `path` only when the block succeeds.
-
-        with atomic_write("model.dlc") as f:
-            f.write(...)
-
-    The temporary file lives in the same folder (os.replace is atomic only within a file system);
-    it is flushed and fsync'ed before the rename, and the folder is fsync'ed after it.
-    """
-
-    def __init__(self, path):
-        self.path = os.path.abspath(os.fspath(path))
-
-    def __enter__(self):
-        folder = os.path.dirname(self.path)
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"cannot save to {self.path}: folder {folder} does not exist")
-        fd, self.tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp", dir=folder)
-        self.file = os.fdopen(fd, "w+b")
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-            self.file.close()
-            if exc_type is None:
-                os.chmod(self.tmp, 0o644 & ~_umask())
-                os.replace(self.tmp, self.path)
-                _fsync_dir(os.path.dirname(self.path))
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-        return False
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,7 +352,7 @@ def save_model(model, path, include_optimizer: bool = True, overwrite: bool = Tr
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "dlcore_version": _version(),
+        "dlcore_version": __version__,
         "model": model._serialize_architecture(),
         "compile": model._serialize_compile() if include_optimizer else None,
     }
@@ -428,14 +370,6 @@ def save_model(model, path, include_optimizer: bool = True, overwrite: bool = Tr
                 z.writestr(OPT_JSON_MEMBER, json.dumps(opt_json, allow_nan=True).encode("utf-8"),
                            compress_type=zipfile.ZIP_DEFLATED)
                 z.writestr(OPT_ARRAYS_MEMBER, _arrays_to_bytes(opt_arrays), compress_type=zipfile.ZIP_STORED)
-
-
-def _version():
-    try:
-        from . import __version__
-        return __version__
-    except ImportError:
-        return "unknown"
 
 
 def _check_and_assign_weights(model, arrays: dict, where: str):
