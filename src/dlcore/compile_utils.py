@@ -33,15 +33,6 @@ def _register_classes():
 _register_classes()
 
 
-def loss_name(loss) -> str:
-    """The name a loss is known by: its string, its .name, or its class / function name in snake_case."""
-    if isinstance(loss, str):
-        return loss
-    return getattr(loss, "name", None) or snake_case(type(loss).__name__ if not callable(loss)
-                                                     or hasattr(loss, "get_config")
-                                                     else getattr(loss, "__name__", "loss"))
-
-
 class CompileLoss:
     """compile(loss=...): the loss function and the batch loss with sample weights and extra terms."""
 
@@ -51,9 +42,8 @@ class CompileLoss:
         if isinstance(loss, (list, dict)):
             raise ValueError("compile: one loss per model is supported (multi-output models: combine the "
                              "outputs in a custom training loop)")
-        self.spec = loss
+        self.spec = loss  # as given, for the model file
         self.fn = losses.get(loss)
-        self.name = loss_name(loss)
 
     def __call__(self, y_true, y_pred, sample_weight=None, extra=()):
         """The batch loss as a scalar Tensor (sum of weighted per-sample losses / batch size) + extra."""
