@@ -1,4 +1,4 @@
-"""Datasets, DataLoader, splits, one-hot, scaling and NHWC augmentation."""
+"""Datasets, DataLoader, EpochIterator, splits, one-hot, scaling and NHWC augmentation."""
 import numpy as np
 import pytest
 
@@ -81,6 +81,86 @@ def test_dataloader_custom_dataset_and_transform():
 def test_dataloader_bad_batch_size(bad):
     with pytest.raises(ValueError, match="batch_size"):
         data.DataLoader(np.zeros((4, 2)), batch_size=bad)
+
+
+# ---- EpochIterator: what fit / evaluate / predict iterate ----------------------------------------
+
+def test_epoch_iterator_arrays_in_order_with_steps_and_sample_weight():
+    x, y = _xy(10)
+    it = data.EpochIterator(x, y, sample_weight=np.arange(10), batch_size=4)
+    assert it.num_batches == 3
+    batches = list(it)
+    assert [len(xb) for xb, _, _ in batches] == [4, 4, 2]
+    assert np.array_equal(np.concatenate([yb for _, yb, _ in batches]), y)
+    assert np.array_equal(np.concatenate([sw for _, _, sw in batches]), np.arange(10, dtype=np.float32))
+    assert list(it)[0][0].tolist() == x[:4].tolist()  # every pass is a whole epoch again
+    two = data.EpochIterator([x, x * 2], y, batch_size=4, steps_per_epoch=2)  # several inputs, capped steps
+    assert two.num_batches == 2 and [len(xb[1]) for xb, _, _ in two] == [4, 4]
+    xb, yb, sw = next(iter(data.EpochIterator(x, batch_size=3)))
+    assert xb.shape == (3, 3) and yb is None and sw is None
+
+
+def test_epoch_iterator_shuffles_each_epoch_from_the_global_seed():
+    import dlcore as dl
+    x, y = _xy(20)
+    it = data.EpochIterator(x, y, batch_size=6, shuffle=True)
+    dl.manual_seed(1)
+    e1 = np.concatenate([yb for _, yb, _ in it])
+    e2 = np.concatenate([yb for _, yb, _ in it])
+    assert sorted(e1.tolist()) == list(range(20)) and not np.array_equal(e1, e2)
+    dl.manual_seed(1)
+    assert np.array_equal(np.concatenate([yb for _, yb, _ in it]), e1)
+
+
+def test_epoch_iterator_class_weight_for_arrays_and_loaders():
+    x, y = _xy(6)
+    y = y % 3
+    cw = {0: 2.0, 1: 0.5}
+    expect = np.array([2.0, 0.5, 1.0, 2.0, 0.5, 1.0], np.float32)
+    got = np.concatenate([sw for _, _, sw in data.EpochIterator(x, y, batch_size=4, class_weight=cw)])
+    assert np.array_equal(got, expect)
+    loader = data.DataLoader((x, y, np.full(6, 3.0, np.float32)), batch_size=4)
+    got = np.concatenate([sw for _, _, sw in data.EpochIterator(loader, class_weight=cw)])
+    assert np.array_equal(got, expect * 3)
+    one_hot = np.eye(3, dtype=np.float32)[y]
+    assert np.array_equal(data.class_weights_to_sample_weights(one_hot, cw), expect)
+
+
+def test_epoch_iterator_loaders_datasets_and_generators():
+    x, y = _xy(10)
+    it = data.EpochIterator(data.TensorDataset(x, y), batch_size=4)
+    assert it.num_batches == 3 and np.array_equal(np.concatenate([yb for _, yb, _ in it]), y)
+
+    def batches():
+        for i in range(0, 10, 5):
+            yield x[i:i + 5], y[i:i + 5]
+    once = data.EpochIterator(batches())
+    assert once.num_batches is None and len(list(once)) == 2
+    with pytest.raises(ValueError, match="one epoch"):
+        list(once)
+    endless = data.EpochIterator(iter(lambda: (x[:2], y[:2]), None), steps_per_epoch=3)
+    assert len(list(endless)) == 3 and len(list(endless)) == 3
+
+
+def test_epoch_iterator_errors_name_the_caller():
+    x, y = _xy(10)
+    with pytest.raises(ValueError, match="evaluate: x has 10 samples but y has 4"):
+        data.EpochIterator(x, y[:4], what="evaluate")
+    with pytest.raises(ValueError, match="fit: sample_weight has 3 entries for 10 samples"):
+        data.EpochIterator(x, y, sample_weight=np.ones(3))
+
+
+def test_train_validation_split_takes_the_last_samples():
+    x, y = _xy(10)
+    (xt, yt, swt), (xv, yv, swv) = data.train_validation_split(x, y, np.arange(10.0), 0.3)
+    assert np.array_equal(yt, y[:7]) and np.array_equal(yv, y[7:]) and np.array_equal(xv, x[7:])
+    assert np.array_equal(swt, np.arange(7.0)) and np.array_equal(swv, np.arange(7.0, 10.0))
+    (_, _, sw), val = data.train_validation_split(x, y, None, 0.5)
+    assert sw is None and len(val) == 2
+    with pytest.raises(ValueError, match="empty part"):
+        data.train_validation_split(x, y, None, 0.05)
+    with pytest.raises(ValueError, match="array inputs"):
+        data.train_validation_split(data.DataLoader((x, y)), None, None, 0.5)
 
 
 def test_train_test_split():

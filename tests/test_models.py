@@ -263,6 +263,41 @@ def test_functional_graph_errors():
         dl.Model(a, np.zeros(3))
 
 
+def test_layer_classes_defined_after_import_build_a_graph():
+    inputs = dl.Input(shape=(4,))  # an Input that exists before the classes below
+
+    class Scale(dl.layers.Layer):  # Keras style: call() only
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, inputs, training=None):
+            return inputs * self.factor
+
+    class Doubled(dl.layers.Layer):  # its own __call__, which never reaches Module.__call__
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def __call__(self, x, training=None):
+            return self.inner(x) * 2.0
+
+    scale, doubled = Scale(3.0), Doubled(dl.layers.Dense(4))
+    h = scale(inputs)
+    out = doubled(h)
+    assert isinstance(h, dl.models.KerasTensor) and h.shape == (None, 4) and h.node.layer is scale
+    assert isinstance(out, dl.models.KerasTensor) and out.node.layer is doubled
+    m = dl.Model(inputs, out)
+    assert m.layers == [scale, doubled]
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    y = m.predict(x)  # the inner Dense is built on this first call
+    kernel, bias = m.get_weights()
+    np.testing.assert_allclose(y, ((3 * x) @ kernel + bias) * 2, rtol=1e-5, atol=1e-6)
+    m.compile(optimizer="sgd", loss="mse")
+    h = m.fit(x, np.zeros((6, 4), np.float32), epochs=3, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+
+
 def test_subclassed_model():
     x, y = blobs(80)
 

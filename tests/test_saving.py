@@ -376,3 +376,117 @@ def test_registered_subclassed_model_roundtrip(tmp_path):
     m2 = dl.models.load_model(tmp_path / "sub.dlc")
     assert type(m2) is TwoLayerNet and m2.units == 6
     np.testing.assert_array_equal(m.predict(x), m2.predict(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# the file format is stable; one registry names layers, models, losses, metrics and optimizers
+# ---------------------------------------------------------------------------------------------
+
+def _stored_weights(path):
+    from safetensors.numpy import load
+    with zipfile.ZipFile(path) as z:
+        return load(z.read("model.safetensors"))
+
+
+def test_files_written_by_earlier_versions_still_load():
+    """tests/data/format_v1_*.dlc were written by dlcore 0.1.0 before models.py was split: a fitted
+    Sequential (Dense relu, Dense) compiled with Adam, Huber(delta=2) and 'mae', and an uncompiled
+    functional model (Dense tanh, Dense) on inputs of shape (2,)."""
+    x = np.arange(8, dtype=np.float32).reshape(4, 2)
+    path = ROOT / "tests" / "data" / "format_v1_sequential.dlc"
+    m = dl.models.load_model(path)
+    w = _stored_weights(path)
+    hidden = np.maximum(x @ w["layers.0.kernel"] + w["layers.0.bias"], 0)
+    np.testing.assert_allclose(m.predict(x), hidden @ w["layers.1.kernel"] + w["layers.1.bias"], rtol=1e-5)
+    assert type(m) is dl.Sequential and m.name == "seq" and [layer.name for layer in m.layers] == ["dense", "dense_1"]
+    assert isinstance(m.optimizer, dl.optimizers.Adam) and m.optimizer.iterations == 1
+    assert isinstance(m.loss, dl.losses.Huber) and m.loss.delta == 2.0 and m.metrics_names == ["loss", "mae"]
+
+    path = ROOT / "tests" / "data" / "format_v1_functional.dlc"
+    f = dl.models.load_model(path)
+    w = _stored_weights(path)
+    hidden = np.tanh(x @ w["layers.0.kernel"] + w["layers.0.bias"])
+    np.testing.assert_allclose(f.predict(x), hidden @ w["layers.1.kernel"] + w["layers.1.bias"], rtol=1e-5)
+    assert type(f) is dl.Model and f.name == "fun" and f.optimizer is None
+
+
+def test_saved_layout_is_unchanged(tmp_path):
+    """A model saved now writes the same JSON as the files above (weights aside)."""
+    for name in ("sequential", "functional"):
+        old = ROOT / "tests" / "data" / f"format_v1_{name}.dlc"
+        m = dl.models.load_model(old)
+        m.save(tmp_path / "again.dlc")
+        with zipfile.ZipFile(old) as a, zipfile.ZipFile(tmp_path / "again.dlc") as b:
+            assert json.loads(a.read("dlcore.json")) == json.loads(b.read("dlcore.json"))
+            assert sorted(a.namelist()) == sorted(b.namelist())
+
+
+def test_one_registry_for_losses_metrics_and_optimizers(tmp_path):
+    @saving.register_serializable
+    class TripledMSE(dl.losses.MeanSquaredError):
+        def __init__(self, factor=3.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def _compute(self, y_true, y_pred, reduction, sample_weight):
+            return super()._compute(y_true, y_pred, reduction, sample_weight) * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    class HalvedSGD(dl.optimizers.SGD):  # given to load_model as a custom object
+        pass
+
+    def worst_error(y_true, y_pred):
+        return np.abs(y_true - y_pred).max(axis=-1)
+
+    x, _ = data(32)
+    y = x[:, :2]
+    m = dl.Sequential([dl.layers.Dense(2, input_shape=(5,))])
+    m.compile(optimizer=HalvedSGD(learning_rate=0.05), loss=TripledMSE(factor=2.5),
+              metrics=[worst_error, dl.metrics.MeanSquaredError()])
+    m.fit(x, y, epochs=1, verbose=0)
+    m.save(tmp_path / "custom.dlc")
+    with pytest.raises(ValueError, match="unknown optimizer class 'HalvedSGD'"):
+        dl.models.load_model(tmp_path / "custom.dlc")
+    m2 = dl.models.load_model(tmp_path / "custom.dlc",
+                              custom_objects={"HalvedSGD": HalvedSGD, "worst_error": worst_error})
+    assert type(m2.optimizer) is HalvedSGD and m2.optimizer.learning_rate == pytest.approx(0.05)
+    assert type(m2.loss) is TripledMSE and m2.loss.factor == 2.5
+    # losses and metrics both have a MeanSquaredError: each kind finds its own
+    assert m2.metrics_names == m.metrics_names == ["loss", "worst_error", "mean_squared_error"]
+    assert m2.evaluate(x, y, return_dict=True) == pytest.approx(m.evaluate(x, y, return_dict=True))
+
+
+def test_registry_holds_dlcore_classes_and_only_registered_user_classes():
+    for kind, name, cls in [("layer", "Dense", dl.layers.Dense), ("layer", "Sequential", dl.Sequential),
+                            ("layer", "Model", dl.Model), ("loss", "Huber", dl.losses.Huber),
+                            ("loss", "MeanSquaredError", dl.losses.MeanSquaredError),
+                            ("metric", "MeanSquaredError", dl.metrics.MeanSquaredError),
+                            ("optimizer", "Adam", dl.optimizers.Adam)]:
+        assert saving.get_registered_object(kind, name) is cls
+
+    class UnregisteredLayer(dl.layers.Layer):
+        def call(self, inputs, training=None):
+            return inputs
+    assert saving.get_registered_object("layer", "UnregisteredLayer") is None
+    with pytest.raises(TypeError, match="expected a layer, model, loss, metric or optimizer class"):
+        saving.register_serializable(int)
+    with pytest.raises(TypeError, match=r"custom_objects\['three'\]"):
+        dl.models.load_model("never-read.dlc", custom_objects={"three": 3})
+
+
+def test_saving_imports_no_model_code():
+    """saving names classes through the registry: it imports only leaf modules, and the model code
+    (module, graph, models, trainer, saving) is in no import cycle."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_imports", ROOT / ".ci" / "check_imports.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    graph = check.edges(ROOT / "src" / "dlcore")
+    assert graph["dlcore.saving"] <= {"dlcore._version", "dlcore.io_utils"}
+    ours = {"dlcore", "dlcore.saving", "dlcore.module", "dlcore.graph", "dlcore.trainer", "dlcore.compile_utils",
+            "dlcore.summary_utils", "dlcore.data", "dlcore.callbacks", "dlcore.utils"} | \
+        {m for m in graph if m.startswith("dlcore.models")}
+    for cycle in check.cycles(graph):
+        assert not set(cycle) & ours, cycle

@@ -23,9 +23,8 @@ from . import losses, metrics, optimizers, schedules
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
 from . import models
+from ._version import __version__
 from .models import Input, Model, Sequential
-
-__version__ = "0.1.0"
 
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
            "__version__",

@@ -7,15 +7,21 @@ leave it out to draw from dlcore's global generator, which `dl.manual_seed(n)` r
     ds = TensorDataset(x, y)
     for xb, yb in DataLoader(ds, batch_size=32, shuffle=True, seed=0):
         ...
+
+EpochIterator is what fit / evaluate / predict iterate: arrays, a Dataset, a DataLoader or a
+generator in, one epoch of (x, y, sample_weight) batches out per pass.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
+from .tensor import Tensor
+
 __all__ = [
-    "Dataset", "TensorDataset", "DataLoader", "train_test_split", "to_categorical",
+    "Dataset", "TensorDataset", "DataLoader", "EpochIterator", "train_test_split", "to_categorical",
     "StandardScaler", "MinMaxScaler", "normalize",
     "random_flip", "random_shift", "random_crop", "gaussian_noise",
     "RandomFlip", "RandomShift", "RandomCrop", "GaussianNoise", "Compose",
@@ -52,12 +58,15 @@ def _rng(seed=None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _as_array(x) -> np.ndarray:
-    """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like)."""
+def to_numpy(x) -> np.ndarray:
+    """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like); CuPy arrays and GPU
+    tensors are copied to the host."""
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "numpy") and callable(x.numpy):
         return np.asarray(x.numpy())
+    if hasattr(x, "get") and hasattr(x, "__cuda_array_interface__"):
+        return x.get()
     return np.asarray(x)
 
 
@@ -85,7 +94,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset: need at least one array")
-        self.arrays = tuple(_as_array(a) for a in arrays)
+        self.arrays = tuple(to_numpy(a) for a in arrays)
         n = len(self.arrays[0])
         for i, a in enumerate(self.arrays):
             if a.ndim == 0 or len(a) != n:
@@ -143,8 +152,8 @@ class DataLoader:
             return self.dataset[idx]  # one fancy-index per array: no per-sample Python loop
         samples = [self.dataset[int(i)] for i in idx]
         if isinstance(samples[0], tuple):
-            return tuple(np.stack([_as_array(s[k]) for s in samples]) for k in range(len(samples[0])))
-        return (np.stack([_as_array(s) for s in samples]),)
+            return tuple(np.stack([to_numpy(s[k]) for s in samples]) for k in range(len(samples[0])))
+        return (np.stack([to_numpy(s) for s in samples]),)
 
     def __iter__(self):
         order = self._order()
@@ -158,6 +167,149 @@ class DataLoader:
             yield batch if len(batch) > 1 else batch[0]
 
 
+# --------------------------------------------------------------------------------------------
+# Epochs of batches for fit / evaluate / predict
+# --------------------------------------------------------------------------------------------
+
+def map_arrays(fn, x):
+    """fn applied to an array, or to each array of a list / tuple / dict (several inputs or outputs)."""
+    if isinstance(x, (list, tuple)):
+        return [fn(v) for v in x]
+    if isinstance(x, dict):
+        return {k: fn(v) for k, v in x.items()}
+    return fn(x)
+
+
+def num_samples(x) -> int:
+    """The length of an array, or of the first array of a list / tuple / dict."""
+    first = x[0] if isinstance(x, (list, tuple)) else next(iter(x.values())) if isinstance(x, dict) else x
+    return len(first)
+
+
+def _take(x, idx):
+    return map_arrays(lambda a: a[idx], x)
+
+
+def _is_batch_source(x) -> bool:
+    """A loader or generator of batches (anything iterable that is not arrays)."""
+    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, Tensor, list, tuple,
+                                                                                   dict)))
+
+
+def is_array_data(x) -> bool:
+    """True for arrays (or lists / tuples / dicts of them), False for datasets, loaders and generators."""
+    return not (isinstance(x, (Dataset, DataLoader)) or _is_batch_source(x))
+
+
+def unpack_batch(batch):
+    """(x, y, sample_weight) from a batch given as (x, y), (x, y, sample_weight), (x,) or x."""
+    if isinstance(batch, (list, tuple)) and len(batch) in (1, 2, 3):
+        return tuple(batch) + (None,) * (3 - len(batch))
+    return batch, None, None
+
+
+def class_weights_to_sample_weights(y, class_weight: dict) -> np.ndarray:
+    """One weight per sample, class_weight[label], the labels read from integer or one-hot targets y."""
+    y = to_numpy(y[0] if isinstance(y, (list, tuple)) else y)
+    labels = y.argmax(axis=-1) if (y.ndim >= 2 and y.shape[-1] > 1) else y.reshape(len(y), -1)[:, 0]
+    labels = np.asarray(labels).astype(np.int64)
+    table = np.ones(int(max(max(class_weight) + 1, labels.max() + 1 if labels.size else 0)), np.float32)
+    for k, v in class_weight.items():
+        table[int(k)] = float(v)
+    return table[labels]
+
+
+def train_validation_split(x, y, sample_weight, validation_split: float):
+    """((x, y, sample_weight) to train on, validation_data): the LAST samples validate, like Keras."""
+    if not is_array_data(x):
+        raise ValueError("fit: validation_split needs array inputs; give validation_data for loaders")
+    x, y = map_arrays(to_numpy, x), map_arrays(to_numpy, y)
+    n = num_samples(x)
+    n_val = int(math.floor(n * validation_split))
+    if n_val == 0 or n_val == n:
+        raise ValueError(f"fit: validation_split={validation_split} of {n} samples leaves an empty part")
+    split = n - n_val  # taken before shuffling
+    validation_data = (_take(x, slice(split, None)), _take(y, slice(split, None)))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight).reshape(-1)
+        validation_data = validation_data + (sample_weight[split:],)
+        sample_weight = sample_weight[:split]
+    return (_take(x, slice(0, split)), _take(y, slice(0, split)), sample_weight), validation_data
+
+
+class EpochIterator:
+    """The (x, y, sample_weight) batches of one epoch, each time it is iterated.
+
+    x: arrays (a list / tuple / dict of them for several inputs) with y and sample_weight, batched
+    here and reshuffled at each epoch (dlcore's global generator) when shuffle=True; a Dataset
+    (wrapped in a DataLoader); a DataLoader or any sized iterable of batches; or a generator of
+    batches (an epoch is steps_per_epoch batches, or the whole generator, once). class_weight
+    ({class: weight}) multiplies each sample's weight by its class's. num_batches: batches per
+    epoch (None when unknown). `what` names the caller in error messages.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, steps_per_epoch=None, shuffle=False,
+                 class_weight=None, what="fit"):
+        self.what, self._class_weight = what, class_weight
+        if isinstance(x, Dataset):
+            x = DataLoader(x, batch_size=batch_size, shuffle=shuffle)
+        if isinstance(x, DataLoader) or (_is_batch_source(x) and hasattr(x, "__len__")):
+            self.num_batches = steps_per_epoch if steps_per_epoch is not None else len(x)
+            self._make = lambda: (unpack_batch(b) for b in x)
+        elif _is_batch_source(x):
+            self.num_batches = steps_per_epoch
+            self._make = self._from_generator(iter(x), steps_per_epoch)
+        else:
+            self._make = self._from_arrays(x, y, sample_weight, batch_size, steps_per_epoch, shuffle)
+
+    def _from_arrays(self, x, y, sample_weight, batch_size, steps, shuffle):
+        x, y = map_arrays(to_numpy, x), None if y is None else map_arrays(to_numpy, y)
+        n = num_samples(x)
+        if y is not None and n != num_samples(y):
+            raise ValueError(f"{self.what}: x has {n} samples but y has {num_samples(y)}")
+        sw = None if sample_weight is None else np.asarray(sample_weight, np.float32).reshape(-1)
+        if sw is not None and len(sw) != n:
+            raise ValueError(f"{self.what}: sample_weight has {len(sw)} entries for {n} samples")
+        if self._class_weight is not None:  # arrays: weighed once, not per batch
+            cw = class_weights_to_sample_weights(y, self._class_weight)
+            sw, self._class_weight = (cw if sw is None else sw * cw), None
+        self.num_batches = -(-n // batch_size) if steps is None else min(-(-n // batch_size), steps)
+
+        def epoch():
+            order = global_rng().permutation(n) if shuffle else None
+            for step, start in enumerate(range(0, n, batch_size)):
+                if step >= self.num_batches:
+                    return
+                idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
+                yield _take(x, idx), None if y is None else _take(y, idx), None if sw is None else sw[idx]
+        return epoch
+
+    def _from_generator(self, it, steps):
+        def take():
+            for _ in range(steps):
+                try:
+                    b = next(it)
+                except StopIteration:
+                    return
+                yield unpack_batch(b)
+
+        def once():  # a finite generator without steps: one pass is one epoch
+            if self._used:
+                raise ValueError(f"{self.what}: a generator without steps_per_epoch can only feed one epoch; "
+                                 "give steps_per_epoch= or use a DataLoader")
+            self._used = True
+            return (unpack_batch(b) for b in it)
+        self._used = False
+        return take if steps is not None else once
+
+    def __iter__(self):
+        for xb, yb, swb in self._make():
+            if self._class_weight is not None:  # batches from a loader or generator: weighed one by one
+                cw = class_weights_to_sample_weights(yb, self._class_weight)
+                swb = cw if swb is None else np.asarray(swb, np.float32).reshape(-1) * cw
+            yield xb, yb, swb
+
+
 def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, stratify=None):
     """Split arrays (same first dimension) into train and test parts, like scikit-learn's.
 
@@ -166,7 +318,7 @@ def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, st
     """
     if not arrays:
         raise ValueError("train_test_split: need at least one array")
-    arrays = [_as_array(a) for a in arrays]
+    arrays = [to_numpy(a) for a in arrays]
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise ValueError(f"train_test_split: arrays have different lengths {[len(a) for a in arrays]}")
@@ -181,7 +333,7 @@ def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, st
                          f"got {test_size!r}")
     rng = _rng(seed)
     if stratify is not None:
-        labels = _as_array(stratify)
+        labels = to_numpy(stratify)
         if len(labels) != n:
             raise ValueError(f"train_test_split: stratify has {len(labels)} labels for {n} samples")
         train, test = [], []
@@ -209,7 +361,7 @@ def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, st
 
 def to_categorical(y, num_classes: int = None, dtype="float32") -> np.ndarray:
     """One-hot encode integer labels: shape (..., ) -> (..., num_classes)."""
-    y = _as_array(y)
+    y = to_numpy(y)
     if y.size and not np.issubdtype(y.dtype, np.integer):
         if not np.all(np.equal(np.mod(y, 1), 0)):
             raise ValueError("to_categorical: labels must be integers")
@@ -244,7 +396,7 @@ class StandardScaler:
         self.scale_ = None
 
     def fit(self, x):
-        x = _as_array(x).astype(np.float64)
+        x = to_numpy(x).astype(np.float64)
         self.mean_ = x.mean(axis=self.axis, keepdims=True)
         std = x.std(axis=self.axis, keepdims=True)
         self.scale_ = np.where(std > 0, std + self.epsilon, 1.0)
@@ -256,7 +408,7 @@ class StandardScaler:
 
     def transform(self, x):
         self._check()
-        x = _as_array(x)
+        x = to_numpy(x)
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
         return ((x - self.mean_) / self.scale_).astype(dtype)
 
@@ -265,7 +417,7 @@ class StandardScaler:
 
     def inverse_transform(self, x):
         self._check()
-        x = _as_array(x)
+        x = to_numpy(x)
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
         return (x * self.scale_ + self.mean_).astype(dtype)
 
@@ -280,7 +432,7 @@ class MinMaxScaler:
         self.range_ = None
 
     def fit(self, x):
-        x = _as_array(x).astype(np.float64)
+        x = to_numpy(x).astype(np.float64)
         self.min_ = x.min(axis=self.axis, keepdims=True)
         rng = x.max(axis=self.axis, keepdims=True) - self.min_
         self.range_ = np.where(rng > 0, rng, 1.0)
@@ -289,7 +441,7 @@ class MinMaxScaler:
     def transform(self, x):
         if self.min_ is None:
             raise ValueError("MinMaxScaler: call fit(x) before transform")
-        x = _as_array(x)
+        x = to_numpy(x)
         lo, hi = self.feature_range
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
         return ((x - self.min_) / self.range_ * (hi - lo) + lo).astype(dtype)
@@ -299,13 +451,13 @@ class MinMaxScaler:
 
     def inverse_transform(self, x):
         lo, hi = self.feature_range
-        x = _as_array(x)
+        x = to_numpy(x)
         return ((x - lo) / (hi - lo) * self.range_ + self.min_).astype(x.dtype)
 
 
 def normalize(x, axis: int = -1, order: int = 2, epsilon: float = 1e-12):
     """Scale x so that each slice along `axis` has unit L-`order` norm (zero slices stay zero)."""
-    x = _as_array(x)
+    x = to_numpy(x)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return (x / np.maximum(norm, epsilon)).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32)
 
@@ -315,7 +467,7 @@ def normalize(x, axis: int = -1, order: int = 2, epsilon: float = 1e-12):
 # --------------------------------------------------------------------------------------------
 
 def _check_nhwc(images, name):
-    images = _as_array(images)
+    images = to_numpy(images)
     if images.ndim != 4:
         raise ValueError(f"{name}: expected an NHWC batch of shape (N, H, W, C), got {images.shape}")
     return images
@@ -384,7 +536,7 @@ def random_crop(images, size, padding: int = 0, fill: float = 0.0, seed=None):
 
 def gaussian_noise(x, stddev: float = 0.1, seed=None, clip=None):
     """Add N(0, stddev^2) noise; clip=(lo, hi) clips the result."""
-    x = _as_array(x)
+    x = to_numpy(x)
     if stddev < 0:
         raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}")
     rng = _rng(seed)

@@ -14,14 +14,23 @@ weights' arrays -- trainable and non-trainable (e.g. BatchNormalization's moving
 `named_parameters(include_non_trainable=True)` order. The arrays are the live ones (no copy).
 `load_state_dict(state, strict=True)` copies values in place (so optimizers keep their references)
 after checking every key and shape; any mismatch raises before anything is written.
+
+The functional API: calling a module on a KerasTensor (from `dl.Input`) records a graph node
+instead of computing (see dlcore.graph). `Module.__call__` makes that check; a subclass that
+overrides `__call__` gets the same check in front of its own when the class is defined
+(`__init_subclass__`), so every layer class takes part, whenever it is defined. The same hook
+registers dlcore's own layer and model classes with dlcore.saving, by class name.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 
 import numpy as np
 
+from . import graph, initializers, regularizers
+from .saving import register_kind, register_serializable
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
 _NAME_COUNTS: dict = {}
@@ -58,6 +67,14 @@ class Module:
     dtype = DEFAULT_DTYPE
     batch_input_shape = None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own_call = cls.__dict__.get("__call__")
+        if own_call is not None:
+            cls.__call__ = _symbolic_aware(own_call)
+        if cls.__module__.startswith("dlcore.") and not cls.__name__.startswith("_"):
+            register_serializable(cls)  # dlcore's own layers and models: files may name them
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, **unknown):
         if unknown:
@@ -90,6 +107,8 @@ class Module:
             self.built = True
 
     def __call__(self, *args, **kwargs):
+        if graph.is_symbolic(args):
+            return graph.symbolic_call(self, args, kwargs)
         if not self.__dict__.get("built", True):
             if args:
                 self._ensure_built(args[0])
@@ -111,7 +130,6 @@ class Module:
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, regularizer=None,
                    dtype=None, constraint=None):
         """Create a Parameter attribute `name` of `shape` initialized by `initializer` (Keras)."""
-        from . import initializers, regularizers
         init = initializers.get(initializer)
         dtype = np.dtype(dtype) if dtype is not None else self.dtype
         p = Parameter(np.asarray(init(tuple(shape), dtype=dtype)), requires_grad=trainable, name=name)
@@ -317,3 +335,21 @@ class Module:
                 raise TypeError(f"{self._where()}: '{name}' must be numeric, got an array of dtype {arr.dtype}")
             return Tensor(arr.astype(self.dtype) if cast else arr)
         raise TypeError(f"{self._where()}: '{name}' must be a Tensor or a NumPy array, got {type(x).__name__}")
+
+
+register_kind("layer", Module)  # files name layers and models by class; custom ones need registering
+
+
+def _symbolic_aware(call):
+    """`call` (a subclass's own __call__) behind the functional-API check of Module.__call__."""
+    if getattr(call, "_checks_symbolic", False):
+        return call
+
+    @functools.wraps(call)
+    def __call__(self, *args, **kwargs):
+        if graph.is_symbolic(args):
+            return graph.symbolic_call(self, args, kwargs)
+        return call(self, *args, **kwargs)
+
+    __call__._checks_symbolic = True
+    return __call__

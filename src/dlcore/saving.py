@@ -16,22 +16,33 @@ fsync'ed, then renamed over the destination (os.replace). A process killed mid-s
 previous file as it was.
 
 Loading trusts nothing: member sizes are checked before anything is read (no zip bombs), JSON is
-parsed with the standard parser, layer classes are looked up by name in a registry of dlcore's
-layers (never imported or evaluated), weight names and shapes are checked against the rebuilt
-model before any weight is assigned. Every problem raises ValueError.
+parsed with the standard parser, classes are looked up by name in the registry below (never
+imported or evaluated), weight names and shapes are checked against the rebuilt model before any
+weight is assigned. Every problem raises ValueError.
+
+The registry is the one table of what a file may name: layers and models (kind "layer"), losses,
+metrics, optimizers, and loss / metric functions. This module imports no other part of dlcore:
+the modules that define the base classes declare them with `register_kind`, dlcore's own layers
+and models register themselves when their class is defined (Module.__init_subclass__), and users
+register theirs with `@register_serializable` or `load_model(custom_objects=...)`. A model is
+reached through its methods (get_config / from_config, build, state_dict / load_state_dict,
+compile, get_compile_config, load_optimizer_state) and the `_build_input_shape` it was built for.
 """
 from __future__ import annotations
 
 import json
 import numbers
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from ._version import __version__
+from .io_utils import atomic_write
+
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "register_serializable",
-           "serialize_layer", "deserialize_layer", "atomic_write"]
+           "register_kind", "get_registered_object", "serialize_layer", "deserialize_layer", "serialize_model",
+           "deserialize_model", "serialize_compile", "deserialize_compile", "atomic_write"]
 
 FORMAT = "dlcore.model"
 FORMAT_VERSION = 1
@@ -51,37 +62,45 @@ MAX_NESTING = 64                 # models nested inside models, JSON depth
 # Registry of classes a file may name
 # --------------------------------------------------------------------------------------------
 
-_CUSTOM = {}
+_BASES = []      # (kind, base class), in declaration order: how a class's kind is found
+_REGISTRY = {}   # kind -> {name: class or function}
+
+
+def register_kind(kind: str, base: type) -> None:
+    """Declare that subclasses of `base` are registered and looked up as `kind` ("layer", "loss", ...).
+
+    Called by the modules that own the base classes (dlcore.module for layers and models, the
+    compile utilities for losses, metrics and optimizers), so that this module imports none of them.
+    """
+    _BASES.append((kind, base))
+    _REGISTRY.setdefault(kind, {})
+
+
+def _kind_of(obj):
+    if isinstance(obj, type):
+        return next((kind for kind, base in _BASES if issubclass(obj, base)), None)
+    return "function" if callable(obj) else None
 
 
 def register_serializable(cls=None, *, name=None):
-    """Let files name your own layer (or model) class: use as a decorator on the class.
+    """Let files name your own layer, model, loss, metric or optimizer class (or loss / metric function).
 
-    Only registered classes and dlcore's own layers can be rebuilt from a file.
+    Use as a decorator on the class; `name` defaults to its __name__. dlcore's own classes are
+    registered already. Only registered classes can be rebuilt from a file.
     """
-    def wrap(c):
-        _CUSTOM[name or c.__name__] = c
-        return c
+    def wrap(obj):
+        kind = _kind_of(obj)
+        if kind is None:
+            raise TypeError(f"register_serializable: expected a layer, model, loss, metric or optimizer class, or "
+                            f"a loss / metric function; got {_short(obj)}")
+        _REGISTRY.setdefault(kind, {})[name or obj.__name__] = obj
+        return obj
     return wrap(cls) if cls is not None else wrap
 
 
-def _registry():
-    """name -> class for every class a model file may name: dlcore's layers, models, custom ones."""
-    from . import layers as _layers
-    from . import models as _models
-    from .module import Module
-    table = {}
-    for mod in (_layers,):
-        for n in dir(mod):
-            obj = getattr(mod, n)
-            if isinstance(obj, type) and issubclass(obj, Module) and not n.startswith("_"):
-                table[n] = obj
-                table.setdefault(obj.__name__, obj)
-    for n in ("Sequential", "Model", "Functional", "InputLayer"):
-        if hasattr(_models, n):
-            table[n] = getattr(_models, n)
-    table.update(_CUSTOM)
-    return table
+def get_registered_object(kind: str, name: str):
+    """The class (or function) registered as `name` for `kind`, or None."""
+    return _REGISTRY.get(kind, {}).get(name)
 
 
 def serialize_layer(layer) -> dict:
@@ -105,14 +124,15 @@ def deserialize_layer(spec, depth: int = 0):
             or not isinstance(spec.get("config", {}), dict):
         raise ValueError(f"model file: a layer entry must be {{'class_name': str, 'config': dict}}, got {_short(spec)}")
     name = spec["class_name"]
-    cls = _registry().get(name)
+    cls = get_registered_object("layer", name)
     if cls is None:
         raise ValueError(f"model file: unknown layer class {name!r}; only dlcore's layers and classes "
                          "registered with dlcore.saving.register_serializable can be loaded")
     config = dict(spec.get("config", {}))
     try:
         if hasattr(cls, "from_config"):
-            layer = cls.from_config(config, _depth=depth + 1) if _takes_depth(cls) else cls.from_config(config)
+            takes_depth = getattr(cls, "_from_config_takes_depth", False)
+            layer = cls.from_config(config, _depth=depth + 1) if takes_depth else cls.from_config(config)
         else:
             layer = cls(**config)
     except ValueError:
@@ -120,10 +140,6 @@ def deserialize_layer(spec, depth: int = 0):
     except Exception as e:  # TypeError for unknown arguments and the like
         raise ValueError(f"model file: cannot build {name} from its config: {type(e).__name__}: {e}") from None
     return layer
-
-
-def _takes_depth(cls) -> bool:
-    return getattr(cls, "_from_config_takes_depth", False)
 
 
 def _short(obj, n=120) -> str:
@@ -157,64 +173,78 @@ def _jsonable(obj, where):
                      "which is not JSON data")
 
 
-# --------------------------------------------------------------------------------------------
-# Atomic writes
-# --------------------------------------------------------------------------------------------
+def serialize_model(model) -> dict:
+    """The architecture entry of a model file: serialize_layer of a model whose class files may name."""
+    name = type(model).__name__
+    if get_registered_object("layer", name) is None:
+        raise ValueError(f"cannot save {name} whole: it is a subclassed model; decorate the class with "
+                         "@dlcore.saving.register_serializable and give it get_config(), or use save_weights()")
+    return serialize_layer(model)
 
-class atomic_write:
-    """Context manager giving a binary file that replaces `path` only when the block succeeds.
 
-        with atomic_write("model.dlc") as f:
-            f.write(...)
-
-    The temporary file lives in the same folder (os.replace is atomic only within a file system);
-    it is flushed and fsync'ed before the rename, and the folder is fsync'ed after it.
-    """
-
-    def __init__(self, path):
-        self.path = os.path.abspath(os.fspath(path))
-
-    def __enter__(self):
-        folder = os.path.dirname(self.path)
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"cannot save to {self.path}: folder {folder} does not exist")
-        fd, self.tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp", dir=folder)
-        self.file = os.fdopen(fd, "w+b")
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb):
+def deserialize_model(spec):
+    """Rebuild a model from its architecture entry (fresh weights), built for its recorded input shape."""
+    if not isinstance(spec, dict):
+        raise ValueError("model file: the architecture is missing or malformed")
+    model = deserialize_layer(spec)
+    if not callable(getattr(model, "get_compile_config", None)):
+        raise ValueError(f"model file: the top level is a {type(model).__name__}, not a model")
+    shape = spec.get("build_input_shape")
+    if shape is not None and not model.built:
         try:
-            if exc_type is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-            self.file.close()
-            if exc_type is None:
-                os.chmod(self.tmp, 0o644 & ~_umask())
-                os.replace(self.tmp, self.path)
-                _fsync_dir(os.path.dirname(self.path))
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-        return False
+            model.build(_shape_from_json(shape))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model file: cannot build the model for input shape {shape} ({e})") from None
+    return model
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _shape_from_json(shape):
+    if isinstance(shape, list) and shape and isinstance(shape[0], list):
+        return [_shape_from_json(s) for s in shape]
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    return tuple(None if d is None else int(d) for d in shape)
 
 
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def serialize_compile(optimizer, loss, metrics) -> dict:
+    """The compile settings entry: names stay names, objects become {'class_name', 'config'}."""
+    def ident(obj):
+        if isinstance(obj, str):
+            return obj
+        if hasattr(obj, "get_config"):
+            return {"class_name": type(obj).__name__, "config": obj.get_config()}
+        name = getattr(obj, "__name__", None)
+        if name:
+            return name
+        raise ValueError(f"cannot save the compile settings: {obj!r} has no get_config()")
+    return _jsonable({"optimizer": ident(optimizer), "loss": ident(loss), "metrics": [ident(m) for m in metrics]},
+                     "compile settings")
+
+
+def deserialize_compile(comp) -> dict:
+    """compile() arguments from serialize_compile's entry: classes by registry lookup only; names are
+    kept for compile() to resolve, unless a loss / metric function is registered under that name."""
+    if not isinstance(comp, dict):
+        raise ValueError("model file: malformed compile settings")
+
+    def resolve(spec, kind):
+        if isinstance(spec, str):
+            return (kind != "optimizer" and get_registered_object("function", spec)) or spec
+        if isinstance(spec, dict) and isinstance(spec.get("class_name"), str) and isinstance(spec.get("config"), dict):
+            cls = get_registered_object(kind, spec["class_name"])
+            if not isinstance(cls, type):
+                raise ValueError(f"model file: unknown {kind} class {spec['class_name']!r}")
+            try:
+                return cls.from_config(spec["config"]) if hasattr(cls, "from_config") else cls(**spec["config"])
+            except Exception as e:
+                raise ValueError(f"model file: cannot rebuild {kind} {spec['class_name']}: {e}") from None
+        raise ValueError(f"model file: malformed {kind} entry {spec!r:.80}")
+
+    metrics = comp.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise ValueError("model file: malformed metrics list")
+    return {"optimizer": resolve(comp.get("optimizer"), "optimizer"), "loss": resolve(comp.get("loss"), "loss"),
+            "metrics": [resolve(m, "metric") for m in metrics]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,14 +435,14 @@ def save_model(model, path, include_optimizer: bool = True, overwrite: bool = Tr
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path} exists and overwrite=False")
-    if not hasattr(model, "_serialize_architecture"):
+    if not callable(getattr(model, "get_compile_config", None)):
         raise ValueError(f"cannot save {type(model).__name__}: not a dlcore model")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "dlcore_version": _version(),
-        "model": model._serialize_architecture(),
-        "compile": model._serialize_compile() if include_optimizer else None,
+        "dlcore_version": __version__,
+        "model": serialize_model(model),
+        "compile": model.get_compile_config() if include_optimizer else None,
     }
     weights = _model_weights(model)
     opt_arrays, opt_json = {}, None
@@ -430,16 +460,8 @@ def save_model(model, path, include_optimizer: bool = True, overwrite: bool = Tr
                 z.writestr(OPT_ARRAYS_MEMBER, _arrays_to_bytes(opt_arrays), compress_type=zipfile.ZIP_STORED)
 
 
-def _version():
-    try:
-        from . import __version__
-        return __version__
-    except ImportError:
-        return "unknown"
-
-
 def _check_and_assign_weights(model, arrays: dict, where: str):
-    """Compare names, shapes and dtypes with the model's, then assign all weights at once."""
+    """Compare names, shapes and dtypes with the model's, then assign all weights at once (NaN is data)."""
     current = _model_weights(model)
     missing = sorted(set(current) - set(arrays))
     unexpected = sorted(set(arrays) - set(current))
@@ -454,8 +476,6 @@ def _check_and_assign_weights(model, arrays: dict, where: str):
                              f"{tuple(cur.shape)}")
         if not np.issubdtype(new.dtype, np.floating) and np.issubdtype(cur.dtype, np.floating):
             raise ValueError(f"{where}: weight {name} has dtype {new.dtype}, expected {cur.dtype}")
-        if np.issubdtype(new.dtype, np.floating) and not np.all(np.isfinite(new)):
-            pass  # NaN weights are legal data (a diverged model); keep them
         ready[name] = np.array(new, dtype=cur.dtype, copy=True)
     model.load_state_dict(ready)
 
@@ -506,9 +526,11 @@ def _check_plausible(arch, weights: dict, path):
 
 def load_model(path, compile: bool = True, custom_objects=None):
     """Rebuild a model saved with model.save(path): same architecture, weights and optimizer state."""
-    if custom_objects:
-        for name, cls in custom_objects.items():
-            register_serializable(cls, name=name)
+    for name, obj in (custom_objects or {}).items():
+        try:
+            register_serializable(obj, name=name)
+        except TypeError as e:
+            raise TypeError(f"load_model: custom_objects[{name!r}]: {e}") from None
     with _Archive(path) as ar:
         meta = ar.read_json(ARCH_MEMBER)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -516,22 +538,21 @@ def load_model(path, compile: bool = True, custom_objects=None):
         if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
             raise ValueError(f"cannot load {path}: format version {meta.get('format_version')!r} is newer than "
                              f"this dlcore reads ({FORMAT_VERSION}); upgrade dlcore")
-        from .models import model_from_config
         weights = _bytes_to_arrays(ar.read(WEIGHTS_MEMBER), WEIGHTS_MEMBER)
         _check_plausible(meta.get("model"), weights, path)
         try:
-            model = model_from_config(meta.get("model"))
+            model = deserialize_model(meta.get("model"))
         except RecursionError:
             raise ValueError(f"cannot load {path}: the architecture is nested too deeply") from None
         _check_and_assign_weights(model, weights, f"cannot load {path}")
         comp = meta.get("compile")
         if compile and comp:
-            model._deserialize_compile(comp)
+            _restore_compile(model, comp)
             if ar.has(OPT_JSON_MEMBER) and ar.has(OPT_ARRAYS_MEMBER) and model.optimizer is not None:
                 arrays = _bytes_to_arrays(ar.read(OPT_ARRAYS_MEMBER), OPT_ARRAYS_MEMBER)
                 state = _unflatten_state(ar.read_json(OPT_JSON_MEMBER), arrays)
                 try:
-                    model._load_optimizer_state(state)
+                    model.load_optimizer_state(state)
                 except ValueError:
                     raise
                 except Exception as e:
@@ -540,8 +561,18 @@ def load_model(path, compile: bool = True, custom_objects=None):
     return model
 
 
-def save_weights(model, path) -> None:
+def _restore_compile(model, comp):
+    kwargs = deserialize_compile(comp)
+    try:
+        model.compile(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"model file: cannot restore the compile settings ({e})") from None
+
+
+def save_weights(model, path, overwrite: bool = True) -> None:
     """Write only the weights, as a safetensors file (atomically)."""
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
     data = _arrays_to_bytes(_model_weights(model))
     with atomic_write(path) as f:
         f.write(data)

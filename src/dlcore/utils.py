@@ -1,12 +1,19 @@
 """Training utilities: the Keras-style progress bar and plot_history."""
 from __future__ import annotations
 
+import re
 import sys
 import time
 
 import numpy as np
 
 __all__ = ["Progbar", "plot_history", "format_time_per_step"]
+
+
+def snake_case(name: str) -> str:
+    """'SparseCategoricalCrossentropy' -> 'sparse_categorical_crossentropy' (Keras's default names)."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 class Configurable:

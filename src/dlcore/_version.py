@@ -1,0 +1,2 @@
+"""dlcore's version, in a module of its own so that any module can read it without importing dlcore."""
+__version__ = "0.1.0"
