@@ -25,9 +25,9 @@ void act_forward(int act, const py::array& x, const py::array& out, double param
   auto [px, n] = flat<T>(x, "activation_forward: x");
   auto [py_, m] = flat<T>(out, "activation_forward: out", true);
   require(n == m, "activation_forward: x and out differ in size");
-  require(act >= 0 && act < int(cpu::Act::count), "activation_forward: unknown activation code");
+  require(act >= 0 && act < kActivationCount, "activation_forward: unknown activation code");
   py::gil_scoped_release nogil;
-  cpu::activation_forward<T>(cpu::Act(act), px, py_, n, T(param));
+  cpu::activation_forward<T>(Activation(act), px, py_, n, T(param));
 }
 
 template <typename T>
@@ -36,9 +36,9 @@ void act_backward(int act, const py::array& dy, const py::array& z, const py::ar
   auto [pz, nz] = flat<T>(z, "activation_backward: x/y");
   auto [pdx, m] = flat<T>(out, "activation_backward: out", true);
   require(n == nz && n == m, "activation_backward: dy, x/y and out differ in size");
-  require(act >= 0 && act < int(cpu::Act::count), "activation_backward: unknown activation code");
+  require(act >= 0 && act < kActivationCount, "activation_backward: unknown activation code");
   py::gil_scoped_release nogil;
-  cpu::activation_backward<T>(cpu::Act(act), pdy, pz, pdx, n, T(param));
+  cpu::activation_backward<T>(Activation(act), pdy, pz, pdx, n, T(param));
 }
 
 void check_dims(int64_t size, int64_t outer, int64_t n, int64_t inner, const char* op) {

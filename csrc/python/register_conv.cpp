@@ -15,11 +15,11 @@ namespace {
 
 using Geometry = std::array<int64_t, 8>;  // sh, sw, pt, pb, pl, pr, dh, dw
 
-// The Conv2dShape of x (N, H, W, Cin) and w (kh, kw, Cin, Cout) shapes, checked.
-cpu::Conv2dShape conv_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws, const Geometry& g,
+// The Conv2dGeometry of x (N, H, W, Cin) and w (kh, kw, Cin, Cout) shapes, checked.
+Conv2dGeometry conv_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws, const Geometry& g,
                             const char* op) {
   require(xs.size() == 4 && ws.size() == 4, std::string(op) + ": x and w must be 4-D");
-  cpu::Conv2dShape s;
+  Conv2dGeometry s;
   s.n = xs[0], s.h = xs[1], s.w = xs[2], s.cin = xs[3];
   s.kh = ws[0], s.kw = ws[1], s.cout = ws[3];
   s.sh = g[0], s.sw = g[1], s.pt = g[2], s.pb = g[3], s.pl = g[4], s.pr = g[5], s.dh = g[6], s.dw = g[7];
@@ -47,7 +47,7 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
              const Geometry& g, int act) {
   auto x = contiguous<T>(xa, "conv2d_forward: x"), w = contiguous<T>(wa, "conv2d_forward: w");
   auto y = contiguous<T>(ya, "conv2d_forward: out", true);
-  const cpu::Conv2dShape s = conv_shape(x.shape, w.shape, g, "conv2d_forward");
+  const Conv2dGeometry s = conv_shape(x.shape, w.shape, g, "conv2d_forward");
   require_shape(y.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_forward: out");
   require(act >= 0 && act <= 3, "conv2d_forward: unknown activation code");
   const T* bias = nullptr;
@@ -57,14 +57,14 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
     bias = b.data;
   }
   py::gil_scoped_release nogil;
-  cpu::conv2d_forward<T>(s, x.data, w.data, bias, static_cast<cpu::Activation>(act), y.data);
+  cpu::conv2d_forward<T>(s, x.data, w.data, bias, static_cast<Epilogue>(act), y.data);
 }
 
 template <typename T>
 void backward_data(const py::array& dya, const py::array& wa, const py::array& dxa, const Geometry& g) {
   auto dy = contiguous<T>(dya, "conv2d_backward_data: dy"), w = contiguous<T>(wa, "conv2d_backward_data: w");
   auto dx = contiguous<T>(dxa, "conv2d_backward_data: dx", true);
-  const cpu::Conv2dShape s = conv_shape(dx.shape, w.shape, g, "conv2d_backward_data");
+  const Conv2dGeometry s = conv_shape(dx.shape, w.shape, g, "conv2d_backward_data");
   require_shape(dy.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_backward_data: dy");
   py::gil_scoped_release nogil;
   cpu::conv2d_backward_data<T>(s, dy.data, w.data, dx.data);
@@ -74,7 +74,7 @@ template <typename T>
 void backward_filter(const py::array& dya, const py::array& xa, const py::array& dwa, const Geometry& g) {
   auto dy = contiguous<T>(dya, "conv2d_backward_filter: dy"), x = contiguous<T>(xa, "conv2d_backward_filter: x");
   auto dw = contiguous<T>(dwa, "conv2d_backward_filter: dw", true);
-  const cpu::Conv2dShape s = conv_shape(x.shape, dw.shape, g, "conv2d_backward_filter");
+  const Conv2dGeometry s = conv_shape(x.shape, dw.shape, g, "conv2d_backward_filter");
   require_shape(dy.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_backward_filter: dy");
   py::gil_scoped_release nogil;
   cpu::conv2d_backward_filter<T>(s, dy.data, x.data, dw.data);

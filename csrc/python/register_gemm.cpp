@@ -30,7 +30,7 @@ void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& 
   }
   const int64_t rs_a = trans_a ? a.stride(1) : a.stride(0), cs_a = trans_a ? a.stride(0) : a.stride(1);
   const int64_t rs_b = trans_b ? b.stride(1) : b.stride(0), cs_b = trans_b ? b.stride(0) : b.stride(1);
-  cpu::GemmEpilogue<T> ep{bias, static_cast<cpu::Activation>(act)};
+  cpu::GemmEpilogue<T> ep{bias, static_cast<Epilogue>(act)};
   py::gil_scoped_release nogil;
   cpu::gemm<T>(m, n, k, T(alpha), a.data, rs_a, cs_a, b.data, rs_b, cs_b, T(beta), c.data, c.stride(0), ep);
 }

@@ -27,7 +27,7 @@ void dense(int kind, const py::array& pred, const py::array& target, const std::
   T* l = flat<T>(loss, "loss_dense: loss", N, true);
   T* g = flat<T>(grad, "loss_dense: grad", N * D, true);
   py::gil_scoped_release nogil;
-  cpu::loss_dense<T>(cpu::Loss(kind), p, t, w, N, D, T(gscale), T(eps), l, g);
+  cpu::loss_dense<T>(Loss(kind), p, t, w, N, D, T(gscale), T(eps), l, g);
 }
 
 template <typename T>
@@ -44,7 +44,7 @@ void sparse(int kind, const py::array& pred, const py::array& labels, const std:
   T* l = flat<T>(loss, "loss_sparse: loss", N, true);
   T* g = flat<T>(grad, "loss_sparse: grad", N * C, true);
   py::gil_scoped_release nogil;
-  cpu::loss_sparse<T>(cpu::Loss(kind), p, y, w, N, C, T(gscale), T(eps), l, g);
+  cpu::loss_sparse<T>(Loss(kind), p, y, w, N, C, T(gscale), T(eps), l, g);
 }
 
 bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }

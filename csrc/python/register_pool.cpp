@@ -23,10 +23,10 @@ View<T> contiguous(const py::array& a, const std::string& what, bool writable = 
 
 // The pooling shape of an input (N, H, W, C) and output (N, Ho, Wo, C), checked: every window must
 // start inside the image and cover at least one pixel of it.
-cpu::Pool2dShape pool_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
+Pool2dGeometry pool_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
                             const Geometry& g, const std::string& op) {
   require(xs.size() == 4 && ys.size() == 4, op + ": arrays must be 4-D");
-  cpu::Pool2dShape s;
+  Pool2dGeometry s;
   s.n = xs[0], s.h = xs[1], s.w = xs[2], s.c = xs[3];
   s.kh = g[0], s.kw = g[1], s.sh = g[2], s.sw = g[3], s.pt = g[4], s.pl = g[5];
   s.ho = ys[1], s.wo = ys[2];
@@ -45,7 +45,7 @@ template <typename T>
 void pool_fwd(const py::array& xa, const py::array& ya, const Geometry& g, bool is_max) {
   const std::string op = is_max ? "max_pool2d_forward" : "avg_pool2d_forward";
   auto x = contiguous<T>(xa, op + ": x"), y = contiguous<T>(ya, op + ": out", true);
-  const cpu::Pool2dShape s = pool_shape(x.shape, y.shape, g, op);
+  const Pool2dGeometry s = pool_shape(x.shape, y.shape, g, op);
   py::gil_scoped_release nogil;
   if (is_max) cpu::max_pool2d_forward<T>(s, x.data, y.data);
   else cpu::avg_pool2d_forward<T>(s, x.data, y.data);
@@ -55,7 +55,7 @@ template <typename T>
 void pool_bwd(const py::array& dya, const py::array* xa, const py::array& dxa, const Geometry& g) {
   const std::string op = xa ? "max_pool2d_backward" : "avg_pool2d_backward";
   auto dy = contiguous<T>(dya, op + ": dy"), dx = contiguous<T>(dxa, op + ": dx", true);
-  const cpu::Pool2dShape s = pool_shape(dx.shape, dy.shape, g, op);
+  const Pool2dGeometry s = pool_shape(dx.shape, dy.shape, g, op);
   if (xa) {
     auto x = contiguous<T>(*xa, op + ": x");
     require(x.shape == dx.shape, op + ": x and dx differ in shape");
