@@ -6,8 +6,8 @@ namespace py = pybind11;
 namespace dlcore {
 void register_system(py::module_& m);
 void register_gemm(py::module_& m);
-void register_conv(py::module_& m);
-void register_pool(py::module_& m);
+void register_conv2d(py::module_& m);
+void register_pool2d(py::module_& m);
 void register_activation(py::module_& m);
 void register_loss(py::module_& m);
 void register_optim(py::module_& m);
@@ -18,8 +18,8 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
   dlcore::register_system(m);
   dlcore::register_gemm(m);
-  dlcore::register_conv(m);
-  dlcore::register_pool(m);
+  dlcore::register_conv2d(m);
+  dlcore::register_pool2d(m);
   dlcore::register_activation(m);
   dlcore::register_loss(m);
   dlcore::register_optim(m);

@@ -84,7 +84,7 @@ void gavg(const py::array& ina, const py::array& outa, bool forward) {
 
 }  // namespace
 
-void register_pool(py::module_& m) {
+void register_pool2d(py::module_& m) {
   const char* geo = "geometry = (kh, kw, sh, sw, pad_top, pad_left)";
   m.def("max_pool2d_forward", [](const py::array& x, const py::array& out, const Geometry& g) {
     if (is_f32(out)) pool_fwd<float>(x, out, g, true);

@@ -94,7 +94,7 @@ bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
 
 }  // namespace
 
-void register_conv(py::module_& m) {
+void register_conv2d(py::module_& m) {
   m.def("conv2d_forward",
         [](const py::array& x, const py::array& w, const std::optional<py::array>& bias, const py::array& out,
            const Geometry& g, int act) {
