@@ -1,5 +1,8 @@
-// dlcore._C: the CPU kernels. One register_<area>.cpp per kernel family.
+// dlcore._C: the CPU kernels. One register_<op>.cpp per kernel family, and the kernel codes as
+// enums (Activation, Epilogue, Loss, PointwiseLoss; python/bind_codes.h).
 #include <pybind11/pybind11.h>
+
+#include "python/bind_codes.h"
 
 namespace py = pybind11;
 
@@ -16,6 +19,7 @@ void register_rnn(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
+  dlcore::bind_codes::export_codes(m);
   dlcore::register_system(m);
   dlcore::register_gemm(m);
   dlcore::register_conv2d(m);

@@ -5,11 +5,13 @@
 #include <optional>
 
 #include "cpu/conv2d.h"
+#include "python/bind_codes.h"
 #include "python/bind_util.h"
 
 namespace dlcore {
 namespace py = pybind11;
 using namespace py_util;
+using bind_codes::code_arg;
 
 namespace {
 
@@ -49,7 +51,7 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
   auto y = contiguous<T>(ya, "conv2d_forward: out", true);
   const Conv2dGeometry s = conv_shape(x.shape, w.shape, g, "conv2d_forward");
   require_shape(y.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_forward: out");
-  require(act >= 0 && act <= 3, "conv2d_forward: unknown activation code");
+  const Epilogue epilogue = code_arg<Epilogue>(act, "conv2d_forward: act");
   const T* bias = nullptr;
   if (ba) {
     auto b = contiguous<T>(*ba, "conv2d_forward: bias");
@@ -57,7 +59,7 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
     bias = b.data;
   }
   py::gil_scoped_release nogil;
-  cpu::conv2d_forward<T>(s, x.data, w.data, bias, static_cast<Epilogue>(act), y.data);
+  cpu::conv2d_forward<T>(s, x.data, w.data, bias, epilogue, y.data);
 }
 
 template <typename T>
@@ -90,35 +92,32 @@ void backward_bias(const py::array& dya, const py::array& dba) {
   cpu::conv2d_backward_bias<T>(m, c, dy.data, db.data);
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 }  // namespace
 
 void register_conv2d(py::module_& m) {
   m.def("conv2d_forward",
         [](const py::array& x, const py::array& w, const std::optional<py::array>& bias, const py::array& out,
            const Geometry& g, int act) {
-          if (is_f32(out)) forward<float>(x, w, bias, out, g, act);
-          else forward<double>(x, w, bias, out, g, act);
+          dispatch_float(out, "conv2d_forward: out",
+                         [&](auto zero) { forward<decltype(zero)>(x, w, bias, out, g, act); });
         },
         py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("out"), py::arg("geometry"), py::arg("act") = 0,
         "out := act(conv2d(x, w) + bias); geometry = (sh, sw, pt, pb, pl, pr, dh, dw).");
   m.def("conv2d_backward_data",
         [](const py::array& dy, const py::array& w, const py::array& dx, const Geometry& g) {
-          if (is_f32(dx)) backward_data<float>(dy, w, dx, g);
-          else backward_data<double>(dy, w, dx, g);
+          dispatch_float(dx, "conv2d_backward_data: dx",
+                         [&](auto zero) { backward_data<decltype(zero)>(dy, w, dx, g); });
         },
         py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("geometry"));
   m.def("conv2d_backward_filter",
         [](const py::array& dy, const py::array& x, const py::array& dw, const Geometry& g) {
-          if (is_f32(dw)) backward_filter<float>(dy, x, dw, g);
-          else backward_filter<double>(dy, x, dw, g);
+          dispatch_float(dw, "conv2d_backward_filter: dw",
+                         [&](auto zero) { backward_filter<decltype(zero)>(dy, x, dw, g); });
         },
         py::arg("dy"), py::arg("x"), py::arg("dw"), py::arg("geometry"));
   m.def("conv2d_backward_bias",
         [](const py::array& dy, const py::array& db) {
-          if (is_f32(db)) backward_bias<float>(dy, db);
-          else backward_bias<double>(dy, db);
+          dispatch_float(db, "conv2d_backward_bias: db", [&](auto zero) { backward_bias<decltype(zero)>(dy, db); });
         },
         py::arg("dy"), py::arg("db"));
 }

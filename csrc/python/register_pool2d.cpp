@@ -39,8 +39,6 @@ Pool2dGeometry pool_shape(const std::vector<int64_t>& xs, const std::vector<int6
   return s;
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 template <typename T>
 void pool_fwd(const py::array& xa, const py::array& ya, const Geometry& g, bool is_max) {
   const std::string op = is_max ? "max_pool2d_forward" : "avg_pool2d_forward";
@@ -87,28 +85,22 @@ void gavg(const py::array& ina, const py::array& outa, bool forward) {
 void register_pool2d(py::module_& m) {
   const char* geo = "geometry = (kh, kw, sh, sw, pad_top, pad_left)";
   m.def("max_pool2d_forward", [](const py::array& x, const py::array& out, const Geometry& g) {
-    if (is_f32(out)) pool_fwd<float>(x, out, g, true);
-    else pool_fwd<double>(x, out, g, true);
+    dispatch_float(out, "max_pool2d_forward: out", [&](auto zero) { pool_fwd<decltype(zero)>(x, out, g, true); });
   }, py::arg("x"), py::arg("out"), py::arg("geometry"), geo);
   m.def("avg_pool2d_forward", [](const py::array& x, const py::array& out, const Geometry& g) {
-    if (is_f32(out)) pool_fwd<float>(x, out, g, false);
-    else pool_fwd<double>(x, out, g, false);
+    dispatch_float(out, "avg_pool2d_forward: out", [&](auto zero) { pool_fwd<decltype(zero)>(x, out, g, false); });
   }, py::arg("x"), py::arg("out"), py::arg("geometry"), geo);
   m.def("max_pool2d_backward", [](const py::array& dy, const py::array& x, const py::array& dx, const Geometry& g) {
-    if (is_f32(dx)) pool_bwd<float>(dy, &x, dx, g);
-    else pool_bwd<double>(dy, &x, dx, g);
+    dispatch_float(dx, "max_pool2d_backward: dx", [&](auto zero) { pool_bwd<decltype(zero)>(dy, &x, dx, g); });
   }, py::arg("dy"), py::arg("x"), py::arg("dx"), py::arg("geometry"), geo);
   m.def("avg_pool2d_backward", [](const py::array& dy, const py::array& dx, const Geometry& g) {
-    if (is_f32(dx)) pool_bwd<float>(dy, nullptr, dx, g);
-    else pool_bwd<double>(dy, nullptr, dx, g);
+    dispatch_float(dx, "avg_pool2d_backward: dx", [&](auto zero) { pool_bwd<decltype(zero)>(dy, nullptr, dx, g); });
   }, py::arg("dy"), py::arg("dx"), py::arg("geometry"), geo);
   m.def("global_avg_pool2d_forward", [](const py::array& x, const py::array& out) {
-    if (is_f32(out)) gavg<float>(x, out, true);
-    else gavg<double>(x, out, true);
+    dispatch_float(out, "global_avg_pool2d_forward: out", [&](auto zero) { gavg<decltype(zero)>(x, out, true); });
   }, py::arg("x"), py::arg("out"));
   m.def("global_avg_pool2d_backward", [](const py::array& dy, const py::array& dx) {
-    if (is_f32(dx)) gavg<float>(dy, dx, false);
-    else gavg<double>(dy, dx, false);
+    dispatch_float(dx, "global_avg_pool2d_backward: dx", [&](auto zero) { gavg<decltype(zero)>(dy, dx, false); });
   }, py::arg("dy"), py::arg("dx"));
 }
 
