@@ -20,6 +20,8 @@ struct Conv2dGeometry {
   int64_t dh = 1, dw = 1;                           // dilation
   int64_t pt = 0, pb = 0, pl = 0, pr = 0;           // zero padding: top, bottom, left, right
   int64_t ho = 0, wo = 0;                           // output size
+  // The CPU binding sets the padding and calls finish(); the CUDA binding is given ho / wo and sets
+  // pb / pr to the padding that the last window reaches. The CUDA kernels read pt, pl, ho and wo.
 
   // Computes ho and wo from the rest; false when the dilated window does not fit the padded input.
   DLCORE_HD bool finish() {
