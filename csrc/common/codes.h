@@ -2,7 +2,8 @@
 // csrc/cuda. csrc/python/bind_codes.h exports them as dlcore._C.<Enum> (and dlcore._cuda.<Enum>):
 // Activation, Epilogue, Loss and PointwiseLoss. The values are part of the binding contract (the
 // tables in src/dlcore/kernels/ hold the same numbers; tests/test_codes.py checks that they agree):
-// never renumber, add new values at the end and raise the count beside the enum.
+// never renumber; add a new value at the end, raise the count beside its enum and export it in
+// bind_codes.h (tests/test_codes.py checks the exported values against the binding's range check).
 #pragma once
 
 namespace dlcore {
