@@ -4,11 +4,7 @@
 #pragma once
 #include <cmath>
 
-#if defined(__CUDACC__)
-#define DLCORE_HD __host__ __device__ __forceinline__
-#else
-#define DLCORE_HD inline
-#endif
+#include "common/host_device.h"
 
 namespace dlcore::math {
 

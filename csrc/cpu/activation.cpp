@@ -19,34 +19,34 @@ namespace {
 // ---- portable kernels: the scalar math of common/scalar_math.h in plain loops --------------------
 
 template <typename T>
-void forward_portable(Act act, const T* x, T* y, int64_t n, T p) {
+void forward_portable(Activation act, const T* x, T* y, int64_t n, T p) {
   switch (act) {
-    case Act::relu: for (int64_t i = 0; i < n; ++i) y[i] = math::relu(x[i]); break;
-    case Act::leaky_relu: for (int64_t i = 0; i < n; ++i) y[i] = math::leaky_relu(x[i], p); break;
-    case Act::elu: for (int64_t i = 0; i < n; ++i) y[i] = math::elu(x[i], p); break;
-    case Act::gelu_erf: for (int64_t i = 0; i < n; ++i) y[i] = math::gelu_erf(x[i]); break;
-    case Act::gelu_tanh: for (int64_t i = 0; i < n; ++i) y[i] = math::gelu_tanh(x[i]); break;
-    case Act::sigmoid: for (int64_t i = 0; i < n; ++i) y[i] = math::sigmoid(x[i]); break;
-    case Act::tanh: for (int64_t i = 0; i < n; ++i) y[i] = math::tanh(x[i]); break;
-    case Act::softplus: for (int64_t i = 0; i < n; ++i) y[i] = math::softplus(x[i]); break;
-    case Act::silu: for (int64_t i = 0; i < n; ++i) y[i] = math::silu(x[i]); break;
-    case Act::count: break;
+    case Activation::relu: for (int64_t i = 0; i < n; ++i) y[i] = math::relu(x[i]); break;
+    case Activation::leaky_relu: for (int64_t i = 0; i < n; ++i) y[i] = math::leaky_relu(x[i], p); break;
+    case Activation::elu: for (int64_t i = 0; i < n; ++i) y[i] = math::elu(x[i], p); break;
+    case Activation::gelu_erf: for (int64_t i = 0; i < n; ++i) y[i] = math::gelu_erf(x[i]); break;
+    case Activation::gelu_tanh: for (int64_t i = 0; i < n; ++i) y[i] = math::gelu_tanh(x[i]); break;
+    case Activation::sigmoid: for (int64_t i = 0; i < n; ++i) y[i] = math::sigmoid(x[i]); break;
+    case Activation::tanh: for (int64_t i = 0; i < n; ++i) y[i] = math::tanh(x[i]); break;
+    case Activation::softplus: for (int64_t i = 0; i < n; ++i) y[i] = math::softplus(x[i]); break;
+    case Activation::silu: for (int64_t i = 0; i < n; ++i) y[i] = math::silu(x[i]); break;
   }
 }
 
 template <typename T>
-void backward_portable(Act act, const T* dy, const T* z, T* dx, int64_t n, T p) {
+void backward_portable(Activation act, const T* dy, const T* z, T* dx, int64_t n, T p) {
   switch (act) {
-    case Act::relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::relu_grad_from_output(z[i]); break;
-    case Act::leaky_relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::leaky_relu_grad(z[i], p); break;
-    case Act::elu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::elu_grad(z[i], p); break;
-    case Act::gelu_erf: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::gelu_erf_grad(z[i]); break;
-    case Act::gelu_tanh: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::gelu_tanh_grad(z[i]); break;
-    case Act::sigmoid: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::sigmoid_grad_from_output(z[i]); break;
-    case Act::tanh: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::tanh_grad_from_output(z[i]); break;
-    case Act::softplus: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::softplus_grad(z[i]); break;
-    case Act::silu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::silu_grad(z[i]); break;
-    case Act::count: break;
+    case Activation::relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::relu_grad_from_output(z[i]); break;
+    case Activation::leaky_relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::leaky_relu_grad(z[i], p); break;
+    case Activation::elu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::elu_grad(z[i], p); break;
+    case Activation::gelu_erf: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::gelu_erf_grad(z[i]); break;
+    case Activation::gelu_tanh: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::gelu_tanh_grad(z[i]); break;
+    case Activation::sigmoid:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::sigmoid_grad_from_output(z[i]);
+      break;
+    case Activation::tanh: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::tanh_grad_from_output(z[i]); break;
+    case Activation::softplus: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::softplus_grad(z[i]); break;
+    case Activation::silu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::silu_grad(z[i]); break;
   }
 }
 
@@ -115,8 +115,8 @@ struct Kernels;
 template <>
 struct Kernels<float> {
   static const ActKernelsF32& k() { return act_kernels_f32(); }
-  static void forward(Act a, const float* x, float* y, int64_t n, float p) { k().forward(a, x, y, n, p); }
-  static void backward(Act a, const float* dy, const float* z, float* dx, int64_t n, float p) {
+  static void forward(Activation a, const float* x, float* y, int64_t n, float p) { k().forward(a, x, y, n, p); }
+  static void backward(Activation a, const float* dy, const float* z, float* dx, int64_t n, float p) {
     k().backward(a, dy, z, dx, n, p);
   }
   static void softmax_row(const float* x, float* y, int64_t n, bool log) { k().softmax_row(x, y, n, log); }
@@ -129,8 +129,10 @@ struct Kernels<float> {
 
 template <>
 struct Kernels<double> {
-  static void forward(Act a, const double* x, double* y, int64_t n, double p) { forward_portable(a, x, y, n, p); }
-  static void backward(Act a, const double* dy, const double* z, double* dx, int64_t n, double p) {
+  static void forward(Activation a, const double* x, double* y, int64_t n, double p) {
+    forward_portable(a, x, y, n, p);
+  }
+  static void backward(Activation a, const double* dy, const double* z, double* dx, int64_t n, double p) {
     backward_portable(a, dy, z, dx, n, p);
   }
   static void softmax_row(const double* x, double* y, int64_t n, bool log) { softmax_row_portable(x, y, n, log); }
@@ -225,12 +227,12 @@ const ActKernelsF32& act_kernels_f32() {
 }
 
 template <typename T>
-void activation_forward(Act act, const T* x, T* y, int64_t n, T param) {
+void activation_forward(Activation act, const T* x, T* y, int64_t n, T param) {
   parallel_chunks(n, [&](int64_t b, int64_t e) { Kernels<T>::forward(act, x + b, y + b, e - b, param); });
 }
 
 template <typename T>
-void activation_backward(Act act, const T* dy, const T* z, T* dx, int64_t n, T param) {
+void activation_backward(Activation act, const T* dy, const T* z, T* dx, int64_t n, T param) {
   parallel_chunks(n, [&](int64_t b, int64_t e) { Kernels<T>::backward(act, dy + b, z + b, dx + b, e - b, param); });
 }
 
@@ -270,11 +272,11 @@ T softmax_xent_row(const T* x, T* g, int64_t n, T scale) {
   return Kernels<T>::xent_row(x, g, n, scale);
 }
 
-#define DLCORE_INSTANTIATE(T)                                                                         \
-  template void activation_forward<T>(Act, const T*, T*, int64_t, T);                                 \
-  template void activation_backward<T>(Act, const T*, const T*, T*, int64_t, T);                      \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                    \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);         \
+#define DLCORE_INSTANTIATE(T)                                                                 \
+  template void activation_forward<T>(Activation, const T*, T*, int64_t, T);                  \
+  template void activation_backward<T>(Activation, const T*, const T*, T*, int64_t, T);       \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);            \
+  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool); \
   template T softmax_xent_row<T>(const T*, T*, int64_t, T);
 DLCORE_INSTANTIATE(float)
 DLCORE_INSTANTIATE(double)

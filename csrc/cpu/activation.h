@@ -16,22 +16,15 @@
 #pragma once
 #include <cstdint>
 
+#include "common/codes.h"  // enum class Activation
+
 namespace dlcore::cpu {
-
-enum class Act : int {
-  relu = 0, leaky_relu = 1, elu = 2, gelu_erf = 3, gelu_tanh = 4,
-  sigmoid = 5, tanh = 6, softplus = 7, silu = 8,
-  count = 9
-};
-
-// True where the backward pass takes the forward output y (else it takes the input x).
-inline bool backward_uses_output(Act a) { return a == Act::relu || a == Act::sigmoid || a == Act::tanh; }
 
 // `param`: negative_slope for leaky_relu, alpha for elu, ignored otherwise.
 template <typename T>
-void activation_forward(Act act, const T* x, T* y, int64_t n, T param);
+void activation_forward(Activation act, const T* x, T* y, int64_t n, T param);
 template <typename T>
-void activation_backward(Act act, const T* dy, const T* z, T* dx, int64_t n, T param);
+void activation_backward(Activation act, const T* dy, const T* z, T* dx, int64_t n, T param);
 
 // y = softmax(x) (log_softmax when `log`) along the middle axis of (outer, n, inner).
 template <typename T>
@@ -49,8 +42,8 @@ T softmax_xent_row(const T* x, T* g, int64_t n, T scale);
 // ---- the per-ISA float32 table -------------------------------------------------------------------
 // Single-threaded kernels on contiguous data; the threading is done by the callers above.
 struct ActKernelsF32 {
-  void (*forward)(Act act, const float* x, float* y, int64_t n, float param);
-  void (*backward)(Act act, const float* dy, const float* z, float* dx, int64_t n, float param);
+  void (*forward)(Activation act, const float* x, float* y, int64_t n, float param);
+  void (*backward)(Activation act, const float* dy, const float* z, float* dx, int64_t n, float param);
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
   void (*softmax_backward_row)(const float* dy, const float* y, float* dx, int64_t n, bool log);
   float (*xent_row)(const float* x, float* g, int64_t n, float scale);

@@ -292,55 +292,54 @@ inline void map2(const float* a, const float* b, float* y, int64_t n, F f) {
 // ---- the activations ------------------------------------------------------------------------------
 
 template <class V>
-void forward(Act act, const float* x, float* y, int64_t n, float param) {
+void forward(Activation act, const float* x, float* y, int64_t n, float param) {
   using R = typename V::R;
   const R zero = V::set1(0.0f), p = V::set1(param);
   switch (act) {
-    case Act::relu:
+    case Activation::relu:
       return map1<V>(x, y, n, [&](R v) { return V::max(zero, v); });
-    case Act::leaky_relu:
+    case Activation::leaky_relu:
       return map1<V>(x, y, n, [&](R v) { return V::sel(V::gt(v, zero), v, V::mul(p, v)); });
-    case Act::elu:
+    case Activation::elu:
       return map1<V>(x, y, n, [&](R v) { return V::sel(V::gt(v, zero), v, V::mul(p, vexpm1<V>(V::min(zero, v)))); });
-    case Act::gelu_erf:
+    case Activation::gelu_erf:
       return map1<V>(x, y, n, [&](R v) { return V::mul(v, vnormal_cdf<V>(v)); });
-    case Act::gelu_tanh:
+    case Activation::gelu_tanh:
       return map1<V>(x, y, n, [&](R v) {
         const R u = V::mul(V::set1(float(math::kGeluTanhC)), V::fma(V::mul(V::set1(float(math::kGeluTanhA)), v), V::mul(v, v), v));
         return V::mul(v, vsigmoid<V>(V::add(u, u)));
       });
-    case Act::sigmoid:
+    case Activation::sigmoid:
       return map1<V>(x, y, n, [&](R v) { return vsigmoid<V>(v); });
-    case Act::tanh:
+    case Activation::tanh:
       return map1<V>(x, y, n, [&](R v) { return vtanh<V>(v); });
-    case Act::softplus:
+    case Activation::softplus:
       return map1<V>(x, y, n, [&](R v) {
         return V::add(V::max(zero, v), vlog1p01<V>(vexp<V>(V::sub(zero, V::abs(v)))));
       });
-    case Act::silu:
+    case Activation::silu:
       return map1<V>(x, y, n, [&](R v) { return V::mul(v, vsigmoid<V>(v)); });
-    case Act::count: break;
   }
 }
 
 template <class V>
-void backward(Act act, const float* dy, const float* z, float* dx, int64_t n, float param) {
+void backward(Activation act, const float* dy, const float* z, float* dx, int64_t n, float param) {
   using R = typename V::R;
   const R zero = V::set1(0.0f), one = V::set1(1.0f), p = V::set1(param);
   switch (act) {
-    case Act::relu:  // z = y
+    case Activation::relu:  // z = y
       return map2<V>(dy, z, dx, n, [&](R g, R y) { return V::sel(V::gt(y, zero), g, zero); });
-    case Act::leaky_relu:
+    case Activation::leaky_relu:
       return map2<V>(dy, z, dx, n, [&](R g, R x) { return V::sel(V::gt(x, zero), g, V::mul(p, g)); });
-    case Act::elu:
+    case Activation::elu:
       return map2<V>(dy, z, dx, n, [&](R g, R x) {
         return V::sel(V::gt(x, zero), g, V::mul(g, V::mul(p, vexp<V>(V::min(zero, x)))));
       });
-    case Act::gelu_erf:
+    case Activation::gelu_erf:
       return map2<V>(dy, z, dx, n, [&](R g, R x) {
         return V::mul(g, V::fma(x, vnormal_pdf<V>(x), vnormal_cdf<V>(x)));
       });
-    case Act::gelu_tanh:
+    case Activation::gelu_tanh:
       return map2<V>(dy, z, dx, n, [&](R g, R xin) {
         const R x = V::min(V::set1(50.0f), V::max(V::set1(-50.0f), xin));  // as math::gelu_tanh_grad
         const R x2 = V::mul(x, x);
@@ -352,19 +351,18 @@ void backward(Act act, const float* dy, const float* z, float* dx, int64_t n, fl
         const R d = V::fma(V::mul(V::mul(x, s), sc), V::add(du, du), s);
         return V::mul(g, d);
       });
-    case Act::sigmoid:  // z = y
+    case Activation::sigmoid:  // z = y
       return map2<V>(dy, z, dx, n, [&](R g, R y) { return V::mul(g, V::mul(y, V::sub(one, y))); });
-    case Act::tanh:  // z = y
+    case Activation::tanh:  // z = y
       return map2<V>(dy, z, dx, n, [&](R g, R y) { return V::mul(g, V::fnma(y, y, one)); });
-    case Act::softplus:
+    case Activation::softplus:
       return map2<V>(dy, z, dx, n, [&](R g, R x) { return V::mul(g, vsigmoid<V>(x)); });
-    case Act::silu:
+    case Activation::silu:
       return map2<V>(dy, z, dx, n, [&](R g, R x) {
         R s, sc;
         vsigmoid_pair<V>(x, s, sc);
         return V::mul(g, V::mul(s, V::fma(x, sc, one)));
       });
-    case Act::count: break;
   }
 }
 

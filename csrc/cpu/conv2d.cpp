@@ -61,13 +61,13 @@ constexpr int64_t kChunkBytes = 384 << 10;
 // Winograd pays off once the GEMMs dominate its transforms (see winograd_applies).
 constexpr int64_t kWinogradMinCin = 16, kWinogradMinCout = 16;
 
-bool is_pointwise(const Conv2dShape& s) {  // 1x1, stride 1, no padding: im2col(x) == x
+bool is_pointwise(const Conv2dGeometry& s) {  // 1x1, stride 1, no padding: im2col(x) == x
   return s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pb == 0 && s.pl == 0 && s.pr == 0;
 }
 
 // Output rows (of Wo pixels each) per chunk, so that a chunk's im2col slice is about kChunkBytes.
 template <typename T>
-int64_t rows_per_chunk(const Conv2dShape& s) {
+int64_t rows_per_chunk(const Conv2dGeometry& s) {
   const int64_t row_bytes = s.wo * s.k() * int64_t(sizeof(T));
   return std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(row_bytes, 1));
 }
@@ -75,7 +75,7 @@ int64_t rows_per_chunk(const Conv2dShape& s) {
 // col2im: the adjoint of im2col. Adds every value of dcol (rows [r0, r1)) onto the input pixel it
 // was copied from; taps in the padding are dropped.
 template <typename T>
-void col2im_add(const Conv2dShape& s, const T* dcol, int64_t r0, int64_t r1, T* dx) {
+void col2im_add(const Conv2dGeometry& s, const T* dcol, int64_t r0, int64_t r1, T* dx) {
   const int64_t K = s.k();
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / s.ho, oh = r % s.ho;
@@ -120,7 +120,7 @@ struct KBlock {
 
 // K blocks of about kc_cap values: whole taps while Cin <= kc_cap, else channel chunks of one tap.
 // Balanced so that the last block is not a thin one.
-std::vector<KBlock> k_blocks(const Conv2dShape& s, int64_t kc_cap) {
+std::vector<KBlock> k_blocks(const Conv2dGeometry& s, int64_t kc_cap) {
   const int64_t n_taps = s.kh * s.kw;
   std::vector<KBlock> blocks;
   if (s.cin <= kc_cap) {
@@ -150,7 +150,7 @@ void pack_b_panels(int64_t depth, int64_t C, int nr, int64_t b_panel, T* dst, Ro
 }
 
 template <typename T>
-void forward_implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
+void forward_implicit_gemm(const Conv2dGeometry& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const int mr = u.mr, nr = u.nr;
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
@@ -303,16 +303,16 @@ TileBlocks tile_blocks(int64_t tiles, int64_t cap, int64_t flops) {
 // channels, 1.4-1.5x with 64-128; backward-filter 1.1-1.2x and 1.4-1.5x. With few output pixels
 // per filter (8x7x7 images, 256 channels: 0.7x) the filter transform, redone every call, costs
 // more than the GEMMs save.
-bool winograd_applies(const Conv2dShape& s) {
+bool winograd_applies(const Conv2dGeometry& s) {
   return s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.cin >= kWinogradMinCin &&
          s.cout >= kWinogradMinCout && s.n * s.ho * s.wo >= 64 * std::max(s.cin, s.cout);
 }
 
 // The tiles of a Winograd pass: 2x2 output pixels each, tiles_w per row, in image order.
 struct WinogradTiles {
-  const Conv2dShape& s;
+  const Conv2dGeometry& s;
   int64_t tiles_w, tiles_img, tiles;
-  explicit WinogradTiles(const Conv2dShape& s_)
+  explicit WinogradTiles(const Conv2dGeometry& s_)
       : s(s_), tiles_w((s_.wo + 1) / 2), tiles_img((s_.ho + 1) / 2 * tiles_w), tiles(s_.n * tiles_img) {}
 
   // src[a * 4 + b]: the Cin channels of input pixel (a, b) of the tile's 4x4 window, or `zeros`
@@ -351,7 +351,7 @@ struct WinogradTiles {
 };
 
 template <typename T>
-void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
+void forward_winograd(const Conv2dGeometry& s, const T* x, const T* w, const GemmEpilogue<T>& ep, T* y) {
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   const int mr = u.mr, nr = u.nr;
   const int64_t ci = s.cin, co = s.cout, e64 = 64 / int64_t(sizeof(T));
@@ -445,7 +445,7 @@ void forward_winograd(const Conv2dShape& s, const T* x, const T* w, const GemmEp
 // the tiles, 2.25x fewer flops than im2col(x)^T @ dy. Threads take blocks of tiles and sum into
 // private copies of dL/dU, added and transformed back at the end.
 template <typename T>
-void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+void backward_filter_winograd(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
   const int64_t ci = s.cin, co = s.cout;
   const WinogradTiles wt(s);
   const int64_t tiles = wt.tiles, du_size = 16 * ci * co;
@@ -505,7 +505,7 @@ void backward_filter_winograd(const Conv2dShape& s, const T* dy, const T* x, T* 
 
 // Which compiled copy of the direct Cin = 1 kernels to run.
 template <typename T>
-void cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+void cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y) {
   switch (active_isa()) {
     case Isa::avx512: return conv_avx512::conv_cin1_forward<T>(s, x, w, bias, act, y);
     case Isa::avx2: return conv_avx2::conv_cin1_forward<T>(s, x, w, bias, act, y);
@@ -513,7 +513,7 @@ void cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, A
   }
 }
 template <typename T>
-void cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+void cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
   switch (active_isa()) {
     case Isa::avx512: return conv_avx512::conv_cin1_backward_filter<T>(s, dy, x, dw);
     case Isa::avx2: return conv_avx2::conv_cin1_backward_filter<T>(s, dy, x, dw);
@@ -521,7 +521,7 @@ void cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) 
   }
 }
 template <typename T>
-void cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void cin1_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   switch (active_isa()) {
     case Isa::avx512: return conv_avx512::conv_cin1_backward_data<T>(s, dy, w, dx);
     case Isa::avx2: return conv_avx2::conv_cin1_backward_data<T>(s, dy, w, dx);
@@ -544,9 +544,9 @@ int chunk_threads(int64_t n_chunks, int64_t flops) {
 // zeros would cost the implicit GEMM more than col2im; measured with Winograd, 64x13x13x32->64
 // valid, it is 1.2x faster than col2im all the same). Returns false when it does not apply.
 template <typename T>
-bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+bool backward_data_as_forward(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   if (s.sh != 1 || s.sw != 1) return false;
-  Conv2dShape t;
+  Conv2dGeometry t;
   t.n = s.n, t.h = s.ho, t.w = s.wo, t.cin = s.cout, t.cout = s.cin;
   t.kh = s.kh, t.kw = s.kw, t.dh = s.dh, t.dw = s.dw;
   t.pt = (s.kh - 1) * s.dh - s.pt, t.pb = (s.kh - 1) * s.dh - s.pb;
@@ -578,7 +578,7 @@ bool backward_data_as_forward(const Conv2dShape& s, const T* dy, const T* w, T* 
 
 template <typename T>
 struct Im2colT {
-  const Conv2dShape* s;
+  const Conv2dGeometry* s;
   const T* x;
   int64_t m0;  // the GEMM's column p is output pixel m0 + p
 };
@@ -594,7 +594,7 @@ template <typename T, int NR>
 void pack_tap(const Im2colT<T>& g, int64_t i0, int64_t rows, int64_t npan, int64_t p0, int64_t kc, int64_t ld,
               int64_t pstride, T* dst) {
   constexpr int64_t kBlock = 16;
-  const Conv2dShape& s = *g.s;
+  const Conv2dGeometry& s = *g.s;
   const int64_t nrows = NR > 0 ? NR : rows;
   const int64_t t = i0 / s.cin, c0 = i0 % s.cin, di = (t / s.kw) * s.dh - s.pt, dj = (t % s.kw) * s.dw - s.pl;
   const int64_t m = g.m0 + p0;
@@ -656,7 +656,7 @@ void pack_im2col_t(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_
 }  // namespace
 
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+void conv2d_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y) {
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
   if (M == 0 || C == 0) return;
   const GemmEpilogue<T> ep{bias, act};
@@ -675,7 +675,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
 }
 
 template <typename T>
-void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
   const int64_t x_size = s.n * s.h * s.w * s.cin;
   if (x_size == 0) return;
@@ -709,7 +709,7 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
 }
 
 template <typename T>
-void conv2d_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+void conv2d_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
   const int64_t M = s.n * s.ho * s.wo, K = s.k(), C = s.cout;
   if (K == 0 || C == 0) return;
   if (M == 0) {
@@ -765,10 +765,10 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db) {
     for (int64_t c = 0; c < cout; ++c) db[c] += partial[size_t(t - 1) * size_t(cout) + size_t(c)];
 }
 
-#define DLCORE_CONV_INSTANTIATE(T)                                                                     \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, Activation, T*); \
-  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*);                \
-  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*);              \
+#define DLCORE_CONV_INSTANTIATE(T)                                                                    \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, Epilogue, T*); \
+  template void conv2d_backward_data<T>(const Conv2dGeometry&, const T*, const T*, T*);               \
+  template void conv2d_backward_filter<T>(const Conv2dGeometry&, const T*, const T*, T*);             \
   template void conv2d_backward_bias<T>(int64_t, int64_t, const T*, T*);
 DLCORE_CONV_INSTANTIATE(float)
 DLCORE_CONV_INSTANTIATE(double)

@@ -26,7 +26,7 @@ namespace {
 
 // The taps of output pixel (n, oh, ow) that fall inside the image: their index i*kw + j in the
 // filter and their offset in x. Returns how many.
-inline int64_t window_taps(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t* tap, int64_t* off) {
+inline int64_t window_taps(const Conv2dGeometry& s, int64_t oh, int64_t ow, int64_t* tap, int64_t* off) {
   int64_t cnt = 0;
   for (int64_t i = 0; i < s.kh; ++i) {
     const int64_t ih = oh * s.sh + i * s.dh - s.pt;
@@ -44,13 +44,13 @@ inline int64_t window_taps(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t
 
 // Whether the whole window of output pixel (oh, ow) lies inside the image; then tap t = i*kw + j
 // reads x at (oh*sh - pt)*w + (ow*sw - pl) + rel[t] with rel[t] = i*dh*w + j*dw (see taps_rel).
-inline bool window_inside(const Conv2dShape& s, int64_t oh, int64_t ow, int64_t* base) {
+inline bool window_inside(const Conv2dGeometry& s, int64_t oh, int64_t ow, int64_t* base) {
   const int64_t ih0 = oh * s.sh - s.pt, iw0 = ow * s.sw - s.pl;
   *base = ih0 * s.w + iw0;
   return ih0 >= 0 && ih0 + (s.kh - 1) * s.dh < s.h && iw0 >= 0 && iw0 + (s.kw - 1) * s.dw < s.w;
 }
 
-inline void taps_rel(const Conv2dShape& s, int64_t* rel, int64_t* ident) {
+inline void taps_rel(const Conv2dGeometry& s, int64_t* rel, int64_t* ident) {
   for (int64_t i = 0; i < s.kh; ++i)
     for (int64_t j = 0; j < s.kw; ++j) {
       rel[i * s.kw + j] = i * s.dh * s.w + j * s.dw;
@@ -110,7 +110,7 @@ inline void pixel_block(const T* xv, const int64_t* tap, int64_t cnt, const T* w
 
 // y[n, oh, ow, :] = act(bias + sum over the window of x[...] * w[tap, :]), threads over N*Ho rows.
 template <typename T>
-void conv_cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, Activation act, T* y) {
+void conv_cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y) {
   constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
   const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
@@ -153,7 +153,7 @@ void conv_cin1_forward(const Conv2dShape& s, const T* x, const T* w, const T* bi
 // accumulated in registers over that range. Each thread sums into a private (taps x Cout) buffer;
 // the buffers are added at the end.
 template <typename T>
-void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T* dw) {
+void conv_cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
   constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
   const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
@@ -217,7 +217,7 @@ void conv_cin1_backward_filter(const Conv2dShape& s, const T* dy, const T* x, T*
 // P pixels at a time so that P independent accumulator chains hide the FMA latency. Then v[tap] is
 // added to the input pixel that tap read. Threads split the images (windows overlap inside one).
 template <typename T, int64_t TP>
-void cin1_backward_data_tp(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void cin1_backward_data_tp(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   constexpr int64_t P = 8;
   const int64_t C = s.cout, taps = s.kh * s.kw, pix = s.ho * s.wo;
   std::vector<T> wt(size_t(C * TP), T(0));
@@ -279,7 +279,7 @@ void cin1_backward_data_tp(const Conv2dShape& s, const T* dy, const T* w, T* dx)
 // The same by gather over dx (for windows of more than 64 taps): dx[n, ih, iw] = sum over the
 // output pixels whose window covers it, through tap (i, j), of dot(dy[pixel, :], w[i, j, :]).
 template <typename T>
-void cin1_backward_data_gather(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void cin1_backward_data_gather(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.n * s.h, C = s.cout;
   const int nt = std::min<int64_t>(threads_for(2 * s.n * s.ho * s.wo * s.kh * s.kw * C), std::max<int64_t>(rows, 1));
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -311,7 +311,7 @@ void cin1_backward_data_gather(const Conv2dShape& s, const T* dy, const T* w, T*
 }
 
 template <typename T>
-void conv_cin1_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void conv_cin1_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   const int64_t taps = s.kh * s.kw;
   if (taps <= 16) return cin1_backward_data_tp<T, 16>(s, dy, w, dx);
   if (taps <= 32) return cin1_backward_data_tp<T, 32>(s, dy, w, dx);
@@ -379,12 +379,13 @@ template void winograd_output_tile<double>(const double*, int64_t, int64_t, doub
 template void winograd_grad_tile<float>(const float* const*, int64_t, float*, int64_t);
 template void winograd_grad_tile<double>(const double* const*, int64_t, double*, int64_t);
 
-template void conv_cin1_forward<float>(const Conv2dShape&, const float*, const float*, const float*, Activation, float*);
-template void conv_cin1_forward<double>(const Conv2dShape&, const double*, const double*, const double*, Activation,
+template void conv_cin1_forward<float>(const Conv2dGeometry&, const float*, const float*, const float*, Epilogue,
+                                       float*);
+template void conv_cin1_forward<double>(const Conv2dGeometry&, const double*, const double*, const double*, Epilogue,
                                         double*);
-template void conv_cin1_backward_filter<float>(const Conv2dShape&, const float*, const float*, float*);
-template void conv_cin1_backward_filter<double>(const Conv2dShape&, const double*, const double*, double*);
-template void conv_cin1_backward_data<float>(const Conv2dShape&, const float*, const float*, float*);
-template void conv_cin1_backward_data<double>(const Conv2dShape&, const double*, const double*, double*);
+template void conv_cin1_backward_filter<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void conv_cin1_backward_filter<double>(const Conv2dGeometry&, const double*, const double*, double*);
+template void conv_cin1_backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void conv_cin1_backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
 
 }  // namespace dlcore::cpu::DLCORE_CONV_NS

@@ -9,16 +9,9 @@
 #pragma once
 #include <cstdint>
 
-namespace dlcore::cpu {
+#include "common/codes.h"  // enum class Loss: the codes and their formulas
 
-enum class Loss : int {
-  softmax_xent_dense = 0,  // logits, targets (N, C) one-hot or soft: l = sum_c t_c (lse - x_c)
-  categorical_xent = 1,    // probs (N, C): q = clip(p / sum p, eps, 1 - eps), l = -sum_c t_c log q_c
-  binary_xent = 2,         // probs: q = clip(p, eps, 1 - eps), l = mean_d -(t log q + (1 - t) log(1 - q))
-  binary_xent_logits = 3,  // l = mean_d max(x, 0) - x t + log(1 + exp(-|x|))
-  mse = 4,                 // l = mean_d (p - t)^2
-  mae = 5,                 // l = mean_d |p - t|
-};
+namespace dlcore::cpu {
 
 // Losses against a dense target of the prediction's shape. `eps` is the clipping of the
 // probability losses (Keras: 1e-7).

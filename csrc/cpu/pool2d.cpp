@@ -14,30 +14,30 @@
 namespace dlcore::cpu {
 
 // Calls `fn` of the namespace for the active ISA with the given arguments.
-#define DLCORE_POOL_DISPATCH(fn, ...)                                 \
-  switch (active_isa()) {                                            \
-    case Isa::avx512: return pool_avx512::fn<T>(__VA_ARGS__);        \
-    case Isa::avx2: return pool_avx2::fn<T>(__VA_ARGS__);            \
-    default: return pool_generic::fn<T>(__VA_ARGS__);                \
+#define DLCORE_POOL_DISPATCH(fn, ...)                         \
+  switch (active_isa()) {                                     \
+    case Isa::avx512: return pool_avx512::fn<T>(__VA_ARGS__); \
+    case Isa::avx2: return pool_avx2::fn<T>(__VA_ARGS__);     \
+    default: return pool_generic::fn<T>(__VA_ARGS__);         \
   }
 
 template <typename T>
-void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+void max_pool2d_forward(const Pool2dGeometry& s, const T* x, T* y) {
   if (s.n * s.ho * s.wo * s.c == 0) return;
   DLCORE_POOL_DISPATCH(max_fwd, s, x, y)
 }
 template <typename T>
-void max_pool2d_backward(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
+void max_pool2d_backward(const Pool2dGeometry& s, const T* dy, const T* x, T* dx) {
   if (s.n * s.h * s.w * s.c == 0) return;
   DLCORE_POOL_DISPATCH(max_bwd, s, dy, x, dx)
 }
 template <typename T>
-void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+void avg_pool2d_forward(const Pool2dGeometry& s, const T* x, T* y) {
   if (s.n * s.ho * s.wo * s.c == 0) return;
   DLCORE_POOL_DISPATCH(avg_fwd, s, x, y)
 }
 template <typename T>
-void avg_pool2d_backward(const Pool2dShape& s, const T* dy, T* dx) {
+void avg_pool2d_backward(const Pool2dGeometry& s, const T* dy, T* dx) {
   if (s.n * s.h * s.w * s.c == 0) return;
   DLCORE_POOL_DISPATCH(avg_bwd, s, dy, dx)
 }
@@ -53,12 +53,12 @@ void global_avg_pool2d_backward(int64_t n, int64_t hw, int64_t c, const T* dy, T
 }
 #undef DLCORE_POOL_DISPATCH
 
-#define DLCORE_POOL_INSTANTIATE(T)                                                                  \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*);                            \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);                 \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, const T*, T*);                            \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, const T*, T*);                           \
-  template void global_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*);              \
+#define DLCORE_POOL_INSTANTIATE(T)                                                     \
+  template void max_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*);            \
+  template void max_pool2d_backward<T>(const Pool2dGeometry&, const T*, const T*, T*); \
+  template void avg_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*);            \
+  template void avg_pool2d_backward<T>(const Pool2dGeometry&, const T*, T*);           \
+  template void global_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*); \
   template void global_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, const T*, T*);
 DLCORE_POOL_INSTANTIATE(float)
 DLCORE_POOL_INSTANTIATE(double)

@@ -19,30 +19,25 @@
 #pragma once
 #include <cstdint>
 
+#include "common/geometry.h"  // Pool2dGeometry
+
 namespace dlcore::cpu {
 
-struct Pool2dShape {
-  int64_t n = 0, h = 0, w = 0, c = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1;
-  int64_t pt = 0, pl = 0;  // padding above / left of the image (bottom / right follow from ho, wo)
-  int64_t ho = 0, wo = 0;
-};
-
-template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y);
-template <typename T> void max_pool2d_backward(const Pool2dShape& s, const T* dy, const T* x, T* dx);
-template <typename T> void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y);
-template <typename T> void avg_pool2d_backward(const Pool2dShape& s, const T* dy, T* dx);
+template <typename T> void max_pool2d_forward(const Pool2dGeometry& s, const T* x, T* y);
+template <typename T> void max_pool2d_backward(const Pool2dGeometry& s, const T* dy, const T* x, T* dx);
+template <typename T> void avg_pool2d_forward(const Pool2dGeometry& s, const T* x, T* y);
+template <typename T> void avg_pool2d_backward(const Pool2dGeometry& s, const T* dy, T* dx);
 template <typename T> void global_avg_pool2d_forward(int64_t n, int64_t hw, int64_t c, const T* x, T* y);
 template <typename T> void global_avg_pool2d_backward(int64_t n, int64_t hw, int64_t c, const T* dy, T* dx);
 
 // One compiled copy of the kernels per ISA (pool2d_kernels.h, built by pool2d.cpp,
 // pool2d_avx2.cpp and pool2d_avx512.cpp); the functions above pick one with active_isa().
-#define DLCORE_POOL_DECLARE(ns)                                                                   \
+#define DLCORE_POOL_DECLARE(ns)                                                                \
   namespace ns {                                                                               \
-  template <typename T> void max_fwd(const Pool2dShape& s, const T* x, T* y);                  \
-  template <typename T> void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx);    \
-  template <typename T> void avg_fwd(const Pool2dShape& s, const T* x, T* y);                  \
-  template <typename T> void avg_bwd(const Pool2dShape& s, const T* dy, T* dx);                \
+  template <typename T> void max_fwd(const Pool2dGeometry& s, const T* x, T* y);               \
+  template <typename T> void max_bwd(const Pool2dGeometry& s, const T* dy, const T* x, T* dx); \
+  template <typename T> void avg_fwd(const Pool2dGeometry& s, const T* x, T* y);               \
+  template <typename T> void avg_bwd(const Pool2dGeometry& s, const T* dy, T* dx);             \
   template <typename T> void gavg_fwd(int64_t n, int64_t hw, int64_t c, const T* x, T* y);     \
   template <typename T> void gavg_bwd(int64_t n, int64_t hw, int64_t c, const T* dy, T* dx);   \
   }

@@ -23,7 +23,7 @@ struct Window {
   int64_t count() const { return (ih1 - ih0) * (iw1 - iw0); }
 };
 
-inline Window window_of(const Pool2dShape& s, int64_t oh, int64_t ow) {
+inline Window window_of(const Pool2dGeometry& s, int64_t oh, int64_t ow) {
   const int64_t h0 = oh * s.sh - s.pt, w0 = ow * s.sw - s.pl;
   return {std::max<int64_t>(h0, 0), std::min(h0 + s.kh, s.h), std::max<int64_t>(w0, 0), std::min(w0 + s.kw, s.w)};
 }
@@ -35,7 +35,7 @@ inline int pool_threads(int64_t work, int64_t units) {
 // The input rows that backward row `oh` of image n clears and owns when windows do not overlap
 // across output rows (kh <= sh): its stride band, with the first band reaching up to row 0 and the
 // last down to row h. The bands of one image are disjoint and cover it.
-inline void row_band(const Pool2dShape& s, int64_t oh, int64_t* b0, int64_t* b1) {
+inline void row_band(const Pool2dGeometry& s, int64_t oh, int64_t* b0, int64_t* b1) {
   *b0 = oh == 0 ? 0 : std::clamp<int64_t>(oh * s.sh - s.pt, 0, s.h);
   *b1 = oh == s.ho - 1 ? s.h : std::clamp<int64_t>((oh + 1) * s.sh - s.pt, 0, s.h);
 }
@@ -45,7 +45,7 @@ inline void row_band(const Pool2dShape& s, int64_t oh, int64_t* b0, int64_t* b1)
 // different rows are disjoint (each row clears its band first, while it is about to be hot in
 // cache), else over whole images.
 template <typename T, typename Body>
-void backward_rows(const Pool2dShape& s, T* dx, int64_t work, Body body) {
+void backward_rows(const Pool2dGeometry& s, T* dx, int64_t work, Body body) {
   const int64_t img = s.h * s.w * s.c;
   if (s.kh <= s.sh) {
     const int64_t rows = s.n * s.ho;
@@ -73,7 +73,7 @@ void backward_rows(const Pool2dShape& s, T* dx, int64_t work, Body body) {
 // either in exactly one window (written by body(n, oh)) or in none (cleared here). Threads split
 // the N*Ho output rows; row oh owns its stride band of input rows (row_band).
 template <typename T, typename Body>
-void backward_rows_disjoint(const Pool2dShape& s, T* dx, int64_t work, Body body) {
+void backward_rows_disjoint(const Pool2dGeometry& s, T* dx, int64_t work, Body body) {
   const int64_t C = s.c, img = s.h * s.w * C, rows = s.n * s.ho;
   const int nt = pool_threads(work, rows);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -101,7 +101,7 @@ void backward_rows_disjoint(const Pool2dShape& s, T* dx, int64_t work, Body body
   }
 }
 
-inline bool windows_disjoint(const Pool2dShape& s) { return s.kh <= s.sh && s.kw <= s.sw; }
+inline bool windows_disjoint(const Pool2dGeometry& s) { return s.kh <= s.sh && s.kw <= s.sw; }
 
 }  // namespace
 
@@ -123,7 +123,7 @@ struct Simd {
 
 // The maximum over the window of channels [c0, c0 + L): seeded with the first pixel.
 template <typename T>
-inline typename Simd<T>::V window_max(const T* xn, const Pool2dShape& s, const Window& win, int64_t c0) {
+inline typename Simd<T>::V window_max(const T* xn, const Pool2dGeometry& s, const Window& win, int64_t c0) {
   using S = Simd<T>;
   const int64_t C = s.c;
   typename S::V m = S::load(xn + (win.ih0 * s.w + win.iw0) * C + c0);
@@ -136,7 +136,7 @@ inline typename Simd<T>::V window_max(const T* xn, const Pool2dShape& s, const W
 }
 
 template <typename T>
-inline T window_max_scalar(const T* xn, const Pool2dShape& s, const Window& win, int64_t c) {
+inline T window_max_scalar(const T* xn, const Pool2dGeometry& s, const Window& win, int64_t c) {
   const int64_t C = s.c;
   T m = xn[(win.ih0 * s.w + win.iw0) * C + c];
   for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
@@ -148,7 +148,7 @@ inline T window_max_scalar(const T* xn, const Pool2dShape& s, const Window& win,
 }
 
 template <typename T>
-void max_fwd(const Pool2dShape& s, const T* x, T* y) {
+void max_fwd(const Pool2dGeometry& s, const T* x, T* y) {
   using S = Simd<T>;
   const int64_t rows = s.n * s.ho, C = s.c;
   const int nt = pool_threads(rows * s.wo * s.kh * s.kw * C, rows);
@@ -170,7 +170,7 @@ void max_fwd(const Pool2dShape& s, const T* x, T* y) {
 // order; the first pixel equal to the maximum receives the remaining gradient `rem`, which then
 // drops to zero, so later equal pixels receive nothing. Branch-free over channels.
 template <typename T>
-void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
+void max_bwd(const Pool2dGeometry& s, const T* dy, const T* x, T* dx) {
   using S = Simd<T>;
   const int64_t C = s.c, img = s.h * s.w * C;
   const bool disjoint = windows_disjoint(s);
@@ -218,7 +218,7 @@ void max_bwd(const Pool2dShape& s, const T* dy, const T* x, T* dx) {
 // -------------------------------------------------------------------------------- average pooling
 
 template <typename T>
-void avg_fwd(const Pool2dShape& s, const T* x, T* y) {
+void avg_fwd(const Pool2dGeometry& s, const T* x, T* y) {
   const int64_t rows = s.n * s.ho, C = s.c;
   const int nt = pool_threads(rows * s.wo * s.kh * s.kw * C, rows);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -243,7 +243,7 @@ void avg_fwd(const Pool2dShape& s, const T* x, T* y) {
 }
 
 template <typename T>
-void avg_bwd(const Pool2dShape& s, const T* dy, T* dx) {
+void avg_bwd(const Pool2dGeometry& s, const T* dy, T* dx) {
   const int64_t C = s.c, img = s.h * s.w * C;
   const bool disjoint = windows_disjoint(s);
   auto row = [&](int64_t n, int64_t oh) {
@@ -306,12 +306,12 @@ void gavg_bwd(int64_t n, int64_t hw, int64_t c, const T* dy, T* dx) {
   }
 }
 
-#define DLCORE_POOL_INSTANTIATE(T)                                                  \
-  template void max_fwd<T>(const Pool2dShape&, const T*, T*);                       \
-  template void max_bwd<T>(const Pool2dShape&, const T*, const T*, T*);             \
-  template void avg_fwd<T>(const Pool2dShape&, const T*, T*);                       \
-  template void avg_bwd<T>(const Pool2dShape&, const T*, T*);                       \
-  template void gavg_fwd<T>(int64_t, int64_t, int64_t, const T*, T*);               \
+#define DLCORE_POOL_INSTANTIATE(T)                                         \
+  template void max_fwd<T>(const Pool2dGeometry&, const T*, T*);           \
+  template void max_bwd<T>(const Pool2dGeometry&, const T*, const T*, T*); \
+  template void avg_fwd<T>(const Pool2dGeometry&, const T*, T*);           \
+  template void avg_bwd<T>(const Pool2dGeometry&, const T*, T*);           \
+  template void gavg_fwd<T>(int64_t, int64_t, int64_t, const T*, T*);      \
   template void gavg_bwd<T>(int64_t, int64_t, int64_t, const T*, T*);
 DLCORE_POOL_INSTANTIATE(float)
 DLCORE_POOL_INSTANTIATE(double)

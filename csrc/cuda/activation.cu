@@ -17,46 +17,48 @@
 
 #include "common/scalar_math.h"
 #include "cuda/common.cuh"
-#include "cuda/kernels.cuh"
+#include "cuda/activation.cuh"
 
 namespace dlcore::cuda {
 
 namespace {
 
 template <typename T>
-__device__ __forceinline__ T act_forward(int act, T x, T p) {
+__device__ __forceinline__ T act_forward(Activation act, T x, T p) {
   switch (act) {
-    case 0: return math::relu(x);
-    case 1: return math::leaky_relu(x, p);
-    case 2: return math::elu(x, p);
-    case 3: return math::gelu_erf(x);
-    case 4: return math::gelu_tanh(x);
-    case 5: return math::sigmoid(x);
-    case 6: return math::tanh(x);
-    case 7: return math::softplus(x);
-    default: return math::silu(x);
+    case Activation::relu: return math::relu(x);
+    case Activation::leaky_relu: return math::leaky_relu(x, p);
+    case Activation::elu: return math::elu(x, p);
+    case Activation::gelu_erf: return math::gelu_erf(x);
+    case Activation::gelu_tanh: return math::gelu_tanh(x);
+    case Activation::sigmoid: return math::sigmoid(x);
+    case Activation::tanh: return math::tanh(x);
+    case Activation::softplus: return math::softplus(x);
+    case Activation::silu: break;
   }
+  return math::silu(x);
 }
 
 template <typename T>
-__device__ __forceinline__ T act_backward(int act, T dy, T z, T p) {
+__device__ __forceinline__ T act_backward(Activation act, T dy, T z, T p) {
   switch (act) {
-    case 0: return dy * math::relu_grad_from_output(z);
-    case 1: return dy * math::leaky_relu_grad(z, p);
-    case 2: return dy * math::elu_grad(z, p);
-    case 3: return dy * math::gelu_erf_grad(z);
-    case 4: return dy * math::gelu_tanh_grad(z);
-    case 5: return dy * math::sigmoid_grad_from_output(z);
-    case 6: return dy * math::tanh_grad_from_output(z);
-    case 7: return dy * math::softplus_grad(z);
-    default: return dy * math::silu_grad(z);
+    case Activation::relu: return dy * math::relu_grad_from_output(z);
+    case Activation::leaky_relu: return dy * math::leaky_relu_grad(z, p);
+    case Activation::elu: return dy * math::elu_grad(z, p);
+    case Activation::gelu_erf: return dy * math::gelu_erf_grad(z);
+    case Activation::gelu_tanh: return dy * math::gelu_tanh_grad(z);
+    case Activation::sigmoid: return dy * math::sigmoid_grad_from_output(z);
+    case Activation::tanh: return dy * math::tanh_grad_from_output(z);
+    case Activation::softplus: return dy * math::softplus_grad(z);
+    case Activation::silu: break;
   }
+  return dy * math::silu_grad(z);
 }
 
 __device__ __forceinline__ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 template <typename T>
-__global__ void activation_forward_kernel(int act, const T* x, T* y, int64_t n, T p) {
+__global__ void activation_forward_kernel(Activation act, const T* x, T* y, int64_t n, T p) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   int64_t i0 = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   int64_t done = 0;
@@ -76,7 +78,7 @@ __global__ void activation_forward_kernel(int act, const T* x, T* y, int64_t n, 
 }
 
 template <typename T>
-__global__ void activation_backward_kernel(int act, const T* dy, const T* z, T* dx, int64_t n, T p) {
+__global__ void activation_backward_kernel(Activation act, const T* dy, const T* z, T* dx, int64_t n, T p) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   int64_t i0 = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   int64_t done = 0;
@@ -178,14 +180,14 @@ constexpr int kThreads = 256;
 }  // namespace
 
 template <typename T>
-void activation_forward(int act, const T* x, T* y, int64_t n, T param, cudaStream_t s) {
+void activation_forward(Activation act, const T* x, T* y, int64_t n, T param, cudaStream_t s) {
   if (n <= 0) return;
   activation_forward_kernel<T><<<grid_for((n + 3) / 4, kThreads, 8192), kThreads, 0, s>>>(act, x, y, n, param);
   DLCORE_CUDA_CHECK_LAUNCH("activation_forward_kernel");
 }
 
 template <typename T>
-void activation_backward(int act, const T* dy, const T* z, T* dx, int64_t n, T param, cudaStream_t s) {
+void activation_backward(Activation act, const T* dy, const T* z, T* dx, int64_t n, T param, cudaStream_t s) {
   if (n <= 0) return;
   activation_backward_kernel<T><<<grid_for((n + 3) / 4, kThreads, 8192), kThreads, 0, s>>>(act, dy, z, dx, n, param);
   DLCORE_CUDA_CHECK_LAUNCH("activation_backward_kernel");
@@ -219,10 +221,10 @@ void softmax_backward(const T* dy, const T* y, T* dx, int64_t outer, int64_t n, 
   }
 }
 
-#define DLCORE_ACT_INSTANTIATE(T)                                                                               \
-  template void activation_forward<T>(int, const T*, T*, int64_t, T, cudaStream_t);                             \
-  template void activation_backward<T>(int, const T*, const T*, T*, int64_t, T, cudaStream_t);                  \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool, cudaStream_t);                \
+#define DLCORE_ACT_INSTANTIATE(T)                                                                     \
+  template void activation_forward<T>(Activation, const T*, T*, int64_t, T, cudaStream_t);            \
+  template void activation_backward<T>(Activation, const T*, const T*, T*, int64_t, T, cudaStream_t); \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool, cudaStream_t);      \
   template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool, cudaStream_t);
 DLCORE_ACT_INSTANTIATE(float)
 DLCORE_ACT_INSTANTIATE(double)

@@ -42,28 +42,28 @@ __device__ __forceinline__ bool try_load4(const T* p, T v[4]) {
 template <typename T>
 struct Im2ColLoad {
   const T* x;
-  ConvGeom g;
+  Conv2dGeometry g;
   struct Row {
     const T* img;   // x + n * H * W * Cin, or null past the last output pixel
     int64_t h0, w0;  // top-left corner of the window, in image coordinates (may be negative)
   };
   __device__ __forceinline__ Row row(int64_t r) const {
-    if (r >= g.N * g.Ho * g.Wo) return {nullptr, 0, 0};
-    const int64_t wo = r % g.Wo, t = r / g.Wo, ho = t % g.Ho, n = t / g.Ho;
-    return {x + n * g.H * g.W * g.Cin, ho * g.sh - g.pt, wo * g.sw - g.pl};
+    if (r >= g.n * g.ho * g.wo) return {nullptr, 0, 0};
+    const int64_t wo = r % g.wo, t = r / g.wo, ho = t % g.ho, n = t / g.ho;
+    return {x + n * g.h * g.w * g.cin, ho * g.sh - g.pt, wo * g.sw - g.pl};
   }
   // Pointer to channel ci of tap (i, j), or null when the tap falls in the padding.
   __device__ __forceinline__ const T* tap(const Row& rw, int64_t i, int64_t j, int64_t ci) const {
     const int64_t h = rw.h0 + i * g.dh, w = rw.w0 + j * g.dw;
-    if (h < 0 || h >= g.H || w < 0 || w >= g.W) return nullptr;
-    return rw.img + (h * g.W + w) * g.Cin + ci;
+    if (h < 0 || h >= g.h || w < 0 || w >= g.w) return nullptr;
+    return rw.img + (h * g.w + w) * g.cin + ci;
   }
   __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
-    const int64_t K = g.kh * g.kw * g.Cin;
+    const int64_t K = g.kh * g.kw * g.cin;
     v[0] = v[1] = v[2] = v[3] = T(0);
     if (!rw.img || c >= K) return;
-    int64_t ci = c % g.Cin, t = c / g.Cin, j = t % g.kw, i = t / g.kw;
-    if (g.Cin % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap, contiguous in memory
+    int64_t ci = c % g.cin, t = c / g.cin, j = t % g.kw, i = t / g.kw;
+    if (g.cin % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap, contiguous in memory
       const T* p = tap(rw, i, j, ci);
       if (p && !try_load4(p, v)) v[0] = p[0], v[1] = p[1], v[2] = p[2], v[3] = p[3];
       return;
@@ -73,7 +73,7 @@ struct Im2ColLoad {
       if (c + q >= K) break;
       const T* p = tap(rw, i, j, ci);
       v[q] = p ? *p : T(0);
-      if (++ci == g.Cin) ci = 0, j = (j + 1 == g.kw) ? (++i, 0) : j + 1;
+      if (++ci == g.cin) ci = 0, j = (j + 1 == g.kw) ? (++i, 0) : j + 1;
     }
   }
 };
@@ -83,27 +83,27 @@ struct Im2ColLoad {
 template <typename T>
 struct Im2ColTLoad {
   const T* x;
-  ConvGeom g;
+  Conv2dGeometry g;
   struct Row {
     int64_t di, dj, ci;  // the tap's offsets i*dh, j*dw and the channel
     bool ok;
   };
   __device__ __forceinline__ Row row(int64_t r) const {
-    if (r >= g.kh * g.kw * g.Cin) return {0, 0, 0, false};
-    const int64_t ci = r % g.Cin, t = r / g.Cin, j = t % g.kw, i = t / g.kw;
+    if (r >= g.kh * g.kw * g.cin) return {0, 0, 0, false};
+    const int64_t ci = r % g.cin, t = r / g.cin, j = t % g.kw, i = t / g.kw;
     return {i * g.dh, j * g.dw, ci, true};
   }
   __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
-    const int64_t P = g.N * g.Ho * g.Wo;
+    const int64_t P = g.n * g.ho * g.wo;
     v[0] = v[1] = v[2] = v[3] = T(0);
     if (!rw.ok || c >= P) return;
-    int64_t wo = c % g.Wo, t = c / g.Wo, ho = t % g.Ho, n = t / g.Ho;
+    int64_t wo = c % g.wo, t = c / g.wo, ho = t % g.ho, n = t / g.ho;
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       if (c + q >= P) break;
       const int64_t h = ho * g.sh - g.pt + rw.di, w = wo * g.sw - g.pl + rw.dj;
-      if (h >= 0 && h < g.H && w >= 0 && w < g.W) v[q] = x[((n * g.H + h) * g.W + w) * g.Cin + rw.ci];
-      if (++wo == g.Wo) wo = 0, ho = (ho + 1 == g.Ho) ? (++n, 0) : ho + 1;
+      if (h >= 0 && h < g.h && w >= 0 && w < g.w) v[q] = x[((n * g.h + h) * g.w + w) * g.cin + rw.ci];
+      if (++wo == g.wo) wo = 0, ho = (ho + 1 == g.ho) ? (++n, 0) : ho + 1;
     }
   }
 };
@@ -113,30 +113,30 @@ struct Im2ColTLoad {
 template <typename T>
 struct Col2ImLoad {
   const T* dy;
-  ConvGeom g;
+  Conv2dGeometry g;
   struct Row {
     const T* img;  // dy + n * Ho * Wo * Cout, or null past the last input pixel
     int64_t hp, wp;  // the pixel in padded coordinates, h + pt and w + pl
   };
   __device__ __forceinline__ Row row(int64_t r) const {
-    if (r >= g.N * g.H * g.W) return {nullptr, 0, 0};
-    const int64_t w = r % g.W, t = r / g.W, h = t % g.H, n = t / g.H;
-    return {dy + n * g.Ho * g.Wo * g.Cout, h + g.pt, w + g.pl};
+    if (r >= g.n * g.h * g.w) return {nullptr, 0, 0};
+    const int64_t w = r % g.w, t = r / g.w, h = t % g.h, n = t / g.h;
+    return {dy + n * g.ho * g.wo * g.cout, h + g.pt, w + g.pl};
   }
   // dy row of the output pixel that tap (i, j) maps onto this input pixel, or null.
   __device__ __forceinline__ const T* source(const Row& rw, int64_t i, int64_t j) const {
     const int64_t hn = rw.hp - i * g.dh, wn = rw.wp - j * g.dw;
     if (hn < 0 || wn < 0 || hn % g.sh != 0 || wn % g.sw != 0) return nullptr;
     const int64_t ho = hn / g.sh, wo = wn / g.sw;
-    if (ho >= g.Ho || wo >= g.Wo) return nullptr;
-    return rw.img + (ho * g.Wo + wo) * g.Cout;
+    if (ho >= g.ho || wo >= g.wo) return nullptr;
+    return rw.img + (ho * g.wo + wo) * g.cout;
   }
   __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
-    const int64_t K = g.kh * g.kw * g.Cout;
+    const int64_t K = g.kh * g.kw * g.cout;
     v[0] = v[1] = v[2] = v[3] = T(0);
     if (!rw.img || c >= K) return;
-    int64_t co = c % g.Cout, t = c / g.Cout, j = t % g.kw, i = t / g.kw;
-    if (g.Cout % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap
+    int64_t co = c % g.cout, t = c / g.cout, j = t % g.kw, i = t / g.kw;
+    if (g.cout % 4 == 0 && c % 4 == 0) {  // 4 channels of one tap
       const T* p = source(rw, i, j);
       if (!p) return;
       p += co;
@@ -148,7 +148,7 @@ struct Col2ImLoad {
     for (int q = 0; q < 4; ++q) {
       if (c + q >= K) break;
       v[q] = p ? p[co] : T(0);
-      if (++co == g.Cout) {
+      if (++co == g.cout) {
         co = 0;
         j = (j + 1 == g.kw) ? (++i, 0) : j + 1;
         if (q < 3) p = source(rw, i, j);
@@ -161,60 +161,63 @@ struct Col2ImLoad {
 template <typename T>
 struct WeightTLoad {
   const T* w;
-  ConvGeom g;
+  Conv2dGeometry g;
   struct Row {
     const T* p;  // &w[i, j, 0, co], or null past the last row
   };
   __device__ __forceinline__ Row row(int64_t r) const {
-    if (r >= g.kh * g.kw * g.Cout) return {nullptr};
-    return {w + (r / g.Cout) * g.Cin * g.Cout + r % g.Cout};
+    if (r >= g.kh * g.kw * g.cout) return {nullptr};
+    return {w + (r / g.cout) * g.cin * g.cout + r % g.cout};
   }
   __device__ __forceinline__ void load4(const Row& rw, int64_t c, T v[4]) const {
 #pragma unroll
-    for (int q = 0; q < 4; ++q) v[q] = (rw.p && c + q < g.Cin) ? rw.p[(c + q) * g.Cout] : T(0);
+    for (int q = 0; q < 4; ++q) v[q] = (rw.p && c + q < g.cin) ? rw.p[(c + q) * g.cout] : T(0);
   }
 };
 
 }  // namespace
 
 template <typename T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, int act, T* y, cudaStream_t stream) {
-  const int64_t P = g.N * g.Ho * g.Wo, K = g.kh * g.kw * g.Cin;
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, Epilogue act, T* y,
+                    cudaStream_t stream) {
+  const int64_t P = g.n * g.ho * g.wo, K = g.kh * g.kw * g.cin;
   Im2ColLoad<T> A{x, g};
-  MatrixLoad<T> B{w, g.Cout, 1, K, g.Cout};
-  launch_gemm_tile<T>(P, g.Cout, K, T(1), A, B, T(0), y, g.Cout, bias, act, stream, 1, "conv2d_forward (gemm_tile_kernel)");
+  MatrixLoad<T> B{w, g.cout, 1, K, g.cout};
+  launch_gemm_tile<T>(P, g.cout, K, T(1), A, B, T(0), y, g.cout, bias, act, stream, 1,
+                      "conv2d_forward (gemm_tile_kernel)");
 }
 
 template <typename T>
-void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream) {
-  const int64_t rows = g.N * g.H * g.W, K = g.kh * g.kw * g.Cout;
+void conv2d_backward_data(const Conv2dGeometry& g, const T* dy, const T* w, T* dx, cudaStream_t stream) {
+  const int64_t rows = g.n * g.h * g.w, K = g.kh * g.kw * g.cout;
   Col2ImLoad<T> A{dy, g};
   WeightTLoad<T> B{w, g};
-  launch_gemm_tile<T>(rows, g.Cin, K, T(1), A, B, T(0), dx, g.Cin, nullptr, kActNone, stream, 1,
+  launch_gemm_tile<T>(rows, g.cin, K, T(1), A, B, T(0), dx, g.cin, nullptr, Epilogue::none, stream, 1,
                       "conv2d_backward_data (gemm_tile_kernel)");
 }
 
 template <typename T>
-void conv2d_backward_filter(const ConvGeom& g, const T* dy, const T* x, T* dw, cudaStream_t stream) {
-  const int64_t K = g.kh * g.kw * g.Cin, P = g.N * g.Ho * g.Wo;
-  if (K <= 0 || g.Cout <= 0) return;
+void conv2d_backward_filter(const Conv2dGeometry& g, const T* dy, const T* x, T* dw, cudaStream_t stream) {
+  const int64_t K = g.kh * g.kw * g.cin, P = g.n * g.ho * g.wo;
+  if (K <= 0 || g.cout <= 0) return;
   // Enough K slices that the grid covers the GPU about twice, each slice at least 16 K steps long.
-  const int64_t tiles = ((K + kTileM - 1) / kTileM) * ((g.Cout + kTileN - 1) / kTileN);
+  const int64_t tiles = ((K + kTileM - 1) / kTileM) * ((g.cout + kTileN - 1) / kTileN);
   const int64_t ksteps = (P + kTileK - 1) / kTileK;
   int64_t splits = (2 * int64_t(device_sm_count()) + tiles - 1) / tiles;
   if (splits > ksteps / 16) splits = ksteps / 16;
   if (splits < 1) splits = 1;
-  if (splits > 1) check(cudaMemsetAsync(dw, 0, size_t(K * g.Cout) * sizeof(T), stream), "conv2d_backward_filter: memset");
+  if (splits > 1)
+    check(cudaMemsetAsync(dw, 0, size_t(K * g.cout) * sizeof(T), stream), "conv2d_backward_filter: memset");
   Im2ColTLoad<T> A{x, g};
-  MatrixLoad<T> B{dy, g.Cout, 1, P, g.Cout};
-  launch_gemm_tile<T>(K, g.Cout, P, T(1), A, B, T(0), dw, g.Cout, nullptr, kActNone, stream, int(splits),
+  MatrixLoad<T> B{dy, g.cout, 1, P, g.cout};
+  launch_gemm_tile<T>(K, g.cout, P, T(1), A, B, T(0), dw, g.cout, nullptr, Epilogue::none, stream, int(splits),
                       "conv2d_backward_filter (gemm_tile_kernel)");
 }
 
-#define DLCORE_CONV_INSTANTIATE(T)                                                                           \
-  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const T*, int, T*, cudaStream_t);   \
-  template void conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*, cudaStream_t);            \
-  template void conv2d_backward_filter<T>(const ConvGeom&, const T*, const T*, T*, cudaStream_t);
+#define DLCORE_CONV_INSTANTIATE(T)                                                                                  \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, Epilogue, T*, cudaStream_t); \
+  template void conv2d_backward_data<T>(const Conv2dGeometry&, const T*, const T*, T*, cudaStream_t);               \
+  template void conv2d_backward_filter<T>(const Conv2dGeometry&, const T*, const T*, T*, cudaStream_t);
 DLCORE_CONV_INSTANTIATE(float)
 DLCORE_CONV_INSTANTIATE(double)
 

@@ -35,7 +35,7 @@ constexpr int kTcLdA = kTcK + 4, kTcLdB = kTcN + 4;
 
 __global__ void __launch_bounds__(kTcThreads)
     gemm_tf32_kernel(int64_t m, int64_t n, int64_t k, float alpha, MatrixLoad<float> A, MatrixLoad<float> B,
-                     float beta, float* __restrict__ C, int64_t ldc, const float* __restrict__ bias, int act) {
+                     float beta, float* __restrict__ C, int64_t ldc, const float* __restrict__ bias, Epilogue act) {
   __shared__ __align__(32) float As[2][kTcM][kTcLdA];
   __shared__ __align__(32) float Bs[2][kTcK][kTcLdB];
   __shared__ __align__(32) float scratch[kTcThreads / 32][16 * 16];
@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(kTcThreads)
 
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
-          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const T* bias, int act, bool tf32,
+          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const T* bias, Epilogue act, bool tf32,
           cudaStream_t stream) {
   if (m <= 0 || n <= 0) return;
   MatrixLoad<T> A{a, rs_a, cs_a, m, k}, B{b, rs_b, cs_b, k, n};
@@ -144,9 +144,9 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, in
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float, float*, int64_t, const float*, int, bool, cudaStream_t);
+                          int64_t, float, float*, int64_t, const float*, Epilogue, bool, cudaStream_t);
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
-                           int64_t, int64_t, double, double*, int64_t, const double*, int, bool, cudaStream_t);
+                           int64_t, int64_t, double, double*, int64_t, const double*, Epilogue, bool, cudaStream_t);
 
 // ---- column sums (bias gradients) --------------------------------------------------------------
 //

@@ -4,7 +4,7 @@
 //
 // op(A) is m x k with element (i, p) at a[i * rs_a + p * cs_a]; op(B) is k x n with element (p, j)
 // at b[p * rs_b + j * cs_b] (transposes and strided views are just strides). C is row-major with row
-// stride ldc. bias: n values or nullptr. act: 0 none, 1 relu, 2 sigmoid, 3 tanh. beta == 0 never
+// stride ldc. bias: n values or nullptr. act: common/codes.h's Epilogue. beta == 0 never
 // reads C. All pointers are device pointers; the work is queued on `stream`.
 //
 // float32: `tf32` picks the tensor-core kernel (TF32 inputs, float32 accumulation: ~1e-3 relative
@@ -15,11 +15,13 @@
 
 #include <cstdint>
 
+#include "common/codes.h"  // enum class Epilogue
+
 namespace dlcore::cuda {
 
 template <typename T>
 void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
-          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const T* bias, int act, bool tf32,
+          int64_t rs_b, int64_t cs_b, T beta, T* c, int64_t ldc, const T* bias, Epilogue act, bool tf32,
           cudaStream_t stream);
 
 }  // namespace dlcore::cuda

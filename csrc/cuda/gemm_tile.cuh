@@ -37,22 +37,22 @@
 #include <string>
 #include <type_traits>
 
+#include "common/codes.h"  // enum class Epilogue
 #include "common/scalar_math.h"
 #include "cuda/common.cuh"
 
 namespace dlcore::cuda {
 
-// Activation codes of the epilogue, the same numbers as cpu::Activation.
-enum : int { kActNone = 0, kActRelu = 1, kActSigmoid = 2, kActTanh = 3 };
-
+// The activation of the epilogue, after alpha, beta * C and the bias.
 template <typename T>
-__device__ __forceinline__ T apply_act(T v, int act) {
+__device__ __forceinline__ T apply_act(T v, Epilogue act) {
   switch (act) {
-    case kActRelu: return math::relu(v);
-    case kActSigmoid: return math::sigmoid(v);
-    case kActTanh: return math::tanh(v);
-    default: return v;
+    case Epilogue::relu: return math::relu(v);
+    case Epilogue::sigmoid: return math::sigmoid(v);
+    case Epilogue::tanh: return math::tanh(v);
+    case Epilogue::none: break;
   }
+  return v;
 }
 
 // A plain matrix: element (r, c) at p[r * rs + c * cs], `rows` x `cols`.
@@ -85,16 +85,12 @@ struct MatrixLoad {
   }
 };
 
-struct Epilogue {
-  int act = kActNone;
-};
-
 constexpr int kTileM = 128, kTileN = 128, kTileK = 8, kTileThreads = 256;
 
 template <typename T, class LoadA, class LoadB>
 __global__ void __launch_bounds__(kTileThreads)
     gemm_tile_kernel(int64_t m, int64_t n, int64_t k, T alpha, LoadA A, LoadB B, T beta, T* __restrict__ C,
-                     int64_t ldc, const T* __restrict__ bias, int act) {
+                     int64_t ldc, const T* __restrict__ bias, Epilogue act) {
   // As is stored k-major (As[k][row]) so that a thread's 4 rows are one float4 read.
   __shared__ __align__(16) T As[2][kTileK][kTileM];
   __shared__ __align__(16) T Bs[2][kTileK][kTileN];
@@ -187,7 +183,7 @@ __global__ void __launch_bounds__(kTileThreads)
 // Launch the tile kernel: `splits` > 1 only with C zeroed, beta == 0, no bias and no activation.
 template <typename T, class LoadA, class LoadB>
 void launch_gemm_tile(int64_t m, int64_t n, int64_t k, T alpha, const LoadA& A, const LoadB& B, T beta, T* C,
-                      int64_t ldc, const T* bias, int act, cudaStream_t stream, int splits, const char* name) {
+                      int64_t ldc, const T* bias, Epilogue act, cudaStream_t stream, int splits, const char* name) {
   if (m <= 0 || n <= 0) return;
   if ((m + kTileM - 1) / kTileM > 65535) throw std::invalid_argument(std::string(name) + ": too many rows for one launch");
   dim3 grid(unsigned((n + kTileN - 1) / kTileN), unsigned((m + kTileM - 1) / kTileM), unsigned(splits));

@@ -9,15 +9,16 @@
 //   lse = max + log(sum(exp(x - max)))                  (no overflow)
 //   sparse label y:  loss_n = lse - x[y],               d/dx = softmax(x) - onehot(y)
 //   dense targets t: loss_n = sum_c t_c (lse - x_c),    d/dx = softmax(x) * sum(t) - t
-// pointwise losses: one warp per row; per element a value and a derivative, the row's values
-// averaged over D (summed for categorical cross-entropy, which is a sum over classes):
-//   0 mse (p - t)^2 | 1 mae |p - t| | 2 bce -(t log p + (1 - t) log(1 - p)), p clipped to
-//   [eps, 1 - eps] (zero gradient where clipped, as Keras's clip) | 3 bce from logits
-//   max(x, 0) - x t + log1p(exp(-|x|)), d/dx = sigmoid(x) - t | 4 cce -t log p, p clipped |
-//   5 sparse cce -log p[y], p clipped.
+// pointwise losses (PointwiseLoss, common/codes.h): one warp per row; per element a value and a
+// derivative, the row's values averaged over D (summed for categorical cross-entropy, which is a
+// sum over classes):
+//   mse (p - t)^2 | mae |p - t| | binary_xent -(t log p + (1 - t) log(1 - p)), p clipped to
+//   [eps, 1 - eps] (zero gradient where clipped, as Keras's clip) | binary_xent_logits
+//   max(x, 0) - x t + log1p(exp(-|x|)), d/dx = sigmoid(x) - t | categorical_xent -t log p, p clipped |
+//   sparse_categorical_xent -log p[y], p clipped.
 #include "common/scalar_math.h"
 #include "cuda/common.cuh"
-#include "cuda/kernels.cuh"
+#include "cuda/loss.cuh"
 
 namespace dlcore::cuda {
 
@@ -66,13 +67,14 @@ __device__ __forceinline__ T clip(T p, T eps) {
 }
 
 template <typename T>
-__global__ void pointwise_loss_kernel(int code, const T* pred, const T* target, const int64_t* labels,
+__global__ void pointwise_loss_kernel(PointwiseLoss code, const T* pred, const T* target, const int64_t* labels,
                                       const T* weight, int64_t N, int64_t D, T scale, T eps, T* loss, T* grad) {
   const int lane = threadIdx.x & 31;
   const int64_t n = int64_t(blockIdx.x) * kWarps + (threadIdx.x >> 5);
   if (n >= N) return;
   const T w = weight ? weight[n] : T(1);
-  const T per = (code == 4 || code == 5) ? T(1) : T(1) / T(D);  // mean over D, or the class sum
+  const bool class_sum = code == PointwiseLoss::categorical_xent || code == PointwiseLoss::sparse_categorical_xent;
+  const T per = class_sum ? T(1) : T(1) / T(D);  // mean over D, or the class sum
   const T gs = scale * w * per;
   T acc = T(0);
   for (int64_t d = lane; d < D; d += 32) {
@@ -80,35 +82,35 @@ __global__ void pointwise_loss_kernel(int code, const T* pred, const T* target, 
     const T p = pred[i];
     T v = T(0), dv = T(0);
     switch (code) {
-      case 0: {
+      case PointwiseLoss::mse: {
         const T e = p - target[i];
         v = e * e, dv = T(2) * e;
         break;
       }
-      case 1: {
+      case PointwiseLoss::mae: {
         const T e = p - target[i];
         v = fabs(e), dv = e > T(0) ? T(1) : (e < T(0) ? T(-1) : T(0));
         break;
       }
-      case 2: {
+      case PointwiseLoss::binary_xent: {
         const T t = target[i], q = clip(p, eps);
         v = -(t * log(q) + (T(1) - t) * log(T(1) - q));
         dv = (p > eps && p < T(1) - eps) ? (q - t) / (q * (T(1) - q)) : T(0);
         break;
       }
-      case 3: {
+      case PointwiseLoss::binary_xent_logits: {
         const T t = target[i];
         v = (p > T(0) ? p : T(0)) - p * t + log1p(exp(-fabs(p)));
         dv = math::sigmoid(p) - t;
         break;
       }
-      case 4: {
+      case PointwiseLoss::categorical_xent: {
         const T t = target[i], q = clip(p, eps);
         v = -t * log(q);
         dv = (p > eps && p < T(1) - eps) ? -t / q : T(0);
         break;
       }
-      default: {  // 5: sparse categorical from probabilities
+      case PointwiseLoss::sparse_categorical_xent: {  // from probabilities
         if (d == labels[n]) {
           const T q = clip(p, eps);
           v = -log(q);
@@ -142,8 +144,8 @@ void softmax_cross_entropy(const T* logits, const int64_t* sparse_labels, const 
 }
 
 template <typename T>
-void pointwise_loss(int code, const T* pred, const T* target, const int64_t* sparse_labels, const T* weight, int64_t N,
-                    int64_t D, T scale, T eps, T* loss, T* grad, cudaStream_t s) {
+void pointwise_loss(PointwiseLoss code, const T* pred, const T* target, const int64_t* sparse_labels, const T* weight,
+                    int64_t N, int64_t D, T scale, T eps, T* loss, T* grad, cudaStream_t s) {
   if (N <= 0) return;
   if (D <= 0) throw std::invalid_argument("pointwise_loss: empty rows");
   pointwise_loss_kernel<T><<<warp_rows_grid(N), kThreads, 0, s>>>(code, pred, target, sparse_labels, weight, N, D,
@@ -151,11 +153,11 @@ void pointwise_loss(int code, const T* pred, const T* target, const int64_t* spa
   DLCORE_CUDA_CHECK_LAUNCH("pointwise_loss_kernel");
 }
 
-#define DLCORE_LOSS_INSTANTIATE(T)                                                                                  \
-  template void softmax_cross_entropy<T>(const T*, const int64_t*, const T*, const T*, int64_t, int64_t, T, T*, T*, \
-                                         cudaStream_t);                                                             \
-  template void pointwise_loss<T>(int, const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T, T, T*, T*, \
-                                  cudaStream_t);
+#define DLCORE_LOSS_INSTANTIATE(T)                                                                                     \
+  template void softmax_cross_entropy<T>(const T*, const int64_t*, const T*, const T*, int64_t, int64_t, T, T*, T*,    \
+                                         cudaStream_t);                                                                \
+  template void pointwise_loss<T>(PointwiseLoss, const T*, const T*, const int64_t*, const T*, int64_t, int64_t, T, T, \
+                                  T*, T*, cudaStream_t);
 DLCORE_LOSS_INSTANTIATE(float)
 DLCORE_LOSS_INSTANTIATE(double)
 

@@ -15,7 +15,7 @@
 // square, accumulated over every array of a model before one host read).
 #include "common/scalar_math.h"
 #include "cuda/common.cuh"
-#include "cuda/kernels.cuh"
+#include "cuda/optim.cuh"
 
 namespace dlcore::cuda {
 

@@ -23,7 +23,7 @@
 #include "common/scalar_math.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.cuh"
-#include "cuda/kernels.cuh"
+#include "cuda/rnn.cuh"
 
 namespace dlcore::cuda {
 
@@ -139,14 +139,14 @@ template <typename T>
 void weight_grads(int64_t B, int64_t Tn, int64_t I, int64_t H, int64_t G, const T* x, const T* h0, const T* W,
                   const T* hs, const T* dz, const T* dzr, T* dx, T* dW, T* dU, cudaStream_t s) {
   const int64_t GH = G * H, rows = B * Tn;
-  gemm<T>(rows, I, GH, T(1), dz, GH, 1, W, 1, GH, T(0), dx, I, nullptr, 0, false, s);
-  gemm<T>(I, GH, rows, T(1), x, 1, I, dz, GH, 1, T(0), dW, GH, nullptr, 0, false, s);
+  gemm<T>(rows, I, GH, T(1), dz, GH, 1, W, 1, GH, T(0), dx, I, nullptr, Epilogue::none, false, s);
+  gemm<T>(I, GH, rows, T(1), x, 1, I, dz, GH, 1, T(0), dW, GH, nullptr, Epilogue::none, false, s);
   check(cudaMemsetAsync(dU, 0, size_t(H * GH) * sizeof(T), s), "rnn backward: memset dU");
   for (int64_t t = 0; t < Tn; ++t) {
     int64_t ps = 0;
     const T* hp = prev_state(hs, h0, t, H, Tn, ps);
     if (!hp) continue;
-    gemm<T>(H, GH, B, T(1), hp, 1, ps, dzr + t * GH, Tn * GH, 1, T(1), dU, GH, nullptr, 0, false, s);
+    gemm<T>(H, GH, B, T(1), hp, 1, ps, dzr + t * GH, Tn * GH, 1, T(1), dU, GH, nullptr, Epilogue::none, false, s);
   }
 }
 
@@ -159,12 +159,12 @@ void lstm_forward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x, const
                   const T* U, const T* bias, T* hs, T* gates, T* cs, cudaStream_t s) {
   if (B <= 0 || Tn <= 0 || H <= 0) return;
   const int64_t G = 4 * H;
-  gemm<T>(B * Tn, G, I, T(1), x, I, 1, W, G, 1, T(0), gates, G, bias, 0, false, s);
+  gemm<T>(B * Tn, G, I, T(1), x, I, 1, W, G, 1, T(0), gates, G, bias, Epilogue::none, false, s);
   for (int64_t t = 0; t < Tn; ++t) {
     int64_t hps = 0, cps = 0;
     const T* hp = prev_state(hs, h0, t, H, Tn, hps);
     const T* cp = prev_state(cs, c0, t, H, Tn, cps);
-    if (hp) gemm<T>(B, G, H, T(1), hp, hps, 1, U, G, 1, T(1), gates + t * G, Tn * G, nullptr, 0, false, s);
+    if (hp) gemm<T>(B, G, H, T(1), hp, hps, 1, U, G, 1, T(1), gates + t * G, Tn * G, nullptr, Epilogue::none, false, s);
     lstm_step_forward_kernel<T><<<grid_for(B * H, kThreads), kThreads, 0, s>>>(B, H, gates + t * G, Tn * G, cp, cps,
                                                                                 cs + t * H, hs + t * H, Tn * H);
     DLCORE_CUDA_CHECK_LAUNCH("lstm_step_forward_kernel");
@@ -189,7 +189,7 @@ void lstm_backward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x, cons
     lstm_step_backward_kernel<T><<<grid_for(B * H, kThreads), kThreads, 0, s>>>(
         B, H, gates + t * G, Tn * G, cs + t * H, Tn * H, cp, cps, dhs ? dhs + t * H : nullptr, dh, dc, dz + t * G);
     DLCORE_CUDA_CHECK_LAUNCH("lstm_step_backward_kernel");
-    gemm<T>(B, H, G, T(1), dz + t * G, Tn * G, 1, U, 1, G, T(0), dh, H, nullptr, 0, false, s);
+    gemm<T>(B, H, G, T(1), dz + t * G, Tn * G, 1, U, 1, G, T(0), dh, H, nullptr, Epilogue::none, false, s);
   }
   weight_grads<T>(B, Tn, I, H, 4, x, h0, W, hs, dz, dz, dx, dW, dU, s);
   column_sum<T>(B * Tn, G, dz, db, false, s);
@@ -202,12 +202,13 @@ void gru_forward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x, const 
                  const T* bias, T* hs, T* gates, T* hzh, T* work, cudaStream_t s) {
   if (B <= 0 || Tn <= 0 || H <= 0) return;
   const int64_t G = 3 * H;
-  gemm<T>(B * Tn, G, I, T(1), x, I, 1, W, G, 1, T(0), gates, G, bias, 0, false, s);
+  gemm<T>(B * Tn, G, I, T(1), x, I, 1, W, G, 1, T(0), gates, G, bias, Epilogue::none, false, s);
   for (int64_t t = 0; t < Tn; ++t) {
     int64_t ps = 0;
     const T* hp = prev_state(hs, h0, t, H, Tn, ps);
     // work = h_prev @ U + b_r; with no h_prev, k = 0 leaves just the bias.
-    gemm<T>(B, G, hp ? H : 0, T(1), hp ? hp : U, hp ? ps : 0, 1, U, G, 1, T(0), work, G, bias + G, 0, false, s);
+    gemm<T>(B, G, hp ? H : 0, T(1), hp ? hp : U, hp ? ps : 0, 1, U, G, 1, T(0), work, G, bias + G, Epilogue::none,
+            false, s);
     gru_step_forward_kernel<T><<<grid_for(B * H, kThreads), kThreads, 0, s>>>(B, H, gates + t * G, Tn * G, work, hp, ps,
                                                                                hzh + t * H, hs + t * H, Tn * H);
     DLCORE_CUDA_CHECK_LAUNCH("gru_step_forward_kernel");
@@ -233,7 +234,7 @@ void gru_backward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x, const
         B, H, gates + t * G, Tn * G, hzh + t * H, Tn * H, hp, ps, dhs ? dhs + t * H : nullptr, dh, dxz + t * G,
         dhz + t * G);
     DLCORE_CUDA_CHECK_LAUNCH("gru_step_backward_kernel");
-    gemm<T>(B, H, G, T(1), dhz + t * G, Tn * G, 1, U, 1, G, T(1), dh, H, nullptr, 0, false, s);
+    gemm<T>(B, H, G, T(1), dhz + t * G, Tn * G, 1, U, 1, G, T(1), dh, H, nullptr, Epilogue::none, false, s);
   }
   weight_grads<T>(B, Tn, I, H, 3, x, h0, W, hs, dxz, dhz, dx, dW, dU, s);
   column_sum<T>(B * Tn, G, dxz, db, false, s);
@@ -246,12 +247,13 @@ template <typename T>
 void simple_rnn_forward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x, const T* h0, const T* W, const T* U,
                         const T* bias, T* hs, cudaStream_t s) {
   if (B <= 0 || Tn <= 0 || H <= 0) return;
-  gemm<T>(B * Tn, H, I, T(1), x, I, 1, W, H, 1, T(0), hs, H, bias, 0, false, s);
+  gemm<T>(B * Tn, H, I, T(1), x, I, 1, W, H, 1, T(0), hs, H, bias, Epilogue::none, false, s);
   for (int64_t t = 0; t < Tn; ++t) {
     int64_t ps = 0;
     const T* hp = prev_state(hs, h0, t, H, Tn, ps);
     // h_t = tanh(h_prev @ U + (x_t @ W + b)): beta = 1 keeps the input part, the epilogue applies tanh.
-    gemm<T>(B, H, hp ? H : 0, T(1), hp ? hp : U, hp ? ps : 0, 1, U, H, 1, T(1), hs + t * H, Tn * H, nullptr, 3, false, s);
+    gemm<T>(B, H, hp ? H : 0, T(1), hp ? hp : U, hp ? ps : 0, 1, U, H, 1, T(1), hs + t * H, Tn * H, nullptr,
+            Epilogue::tanh, false, s);
   }
 }
 
@@ -270,7 +272,7 @@ void simple_rnn_backward(int64_t B, int64_t Tn, int64_t I, int64_t H, const T* x
     rnn_step_backward_kernel<T><<<grid_for(B * H, kThreads), kThreads, 0, s>>>(B, H, hs + t * H, Tn * H,
                                                                                 dhs ? dhs + t * H : nullptr, dh, dz + t * H);
     DLCORE_CUDA_CHECK_LAUNCH("rnn_step_backward_kernel");
-    gemm<T>(B, H, H, T(1), dz + t * H, Tn * H, 1, U, 1, H, T(0), dh, H, nullptr, 0, false, s);
+    gemm<T>(B, H, H, T(1), dz + t * H, Tn * H, 1, U, 1, H, T(0), dh, H, nullptr, Epilogue::none, false, s);
   }
   weight_grads<T>(B, Tn, I, H, 1, x, h0, W, hs, dz, dz, dx, dW, dU, s);
   column_sum<T>(B * Tn, H, dz, db, false, s);

@@ -53,6 +53,21 @@ View<T> view(const py::array& arr, const char* what, bool writable = false) {
   return v;
 }
 
+// Calls f(T{}) with T = float or double, the element type of `arr` (the array whose dtype decides,
+// usually the output), and returns what f returns. Any other dtype raises ValueError naming `what`
+// (the op and that argument); view<T>() then requires every other array of the call to be T too.
+//
+//   dispatch_float(out, "gemm: out", [&](auto zero) { using T = decltype(zero); gemm_impl<T>(...); });
+template <class F>
+auto dispatch_float(const py::array& arr, const char* what, F&& f) {
+  const py::dtype dt = arr.dtype();
+  if (dt.is(py::dtype::of<float>())) return f(float{});
+  if (!dt.is(py::dtype::of<double>()))
+    throw std::invalid_argument(std::string(what) + ": expected dtype float32 or float64, got " +
+                                std::string(py::str(dt)));
+  return f(double{});
+}
+
 template <typename T>
 bool is_c_contiguous(const View<T>& v) {
   int64_t expect = 1;

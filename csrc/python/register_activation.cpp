@@ -2,11 +2,13 @@
 // src/dlcore/kernels/activation.py validates and makes inputs contiguous; the checks here are the
 // safety net for direct calls (wrong dtype, size or layout -> ValueError, never a bad memory access).
 #include "cpu/activation.h"
+#include "python/bind_codes.h"
 #include "python/bind_util.h"
 
 namespace dlcore {
 namespace py = pybind11;
 using namespace py_util;
+using bind_codes::code_arg;
 
 namespace {
 
@@ -18,16 +20,14 @@ std::pair<T*, int64_t> flat(const py::array& arr, const std::string& what, bool 
   return {v.data, v.size()};
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 template <typename T>
 void act_forward(int act, const py::array& x, const py::array& out, double param) {
   auto [px, n] = flat<T>(x, "activation_forward: x");
   auto [py_, m] = flat<T>(out, "activation_forward: out", true);
   require(n == m, "activation_forward: x and out differ in size");
-  require(act >= 0 && act < int(cpu::Act::count), "activation_forward: unknown activation code");
+  const Activation a = code_arg<Activation>(act, "activation_forward: act");
   py::gil_scoped_release nogil;
-  cpu::activation_forward<T>(cpu::Act(act), px, py_, n, T(param));
+  cpu::activation_forward<T>(a, px, py_, n, T(param));
 }
 
 template <typename T>
@@ -36,9 +36,9 @@ void act_backward(int act, const py::array& dy, const py::array& z, const py::ar
   auto [pz, nz] = flat<T>(z, "activation_backward: x/y");
   auto [pdx, m] = flat<T>(out, "activation_backward: out", true);
   require(n == nz && n == m, "activation_backward: dy, x/y and out differ in size");
-  require(act >= 0 && act < int(cpu::Act::count), "activation_backward: unknown activation code");
+  const Activation a = code_arg<Activation>(act, "activation_backward: act");
   py::gil_scoped_release nogil;
-  cpu::activation_backward<T>(cpu::Act(act), pdy, pz, pdx, n, T(param));
+  cpu::activation_backward<T>(a, pdy, pz, pdx, n, T(param));
 }
 
 void check_dims(int64_t size, int64_t outer, int64_t n, int64_t inner, const char* op) {
@@ -72,22 +72,24 @@ void sm_backward(const py::array& dy, const py::array& y, const py::array& out, 
 
 void register_activation(py::module_& m) {
   m.def("activation_forward", [](int act, const py::array& x, const py::array& out, double param) {
-    if (is_f32(out)) act_forward<float>(act, x, out, param); else act_forward<double>(act, x, out, param);
+    dispatch_float(out, "activation_forward: out", [&](auto zero) { act_forward<decltype(zero)>(act, x, out, param); });
   }, py::arg("act"), py::arg("x"), py::arg("out"), py::arg("param") = 0.0,
      "out := f(x) elementwise; contiguous arrays of one dtype; out may be x.");
   m.def("activation_backward", [](int act, const py::array& dy, const py::array& z, const py::array& out,
                                   double param) {
-    if (is_f32(out)) act_backward<float>(act, dy, z, out, param); else act_backward<double>(act, dy, z, out, param);
+    dispatch_float(out, "activation_backward: out",
+                   [&](auto zero) { act_backward<decltype(zero)>(act, dy, z, out, param); });
   }, py::arg("act"), py::arg("dy"), py::arg("z"), py::arg("out"), py::arg("param") = 0.0,
      "out := dy * f'(.) with z the forward output (relu, sigmoid, tanh) or input (the others).");
   m.def("softmax_forward", [](const py::array& x, const py::array& out, int64_t outer, int64_t n, int64_t inner,
                               bool log) {
-    if (is_f32(out)) sm_forward<float>(x, out, outer, n, inner, log); else sm_forward<double>(x, out, outer, n, inner, log);
+    dispatch_float(out, "softmax_forward: out",
+                   [&](auto zero) { sm_forward<decltype(zero)>(x, out, outer, n, inner, log); });
   }, py::arg("x"), py::arg("out"), py::arg("outer"), py::arg("n"), py::arg("inner"), py::arg("log") = false);
   m.def("softmax_backward", [](const py::array& dy, const py::array& y, const py::array& out, int64_t outer,
                                int64_t n, int64_t inner, bool log) {
-    if (is_f32(out)) sm_backward<float>(dy, y, out, outer, n, inner, log);
-    else sm_backward<double>(dy, y, out, outer, n, inner, log);
+    dispatch_float(out, "softmax_backward: out",
+                   [&](auto zero) { sm_backward<decltype(zero)>(dy, y, out, outer, n, inner, log); });
   }, py::arg("dy"), py::arg("y"), py::arg("out"), py::arg("outer"), py::arg("n"), py::arg("inner"),
      py::arg("log") = false);
   m.def("vector_math_f32", [](int fn, const py::array& x, const py::array& out) {

@@ -2,11 +2,13 @@
 #include <optional>
 
 #include "cpu/gemm/gemm.h"
+#include "python/bind_codes.h"
 #include "python/bind_util.h"
 
 namespace dlcore {
 namespace py = pybind11;
 using namespace py_util;
+using bind_codes::code_arg;
 
 namespace {
 
@@ -21,7 +23,7 @@ void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& 
   require(b.dim(ib) == k, "gemm: inner dimensions differ");
   require(c.dim(0) == m && c.dim(1) == n, "gemm: out has the wrong shape");
   require(c.stride(1) == 1 || n <= 1 || m == 0, "gemm: out must have unit column stride");
-  require(act >= 0 && act <= 3, "gemm: unknown activation code");
+  const Epilogue epilogue = code_arg<Epilogue>(act, "gemm: act");
   const T* bias = nullptr;
   if (bias_arr) {
     auto bv = view<T>(*bias_arr, "gemm: bias");
@@ -30,7 +32,7 @@ void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& 
   }
   const int64_t rs_a = trans_a ? a.stride(1) : a.stride(0), cs_a = trans_a ? a.stride(0) : a.stride(1);
   const int64_t rs_b = trans_b ? b.stride(1) : b.stride(0), cs_b = trans_b ? b.stride(0) : b.stride(1);
-  cpu::GemmEpilogue<T> ep{bias, static_cast<cpu::Activation>(act)};
+  cpu::GemmEpilogue<T> ep{bias, epilogue};
   py::gil_scoped_release nogil;
   cpu::gemm<T>(m, n, k, T(alpha), a.data, rs_a, cs_a, b.data, rs_b, cs_b, T(beta), c.data, c.stride(0), ep);
 }
@@ -42,10 +44,9 @@ void register_gemm(py::module_& m) {
       "gemm",
       [](const py::array& a, const py::array& b, const py::array& out, bool trans_a, bool trans_b, double alpha,
          double beta, const std::optional<py::array>& bias, int act) {
-        if (out.dtype().is(py::dtype::of<float>()))
-          gemm_impl<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, act);
-        else
-          gemm_impl<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, act);
+        dispatch_float(out, "gemm: out", [&](auto zero) {
+          gemm_impl<decltype(zero)>(a, b, out, trans_a, trans_b, alpha, beta, bias, act);
+        });
       },
       py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a") = false, py::arg("trans_b") = false,
       py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("bias") = py::none(), py::arg("act") = 0,

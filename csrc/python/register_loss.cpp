@@ -1,10 +1,12 @@
 // dlcore._C losses: value and gradient in one pass (src/dlcore/kernels/loss.py validates and reduces).
 #include "cpu/loss.h"
+#include "python/bind_codes.h"
 #include "python/bind_util.h"
 
 namespace dlcore {
 namespace py = pybind11;
 using namespace py_util;
+using bind_codes::code_arg;
 
 namespace {
 
@@ -19,7 +21,7 @@ T* flat(const py::array& arr, const std::string& what, int64_t size, bool writab
 template <typename T>
 void dense(int kind, const py::array& pred, const py::array& target, const std::optional<py::array>& weight,
            int64_t N, int64_t D, double gscale, double eps, const py::array& loss, const py::array& grad) {
-  require(kind >= 0 && kind <= 5, "loss_dense: unknown loss code");
+  const Loss loss_kind = code_arg<Loss>(kind, "loss_dense: kind");
   require(N >= 0 && D >= 0, "loss_dense: negative size");
   const T* p = flat<T>(pred, "loss_dense: pred", N * D);
   const T* t = flat<T>(target, "loss_dense: target", N * D);
@@ -27,13 +29,15 @@ void dense(int kind, const py::array& pred, const py::array& target, const std::
   T* l = flat<T>(loss, "loss_dense: loss", N, true);
   T* g = flat<T>(grad, "loss_dense: grad", N * D, true);
   py::gil_scoped_release nogil;
-  cpu::loss_dense<T>(cpu::Loss(kind), p, t, w, N, D, T(gscale), T(eps), l, g);
+  cpu::loss_dense<T>(loss_kind, p, t, w, N, D, T(gscale), T(eps), l, g);
 }
 
 template <typename T>
 void sparse(int kind, const py::array& pred, const py::array& labels, const std::optional<py::array>& weight,
             int64_t N, int64_t C, double gscale, double eps, const py::array& loss, const py::array& grad) {
-  require(kind == 0 || kind == 1, "loss_sparse: kind must be 0 (softmax cross-entropy) or 1 (categorical)");
+  const Loss loss_kind = code_arg<Loss>(kind, "loss_sparse: kind");
+  require(loss_kind == Loss::softmax_xent_dense || loss_kind == Loss::categorical_xent,
+          "loss_sparse: kind must be 0 (softmax cross-entropy) or 1 (categorical)");
   require(N >= 0 && C >= 0, "loss_sparse: negative size");
   const T* p = flat<T>(pred, "loss_sparse: pred", N * C);
   const int64_t* y = flat<int64_t>(labels, "loss_sparse: labels", N);
@@ -44,10 +48,8 @@ void sparse(int kind, const py::array& pred, const py::array& labels, const std:
   T* l = flat<T>(loss, "loss_sparse: loss", N, true);
   T* g = flat<T>(grad, "loss_sparse: grad", N * C, true);
   py::gil_scoped_release nogil;
-  cpu::loss_sparse<T>(cpu::Loss(kind), p, y, w, N, C, T(gscale), T(eps), l, g);
+  cpu::loss_sparse<T>(loss_kind, p, y, w, N, C, T(gscale), T(eps), l, g);
 }
-
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
 
 }  // namespace
 
@@ -55,16 +57,18 @@ void register_loss(py::module_& m) {
   m.def("loss_dense", [](int kind, const py::array& pred, const py::array& target,
                          const std::optional<py::array>& weight, int64_t N, int64_t D, double gscale, double eps,
                          const py::array& loss, const py::array& grad) {
-    if (is_f32(grad)) dense<float>(kind, pred, target, weight, N, D, gscale, eps, loss, grad);
-    else dense<double>(kind, pred, target, weight, N, D, gscale, eps, loss, grad);
+    dispatch_float(grad, "loss_dense: grad", [&](auto zero) {
+      dense<decltype(zero)>(kind, pred, target, weight, N, D, gscale, eps, loss, grad);
+    });
   }, py::arg("kind"), py::arg("pred"), py::arg("target"), py::arg("weight"), py::arg("N"), py::arg("D"),
      py::arg("gscale"), py::arg("eps"), py::arg("loss"), py::arg("grad"),
      "Per-sample losses (N,) and gradient (N, D) against a dense target; codes in csrc/cpu/loss.h.");
   m.def("loss_sparse", [](int kind, const py::array& pred, const py::array& labels,
                           const std::optional<py::array>& weight, int64_t N, int64_t C, double gscale, double eps,
                           const py::array& loss, const py::array& grad) {
-    if (is_f32(grad)) sparse<float>(kind, pred, labels, weight, N, C, gscale, eps, loss, grad);
-    else sparse<double>(kind, pred, labels, weight, N, C, gscale, eps, loss, grad);
+    dispatch_float(grad, "loss_sparse: grad", [&](auto zero) {
+      sparse<decltype(zero)>(kind, pred, labels, weight, N, C, gscale, eps, loss, grad);
+    });
   }, py::arg("kind"), py::arg("pred"), py::arg("labels"), py::arg("weight"), py::arg("N"), py::arg("C"),
      py::arg("gscale"), py::arg("eps"), py::arg("loss"), py::arg("grad"),
      "Per-sample losses (N,) and gradient (N, C) against int64 labels (N,).");

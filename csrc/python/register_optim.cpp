@@ -19,8 +19,6 @@ T* flat(const std::optional<py::array>& arr, const char* what, int64_t& n, bool 
   return v.data;
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 template <typename T>
 void sgd(const py::array& p, const py::array& g, const std::optional<py::array>& vel, double lr, double mu,
          bool nesterov, double wd) {
@@ -83,50 +81,47 @@ void adam(const py::array& p, const py::array& g, const py::array& m, const py::
 void register_optim(py::module_& m) {
   m.def("sgd_update", [](const py::array& p, const py::array& g, const std::optional<py::array>& vel, double lr,
                          double mu, bool nesterov, double wd) {
-    if (is_f32(p)) sgd<float>(p, g, vel, lr, mu, nesterov, wd); else sgd<double>(p, g, vel, lr, mu, nesterov, wd);
+    dispatch_float(p, "sgd_update: param", [&](auto zero) { sgd<decltype(zero)>(p, g, vel, lr, mu, nesterov, wd); });
   }, py::arg("param"), py::arg("grad"), py::arg("velocity"), py::arg("lr"), py::arg("momentum"),
      py::arg("nesterov"), py::arg("weight_decay"));
   m.def("adagrad_update", [](const py::array& p, const py::array& g, const py::array& acc, double lr, double eps,
                              double wd) {
-    if (is_f32(p)) adagrad<float>(p, g, acc, lr, eps, wd); else adagrad<double>(p, g, acc, lr, eps, wd);
+    dispatch_float(p, "adagrad_update: param", [&](auto zero) { adagrad<decltype(zero)>(p, g, acc, lr, eps, wd); });
   }, py::arg("param"), py::arg("grad"), py::arg("accum"), py::arg("lr"), py::arg("eps"), py::arg("weight_decay"));
   m.def("rmsprop_update", [](const py::array& p, const py::array& g, const py::array& sq,
                              const std::optional<py::array>& mb, const std::optional<py::array>& ga, double lr,
                              double rho, double eps, double mu, bool centered, double wd) {
-    if (is_f32(p)) rmsprop<float>(p, g, sq, mb, ga, lr, rho, eps, mu, centered, wd);
-    else rmsprop<double>(p, g, sq, mb, ga, lr, rho, eps, mu, centered, wd);
+    dispatch_float(p, "rmsprop_update: param", [&](auto zero) {
+      rmsprop<decltype(zero)>(p, g, sq, mb, ga, lr, rho, eps, mu, centered, wd);
+    });
   }, py::arg("param"), py::arg("grad"), py::arg("sq_avg"), py::arg("mom_buf"), py::arg("grad_avg"), py::arg("lr"),
      py::arg("rho"), py::arg("eps"), py::arg("momentum"), py::arg("centered"), py::arg("weight_decay"));
   m.def("adam_update", [](const py::array& p, const py::array& g, const py::array& mm, const py::array& v,
                           const std::optional<py::array>& vmax, double lr, int64_t step, double b1, double b2,
                           double eps, double wd, bool decoupled, bool amsgrad) {
-    if (is_f32(p)) adam<float>(p, g, mm, v, vmax, lr, step, b1, b2, eps, wd, decoupled, amsgrad);
-    else adam<double>(p, g, mm, v, vmax, lr, step, b1, b2, eps, wd, decoupled, amsgrad);
+    dispatch_float(p, "adam_update: param", [&](auto zero) {
+      adam<decltype(zero)>(p, g, mm, v, vmax, lr, step, b1, b2, eps, wd, decoupled, amsgrad);
+    });
   }, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("v_max"), py::arg("lr"), py::arg("step"),
      py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled_weight_decay"),
      py::arg("amsgrad"));
   m.def("sum_squares", [](const py::array& x) {
-    int64_t n = -1;
-    if (is_f32(x)) {
-      const float* p = flat<float>(x, "sum_squares: x", n, false);
+    return dispatch_float(x, "sum_squares: x", [&](auto zero) {
+      using T = decltype(zero);
+      int64_t n = -1;
+      const T* p = flat<T>(x, "sum_squares: x", n, false);
       py::gil_scoped_release nogil;
-      return cpu::sum_squares<float>(p, n);
-    }
-    const double* p = flat<double>(x, "sum_squares: x", n, false);
-    py::gil_scoped_release nogil;
-    return cpu::sum_squares<double>(p, n);
+      return cpu::sum_squares<T>(p, n);
+    });
   }, py::arg("x"), "sum of x^2 over a contiguous array, accumulated in float64");
   m.def("scale_inplace", [](const py::array& x, double s) {
-    int64_t n = -1;
-    if (is_f32(x)) {
-      float* p = flat<float>(x, "scale_inplace: x", n, true);
+    dispatch_float(x, "scale_inplace: x", [&](auto zero) {
+      using T = decltype(zero);
+      int64_t n = -1;
+      T* p = flat<T>(x, "scale_inplace: x", n, true);
       py::gil_scoped_release nogil;
-      cpu::scale_inplace<float>(p, n, float(s));
-    } else {
-      double* p = flat<double>(x, "scale_inplace: x", n, true);
-      py::gil_scoped_release nogil;
-      cpu::scale_inplace<double>(p, n, s);
-    }
+      cpu::scale_inplace<T>(p, n, T(s));
+    });
   }, py::arg("x"), py::arg("factor"));
 }
 

@@ -59,11 +59,6 @@ Dims dims_of(const py::array& x, const py::array& recurrent, const char* op) {
   return {xv.dim(0), xv.dim(1), xv.dim(2), rv.dim(0)};
 }
 
-template <typename T>
-bool is(const py::array& a) {
-  return a.dtype().is(py::dtype::of<T>());
-}
-
 // ---- LSTM ----------------------------------------------------------------------------------------
 
 template <typename T>
@@ -216,44 +211,50 @@ void register_rnn(py::module_& m) {
   m.def(
       "lstm_forward",
       [](A x, A h0, A c0, A k, A r, A b, A hs, A gates, A cs, A h_prev) {
-        if (is<float>(x)) lstm_fwd<float>(x, h0, c0, k, r, b, hs, gates, cs, h_prev);
-        else lstm_fwd<double>(x, h0, c0, k, r, b, hs, gates, cs, h_prev);
+        dispatch_float(x, "lstm_forward: x", [&](auto zero) {
+          lstm_fwd<decltype(zero)>(x, h0, c0, k, r, b, hs, gates, cs, h_prev);
+        });
       },
       "LSTM over a whole sequence; fills hs and the cache arrays gates, cs, h_prev.");
   m.def(
       "lstm_backward",
       [](const Opt& dhs, const Opt& dh_T, const Opt& dc_T, A x, A c0, A k, A r, A gates, A cs, A h_prev, A dx,
          A dh0, A dc0, A dk, A dr, A db) {
-        if (is<float>(x)) lstm_bwd<float>(dhs, dh_T, dc_T, x, c0, k, r, gates, cs, h_prev, dx, dh0, dc0, dk, dr, db);
-        else lstm_bwd<double>(dhs, dh_T, dc_T, x, c0, k, r, gates, cs, h_prev, dx, dh0, dc0, dk, dr, db);
+        dispatch_float(x, "lstm_backward: x", [&](auto zero) {
+          lstm_bwd<decltype(zero)>(dhs, dh_T, dc_T, x, c0, k, r, gates, cs, h_prev, dx, dh0, dc0, dk, dr, db);
+        });
       },
       "LSTM backward through time; fills dx, dh0, dc0, dkernel, drecurrent_kernel, dbias.");
   m.def(
       "gru_forward",
       [](A x, A h0, A k, A r, A b, A hs, A gates, A hh_rec, A h_prev) {
-        if (is<float>(x)) gru_fwd<float>(x, h0, k, r, b, hs, gates, hh_rec, h_prev);
-        else gru_fwd<double>(x, h0, k, r, b, hs, gates, hh_rec, h_prev);
+        dispatch_float(x, "gru_forward: x", [&](auto zero) {
+          gru_fwd<decltype(zero)>(x, h0, k, r, b, hs, gates, hh_rec, h_prev);
+        });
       },
       "GRU (reset_after=True) over a whole sequence; fills hs and the cache arrays.");
   m.def(
       "gru_backward",
       [](const Opt& dhs, const Opt& dh_T, A x, A k, A r, A gates, A hh_rec, A h_prev, A dx, A dh0, A dk, A dr, A db) {
-        if (is<float>(x)) gru_bwd<float>(dhs, dh_T, x, k, r, gates, hh_rec, h_prev, dx, dh0, dk, dr, db);
-        else gru_bwd<double>(dhs, dh_T, x, k, r, gates, hh_rec, h_prev, dx, dh0, dk, dr, db);
+        dispatch_float(x, "gru_backward: x", [&](auto zero) {
+          gru_bwd<decltype(zero)>(dhs, dh_T, x, k, r, gates, hh_rec, h_prev, dx, dh0, dk, dr, db);
+        });
       },
       "GRU backward through time.");
   m.def(
       "simple_rnn_forward",
       [](A x, A h0, A k, A r, A b, A hs, A hs_act, A h_prev) {
-        if (is<float>(x)) rnn_fwd<float>(x, h0, k, r, b, hs, hs_act, h_prev);
-        else rnn_fwd<double>(x, h0, k, r, b, hs, hs_act, h_prev);
+        dispatch_float(x, "simple_rnn_forward: x", [&](auto zero) {
+          rnn_fwd<decltype(zero)>(x, h0, k, r, b, hs, hs_act, h_prev);
+        });
       },
       "SimpleRNN (tanh) over a whole sequence.");
   m.def(
       "simple_rnn_backward",
       [](const Opt& dhs, const Opt& dh_T, A x, A k, A r, A hs_act, A h_prev, A dx, A dh0, A dk, A dr, A db) {
-        if (is<float>(x)) rnn_bwd<float>(dhs, dh_T, x, k, r, hs_act, h_prev, dx, dh0, dk, dr, db);
-        else rnn_bwd<double>(dhs, dh_T, x, k, r, hs_act, h_prev, dx, dh0, dk, dr, db);
+        dispatch_float(x, "simple_rnn_backward: x", [&](auto zero) {
+          rnn_bwd<decltype(zero)>(dhs, dh_T, x, k, r, hs_act, h_prev, dx, dh0, dk, dr, db);
+        });
       },
       "SimpleRNN backward through time.");
 }

@@ -410,22 +410,22 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
 
 template <typename T>
 void apply_epilogue(T* c, int64_t ldc, int64_t m, int64_t n, const GemmEpilogue<T>& ep) {
-  if (!ep.bias && ep.act == Activation::none) return;
+  if (!ep.bias && ep.act == Epilogue::none) return;
   for (int64_t i = 0; i < m; ++i) {
     T* row = c + i * ldc;
     if (ep.bias)
       for (int64_t j = 0; j < n; ++j) row[j] += ep.bias[j];
     switch (ep.act) {
-      case Activation::relu:
+      case Epilogue::relu:
         for (int64_t j = 0; j < n; ++j) row[j] = math::relu(row[j]);
         break;
-      case Activation::sigmoid:
+      case Epilogue::sigmoid:
         for (int64_t j = 0; j < n; ++j) row[j] = math::sigmoid(row[j]);
         break;
-      case Activation::tanh:
+      case Epilogue::tanh:
         for (int64_t j = 0; j < n; ++j) row[j] = math::tanh(row[j]);
         break;
-      case Activation::none: break;
+      case Epilogue::none: break;
     }
   }
 }

@@ -78,16 +78,14 @@
 #pragma once
 #include <cstdint>
 
-namespace dlcore::cpu {
+#include "common/codes.h"  // enum class Epilogue
 
-// Activations the GEMM epilogue can fuse. Their derivatives are functions of the output alone,
-// which is what the Dense layer keeps for its backward pass.
-enum class Activation : int { none = 0, relu = 1, sigmoid = 2, tanh = 3 };
+namespace dlcore::cpu {
 
 template <typename T>
 struct GemmEpilogue {
   const T* bias = nullptr;  // length n, added to every row, or nullptr
-  Activation act = Activation::none;
+  Epilogue act = Epilogue::none;
 };
 
 template <typename T>

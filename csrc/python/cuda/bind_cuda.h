@@ -40,9 +40,12 @@ T* data(Ptr p, int64_t count, const char* what) {
   return reinterpret_cast<T*>(p);
 }
 
-// Call f(T{}) with T = float or double.
+// Calls f(T{}) with T = double when `f64`, else float: the CUDA twin of python/bind_util.h's
+// dispatch_float (the Python side has checked the dtype and passes it as this flag).
+//
+//   dispatch_float(f64, [&](auto zero) { using T = decltype(zero); cuda::gemm<T>(...); });
 template <class F>
-void by_dtype(bool f64, F&& f) {
+void dispatch_float(bool f64, F&& f) {
   if (f64)
     f(double{});
   else

@@ -1,8 +1,11 @@
-// dlcore._cuda: the CUDA kernels. One register_<area>.cpp per kernel family, as in dlcore._C.
+// dlcore._cuda: the CUDA kernels. One register_<op>.cpp per kernel family, as in dlcore._C, and the
+// same kernel codes as enums (python/bind_codes.h).
 // Importing this module needs no GPU and no driver (the CUDA runtime is linked statically and only
 // touched by a call); dlcore imports it lazily, the first time a CuPy array reaches a kernel.
 #include <cuda_runtime.h>
 #include <pybind11/pybind11.h>
+
+#include "python/bind_codes.h"
 
 namespace py = pybind11;
 
@@ -18,6 +21,7 @@ void register_cuda_rnn(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "dlcore CUDA kernels (take device pointers from CuPy arrays; see src/dlcore/kernels/_gpu)";
+  dlcore::bind_codes::export_codes(m);
   m.def("device_count", []() {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {

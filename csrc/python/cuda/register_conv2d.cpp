@@ -1,54 +1,70 @@
 // dlcore._cuda.conv2d_*: geometry as a list of 15 ints (N, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw,
-// dh, dw, pt, pl) — the order of cuda::ConvGeom.
+// dh, dw, pt, pl), read into a Conv2dGeometry (common/geometry.h); `act` is an Epilogue code.
 #include <vector>
 
 #include "cuda/conv2d.cuh"
+#include "python/bind_codes.h"
 #include "python/cuda/bind_cuda.h"
 
 namespace dlcore {
 using namespace cuda_bind;
+using bind_codes::code_arg;
 
 namespace {
-cuda::ConvGeom geom(const std::vector<int64_t>& v) {
+
+// The bottom (right) padding that the last output row (column) reaches: implied by ho (wo), which
+// Python passes instead.
+int64_t implied_padding(int64_t out, int64_t stride, int64_t k, int64_t dilation, int64_t in, int64_t pad_before) {
+  const int64_t end = (out - 1) * stride - pad_before + (k - 1) * dilation + 1;  // one past the last row read
+  return out > 0 && end > in ? end - in : 0;
+}
+
+Conv2dGeometry geom(const std::vector<int64_t>& v) {
   require(v.size() == 15, "conv2d: geometry must have 15 entries");
   for (auto d : v) require(d >= 0, "conv2d: negative geometry entry");
-  cuda::ConvGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  Conv2dGeometry g;
+  g.n = v[0], g.h = v[1], g.w = v[2], g.cin = v[3], g.ho = v[4], g.wo = v[5], g.cout = v[6];
+  g.kh = v[7], g.kw = v[8], g.sh = v[9], g.sw = v[10], g.dh = v[11], g.dw = v[12], g.pt = v[13], g.pl = v[14];
   require(g.sh >= 1 && g.sw >= 1 && g.dh >= 1 && g.dw >= 1, "conv2d: strides and dilation must be >= 1");
   // Any Ho, Wo, pt, pl is memory-safe: the loaders bounds-check every image position they read.
+  g.pb = implied_padding(g.ho, g.sh, g.kh, g.dh, g.h, g.pt);
+  g.pr = implied_padding(g.wo, g.sw, g.kw, g.dw, g.w, g.pl);
   return g;
 }
+
 }  // namespace
 
 void register_cuda_conv2d(py::module_& m) {
   m.def("conv2d_forward", [](const std::vector<int64_t>& gv, Ptr x, Ptr w, Ptr bias, int act, Ptr y, bool f64, Ptr s) {
     const auto g = geom(gv);
-    require(act >= 0 && act <= 3, "conv2d_forward: unknown activation code");
+    const Epilogue epilogue = code_arg<Epilogue>(act, "conv2d_forward: act");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
-      cuda::conv2d_forward<T>(g, data<const T>(x, g.N * g.H * g.W * g.Cin, "conv2d_forward: x"),
-                              data<const T>(w, g.kh * g.kw * g.Cin * g.Cout, "conv2d_forward: w"), ptr<const T>(bias),
-                              act, data<T>(y, g.N * g.Ho * g.Wo * g.Cout, "conv2d_forward: y"), stream(s));
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
+      cuda::conv2d_forward<T>(g, data<const T>(x, g.n * g.h * g.w * g.cin, "conv2d_forward: x"),
+                              data<const T>(w, g.kh * g.kw * g.cin * g.cout, "conv2d_forward: w"), ptr<const T>(bias),
+                              epilogue, data<T>(y, g.n * g.ho * g.wo * g.cout, "conv2d_forward: y"), stream(s));
     });
   });
   m.def("conv2d_backward_data", [](const std::vector<int64_t>& gv, Ptr dy, Ptr w, Ptr dx, bool f64, Ptr s) {
     const auto g = geom(gv);
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
-      cuda::conv2d_backward_data<T>(g, data<const T>(dy, g.N * g.Ho * g.Wo * g.Cout, "conv2d_backward_data: dy"),
-                                    data<const T>(w, g.kh * g.kw * g.Cin * g.Cout, "conv2d_backward_data: w"),
-                                    data<T>(dx, g.N * g.H * g.W * g.Cin, "conv2d_backward_data: dx"), stream(s));
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
+      cuda::conv2d_backward_data<T>(g, data<const T>(dy, g.n * g.ho * g.wo * g.cout, "conv2d_backward_data: dy"),
+                                    data<const T>(w, g.kh * g.kw * g.cin * g.cout, "conv2d_backward_data: w"),
+                                    data<T>(dx, g.n * g.h * g.w * g.cin, "conv2d_backward_data: dx"), stream(s));
     });
   });
   m.def("conv2d_backward_filter", [](const std::vector<int64_t>& gv, Ptr dy, Ptr x, Ptr dw, bool f64, Ptr s) {
     const auto g = geom(gv);
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
-      cuda::conv2d_backward_filter<T>(g, data<const T>(dy, g.N * g.Ho * g.Wo * g.Cout, "conv2d_backward_filter: dy"),
-                                      data<const T>(x, g.N * g.H * g.W * g.Cin, "conv2d_backward_filter: x"),
-                                      data<T>(dw, g.kh * g.kw * g.Cin * g.Cout, "conv2d_backward_filter: dw"), stream(s));
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
+      cuda::conv2d_backward_filter<T>(g, data<const T>(dy, g.n * g.ho * g.wo * g.cout, "conv2d_backward_filter: dy"),
+                                      data<const T>(x, g.n * g.h * g.w * g.cin, "conv2d_backward_filter: x"),
+                                      data<T>(dw, g.kh * g.kw * g.cin * g.cout, "conv2d_backward_filter: dw"),
+                                      stream(s));
     });
   });
 }

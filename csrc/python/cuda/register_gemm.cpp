@@ -1,9 +1,11 @@
 // dlcore._cuda.gemm and column_sum.
 #include "cuda/gemm.cuh"
+#include "python/bind_codes.h"
 #include "python/cuda/bind_cuda.h"
 
 namespace dlcore {
 using namespace cuda_bind;
+using bind_codes::code_arg;
 
 void register_cuda_gemm(py::module_& m) {
   m.def(
@@ -12,13 +14,13 @@ void register_cuda_gemm(py::module_& m) {
          int64_t cs_b, double beta, Ptr c, int64_t ldc, Ptr bias, int act, bool tf32, bool f64, Ptr s) {
         require(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
         require(ldc >= N || M <= 1, "gemm: ldc < n");
-        require(act >= 0 && act <= 3, "gemm: unknown activation code");
+        const Epilogue epilogue = code_arg<Epilogue>(act, "gemm: act");
         require((M * K == 0 || a) && (K * N == 0 || b) && (M * N == 0 || c), "gemm: null device pointer");
         py::gil_scoped_release nogil;
-        by_dtype(f64, [&](auto tag) {
-          using T = decltype(tag);
+        dispatch_float(f64, [&](auto zero) {
+          using T = decltype(zero);
           cuda::gemm<T>(M, N, K, T(alpha), ptr<const T>(a), rs_a, cs_a, ptr<const T>(b), rs_b, cs_b, T(beta),
-                        ptr<T>(c), ldc, ptr<const T>(bias), act, tf32, stream(s));
+                        ptr<T>(c), ldc, ptr<const T>(bias), epilogue, tf32, stream(s));
         });
       },
       py::arg("m"), py::arg("n"), py::arg("k"), py::arg("alpha"), py::arg("a"), py::arg("rs_a"), py::arg("cs_a"),
@@ -28,8 +30,8 @@ void register_cuda_gemm(py::module_& m) {
   m.def(
       "column_sum",
       [](int64_t rows, int64_t cols, Ptr x, Ptr out, bool accumulate, bool f64, Ptr s) {
-        by_dtype(f64, [&](auto tag) {
-          using T = decltype(tag);
+        dispatch_float(f64, [&](auto zero) {
+          using T = decltype(zero);
           cuda::column_sum<T>(rows, cols, data<const T>(x, rows * cols, "column_sum: x"), data<T>(out, cols, "column_sum: out"),
                               accumulate, stream(s));
         });

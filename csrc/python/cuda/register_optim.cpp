@@ -1,5 +1,5 @@
 // dlcore._cuda optimizer updates over flat buffers, sum of squares (global norm) and scaling.
-#include "cuda/kernels.cuh"
+#include "cuda/optim.cuh"
 #include "python/cuda/bind_cuda.h"
 
 namespace dlcore {
@@ -10,8 +10,8 @@ void register_cuda_optim(py::module_& m) {
                          double weight_decay, bool f64, Ptr s) {
     require(momentum == 0.0 || velocity != 0 || n == 0, "sgd_update: momentum needs a velocity buffer");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::sgd_update<T>(data<T>(p, n, "sgd_update: param"), data<const T>(g, n, "sgd_update: grad"), n, T(lr),
                           T(momentum), ptr<T>(velocity), nesterov, T(weight_decay), stream(s));
     });
@@ -19,8 +19,8 @@ void register_cuda_optim(py::module_& m) {
   m.def("adagrad_update", [](Ptr p, Ptr g, Ptr accum, int64_t n, double lr, double eps, double weight_decay, bool f64,
                              Ptr s) {
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::adagrad_update<T>(data<T>(p, n, "adagrad_update: param"), data<const T>(g, n, "adagrad_update: grad"),
                               data<T>(accum, n, "adagrad_update: accum"), n, T(lr), T(eps), T(weight_decay), stream(s));
     });
@@ -29,8 +29,8 @@ void register_cuda_optim(py::module_& m) {
                              Ptr mom_buf, Ptr grad_avg, double weight_decay, bool f64, Ptr s) {
     require(momentum == 0.0 || mom_buf != 0 || n == 0, "rmsprop_update: momentum needs mom_buf");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::rmsprop_update<T>(data<T>(p, n, "rmsprop_update: param"), data<const T>(g, n, "rmsprop_update: grad"),
                               data<T>(sq_avg, n, "rmsprop_update: sq_avg"), n, T(lr), T(rho), T(eps), T(momentum),
                               ptr<T>(mom_buf), ptr<T>(grad_avg), T(weight_decay), stream(s));
@@ -41,8 +41,8 @@ void register_cuda_optim(py::module_& m) {
                           Ptr s) {
     require(bias_c1 > 0.0 && bias_c2 > 0.0, "adam_update: step must be >= 1");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::adam_update<T>(data<T>(p, n, "adam_update: param"), data<const T>(g, n, "adam_update: grad"),
                            data<T>(m_, n, "adam_update: m"), data<T>(v, n, "adam_update: v"), ptr<T>(v_max), n, T(lr),
                            T(beta1), T(beta2), T(eps), T(weight_decay), decoupled, T(bias_c1), T(bias_c2), stream(s));
@@ -50,15 +50,15 @@ void register_cuda_optim(py::module_& m) {
   });
   m.def("sum_squares", [](Ptr x, int64_t n, Ptr acc, bool f64, Ptr s) {
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::sum_squares<T>(data<const T>(x, n, "sum_squares: x"), n, data<double>(acc, 1, "sum_squares: acc"), stream(s));
     });
   });
   m.def("scale_inplace", [](Ptr x, int64_t n, double factor, bool f64, Ptr s) {
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using T = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using T = decltype(zero);
       cuda::scale_inplace<T>(data<T>(x, n, "scale_inplace: x"), n, T(factor), stream(s));
     });
   });

@@ -1,6 +1,6 @@
 // dlcore._cuda recurrent layers over whole sequences (csrc/cuda/rnn.cu has the shapes and the cache).
 // Sizes: B batch, T steps, I input features, H units. h0 / c0 / dhs may be 0 (absent).
-#include "cuda/kernels.cuh"
+#include "cuda/rnn.cuh"
 #include "python/cuda/bind_cuda.h"
 
 namespace dlcore {
@@ -18,8 +18,8 @@ void register_cuda_rnn(py::module_& m) {
     sizes_ok(B, T, I, H, "lstm_forward");
     const int64_t G = 4 * H;
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::lstm_forward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "lstm_forward: x"), ptr<const Tp>(h0),
                              ptr<const Tp>(c0), data<const Tp>(W, I * G, "lstm_forward: kernel"),
                              data<const Tp>(U, H * G, "lstm_forward: recurrent_kernel"),
@@ -34,8 +34,8 @@ void register_cuda_rnn(py::module_& m) {
     sizes_ok(B, T, I, H, "lstm_backward");
     const int64_t G = 4 * H;
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::lstm_backward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "lstm_backward: x"), ptr<const Tp>(h0),
                               ptr<const Tp>(c0), data<const Tp>(W, I * G, "lstm_backward: kernel"),
                               data<const Tp>(U, H * G, "lstm_backward: recurrent_kernel"),
@@ -53,8 +53,8 @@ void register_cuda_rnn(py::module_& m) {
     sizes_ok(B, T, I, H, "gru_forward");
     const int64_t G = 3 * H;
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::gru_forward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "gru_forward: x"), ptr<const Tp>(h0),
                             data<const Tp>(W, I * G, "gru_forward: kernel"),
                             data<const Tp>(U, H * G, "gru_forward: recurrent_kernel"),
@@ -68,8 +68,8 @@ void register_cuda_rnn(py::module_& m) {
     sizes_ok(B, T, I, H, "gru_backward");
     const int64_t G = 3 * H;
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::gru_backward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "gru_backward: x"), ptr<const Tp>(h0),
                              data<const Tp>(W, I * G, "gru_backward: kernel"),
                              data<const Tp>(U, H * G, "gru_backward: recurrent_kernel"),
@@ -86,8 +86,8 @@ void register_cuda_rnn(py::module_& m) {
                                  Ptr hs, bool f64, Ptr s) {
     sizes_ok(B, T, I, H, "simple_rnn_forward");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::simple_rnn_forward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "simple_rnn_forward: x"), ptr<const Tp>(h0),
                                    data<const Tp>(W, I * H, "simple_rnn_forward: kernel"),
                                    data<const Tp>(U, H * H, "simple_rnn_forward: recurrent_kernel"),
@@ -99,8 +99,8 @@ void register_cuda_rnn(py::module_& m) {
                                   Ptr dhs, Ptr dh, Ptr dz, Ptr dx, Ptr dW, Ptr dU, Ptr db, bool f64, Ptr s) {
     sizes_ok(B, T, I, H, "simple_rnn_backward");
     py::gil_scoped_release nogil;
-    by_dtype(f64, [&](auto tag) {
-      using Tp = decltype(tag);
+    dispatch_float(f64, [&](auto zero) {
+      using Tp = decltype(zero);
       cuda::simple_rnn_backward<Tp>(B, T, I, H, data<const Tp>(x, B * T * I, "simple_rnn_backward: x"), ptr<const Tp>(h0),
                                     data<const Tp>(W, I * H, "simple_rnn_backward: kernel"),
                                     data<const Tp>(U, H * H, "simple_rnn_backward: recurrent_kernel"),

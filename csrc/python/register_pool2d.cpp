@@ -23,10 +23,10 @@ View<T> contiguous(const py::array& a, const std::string& what, bool writable = 
 
 // The pooling shape of an input (N, H, W, C) and output (N, Ho, Wo, C), checked: every window must
 // start inside the image and cover at least one pixel of it.
-cpu::Pool2dShape pool_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
+Pool2dGeometry pool_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
                             const Geometry& g, const std::string& op) {
   require(xs.size() == 4 && ys.size() == 4, op + ": arrays must be 4-D");
-  cpu::Pool2dShape s;
+  Pool2dGeometry s;
   s.n = xs[0], s.h = xs[1], s.w = xs[2], s.c = xs[3];
   s.kh = g[0], s.kw = g[1], s.sh = g[2], s.sw = g[3], s.pt = g[4], s.pl = g[5];
   s.ho = ys[1], s.wo = ys[2];
@@ -39,13 +39,11 @@ cpu::Pool2dShape pool_shape(const std::vector<int64_t>& xs, const std::vector<in
   return s;
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 template <typename T>
 void pool_fwd(const py::array& xa, const py::array& ya, const Geometry& g, bool is_max) {
   const std::string op = is_max ? "max_pool2d_forward" : "avg_pool2d_forward";
   auto x = contiguous<T>(xa, op + ": x"), y = contiguous<T>(ya, op + ": out", true);
-  const cpu::Pool2dShape s = pool_shape(x.shape, y.shape, g, op);
+  const Pool2dGeometry s = pool_shape(x.shape, y.shape, g, op);
   py::gil_scoped_release nogil;
   if (is_max) cpu::max_pool2d_forward<T>(s, x.data, y.data);
   else cpu::avg_pool2d_forward<T>(s, x.data, y.data);
@@ -55,7 +53,7 @@ template <typename T>
 void pool_bwd(const py::array& dya, const py::array* xa, const py::array& dxa, const Geometry& g) {
   const std::string op = xa ? "max_pool2d_backward" : "avg_pool2d_backward";
   auto dy = contiguous<T>(dya, op + ": dy"), dx = contiguous<T>(dxa, op + ": dx", true);
-  const cpu::Pool2dShape s = pool_shape(dx.shape, dy.shape, g, op);
+  const Pool2dGeometry s = pool_shape(dx.shape, dy.shape, g, op);
   if (xa) {
     auto x = contiguous<T>(*xa, op + ": x");
     require(x.shape == dx.shape, op + ": x and dx differ in shape");
@@ -84,31 +82,25 @@ void gavg(const py::array& ina, const py::array& outa, bool forward) {
 
 }  // namespace
 
-void register_pool(py::module_& m) {
+void register_pool2d(py::module_& m) {
   const char* geo = "geometry = (kh, kw, sh, sw, pad_top, pad_left)";
   m.def("max_pool2d_forward", [](const py::array& x, const py::array& out, const Geometry& g) {
-    if (is_f32(out)) pool_fwd<float>(x, out, g, true);
-    else pool_fwd<double>(x, out, g, true);
+    dispatch_float(out, "max_pool2d_forward: out", [&](auto zero) { pool_fwd<decltype(zero)>(x, out, g, true); });
   }, py::arg("x"), py::arg("out"), py::arg("geometry"), geo);
   m.def("avg_pool2d_forward", [](const py::array& x, const py::array& out, const Geometry& g) {
-    if (is_f32(out)) pool_fwd<float>(x, out, g, false);
-    else pool_fwd<double>(x, out, g, false);
+    dispatch_float(out, "avg_pool2d_forward: out", [&](auto zero) { pool_fwd<decltype(zero)>(x, out, g, false); });
   }, py::arg("x"), py::arg("out"), py::arg("geometry"), geo);
   m.def("max_pool2d_backward", [](const py::array& dy, const py::array& x, const py::array& dx, const Geometry& g) {
-    if (is_f32(dx)) pool_bwd<float>(dy, &x, dx, g);
-    else pool_bwd<double>(dy, &x, dx, g);
+    dispatch_float(dx, "max_pool2d_backward: dx", [&](auto zero) { pool_bwd<decltype(zero)>(dy, &x, dx, g); });
   }, py::arg("dy"), py::arg("x"), py::arg("dx"), py::arg("geometry"), geo);
   m.def("avg_pool2d_backward", [](const py::array& dy, const py::array& dx, const Geometry& g) {
-    if (is_f32(dx)) pool_bwd<float>(dy, nullptr, dx, g);
-    else pool_bwd<double>(dy, nullptr, dx, g);
+    dispatch_float(dx, "avg_pool2d_backward: dx", [&](auto zero) { pool_bwd<decltype(zero)>(dy, nullptr, dx, g); });
   }, py::arg("dy"), py::arg("dx"), py::arg("geometry"), geo);
   m.def("global_avg_pool2d_forward", [](const py::array& x, const py::array& out) {
-    if (is_f32(out)) gavg<float>(x, out, true);
-    else gavg<double>(x, out, true);
+    dispatch_float(out, "global_avg_pool2d_forward: out", [&](auto zero) { gavg<decltype(zero)>(x, out, true); });
   }, py::arg("x"), py::arg("out"));
   m.def("global_avg_pool2d_backward", [](const py::array& dy, const py::array& dx) {
-    if (is_f32(dx)) gavg<float>(dy, dx, false);
-    else gavg<double>(dy, dx, false);
+    dispatch_float(dx, "global_avg_pool2d_backward: dx", [&](auto zero) { gavg<decltype(zero)>(dy, dx, false); });
   }, py::arg("dy"), py::arg("dx"));
 }
 

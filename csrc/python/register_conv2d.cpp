@@ -5,21 +5,23 @@
 #include <optional>
 
 #include "cpu/conv2d.h"
+#include "python/bind_codes.h"
 #include "python/bind_util.h"
 
 namespace dlcore {
 namespace py = pybind11;
 using namespace py_util;
+using bind_codes::code_arg;
 
 namespace {
 
 using Geometry = std::array<int64_t, 8>;  // sh, sw, pt, pb, pl, pr, dh, dw
 
-// The Conv2dShape of x (N, H, W, Cin) and w (kh, kw, Cin, Cout) shapes, checked.
-cpu::Conv2dShape conv_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws, const Geometry& g,
+// The Conv2dGeometry of x (N, H, W, Cin) and w (kh, kw, Cin, Cout) shapes, checked.
+Conv2dGeometry conv_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws, const Geometry& g,
                             const char* op) {
   require(xs.size() == 4 && ws.size() == 4, std::string(op) + ": x and w must be 4-D");
-  cpu::Conv2dShape s;
+  Conv2dGeometry s;
   s.n = xs[0], s.h = xs[1], s.w = xs[2], s.cin = xs[3];
   s.kh = ws[0], s.kw = ws[1], s.cout = ws[3];
   s.sh = g[0], s.sw = g[1], s.pt = g[2], s.pb = g[3], s.pl = g[4], s.pr = g[5], s.dh = g[6], s.dw = g[7];
@@ -47,9 +49,9 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
              const Geometry& g, int act) {
   auto x = contiguous<T>(xa, "conv2d_forward: x"), w = contiguous<T>(wa, "conv2d_forward: w");
   auto y = contiguous<T>(ya, "conv2d_forward: out", true);
-  const cpu::Conv2dShape s = conv_shape(x.shape, w.shape, g, "conv2d_forward");
+  const Conv2dGeometry s = conv_shape(x.shape, w.shape, g, "conv2d_forward");
   require_shape(y.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_forward: out");
-  require(act >= 0 && act <= 3, "conv2d_forward: unknown activation code");
+  const Epilogue epilogue = code_arg<Epilogue>(act, "conv2d_forward: act");
   const T* bias = nullptr;
   if (ba) {
     auto b = contiguous<T>(*ba, "conv2d_forward: bias");
@@ -57,14 +59,14 @@ void forward(const py::array& xa, const py::array& wa, const std::optional<py::a
     bias = b.data;
   }
   py::gil_scoped_release nogil;
-  cpu::conv2d_forward<T>(s, x.data, w.data, bias, static_cast<cpu::Activation>(act), y.data);
+  cpu::conv2d_forward<T>(s, x.data, w.data, bias, epilogue, y.data);
 }
 
 template <typename T>
 void backward_data(const py::array& dya, const py::array& wa, const py::array& dxa, const Geometry& g) {
   auto dy = contiguous<T>(dya, "conv2d_backward_data: dy"), w = contiguous<T>(wa, "conv2d_backward_data: w");
   auto dx = contiguous<T>(dxa, "conv2d_backward_data: dx", true);
-  const cpu::Conv2dShape s = conv_shape(dx.shape, w.shape, g, "conv2d_backward_data");
+  const Conv2dGeometry s = conv_shape(dx.shape, w.shape, g, "conv2d_backward_data");
   require_shape(dy.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_backward_data: dy");
   py::gil_scoped_release nogil;
   cpu::conv2d_backward_data<T>(s, dy.data, w.data, dx.data);
@@ -74,7 +76,7 @@ template <typename T>
 void backward_filter(const py::array& dya, const py::array& xa, const py::array& dwa, const Geometry& g) {
   auto dy = contiguous<T>(dya, "conv2d_backward_filter: dy"), x = contiguous<T>(xa, "conv2d_backward_filter: x");
   auto dw = contiguous<T>(dwa, "conv2d_backward_filter: dw", true);
-  const cpu::Conv2dShape s = conv_shape(x.shape, dw.shape, g, "conv2d_backward_filter");
+  const Conv2dGeometry s = conv_shape(x.shape, dw.shape, g, "conv2d_backward_filter");
   require_shape(dy.shape, {s.n, s.ho, s.wo, s.cout}, "conv2d_backward_filter: dy");
   py::gil_scoped_release nogil;
   cpu::conv2d_backward_filter<T>(s, dy.data, x.data, dw.data);
@@ -90,35 +92,32 @@ void backward_bias(const py::array& dya, const py::array& dba) {
   cpu::conv2d_backward_bias<T>(m, c, dy.data, db.data);
 }
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-
 }  // namespace
 
-void register_conv(py::module_& m) {
+void register_conv2d(py::module_& m) {
   m.def("conv2d_forward",
         [](const py::array& x, const py::array& w, const std::optional<py::array>& bias, const py::array& out,
            const Geometry& g, int act) {
-          if (is_f32(out)) forward<float>(x, w, bias, out, g, act);
-          else forward<double>(x, w, bias, out, g, act);
+          dispatch_float(out, "conv2d_forward: out",
+                         [&](auto zero) { forward<decltype(zero)>(x, w, bias, out, g, act); });
         },
         py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("out"), py::arg("geometry"), py::arg("act") = 0,
         "out := act(conv2d(x, w) + bias); geometry = (sh, sw, pt, pb, pl, pr, dh, dw).");
   m.def("conv2d_backward_data",
         [](const py::array& dy, const py::array& w, const py::array& dx, const Geometry& g) {
-          if (is_f32(dx)) backward_data<float>(dy, w, dx, g);
-          else backward_data<double>(dy, w, dx, g);
+          dispatch_float(dx, "conv2d_backward_data: dx",
+                         [&](auto zero) { backward_data<decltype(zero)>(dy, w, dx, g); });
         },
         py::arg("dy"), py::arg("w"), py::arg("dx"), py::arg("geometry"));
   m.def("conv2d_backward_filter",
         [](const py::array& dy, const py::array& x, const py::array& dw, const Geometry& g) {
-          if (is_f32(dw)) backward_filter<float>(dy, x, dw, g);
-          else backward_filter<double>(dy, x, dw, g);
+          dispatch_float(dw, "conv2d_backward_filter: dw",
+                         [&](auto zero) { backward_filter<decltype(zero)>(dy, x, dw, g); });
         },
         py::arg("dy"), py::arg("x"), py::arg("dw"), py::arg("geometry"));
   m.def("conv2d_backward_bias",
         [](const py::array& dy, const py::array& db) {
-          if (is_f32(db)) backward_bias<float>(dy, db);
-          else backward_bias<double>(dy, db);
+          dispatch_float(db, "conv2d_backward_bias: db", [&](auto zero) { backward_bias<decltype(zero)>(dy, db); });
         },
         py::arg("dy"), py::arg("db"));
 }
