@@ -274,12 +274,15 @@ def test_layer_classes_defined_after_import_build_a_graph():
         def call(self, inputs, training=None):
             return inputs * self.factor
 
-    class Doubled(dl.layers.Layer):  # its own __call__, which never reaches Module.__call__
+    class Doubled(dl.layers.Layer):  # its own __call__, delegating to Module.__call__ as in Keras
         def __init__(self, inner, **kwargs):
             super().__init__(**kwargs)
             self.inner = inner
 
         def __call__(self, x, training=None):
+            return super().__call__(x, training=training)
+
+        def call(self, x, training=None):
             return self.inner(x) * 2.0
 
     scale, doubled = Scale(3.0), Doubled(dl.layers.Dense(4))

@@ -16,14 +16,14 @@ weights' arrays -- trainable and non-trainable (e.g. BatchNormalization's moving
 after checking every key and shape; any mismatch raises before anything is written.
 
 The functional API: calling a module on a KerasTensor (from `dl.Input`) records a graph node
-instead of computing (see dlcore.graph). `Module.__call__` makes that check; a subclass that
-overrides `__call__` gets the same check in front of its own when the class is defined
-(`__init_subclass__`), so every layer class takes part, whenever it is defined. The same hook
-registers dlcore's own layer and model classes with dlcore.saving, by class name.
+instead of computing (see dlcore.graph). `Module.__call__` makes that check for every class,
+whenever it is defined; the eager call behind it is `_call_eager`, which `Layer` specialises (input
+casting, lazy build). A subclass that overrides `__call__` itself must delegate to
+`super().__call__` to take part in graphs, as in Keras. `__init_subclass__` registers dlcore's own
+layer and model classes with dlcore.saving, by class name.
 """
 from __future__ import annotations
 
-import functools
 import re
 from collections import OrderedDict
 
@@ -69,9 +69,6 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        own_call = cls.__dict__.get("__call__")
-        if own_call is not None:
-            cls.__call__ = _symbolic_aware(own_call)
         if cls.__module__.startswith("dlcore.") and not cls.__name__.startswith("_"):
             register_serializable(cls)  # dlcore's own layers and models: files may name them
 
@@ -109,6 +106,10 @@ class Module:
     def __call__(self, *args, **kwargs):
         if graph.is_symbolic(args):
             return graph.symbolic_call(self, args, kwargs)
+        return self._call_eager(*args, **kwargs)
+
+    def _call_eager(self, *args, **kwargs):
+        """The call on real tensors: build on the first input when needed, then forward."""
         if not self.__dict__.get("built", True):
             if args:
                 self._ensure_built(args[0])
@@ -339,17 +340,3 @@ class Module:
 
 register_kind("layer", Module)  # files name layers and models by class; custom ones need registering
 
-
-def _symbolic_aware(call):
-    """`call` (a subclass's own __call__) behind the functional-API check of Module.__call__."""
-    if getattr(call, "_checks_symbolic", False):
-        return call
-
-    @functools.wraps(call)
-    def __call__(self, *args, **kwargs):
-        if graph.is_symbolic(args):
-            return graph.symbolic_call(self, args, kwargs)
-        return call(self, *args, **kwargs)
-
-    __call__._checks_symbolic = True
-    return __call__

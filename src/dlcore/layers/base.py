@@ -14,7 +14,7 @@ from ..module import Module
 class Layer(Module):
     cast_inputs = True  # Embedding keeps integer ids as they are
 
-    def __call__(self, inputs, *args, **kwargs):
+    def _call_eager(self, inputs, *args, **kwargs):
         inputs = self._as_input(inputs, cast=self.cast_inputs)
         if not self.built:
             self.build(tuple(inputs.shape))
