@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import _C
 from ._device import cuda, f64, ptr, stream
 from ._validate import float_array, is_int, writable
@@ -35,10 +37,11 @@ from .fallback import optim as fallback
 
 def _param(xp, op, param):
     param = float_array(xp, param, op, "param")
-    if not param.flags.c_contiguous:
+    flags = param.flags
+    if not flags.c_contiguous:
         raise ValueError(f"{op}: 'param' must be C-contiguous (it is updated in place), got strides "
                          f"{param.strides} for shape {tuple(param.shape)}")
-    if not writable(param):
+    if not getattr(flags, "writeable", True):  # CuPy arrays are always writable
         raise ValueError(f"{op}: 'param' is read-only")
     return param
 
@@ -64,9 +67,10 @@ def _state(xp, op, param, name, s, required=True):
     if s.shape != param.shape:
         raise ValueError(f"{op}: '{name}' must have the parameter's shape {tuple(param.shape)}, "
                          f"got {tuple(s.shape)}")
-    if not s.flags.c_contiguous:
+    flags = s.flags
+    if not flags.c_contiguous:
         raise ValueError(f"{op}: '{name}' must be C-contiguous (it is updated in place), got strides {s.strides}")
-    if not writable(s):
+    if not getattr(flags, "writeable", True):
         raise ValueError(f"{op}: '{name}' is read-only")
     return s
 
@@ -74,6 +78,19 @@ def _state(xp, op, param, name, s, required=True):
 def _disjoint(xp, op, grad, **written):
     """Every written array (param first, then the states) shares no memory with an earlier one or
     with the gradient: an overlap would make the fused update read what it has just written."""
+    if xp is np and grad.base is None:
+        # NumPy arrays that own their memory (no base) overlap only when they are the same array:
+        # answered without a memory-bounds check per pair, the cost of the common call.
+        ids, n = {id(grad)}, 1
+        for a in written.values():
+            if a is not None:
+                if a.base is not None:
+                    break
+                ids.add(id(a))
+                n += 1
+        else:
+            if len(ids) == n:
+                return
     seen = []
     for name, a in written.items():
         if a is None:
