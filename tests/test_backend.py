@@ -17,7 +17,9 @@ from harness import raises
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "kernel_api.md"
-FALLBACK = ROOT / "src" / "dlcore" / "kernels" / "fallback"
+KERNELS = ROOT / "src" / "dlcore" / "kernels"
+FALLBACK = KERNELS / "fallback"
+CUDA_BINDINGS = ROOT / "csrc" / "python" / "cuda"
 
 
 def test_importing_dlcore_imports_no_gpu_module(tmp_path):
@@ -125,3 +127,56 @@ def test_mixed_numpy_and_cupy_arrays_raise_naming_the_op():
         K.global_norm([np.ones(2), cp.ones(2)])
     with raises(TypeError, "softmax_cross_entropy", "'labels'", "NumPy"):
         K.softmax_cross_entropy(cp.ones((2, 3)), np.zeros(2, np.int64))
+
+
+def _cuda_bindings():
+    """{name: number of arguments} of every dlcore._cuda function, read from its pybind11 registration."""
+    src = "".join(p.read_text() for p in sorted(CUDA_BINDINGS.glob("register_*.cpp")))
+    return {m.group(1): len([a for a in m.group(2).split(",") if a.strip()])
+            for m in re.finditer(r'm\.def\(\s*"(\w+)",\s*\[\]\(([^)]*)\)', src)}
+
+
+def _cuda_calls():
+    """(file, line, binding name, call node, enclosing function) of every `cuda().<name>(...)` call
+    in the kernel modules."""
+    for path in sorted(KERNELS.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+                        and node.func.value.func.id == "cuda"):
+                    yield path.name, node.lineno, node.func.attr, node, fn, tree
+
+
+def test_cuda_calls_match_the_bindings():
+    """No GPU runs here, so read the "cuda" backend's calls against csrc/python/cuda/register_*.cpp:
+    every call names a binding, passes exactly its number of arguments positionally, and every name
+    in its arguments is defined where it is used (an undefined `k` once made every GEMM through
+    dlcore._cuda raise NameError); every binding is called somewhere."""
+    import builtins
+    bindings = _cuda_bindings()
+    assert len(bindings) > 25, "could not read the dlcore._cuda bindings"
+    called = set()
+    for file, line, name, call, fn, tree in _cuda_calls():
+        where = f"{file}:{line} cuda().{name}"
+        assert name in bindings, f"{where}: dlcore._cuda has no {name}"
+        assert not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args), f"{where}: positional only"
+        assert len(call.args) == bindings[name], \
+            f"{where}: {len(call.args)} arguments, the binding takes {bindings[name]}"
+        defined = set(dir(builtins))
+        defined |= {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+        defined |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        for top in tree.body:  # module-level names: imports, functions, classes, assignments
+            if isinstance(top, (ast.Import, ast.ImportFrom)):
+                defined |= {(a.asname or a.name).split(".")[0] for a in top.names}
+            elif isinstance(top, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(top.name)
+            elif isinstance(top, ast.Assign):
+                defined |= {n.id for t in top.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        used = {n.id for a in call.args for n in ast.walk(a) if isinstance(n, ast.Name)}
+        assert used <= defined, f"{where}: undefined names {sorted(used - defined)}"
+        called.add(name)
+    assert called == set(bindings), f"dlcore._cuda functions no kernel calls: {sorted(set(bindings) - called)}"

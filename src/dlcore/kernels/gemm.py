@@ -59,14 +59,14 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
             and a.ndim == 2 and b.ndim == 2 and LOCAL.forced != FALLBACK):
         dtype = a.dtype
         if (dtype is _F32 or dtype is _F64) and b.dtype is dtype:
-            m, k = a.shape[::-1] if trans_a else a.shape
-            kb, n = b.shape[::-1] if trans_b else b.shape
-            if k == kb and _element_strided(a) and _element_strided(b):
+            rows, inner = a.shape[::-1] if trans_a else a.shape
+            inner_b, cols = b.shape[::-1] if trans_b else b.shape
+            if inner == inner_b and _element_strided(a) and _element_strided(b):
                 if out is None:
-                    out = np.empty((m, n), dtype)
+                    out = np.empty((rows, cols), dtype)
                     _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), 0.0, None, 0)
                     return out
-                if (type(out) is np.ndarray and out.dtype is dtype and out.shape == (m, n)
+                if (type(out) is np.ndarray and out.dtype is dtype and out.shape == (rows, cols)
                         and out.flags.c_contiguous and out.flags.writeable
                         and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
                     _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), None, 0)

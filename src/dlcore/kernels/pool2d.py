@@ -109,8 +109,10 @@ def _forward(kind, x, pool_size, strides, padding):
     if backend == CPU:
         getattr(_C, op)(x, y, g.cpu())
     elif backend == CUDA:
-        if y.size:
-            getattr(cuda(), op)(g.cuda(), ptr(x), ptr(y), f64(y), stream())
+        if y.size and kind == "max":
+            cuda().max_pool2d_forward(g.cuda(), ptr(x), ptr(y), f64(y), stream())
+        elif y.size:
+            cuda().avg_pool2d_forward(g.cuda(), ptr(x), ptr(y), f64(y), stream())
     else:
         getattr(fallback, f"{kind}_forward")(xp, x, g, y)
     return y
