@@ -30,7 +30,7 @@ import math
 from .. import _C
 from ._device import cuda, f64, ptr, stream
 from ._validate import contiguous, float_array, same_dtype
-from .backend import CPU, CUDA, select
+from .backend import CPU, CUDA, FALLBACK, select
 from .fallback import loss as fallback
 
 EPSILON = 1e-7  # Keras's backend epsilon
@@ -74,7 +74,7 @@ def _run(xp, backend, name, pred, target, labels, weight, reduction):
     per_sample = xp.empty((n,), dtype=pred.dtype)
     grad = xp.empty(pred.shape, dtype=pred.dtype)
     if backend == CUDA and name in _CUDA_UNLIKE_KERAS:
-        backend = "fallback"
+        backend = FALLBACK
     if pred.size == 0:  # no samples, or samples of no elements: every per-sample loss is 0
         per_sample[...] = 0
     elif backend == CPU:
