@@ -1,12 +1,17 @@
 """Time every dlcore kernel family beside its anchors, in one process, and print a table.
 
-    python bench/kernels.py [--only gemm,conv,...] [--quick] [--threads 2] [--markdown FILE]
+    python bench/kernels.py [--only gemm,conv2d,...] [--device cpu|gpu|all] [--quick] [--threads 2]
+                            [--markdown FILE]
 
-Each family lives in bench/families/<name>.py and exposes `run(ctx) -> list[Row]`: it validates
-dlcore's result against the anchor (or the float64 reference) before timing, then times both with
-medians after warm-up. The anchors are NumPy (GEMM) and PyTorch CPU (everything else) when
-installed. Rates are shown as a share of this machine's peak FMA rate and copy bandwidth, both
-measured here by dlcore._C at start-up.
+Each family lives in bench/families/<name>.py, named like its kernels (gemm, conv2d, pool2d,
+activation, loss, optim, rnn), and exposes `run(ctx) -> list[Row]`: a CPU section and a GPU
+section, each of which validates dlcore's result against the anchor (or the float64 reference)
+before timing, then times both with medians after warm-up. The anchors are NumPy (GEMM) and PyTorch
+CPU (everything else) when installed; on the GPU cuBLAS (cupy.matmul) and PyTorch CUDA. CPU rates
+are shown as a share of this machine's peak FMA rate and copy bandwidth, both measured here by
+dlcore._C at start-up; GPU memory-bound rates as a share of the device copy bandwidth measured by
+CuPy. The GPU sections run CuPy arrays through dlcore.kernels as users do (dlcore._cuda, or the CuPy
+fallback where it was not built) and skip, with the reason, where there is no CuPy or no device.
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ import families  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default="", help="comma-separated families (default: all)")
+    p.add_argument("--device", choices=("cpu", "gpu", "all"), default="all",
+                   help="which sections of each family run (default: all; the GPU ones need CuPy and a GPU)")
     p.add_argument("--quick", action="store_true", help="fewer repetitions and shapes")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default="", help="also write the table to this file")
@@ -40,7 +47,8 @@ def main(argv=None):
 
     ctx = Context(threads=args.threads, reps=3 if args.quick else 9, quick=args.quick,
                   peak_gflops=dlcore._C.measure_peak_gflops(0.5), copy_gbps=dlcore._C.measure_copy_gbps(),
-                  torch=try_import_torch(args.threads))
+                  torch=try_import_torch(args.threads),
+                  devices=("cpu", "gpu") if args.device == "all" else (args.device,))
     print(machine_description(ctx), flush=True)
     rows = []
     for name in wanted:

@@ -10,6 +10,9 @@
 - `raises(exc, *fragments)`: the call must raise `exc` and the message must name every fragment
   (the op and the shapes), the way the design asks errors to read.
 - `gradcheck_fd(f, inputs, ...)`: finite differences in float64 along a random direction.
+- `Backend`: what conftest's `backend` fixture gives a kernel test: the backend's name and array
+  module, `to` (NumPy inputs to the backend's arrays, memory layout kept) and `back` (results to
+  NumPy). The assertions above accept device arrays too (they copy them to the host).
 """
 from __future__ import annotations
 
@@ -25,7 +28,15 @@ ODD_SIZES = [1, 2, 3, 7, 8, 13, 15, 16, 17, 31, 32, 33, 47, 61, 97]
 LAYOUTS = ["contiguous", "fortran", "strided", "reversed"]
 
 
+def host(x):
+    """A CuPy array (or any array with .get()) as a NumPy array; everything else unchanged."""
+    if not isinstance(x, np.ndarray) and hasattr(x, "get") and hasattr(x, "__cuda_array_interface__"):
+        return x.get()
+    return x
+
+
 def rel_error(got, ref) -> float:
+    got, ref = host(got), host(ref)
     got = np.asarray(got, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     assert got.shape == ref.shape, f"shape {got.shape} != reference shape {ref.shape}"
@@ -38,6 +49,7 @@ def rel_error(got, ref) -> float:
 
 def assert_close(got, ref, dtype=None, tol=None, what=""):
     """||got - ref|| / ||ref|| <= TOL[dtype] (or `tol` when the issue names a different bound)."""
+    got = host(got)
     dtype = np.dtype(dtype or np.asarray(got).dtype)
     limit = TOL[dtype] if tol is None else tol
     err = rel_error(got, ref)
@@ -46,6 +58,7 @@ def assert_close(got, ref, dtype=None, tol=None, what=""):
 
 
 def assert_allclose(got, ref, dtype=None, what=""):
+    got, ref = host(got), host(ref)
     dtype = np.dtype(dtype or np.asarray(got).dtype)
     rtol, atol = ELEMENTWISE[dtype]
     got = np.asarray(got, dtype=np.float64)
@@ -110,3 +123,65 @@ def gradcheck_fd(f, inputs, grads, eps=1e-6, tol=1e-6, rng=None):
         scale = max(1.0, abs(numeric), abs(analytic))
         assert abs(numeric - analytic) <= tol * scale, (
             f"input {idx}: finite difference {numeric!r} != analytic {analytic!r}")
+
+
+class Backend:
+    """One backend a kernel test runs on: `name` ("cpu-avx2", "fallback", "cuda", "cupy"), its array
+    module `xp` and the moves between NumPy and its arrays.
+
+    On the NumPy backends `to` and `back` return their argument itself, so that tests of in-place
+    updates and of ``out=`` see the very arrays they passed.
+    """
+
+    def __init__(self, name, xp):
+        self.name, self.xp = name, xp
+
+    def __repr__(self):
+        return f"Backend({self.name!r})"
+
+    @property
+    def gpu(self) -> bool:
+        return self.xp is not np
+
+    @property
+    def kind(self) -> str:
+        """How error messages name this backend's arrays."""
+        return "CuPy" if self.gpu else "NumPy"
+
+    def to(self, x):
+        """NumPy arrays (also inside tuples, lists and dicts) as this backend's arrays, in the same
+        kind of memory layout as harness.make builds: contiguous, Fortran, step-2 strided or
+        reversed. None, scalars and strings pass through."""
+        if not self.gpu:
+            return x
+        xp = self.xp
+        if isinstance(x, np.ndarray):
+            if x.flags.c_contiguous or x.size == 0:
+                return xp.asarray(np.ascontiguousarray(x))
+            if x.flags.f_contiguous:
+                return xp.asfortranarray(xp.asarray(np.ascontiguousarray(x)))
+            if any(s < 0 for s in x.strides):
+                flip = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in x.strides)
+                return xp.ascontiguousarray(xp.asarray(np.ascontiguousarray(x))[flip])[flip]
+            big = xp.zeros(tuple(2 * s for s in x.shape), dtype=x.dtype)
+            view = big[tuple(slice(None, None, 2) for _ in x.shape)]
+            view[...] = xp.asarray(np.ascontiguousarray(x))
+            return view
+        if type(x) in (tuple, list):
+            return type(x)(self.to(v) for v in x)
+        if type(x) is dict:
+            return {k: self.to(v) for k, v in x.items()}
+        return x
+
+    def back(self, x):
+        """This backend's arrays (also inside plain tuples and lists) as NumPy arrays; opaque
+        objects such as a recurrent cache pass through."""
+        if not self.gpu:
+            return x
+        if type(x) in (tuple, list):
+            return type(x)(self.back(v) for v in x)
+        return host(x)
+
+    def call(self, fn, *args, **kwargs):
+        """fn on this backend's copies of NumPy arguments, its result back in NumPy."""
+        return self.back(fn(*self.to(args), **self.to(kwargs)))

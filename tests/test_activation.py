@@ -1,6 +1,6 @@
-"""Activations and softmax against the float64 references: every ISA, odd and empty shapes, strided
-inputs, large |x|, in place, threads, finite-difference gradients, errors, and the measured error
-of the vector exp/tanh."""
+"""Activations and softmax against the float64 references on every backend: odd and empty shapes,
+strided inputs, large |x|, in place, finite-difference gradients, errors (the same on every
+backend); the CPU's threads, streaming stores and the measured error of its vector exp/tanh."""
 import math
 
 import numpy as np
@@ -46,9 +46,16 @@ def ref_backward(name, dy, x, y):
     return dy * fp(x, **{REF_KW.get(k, k): v for k, v in kw.items()})
 
 
-def run_backward(name, dy, x, y, out=None):
+def run_forward(be, name, x):
+    """The forward kernel of `name` on backend `be`, its result back in NumPy."""
+    fwd, kw = ACTS[name][0], ACTS[name][5]
+    return be.call(fwd, x, **kw)
+
+
+def run_backward(be, name, dy, x, y):
+    """The backward kernel of `name` on backend `be`, from the output y or the input x."""
     _, bwd, _, _, takes, kw = ACTS[name]
-    return bwd(dy, y if takes == "y" else x, out=out, **kw)
+    return be.call(bwd, dy, y if takes == "y" else x, **kw)
 
 
 SHAPES = [(n,) for n in ODD_SIZES] + [(0,), (3, 0), (5, 7), (2, 3, 17), (4, 33, 3)]
@@ -56,96 +63,101 @@ SHAPES = [(n,) for n in ODD_SIZES] + [(0,), (3, 0), (5, 7), (2, 3, 17), (4, 33, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTS)
-def test_forward_backward_odd_shapes(isa, dtype, name, rng):
-    fwd = ACTS[name][0]
-    kw = ACTS[name][5]
+def test_forward_backward_odd_shapes(backend, dtype, name, rng):
     for shape in SHAPES:
         x = make(shape, dtype, rng, scale=3.0)
-        y = fwd(x, **kw)
+        y = run_forward(backend, name, x)
         assert y.shape == x.shape and y.dtype == x.dtype
-        assert_allclose(y, ref_forward(name, x), dtype, what=f"{isa} {name} forward {shape}")
+        assert_allclose(y, ref_forward(name, x), dtype, what=f"{backend.name} {name} forward {shape}")
         dy = make(shape, dtype, rng)
-        dx = run_backward(name, dy, x, y)
+        dx = run_backward(backend, name, dy, x, y)
         assert dx.shape == x.shape and dx.dtype == x.dtype
-        assert_allclose(dx, ref_backward(name, dy, x, y), dtype, what=f"{isa} {name} backward {shape}")
+        assert_allclose(dx, ref_backward(name, dy, x, y), dtype, what=f"{backend.name} {name} backward {shape}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("name", ACTS)
-def test_layouts(isa, dtype, layout, name, rng):
-    fwd, kw = ACTS[name][0], ACTS[name][5]
+def test_layouts(backend, dtype, layout, name, rng):
     x = make((13, 37), dtype, rng, layout, scale=3.0)
-    y = fwd(x, **kw)
+    y = run_forward(backend, name, x)
     assert_allclose(y, ref_forward(name, x), dtype, what=f"{layout} {name} forward")
     dy = make((13, 37), dtype, rng, layout)
-    assert_allclose(run_backward(name, dy, x, y), ref_backward(name, dy, x, y), dtype,
+    assert_allclose(run_backward(backend, name, dy, x, y), ref_backward(name, dy, x, y), dtype,
                     what=f"{layout} {name} backward")
 
 
 @pytest.mark.parametrize("name", ACTS)
-def test_dense_grid_float32(isa, name):
+def test_dense_grid_float32(backend, name):
     """Every float32 value on a dense grid of [-30, 30] within the elementwise tolerance."""
-    fwd, kw = ACTS[name][0], ACTS[name][5]
     x = np.linspace(-30, 30, 200_003, dtype=np.float32)
-    y = fwd(x, **kw)
-    assert_allclose(y, ref_forward(name, x), np.float32, what=f"{isa} {name} grid forward")
+    y = run_forward(backend, name, x)
+    assert_allclose(y, ref_forward(name, x), np.float32, what=f"{backend.name} {name} grid forward")
     dy = np.ones_like(x)
-    assert_allclose(run_backward(name, dy, x, y), ref_backward(name, dy, x, y), np.float32,
-                    what=f"{isa} {name} grid backward")
+    assert_allclose(run_backward(backend, name, dy, x, y), ref_backward(name, dy, x, y), np.float32,
+                    what=f"{backend.name} {name} grid backward")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTS)
-def test_large_magnitudes(isa, dtype, name):
+def test_large_magnitudes(backend, dtype, name):
     x = np.array([-1e30, -1e4, -500, -100, -88.5, -87.5, -50, -20, -1e-30, 0, 1e-30, 20, 50, 87.5, 88.5, 100,
                   500, 1e4, 1e30], dtype)
-    fwd, kw = ACTS[name][0], ACTS[name][5]
     with np.errstate(over="ignore", invalid="ignore"):
         expect = ref_forward(name, x)
-    y = fwd(x, **kw)
+    y = run_forward(backend, name, x)
     assert np.all(np.isfinite(y)), f"{name}: {y}"
-    assert_allclose(y, expect, dtype, what=f"{isa} {name} large |x|")
-    dx = run_backward(name, np.ones_like(x), x, y)
+    assert_allclose(y, expect, dtype, what=f"{backend.name} {name} large |x|")
+    dx = run_backward(backend, name, np.ones_like(x), x, y)
     assert np.all(np.isfinite(dx)), f"{name} backward: {dx}"
     if ACTS[name][4] == "x":
         with np.errstate(over="ignore", invalid="ignore"):
-            assert_allclose(dx, ref_backward(name, np.ones_like(x), x, y), dtype, what=f"{isa} {name}' large |x|")
+            assert_allclose(dx, ref_backward(name, np.ones_like(x), x, y), dtype,
+                            what=f"{backend.name} {name}' large |x|")
 
 
-def test_named_values(isa):
+def test_named_values(backend):
     f32 = np.float32
-    assert K.sigmoid_forward(np.array([100.0], f32))[0] == 1.0
-    assert 0.0 <= K.sigmoid_forward(np.array([-100.0], f32))[0] < 1e-40
-    assert K.softplus_forward(np.array([100.0], f32))[0] == 100.0
-    assert K.tanh_forward(np.array([1e4], f32))[0] == 1.0 and K.tanh_forward(np.array([-1e4], f32))[0] == -1.0
-    np.testing.assert_array_equal(K.softmax_forward(np.array([[1000.0, 0.0]], f32)), [[1.0, 0.0]])
-    np.testing.assert_array_equal(K.log_softmax_forward(np.array([[1000.0, 0.0]], f32)), [[0.0, -1000.0]])
-    np.testing.assert_array_equal(K.softmax_forward(np.array([[-1000.0, -1000.0]], f32)), [[0.5, 0.5]])
+
+    def run(f, v, **kw):
+        return backend.call(f, np.array(v, f32), **kw)
+    assert run(K.sigmoid_forward, [100.0])[0] == 1.0
+    assert 0.0 <= run(K.sigmoid_forward, [-100.0])[0] < 1e-40
+    assert run(K.softplus_forward, [100.0])[0] == 100.0
+    assert run(K.tanh_forward, [1e4])[0] == 1.0 and run(K.tanh_forward, [-1e4])[0] == -1.0
+    np.testing.assert_array_equal(run(K.softmax_forward, [[1000.0, 0.0]]), [[1.0, 0.0]])
+    np.testing.assert_array_equal(run(K.log_softmax_forward, [[1000.0, 0.0]]), [[0.0, -1000.0]])
+    np.testing.assert_array_equal(run(K.softmax_forward, [[-1000.0, -1000.0]]), [[0.5, 0.5]])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ACTS)
-def test_in_place_and_out(isa, dtype, name, rng):
-    fwd, kw = ACTS[name][0], ACTS[name][5]
+def test_in_place_and_out(backend, dtype, name, rng):
+    fwd, bwd, _, _, takes, kw = ACTS[name]
     x = make((61,), dtype, rng, scale=3.0)
     expect = ref_forward(name, x)
     x0 = x.copy()
-    out = fwd(x, out=x, **kw)
-    assert out is x
-    assert_allclose(x, expect, dtype, what=f"{name} in place")
-    y = x
+    xd = backend.to(x)
+    out = fwd(xd, out=xd, **kw)
+    assert out is xd
+    assert_allclose(xd, expect, dtype, what=f"{name} in place")
+    y = backend.back(xd)
     dy = make((61,), dtype, rng)
     expect_dx = ref_backward(name, dy, x0, y)
-    z = y if ACTS[name][4] == "y" else x0
-    got = ACTS[name][1](dy, z, out=dy, **kw)
-    assert got is dy
-    assert_allclose(dy, expect_dx, dtype, what=f"{name} backward in place")
+    dyd = backend.to(dy)
+    got = bwd(dyd, backend.to(y if takes == "y" else x0), out=dyd, **kw)
+    assert got is dyd
+    assert_allclose(dyd, expect_dx, dtype, what=f"{name} backward in place")
     # a strided out view: only its elements are written
-    big = np.zeros(122, dtype)
-    fwd(x0, out=big[::2], **kw)
+    big = backend.xp.zeros(122, dtype)
+    fwd(backend.to(x0), out=big[::2], **kw)
     assert_allclose(big[::2], expect, dtype)
-    assert np.all(big[1::2] == 0)
+    assert np.all(backend.back(big)[1::2] == 0)
+    # an out that overlaps the input without being it is computed aside
+    buf = backend.to(make((62,), dtype, rng, scale=3.0))
+    src = backend.back(buf[:-1]).copy()
+    fwd(buf[:-1], out=buf[1:], **kw)
+    assert_allclose(buf[1:], ref_forward(name, src), dtype, what=f"{name} overlapping out")
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu", "silu"])
@@ -183,14 +195,14 @@ def test_streaming_stores(isa, rng):
 
 
 @pytest.mark.parametrize("name", ACTS)
-def test_gradcheck(name, rng):
-    fwd, _, _, _, takes, kw = ACTS[name]
+def test_gradcheck(backend, name, rng):
+    _, bwd, _, _, takes, kw = ACTS[name]
     x = rng.standard_normal((7, 11)) * 2.0
     x[np.abs(x) < 1e-3] = 0.5  # keep away from the kinks of relu / leaky_relu / elu
     w = rng.standard_normal(x.shape)
-    y = fwd(x, **kw)
-    dx = ACTS[name][1](w, y if takes == "y" else x, **kw)
-    gradcheck_fd(lambda a: float(np.sum(w * fwd(a, **kw))), [x], [dx])
+    y = run_forward(backend, name, x)
+    dx = backend.call(bwd, w, y if takes == "y" else x, **kw)
+    gradcheck_fd(lambda a: float(np.sum(w * run_forward(backend, name, a))), [x], [dx])
 
 
 # ------------------------------------------------------------------------------------- softmax
@@ -202,7 +214,7 @@ SOFTMAX_SHAPES = [((1,), -1), ((7,), 0), ((5, 1000), -1), ((3, 17), 0), ((3, 17)
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax(isa, dtype, log, rng):
+def test_softmax(backend, dtype, log, rng):
     fwd = K.log_softmax_forward if log else K.softmax_forward
     bwd = K.log_softmax_backward if log else K.softmax_backward
     rf = ref.log_softmax if log else ref.softmax
@@ -210,37 +222,38 @@ def test_softmax(isa, dtype, log, rng):
     for shape, axis in SOFTMAX_SHAPES:
         for layout in ("contiguous", "strided"):
             x = make(shape, dtype, rng, layout, scale=4.0)
-            y = fwd(x, axis=axis)
+            y = backend.call(fwd, x, axis=axis)
             if x.size == 0:
                 assert y.shape == shape
-                assert bwd(make(shape, dtype, rng), y, axis=axis).shape == shape
+                assert backend.call(bwd, make(shape, dtype, rng), y, axis=axis).shape == shape
                 continue
-            assert_allclose(y, rf(x, axis), dtype, what=f"{isa} {'log_' * log}softmax {shape} axis={axis}")
+            what = f"{backend.name} {'log_' * log}softmax {shape} axis={axis}"
+            assert_allclose(y, rf(x, axis), dtype, what=what)
             dy = make(shape, dtype, rng, layout)
-            assert_allclose(bwd(dy, y, axis=axis), rb(dy, y, axis), dtype,
-                            what=f"{isa} {'log_' * log}softmax backward {shape} axis={axis}")
+            assert_allclose(backend.call(bwd, dy, y, axis=axis), rb(dy, y, axis), dtype, what=f"{what} backward")
 
 
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax_threads_and_in_place(log, rng):
+def test_softmax_threads_and_in_place(backend, log, rng):
     fwd = K.log_softmax_forward if log else K.softmax_forward
     rf = ref.log_softmax if log else ref.softmax
     for shape, axis in [((512, 301), -1), ((301, 512), 0), ((7, 999, 31), 1)]:
         x = make(shape, np.float32, rng, scale=4.0)
         expect = rf(x, axis)
-        fwd(x, axis=axis, out=x)
+        x = backend.to(x)
+        assert fwd(x, axis=axis, out=x) is x
         assert_allclose(x, expect, np.float32, what=f"in place {shape} axis={axis}")
 
 
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax_gradcheck(log, rng):
+def test_softmax_gradcheck(backend, log, rng):
     fwd = K.log_softmax_forward if log else K.softmax_forward
     bwd = K.log_softmax_backward if log else K.softmax_backward
     for shape, axis in [((4, 9), -1), ((4, 9), 0), ((2, 5, 3), 1)]:
         x = rng.standard_normal(shape)
         w = rng.standard_normal(shape)
-        dx = bwd(w, fwd(x, axis=axis), axis=axis)
-        gradcheck_fd(lambda a: float(np.sum(w * fwd(a, axis=axis))), [x], [dx])
+        dx = backend.call(bwd, w, backend.call(fwd, x, axis=axis), axis=axis)
+        gradcheck_fd(lambda a: float(np.sum(w * backend.call(fwd, a, axis=axis))), [x], [dx])
 
 
 # ---------------------------------------------------------------------- the vector math itself
@@ -290,32 +303,43 @@ def test_vector_math_error(isa):
 
 # ------------------------------------------------------------------------------------- errors
 
-def test_errors():
-    f32 = np.ones((3, 4), np.float32)
+def test_errors(backend):
+    """The same call raises the same exception and message on every backend."""
+    xp = backend.xp
+    f32 = xp.ones((3, 4), np.float32)
     with raises(TypeError, "relu_forward", "float32 or float64", "int64"):
-        K.relu_forward(np.ones(3, np.int64))
-    with raises(TypeError, "sigmoid_forward", "NumPy array", "list"):
+        K.relu_forward(xp.ones(3, np.int64))
+    with raises(TypeError, "sigmoid_forward", f"{backend.kind} array", "list"):
         K.sigmoid_forward([1.0, 2.0])
     with raises(TypeError, "tanh_backward", "float32", "float64"):
-        K.tanh_backward(f32, np.ones((3, 4)))
+        K.tanh_backward(f32, xp.ones((3, 4)))
     with raises(ValueError, "gelu_backward", "(3, 4)", "(4, 3)"):
-        K.gelu_backward(f32, np.ones((4, 3), np.float32))
+        K.gelu_backward(f32, xp.ones((4, 3), np.float32))
+    with raises(ValueError, "sigmoid_backward", "dy.shape=(3,)", "y.shape=(4,)"):
+        K.sigmoid_backward(xp.zeros(3, np.float32), xp.zeros(4, np.float32))
     with raises(ValueError, "relu_forward", "out", "(3, 4)", "(4, 3)"):
-        K.relu_forward(f32, out=np.empty((4, 3), np.float32))
+        K.relu_forward(f32, out=xp.empty((4, 3), np.float32))
     with raises(TypeError, "elu_forward", "float64"):
-        K.elu_forward(f32, out=np.empty((3, 4)))
+        K.elu_forward(f32, out=xp.empty((3, 4)))
+    with raises(TypeError, "relu_backward", "out", f"{backend.kind} array", "list"):
+        K.relu_backward(f32, f32, out=[0.0])
     with raises(ValueError, "softmax_forward", "axis 2", "(3, 4)"):
         K.softmax_forward(f32, axis=2)
     with raises(ValueError, "log_softmax_backward", "axis -3", "(3, 4)"):
         K.log_softmax_backward(f32, f32, axis=-3)
     with raises(ValueError, "softmax_backward", "(3, 4)", "(3, 5)"):
-        K.softmax_backward(f32, np.ones((3, 5), np.float32))
+        K.softmax_backward(f32, xp.ones((3, 5), np.float32))
     with raises(TypeError, "softmax_forward", "axis"):
         K.softmax_forward(f32, axis=1.0)
-    ro = np.empty((3, 4), np.float32)
-    ro.flags.writeable = False
-    with raises(ValueError, "silu_forward", "read-only"):
-        K.silu_forward(f32, out=ro)
+    with raises(TypeError, "softmax_forward", "axis"):
+        K.softmax_forward(f32, axis=True)
+    with raises(ValueError, "softmax_forward", "out", "(3, 4)", "(4, 3)"):
+        K.softmax_forward(f32, out=xp.empty((4, 3), np.float32))
+    if not backend.gpu:  # CuPy arrays have no read-only flag
+        ro = np.empty((3, 4), np.float32)
+        ro.flags.writeable = False
+        with raises(ValueError, "silu_forward", "read-only"):
+            K.silu_forward(f32, out=ro)
 
 
 def test_binding_safety_net():

@@ -1,6 +1,7 @@
-"""conv2d / conv1d against the float64 reference: forward (bias + activation), backward-data,
-backward-filter, backward-bias; every padding mode, strides, dilation, odd and empty shapes, the
-Cin = 1 and 1x1 paths, non-contiguous inputs, every ISA; finite-difference gradient checks; errors."""
+"""conv2d / conv1d against the float64 reference on every backend: forward (bias + activation),
+backward-data, backward-filter, backward-bias; every padding form, strides, dilation, odd and empty
+shapes, the Cin = 1 and 1x1 paths, non-contiguous inputs; finite-difference gradient checks; errors,
+the same on every backend."""
 import itertools
 
 import numpy as np
@@ -8,45 +9,49 @@ import pytest
 
 import dlcore
 from dlcore import kernels as K
-from harness import DTYPES, LAYOUTS, assert_close, gradcheck_fd, make, raises
+from harness import DTYPES, LAYOUTS, Backend, assert_close, gradcheck_fd, make, raises
 import reference as ref
 
 PADDINGS = ["valid", "same", 1, ((0, 2), (1, 0))]
+CPU = Backend("cpu", np)  # the tests of the CPU kernels' threading run on the active ISA only
 
 
 def pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def check_all(x, w, b, strides, padding, dilation, activation=None, rng=None, what=""):
-    """Forward and the three backward kernels of one configuration against the reference."""
+def check_all(be, x, w, b, strides, padding, dilation, activation=None, rng=None, what="", pads=None):
+    """Forward and the three backward kernels of one configuration on backend `be` against the
+    reference (`pads`: the explicit padding, when the reference cannot read `padding` itself)."""
     dtype = x.dtype
     s, d = pair(strides), pair(dilation)
-    pads = ref.conv2d_pads(padding, x.shape, w.shape, s, d)
-    y = K.conv2d_forward(x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation)
+    pads = pads or ref.conv2d_pads(padding, x.shape, w.shape, s, d)
+    what = f"{be.name} {what}"
+    y = be.call(K.conv2d_forward, x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation)
     expect = ref.conv2d_forward(x, w, b, s, pads, d, activation)
     assert y.shape == expect.shape == K.conv2d_output_shape(x.shape, w.shape, strides, padding, dilation)
     assert y.dtype == dtype
     assert_close(y, expect, dtype, what=f"forward {what}")
     dy = make(y.shape, dtype, rng)
-    assert_close(K.conv2d_backward_data(dy, w, x.shape, strides, padding, dilation),
+    assert_close(be.call(K.conv2d_backward_data, dy, w, x.shape, strides, padding, dilation),
                  ref.conv2d_backward_data(dy, w, x.shape, s, pads, d), dtype, what=f"backward-data {what}")
-    assert_close(K.conv2d_backward_filter(dy, x, w.shape, strides, padding, dilation),
+    assert_close(be.call(K.conv2d_backward_filter, dy, x, w.shape, strides, padding, dilation),
                  ref.conv2d_backward_filter(dy, x, w.shape, s, pads, d), dtype, what=f"backward-filter {what}")
-    assert_close(K.conv2d_backward_bias(dy), ref.conv2d_backward_bias(dy), dtype, what=f"backward-bias {what}")
+    assert_close(be.call(K.conv2d_backward_bias, dy), ref.conv2d_backward_bias(dy), dtype,
+                 what=f"backward-bias {what}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("padding", PADDINGS, ids=str)
-def test_strides_dilation_padding(isa, dtype, padding, rng):
+def test_strides_dilation_padding(backend, dtype, padding, rng):
     for (n, h, w, cin, cout, k), s, d in itertools.product([(2, 9, 11, 5, 7, 3), (1, 8, 7, 3, 17, 2)], [1, 2, 3],
                                                            [1, 2]):
         x, wt, b = make((n, h, w, cin), dtype, rng), make((k, k, cin, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, s, padding, d, rng=rng, what=f"{isa} x{x.shape} w{wt.shape} s={s} d={d} p={padding}")
+        check_all(backend, x, wt, b, s, padding, d, rng=rng, what=f"x{x.shape} w{wt.shape} s={s} d={d} p={padding}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_odd_shapes(isa, dtype, rng):
+def test_odd_shapes(backend, dtype, rng):
     # sizes 1, 7, 33 and primes in every dimension, rectangular windows and strides
     cases = [
         (1, 1, 1, 1, 1, (1, 1), 1, "valid"),
@@ -60,41 +65,41 @@ def test_odd_shapes(isa, dtype, rng):
     ]
     for n, h, w, cin, cout, (kh, kw), s, p in cases:
         x, wt, b = make((n, h, w, cin), dtype, rng), make((kh, kw, cin, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, s, p, 1, rng=rng, what=f"{isa} x{x.shape} w{wt.shape} s={s} p={p}")
+        check_all(backend, x, wt, b, s, p, 1, rng=rng, what=f"x{x.shape} w{wt.shape} s={s} p={p}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", [None, "linear", "relu", "sigmoid", "tanh"])
-def test_fused_bias_activation(isa, dtype, activation, rng):
+def test_fused_bias_activation(backend, dtype, activation, rng):
     for cin in [1, 3, 16]:  # the direct Cin = 1 kernel, im2col + GEMM
         x, wt, b = make((2, 10, 9, cin), dtype, rng), make((3, 3, cin, 19), dtype, rng), make((19,), dtype, rng)
         for bias in [b, None]:
-            y = K.conv2d_forward(x, wt, bias, padding="same", activation=activation)
+            y = backend.call(K.conv2d_forward, x, wt, bias, padding="same", activation=activation)
             assert_close(y, ref.conv2d_forward(x, wt, bias, (1, 1), ((1, 1), (1, 1)), (1, 1), activation), dtype,
-                         what=f"{isa} cin={cin} {activation} bias={bias is not None}")
+                         what=f"{backend.name} cin={cin} {activation} bias={bias is not None}")
     wt1 = make((1, 1, 5, 6), dtype, rng)  # the 1x1 GEMM path
     x1, b1 = make((3, 4, 5, 5), dtype, rng), make((6,), dtype, rng)
-    assert_close(K.conv2d_forward(x1, wt1, b1, activation=activation),
-                 ref.conv2d_forward(x1, wt1, b1, activation=activation), dtype, what=f"{isa} 1x1 {activation}")
+    assert_close(backend.call(K.conv2d_forward, x1, wt1, b1, activation=activation),
+                 ref.conv2d_forward(x1, wt1, b1, activation=activation), dtype, what=f"{backend.name} 1x1 {activation}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cin1_direct_path(isa, dtype, rng):
+def test_cin1_direct_path(backend, dtype, rng):
     """Cin = 1 (the first layer of an image network) runs direct kernels, not the GEMM."""
     for (h, w, cout, k), s, d, p in itertools.product([(28, 28, 32, 3), (7, 13, 33, 5), (5, 6, 1, 2)], [1, 2, 3],
                                                       [1, 2], ["valid", "same", ((2, 0), (0, 1))]):
         if (k - 1) * d + 1 > min(h, w):
             continue
         x, wt, b = make((3, h, w, 1), dtype, rng), make((k, k, 1, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, s, p, d, rng=rng, what=f"{isa} cin=1 x{x.shape} w{wt.shape} s={s} d={d} p={p}")
+        check_all(backend, x, wt, b, s, p, d, rng=rng, what=f"cin=1 x{x.shape} w{wt.shape} s={s} d={d} p={p}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_pointwise_path(isa, dtype, rng):
+def test_pointwise_path(backend, dtype, rng):
     """A 1x1 stride-1 unpadded conv is one GEMM; strided or padded 1x1 convs go through im2col."""
     for cin, cout, s, p in [(7, 33, 1, "valid"), (32, 64, 1, "same"), (5, 3, 2, "valid"), (4, 4, 1, 1)]:
         x, wt, b = make((3, 9, 7, cin), dtype, rng), make((1, 1, cin, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, s, p, 1, rng=rng, what=f"{isa} 1x1 cin={cin} cout={cout} s={s} p={p}")
+        check_all(backend, x, wt, b, s, p, 1, rng=rng, what=f"1x1 cin={cin} cout={cout} s={s} p={p}")
 
 
 def test_many_chunks_and_threads(isa, rng):
@@ -105,59 +110,62 @@ def test_many_chunks_and_threads(isa, rng):
     try:
         for nt in [1, 2]:
             dlcore.set_num_threads(nt)
-            check_all(x, wt, b, 1, "same", 1, rng=rng, what=f"{isa} {nt} threads")
-            check_all(x, wt, b, 2, "valid", 1, rng=rng, what=f"{isa} {nt} threads s=2")
+            check_all(CPU, x, wt, b, 1, "same", 1, rng=rng, what=f"{isa} {nt} threads")
+            check_all(CPU, x, wt, b, 2, "valid", 1, rng=rng, what=f"{isa} {nt} threads s=2")
     finally:
         dlcore.set_num_threads(before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_non_contiguous_inputs(isa, dtype, layout, rng):
+def test_non_contiguous_inputs(backend, dtype, layout, rng):
     x = make((3, 8, 9, 4), dtype, rng, layout)
     wt = make((3, 2, 4, 5), dtype, rng, layout)
     b = make((5,), dtype, rng, layout)
     pads = ((1, 1), (0, 1))
-    assert_close(K.conv2d_forward(x, wt, b, padding="same"), ref.conv2d_forward(x, wt, b, (1, 1), pads), dtype)
+    call = backend.call
+    assert_close(call(K.conv2d_forward, x, wt, b, padding="same"), ref.conv2d_forward(x, wt, b, (1, 1), pads), dtype)
     dy = make((3, 8, 9, 5), dtype, rng, layout)
-    assert_close(K.conv2d_backward_data(dy, wt, x.shape, padding="same"),
+    assert_close(call(K.conv2d_backward_data, dy, wt, x.shape, padding="same"),
                  ref.conv2d_backward_data(dy, wt, x.shape, (1, 1), pads), dtype)
-    assert_close(K.conv2d_backward_filter(dy, x, wt.shape, padding="same"),
+    assert_close(call(K.conv2d_backward_filter, dy, x, wt.shape, padding="same"),
                  ref.conv2d_backward_filter(dy, x, wt.shape, (1, 1), pads), dtype)
-    assert_close(K.conv2d_backward_bias(dy), ref.conv2d_backward_bias(dy), dtype)
+    assert_close(call(K.conv2d_backward_bias, dy), ref.conv2d_backward_bias(dy), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_zero_sizes(isa, dtype):
+def test_zero_sizes(backend, dtype):
+    xp, back = backend.xp, backend.back
     for cin in [1, 3]:
-        x, wt = np.ones((0, 5, 6, cin), dtype), np.ones((3, 3, cin, 4), dtype)
-        y = K.conv2d_forward(x, wt, np.ones(4, dtype), padding="same")
+        x, wt = xp.ones((0, 5, 6, cin), dtype), xp.ones((3, 3, cin, 4), dtype)
+        y = K.conv2d_forward(x, wt, xp.ones(4, dtype), padding="same")
         assert y.shape == (0, 5, 6, 4) and y.dtype == dtype
-        dy = np.ones((0, 3, 4, 4), dtype)
+        dy = xp.ones((0, 3, 4, 4), dtype)
         assert K.conv2d_backward_data(dy, wt, x.shape).shape == (0, 5, 6, cin)
-        dw = K.conv2d_backward_filter(dy, x, wt.shape)
+        dw = back(K.conv2d_backward_filter(dy, x, wt.shape))
         assert dw.shape == wt.shape and np.all(dw == 0)
-        np.testing.assert_array_equal(K.conv2d_backward_bias(dy), np.zeros(4))
+        np.testing.assert_array_equal(back(K.conv2d_backward_bias(dy)), np.zeros(4))
     # no output channels, no input channels
-    x = np.ones((2, 5, 5, 3), dtype)
-    assert K.conv2d_forward(x, np.ones((3, 3, 3, 0), dtype)).shape == (2, 3, 3, 0)
-    np.testing.assert_array_equal(K.conv2d_backward_data(np.ones((2, 3, 3, 0), dtype), np.ones((3, 3, 3, 0), dtype),
-                                                         x.shape), 0.0)
-    y = K.conv2d_forward(np.ones((2, 5, 5, 0), dtype), np.ones((3, 3, 0, 4), dtype), np.full(4, 2.0, dtype))
-    np.testing.assert_array_equal(y, 2.0)
+    x = xp.ones((2, 5, 5, 3), dtype)
+    assert K.conv2d_forward(x, xp.ones((3, 3, 3, 0), dtype)).shape == (2, 3, 3, 0)
+    np.testing.assert_array_equal(back(K.conv2d_backward_data(xp.ones((2, 3, 3, 0), dtype),
+                                                              xp.ones((3, 3, 3, 0), dtype), x.shape)), 0.0)
+    y = K.conv2d_forward(xp.ones((2, 5, 5, 0), dtype), xp.ones((3, 3, 0, 4), dtype), xp.full(4, 2.0, dtype))
+    np.testing.assert_array_equal(back(y), 2.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_out_argument(isa, dtype, rng):
+def test_out_argument(backend, dtype, rng):
     x, wt = make((2, 6, 6, 3), dtype, rng), make((3, 3, 3, 4), dtype, rng)
-    out = np.full((2, 4, 4, 4), np.nan, dtype)
-    assert K.conv2d_forward(x, wt, out=out) is out
+    xd, wd = backend.to((x, wt))
+    out = backend.xp.full((2, 4, 4, 4), np.nan, dtype)
+    assert K.conv2d_forward(xd, wd, out=out) is out
     assert_close(out, ref.conv2d_forward(x, wt), dtype)
-    big = np.zeros((2, 4, 4, 8), dtype)
+    big = backend.xp.zeros((2, 4, 4, 8), dtype)
     view = big[..., ::2]
-    K.conv2d_forward(x, wt, out=view)
+    K.conv2d_forward(xd, wd, out=view)
     assert_close(view, ref.conv2d_forward(x, wt), dtype)
-    assert np.all(big[..., 1::2] == 0)
+    assert np.all(backend.back(big)[..., 1::2] == 0)
 
 
 def test_output_shape_matches_keras():
@@ -174,38 +182,40 @@ def test_output_shape_matches_keras():
 @pytest.mark.parametrize("cin", [1, 3])
 @pytest.mark.parametrize("strides,padding,dilation", [(1, "valid", 1), (2, "same", 1), (1, ((2, 0), (1, 1)), 2),
                                                       (3, 1, 1)])
-def test_gradcheck(isa, cin, strides, padding, dilation, rng):
+def test_gradcheck(backend, cin, strides, padding, dilation, rng):
     """f = sum(conv2d_forward(x, w, b) * r): finite differences vs the three backward kernels."""
     x, w, b = make((2, 9, 8, cin), np.float64, rng), make((3, 2, cin, 4), np.float64, rng), make((4,), np.float64, rng)
     geo = dict(strides=strides, padding=padding, dilation=dilation)
     r = make(K.conv2d_output_shape(x.shape, w.shape, **geo), np.float64, rng)
+    call = backend.call
 
     def f(x, w, b):
-        return float(np.sum(K.conv2d_forward(x, w, b, **geo) * r))
+        return float(np.sum(call(K.conv2d_forward, x, w, b, **geo) * r))
 
-    grads = [K.conv2d_backward_data(r, w, x.shape, **geo), K.conv2d_backward_filter(r, x, w.shape, **geo),
-             K.conv2d_backward_bias(r)]
+    grads = [call(K.conv2d_backward_data, r, w, x.shape, **geo), call(K.conv2d_backward_filter, r, x, w.shape, **geo),
+             call(K.conv2d_backward_bias, r)]
     gradcheck_fd(f, [x, w, b], grads, rng=rng)
 
 
-def test_gradcheck_conv1d(isa, rng):
+def test_gradcheck_conv1d(backend, rng):
+    call = backend.call
     for padding in ["valid", "same", "causal", (2, 1)]:
         x, w, b = make((3, 11, 4), np.float64, rng), make((3, 4, 5), np.float64, rng), make((5,), np.float64, rng)
         geo = dict(strides=2, padding=padding, dilation=2)
         r = make(K.conv1d_output_shape(x.shape, w.shape, **geo), np.float64, rng)
 
         def f(x, w, b):
-            return float(np.sum(K.conv1d_forward(x, w, b, **geo) * r))
+            return float(np.sum(call(K.conv1d_forward, x, w, b, **geo) * r))
 
-        grads = [K.conv1d_backward_data(r, w, x.shape, **geo), K.conv1d_backward_filter(r, x, w.shape, **geo),
-                 K.conv1d_backward_bias(r)]
+        grads = [call(K.conv1d_backward_data, r, w, x.shape, **geo),
+                 call(K.conv1d_backward_filter, r, x, w.shape, **geo), call(K.conv1d_backward_bias, r)]
         gradcheck_fd(f, [x, w, b], grads, rng=rng)
 
 
 # ------------------------------------------------------------------------------------- conv1d
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_conv1d(isa, dtype, rng):
+def test_conv1d(backend, dtype, rng):
     for (n, length, cin, cout, k), s, d, p in itertools.product([(3, 17, 5, 7, 3), (2, 33, 1, 16, 5)], [1, 2],
                                                                 [1, 3], ["valid", "same", "causal", 2, (0, 3)]):
         x, w, b = make((n, length, cin), dtype, rng), make((k, cin, cout), dtype, rng), make((cout,), dtype, rng)
@@ -218,24 +228,27 @@ def test_conv1d(isa, dtype, rng):
         else:
             pads = ((0, 0), p)
         x4, w4 = x[:, None], w[None]
-        y = K.conv1d_forward(x, w, b, strides=s, padding=p, dilation=d, activation="tanh")
+        call = backend.call
+        y = call(K.conv1d_forward, x, w, b, strides=s, padding=p, dilation=d, activation="tanh")
         assert_close(y, ref.conv2d_forward(x4, w4, b, (1, s), pads, (1, d), "tanh")[:, 0], dtype)
         assert y.shape == K.conv1d_output_shape(x.shape, w.shape, s, p, d)
         dy = make(y.shape, dtype, rng)
-        assert_close(K.conv1d_backward_data(dy, w, x.shape, s, p, d),
+        assert_close(call(K.conv1d_backward_data, dy, w, x.shape, s, p, d),
                      ref.conv2d_backward_data(dy[:, None], w4, x4.shape, (1, s), pads, (1, d))[:, 0], dtype)
-        assert_close(K.conv1d_backward_filter(dy, x, w.shape, s, p, d),
+        assert_close(call(K.conv1d_backward_filter, dy, x, w.shape, s, p, d),
                      ref.conv2d_backward_filter(dy[:, None], x4, w4.shape, (1, s), pads, (1, d))[0], dtype)
-        assert_close(K.conv1d_backward_bias(dy), ref.conv2d_backward_bias(dy), dtype)
+        assert_close(call(K.conv1d_backward_bias, dy), ref.conv2d_backward_bias(dy), dtype)
 
 
 # ------------------------------------------------------------------------------------- errors
 
-def test_errors():
-    x, w = np.ones((2, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32)
+def test_errors(backend):
+    """The same call raises the same exception and message on every backend."""
+    xp = backend.xp
+    x, w = xp.ones((2, 5, 5, 3), np.float32), xp.ones((3, 3, 3, 4), np.float32)
     with raises(TypeError, "conv2d_forward", "float32 or float64", "int32"):
         K.conv2d_forward(x.astype(np.int32), w)
-    with raises(TypeError, "conv2d_forward", "NumPy array", "list"):
+    with raises(TypeError, "conv2d_forward", f"{backend.kind} array", "list"):
         K.conv2d_forward([[1.0]], w)
     with raises(TypeError, "conv2d_forward", "float32", "float64"):
         K.conv2d_forward(x, w.astype(np.float64))
@@ -244,9 +257,9 @@ def test_errors():
     with raises(ValueError, "conv2d_forward", "4-D", "(3, 3, 4)"):
         K.conv2d_forward(x, w[0])
     with raises(ValueError, "conv2d_forward", "channel mismatch", "(2, 5, 5, 3)", "(3, 3, 2, 4)"):
-        K.conv2d_forward(x, np.ones((3, 3, 2, 4), np.float32))
+        K.conv2d_forward(x, xp.ones((3, 3, 2, 4), np.float32))
     with raises(ValueError, "conv2d_forward", "larger than the padded input", "(2, 5, 5, 3)", "(6, 6, 3, 4)"):
-        K.conv2d_forward(x, np.ones((6, 6, 3, 4), np.float32))
+        K.conv2d_forward(x, xp.ones((6, 6, 3, 4), np.float32))
     with raises(ValueError, "conv2d_forward", "larger than the padded input", "(2, 5, 5, 3)"):
         K.conv2d_forward(x, w, dilation=3)
     with raises(ValueError, "conv2d_forward", "padding", "'full'"):
@@ -258,29 +271,89 @@ def test_errors():
     with raises(ValueError, "conv2d_forward", "dilation", "(1, 2, 3)"):
         K.conv2d_forward(x, w, dilation=(1, 2, 3))
     with raises(ValueError, "conv2d_forward", "bias", "(4,)", "(3,)"):
-        K.conv2d_forward(x, w, np.ones(3, np.float32))
+        K.conv2d_forward(x, w, xp.ones(3, np.float32))
     with raises(ValueError, "conv2d_forward", "activation", "'softmax'"):
         K.conv2d_forward(x, w, activation="softmax")
     with raises(ValueError, "conv2d_backward_data", "dy", "(2, 3, 3, 4)", "(2, 3, 3, 5)"):
-        K.conv2d_backward_data(np.ones((2, 3, 3, 5), np.float32), w, x.shape)
+        K.conv2d_backward_data(xp.ones((2, 3, 3, 5), np.float32), w, x.shape)
     with raises(TypeError, "conv2d_backward_data", "float32", "float64"):
-        K.conv2d_backward_data(np.ones((2, 3, 3, 4)), w, x.shape)
+        K.conv2d_backward_data(xp.ones((2, 3, 3, 4)), w, x.shape)
     with raises(ValueError, "conv2d_backward_filter", "dy", "(2, 3, 3, 4)", "(2, 5, 5, 4)"):
-        K.conv2d_backward_filter(np.ones((2, 5, 5, 4), np.float32), x, w.shape)
+        K.conv2d_backward_filter(xp.ones((2, 5, 5, 4), np.float32), x, w.shape)
     with raises(ValueError, "conv2d_backward_filter", "channel mismatch"):
-        K.conv2d_backward_filter(np.ones((2, 3, 3, 4), np.float32), x, (3, 3, 2, 4))
+        K.conv2d_backward_filter(xp.ones((2, 3, 3, 4), np.float32), x, (3, 3, 2, 4))
     with raises(ValueError, "conv2d_backward_bias", "4-D", "(4,)"):
-        K.conv2d_backward_bias(np.ones(4, np.float32))
+        K.conv2d_backward_bias(xp.ones(4, np.float32))
     with raises(ValueError, "conv1d_forward", "3-D", "(2, 5, 5, 3)"):
-        K.conv1d_forward(x, np.ones((3, 3, 4), np.float32))
+        K.conv1d_forward(x, xp.ones((3, 3, 4), np.float32))
     with raises(ValueError, "conv1d_forward", "channel mismatch", "(2, 5, 3)", "(3, 2, 4)"):
-        K.conv1d_forward(x[:, 0], np.ones((3, 2, 4), np.float32))
+        K.conv1d_forward(x[:, 0], xp.ones((3, 2, 4), np.float32))
+    with raises(ValueError, "conv1d_forward", "bias", "(4,)", "(2,)"):
+        K.conv1d_forward(x[:, 0], xp.ones((3, 3, 4), np.float32), xp.ones(2, np.float32))
     with raises(ValueError, "conv1d_backward_data", "dy", "(2, 3, 4)", "(2, 5, 4)"):
-        K.conv1d_backward_data(np.ones((2, 5, 4), np.float32), np.ones((3, 3, 4), np.float32), (2, 5, 3))
+        K.conv1d_backward_data(xp.ones((2, 5, 4), np.float32), xp.ones((3, 3, 4), np.float32), (2, 5, 3))
     with raises(ValueError, "conv1d_backward_filter", "dy", "(2, 3, 4)", "(2, 4, 4)"):
-        K.conv1d_backward_filter(np.ones((2, 4, 4), np.float32), x[:, 0], (3, 3, 4))
+        K.conv1d_backward_filter(xp.ones((2, 4, 4), np.float32), x[:, 0], (3, 3, 4))
     with raises(ValueError, "conv1d_forward", "padding", "'full'"):
-        K.conv1d_forward(x[:, 0], np.ones((3, 3, 4), np.float32), padding="full")
+        K.conv1d_forward(x[:, 0], xp.ones((3, 3, 4), np.float32), padding="full")
+    with raises(ValueError, "conv1d_backward_bias", "3-D", "(2, 5, 5, 3)"):
+        K.conv1d_backward_bias(x)
+
+
+# Every padding form the kernels accept, and the ((top, bottom), (left, right)) it means: the GPU
+# copy of the API used to reject the pair (ph, pw) and lists, and to take padding=True for 1.
+PADDING_FORMS = [
+    ("valid", ((0, 0), (0, 0))), ("VALID", ((0, 0), (0, 0))), ("Same", None), (0, ((0, 0), (0, 0))),
+    (2, ((2, 2), (2, 2))), (np.int64(1), ((1, 1), (1, 1))), ((1, 2), ((1, 1), (2, 2))), ([2, 0], ((2, 2), (0, 0))),
+    (((0, 2), (1, 0)), ((0, 2), (1, 0))), ([[1, 0], [0, 3]], ((1, 0), (0, 3))), ((np.int32(1), 2), ((1, 1), (2, 2))),
+]
+
+
+@pytest.mark.parametrize("padding,pads", PADDING_FORMS, ids=[repr(p) for p, _ in PADDING_FORMS])
+def test_padding_forms(backend, padding, pads, rng):
+    """padding=(1, 2) and every other form the CPU accepts give the same result on every backend."""
+    x, wt, b = make((2, 7, 6, 3), np.float64, rng), make((3, 2, 3, 4), np.float64, rng), make((4,), np.float64, rng)
+    pads = pads or ref.conv2d_pads("same", x.shape, wt.shape)
+    check_all(backend, x, wt, b, (2, 1), padding, 1, rng=rng, what=f"padding={padding!r}", pads=pads)
+
+
+BAD_ARGUMENTS = [  # (keyword arguments, the message's fragments): ValueError on every backend
+    (dict(strides=True), ["'strides' must be a positive int or a pair of positive ints, got True"]),
+    (dict(strides=(1, False)), ["'strides'", "(1, False)"]),
+    (dict(strides=1.0), ["'strides'", "1.0"]),
+    (dict(strides=(2,)), ["'strides'", "(2,)"]),
+    (dict(dilation=True), ["'dilation' must be a positive int or a pair of positive ints, got True"]),
+    (dict(dilation=(0, 1)), ["'dilation'", "(0, 1)"]),
+    (dict(padding=True), ["padding must be", "got True"]),
+    (dict(padding=(1, -2)), ["padding must be", "(1, -2)"]),
+    (dict(padding=((1, 2), (3,))), ["padding must be", "((1, 2), (3,))"]),
+    (dict(padding=1.5), ["padding must be", "1.5"]),
+    (dict(padding="causal"), ["padding must be", "'causal'"]),
+]
+
+
+@pytest.mark.parametrize("kwargs,fragments", BAD_ARGUMENTS, ids=[repr(k) for k, _ in BAD_ARGUMENTS])
+def test_bad_arguments_raise_the_same(backend, kwargs, fragments):
+    """One exception type and message on every backend (the CPU's): the GPU copy of the API raised
+    TypeError for strides=True."""
+    xp = backend.xp
+    x, w = xp.ones((2, 6, 6, 3), np.float32), xp.ones((3, 3, 3, 4), np.float32)
+    dy = xp.ones((2, 4, 4, 4), np.float32)
+    for op, call in [("conv2d_forward", lambda: K.conv2d_forward(x, w, **kwargs)),
+                     ("conv2d_backward_data", lambda: K.conv2d_backward_data(dy, w, x.shape, **kwargs)),
+                     ("conv2d_backward_filter", lambda: K.conv2d_backward_filter(dy, x, w.shape, **kwargs)),
+                     ("conv2d_output_shape", lambda: K.conv2d_output_shape(x.shape, w.shape, **kwargs))]:
+        with raises(ValueError, op, *fragments):
+            call()
+
+
+def test_conv1d_bad_arguments_raise_the_same(backend):
+    xp = backend.xp
+    x, w = xp.ones((2, 9, 3), np.float32), xp.ones((3, 3, 4), np.float32)
+    for kwargs, fragment in [(dict(strides=True), "got True"), (dict(dilation=0), "got 0"),
+                             (dict(padding=(1, -1)), "(1, -1)"), (dict(padding=True), "got True")]:
+        with raises(ValueError, "conv1d_forward", fragment):
+            K.conv1d_forward(x, w, **kwargs)
 
 
 def test_binding_safety_net():
@@ -306,7 +379,7 @@ def test_binding_safety_net():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_blocked_shapes(isa, dtype, rng):
+def test_blocked_shapes(backend, dtype, rng):
     # shapes that exercise the blocking: Cin > 512 (K blocks of one tap's channel chunk), many M
     # blocks across threads with padding and dilation, pixels split between threads for the
     # filter gradient, and Cin not a multiple of any microkernel's MR
@@ -317,19 +390,19 @@ def test_blocked_shapes(isa, dtype, rng):
     ]
     for n, h, w, cin, cout, k, s, p, d in cases:
         x, wt, b = make((n, h, w, cin), dtype, rng), make((k, k, cin, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, s, p, d, activation="relu", rng=rng,
-                  what=f"{isa} x{x.shape} w{wt.shape} s={s} p={p} d={d}")
+        check_all(backend, x, wt, b, s, p, d, activation="relu", rng=rng,
+                  what=f"x{x.shape} w{wt.shape} s={s} p={p} d={d}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_winograd_shapes(isa, dtype, rng):
+def test_winograd_shapes(backend, dtype, rng):
     # 3x3, stride 1, no dilation, with enough pixels per filter: the forward pass (and the
     # backward-data pass, a stride-1 convolution itself) run Winograd F(2x2, 3x3). Odd output
     # sizes (partial tiles), every padding, bias + activation
     for n, h, w, cin, cout, p in [(5, 17, 15, 16, 19, "same"), (3, 24, 23, 16, 16, "valid"),
                                   (4, 20, 19, 18, 17, ((2, 0), (1, 1)))]:
         x, wt, b = make((n, h, w, cin), dtype, rng), make((3, 3, cin, cout), dtype, rng), make((cout,), dtype, rng)
-        check_all(x, wt, b, 1, p, 1, activation="tanh", rng=rng, what=f"{isa} x{x.shape} w{wt.shape} p={p}")
+        check_all(backend, x, wt, b, 1, p, 1, activation="tanh", rng=rng, what=f"x{x.shape} w{wt.shape} p={p}")
 
 
 @pytest.mark.slow

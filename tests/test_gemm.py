@@ -1,4 +1,5 @@
-"""GEMM against the float64 reference: shapes, transposes, strides, alpha/beta, epilogue, errors."""
+"""GEMM against the float64 reference on every backend: shapes, transposes, strides, alpha/beta, epilogue,
+errors (the same on every backend); TF32 on the GPU."""
 import itertools
 
 import numpy as np
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 
 import dlcore
 from dlcore import kernels as K
-from harness import DTYPES, LAYOUTS, ODD_SIZES, assert_close, make, raises
+from harness import DTYPES, LAYOUTS, assert_close, make, raises
 import reference as ref
 
 TRANSPOSES = list(itertools.product([False, True], repeat=2))
@@ -22,78 +23,80 @@ def operands(m, n, k, ta, tb, dtype, rng, layout="contiguous"):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("ta,tb", TRANSPOSES)
-def test_odd_shapes(isa, dtype, ta, tb, rng):
+def test_odd_shapes(backend, dtype, ta, tb, rng):
     # every size around the register tiles (MR up to 8, NR up to 32) and SIMD widths, in each dim
     sizes = [1, 5, 8, 15, 17, 33, 61]
     for m, n, k in itertools.product(sizes, sizes, [1, 7, 64, 97]):
         a, b = operands(m, n, k, ta, tb, dtype, rng)
-        got = K.gemm(a, b, trans_a=ta, trans_b=tb)
-        assert_close(got, ref.gemm(a, b, ta, tb), dtype, what=f"{isa} gemm {m}x{n}x{k} ta={ta} tb={tb}")
+        got = K.gemm(*backend.to((a, b)), trans_a=ta, trans_b=tb)
+        assert_close(got, ref.gemm(a, b, ta, tb), dtype, what=f"{backend.name} gemm {m}x{n}x{k} ta={ta} tb={tb}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_layouts(isa, dtype, layout, rng):
+def test_layouts(backend, dtype, layout, rng):
     for (m, n, k), (ta, tb) in itertools.product([(13, 47, 31), (64, 33, 97)], TRANSPOSES):
         a, b = operands(m, n, k, ta, tb, dtype, rng, layout)
-        got = K.gemm(a, b, trans_a=ta, trans_b=tb)
+        got = K.gemm(*backend.to((a, b)), trans_a=ta, trans_b=tb)
         assert_close(got, ref.gemm(a, b, ta, tb), dtype, what=f"{layout} {m}x{n}x{k}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_alpha_beta(isa, dtype, rng):
+def test_alpha_beta(backend, dtype, rng):
     for alpha, beta in [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)]:
         a, b = operands(37, 41, 53, False, True, dtype, rng)
         c = make((37, 41), dtype, rng)
         expect = ref.gemm(a, b, False, True, alpha, beta, c)
+        a, b, c = backend.to((a, b, c))
         got = K.gemm(a, b, trans_b=True, alpha=alpha, beta=beta, out=c)
         assert got is c
         assert_close(c, expect, dtype, what=f"alpha={alpha} beta={beta}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_beta_zero_never_reads_out(isa, dtype, rng):
+def test_beta_zero_never_reads_out(backend, dtype, rng):
     a, b = operands(29, 67, 40, False, False, dtype, rng)
-    out = np.full((29, 67), np.nan, dtype=dtype)
-    K.gemm(a, b, out=out, beta=0.0)
+    out = backend.xp.full((29, 67), np.nan, dtype=dtype)
+    K.gemm(*backend.to((a, b)), out=out, beta=0.0)
     assert_close(out, ref.gemm(a, b), dtype, what="NaN-filled out, beta=0")
 
 
-def test_alpha_zero_does_not_read_inputs(isa):
-    a = np.full((5, 3), np.nan, np.float32)
-    b = np.full((3, 4), np.inf, np.float32)
-    out = np.ones((5, 4), np.float32)
+def test_alpha_zero_does_not_read_inputs(backend):
+    xp = backend.xp
+    a = xp.full((5, 3), np.nan, np.float32)
+    b = xp.full((3, 4), np.inf, np.float32)
+    out = xp.ones((5, 4), np.float32)
     K.gemm(a, b, alpha=0.0, beta=2.0, out=out)
-    np.testing.assert_array_equal(out, 2.0)
+    np.testing.assert_array_equal(backend.back(out), 2.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_zero_sizes(isa, dtype):
+def test_zero_sizes(backend, dtype):
+    xp = backend.xp
     for m, n, k in [(0, 5, 3), (4, 0, 3), (0, 0, 0), (6, 5, 0)]:
-        a, b = np.ones((m, k), dtype), np.ones((k, n), dtype)
-        got = K.gemm(a, b)
+        got = K.gemm(xp.ones((m, k), dtype), xp.ones((k, n), dtype))
         assert got.shape == (m, n)
-        np.testing.assert_array_equal(got, 0.0)
-    out = np.full((3, 2), 4.0, dtype)
-    K.gemm(np.ones((3, 0), dtype), np.ones((0, 2), dtype), beta=0.5, out=out)
-    np.testing.assert_array_equal(out, 2.0)
+        np.testing.assert_array_equal(backend.back(got), 0.0)
+    out = xp.full((3, 2), 4.0, dtype)
+    K.gemm(xp.ones((3, 0), dtype), xp.ones((0, 2), dtype), beta=0.5, out=out)
+    np.testing.assert_array_equal(backend.back(out), 2.0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
-def test_bias_activation_epilogue(isa, dtype, activation, rng):
+def test_bias_activation_epilogue(backend, dtype, activation, rng):
     for m, n, k in [(1, 1, 1), (33, 17, 61), (130, 70, 300)]:
         a, b = operands(m, n, k, False, False, dtype, rng)
         bias = make((n,), dtype, rng)
-        got = K.gemm(a, b, bias=bias, activation=activation)
+        got = K.gemm(*backend.to((a, b)), bias=backend.to(bias), activation=activation)
         assert_close(got, ref.gemm(a, b, bias=bias, activation=activation), dtype,
                      what=f"epilogue {activation} {m}x{n}x{k}")
 
 
-def test_large(isa, rng):
+def test_large(backend, rng):
     m, n, k = 2049, 1031, 777
     a, b = operands(m, n, k, False, False, np.float32, rng)
-    got = K.gemm(a, b)
+    got = backend.call(K.gemm, a, b)
     # BLIS's cheap check on the whole product: C x == A (B x) for a random vector x
     x = rng.standard_normal(n)
     assert_close(got.astype(np.float64) @ x, a.astype(np.float64) @ (b.astype(np.float64) @ x),
@@ -107,41 +110,46 @@ def test_large(isa, rng):
 # tests below reach each driver's edges, with one thread and with several.
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dot_path_edges(isa, dtype, rng):
+def test_dot_path_edges(backend, dtype, rng):
     # n <= 16, row-major A, k >= 16: every column count 1..16 (full and partial groups of 4),
     # rows around the dot kernel's tile (2 or 4), k around the vector widths (masked tail)
     for m, n, k in itertools.product([1, 3, 4, 5, 13], [1, 2, 3, 4, 5, 10, 15, 16], [16, 17, 31, 100]):
         a, b = operands(m, n, k, False, False, dtype, rng)
-        assert_close(K.gemm(a, b), ref.gemm(a, b), dtype, what=f"{isa} dot path {m}x{n}x{k}")
+        what = f"{backend.name} {m}x{n}x{k}"
+        assert_close(K.gemm(*backend.to((a, b))), ref.gemm(a, b), dtype, what=f"dot path {what}")
         a_t = make((k, m), dtype, rng)  # trans_a: A is not row-major, so not the dot path
-        assert_close(K.gemm(a_t, b, trans_a=True), ref.gemm(a_t, b, True), dtype, what=f"{isa} narrow {m}x{n}x{k} ta")
+        assert_close(K.gemm(*backend.to((a_t, b)), trans_a=True), ref.gemm(a_t, b, True), dtype,
+                     what=f"narrow {what} ta")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dot_path_alpha_beta_epilogue(isa, dtype, rng):
+def test_dot_path_alpha_beta_epilogue(backend, dtype, rng):
     a, b = operands(29, 10, 70, False, True, dtype, rng)
     for alpha, beta in [(1.0, 1.0), (-0.5, 2.0), (2.0, 0.0)]:
         c = make((29, 10), dtype, rng)
         expect = ref.gemm(a, b, False, True, alpha, beta, c)
-        K.gemm(a, b, trans_b=True, alpha=alpha, beta=beta, out=c)
+        c = backend.to(c)
+        K.gemm(*backend.to((a, b)), trans_b=True, alpha=alpha, beta=beta, out=c)
         assert_close(c, expect, dtype, what=f"dot path alpha={alpha} beta={beta}")
     bias = make((10,), dtype, rng)
     for activation in [None, "relu", "tanh"]:
-        assert_close(K.gemm(a, b, trans_b=True, bias=bias, activation=activation),
+        assert_close(backend.call(K.gemm, a, b, trans_b=True, bias=bias, activation=activation),
                      ref.gemm(a, b, False, True, bias=bias, activation=activation), dtype,
                      what=f"dot path epilogue {activation}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_b_in_place_strides(isa, dtype, rng):
+def test_b_in_place_strides(backend, dtype, rng):
     # row-major B read where it lies: a row stride longer than n, a negative one, and column counts
     # around the tile width (the narrower last panel is packed)
     for m, n, k in [(7, 33, 50), (37, 64, 19), (9, 97, 130)]:
         a = make((m, k), dtype, rng)
         wide = make((k, n + 11), dtype, rng)
-        for b in (wide[:, 3:3 + n], wide[::-1, :n], wide[::2, :n][: k // 2]):
-            aa = a[:, : b.shape[0]]
-            assert_close(K.gemm(aa, b), ref.gemm(aa, b), dtype, what=f"{isa} B in place {b.shape} strides {b.strides}")
+        a_d, wide_d = backend.to((a, wide))
+        for view in (lambda w: w[:, 3:3 + n], lambda w: w[::-1, :n], lambda w: w[::2, :n][: k // 2]):
+            b, b_d = view(wide), view(wide_d)
+            assert_close(K.gemm(a_d[:, : b.shape[0]], b_d), ref.gemm(a[:, : b.shape[0]], b), dtype,
+                         what=f"{backend.name} B in place {b.shape} strides {b.strides}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -181,20 +189,21 @@ def test_threads_agree(rng):
     assert_close(two, ref.gemm(a, b), np.float32)
 
 
-def test_out_aliasing_input_is_safe(isa, rng):
+def test_out_aliasing_input_is_safe(backend, rng):
     a = make((16, 16), np.float32, rng)
     expect = ref.gemm(a, a)
+    a = backend.to(a)
     K.gemm(a, a.copy(), out=a)
     assert_close(a, expect, np.float32, what="out is a")
 
 
-def test_out_non_contiguous(isa, rng):
+def test_out_non_contiguous(backend, rng):
     a, b = operands(9, 11, 13, False, False, np.float64, rng)
-    big = np.zeros((9, 22))
+    big = backend.xp.zeros((9, 22))
     out = big[:, ::2]
-    K.gemm(a, b, out=out)
+    K.gemm(*backend.to((a, b)), out=out)
     assert_close(out, ref.gemm(a, b), np.float64)
-    assert np.all(big[:, 1::2] == 0.0), "wrote outside the view"
+    assert np.all(backend.back(big)[:, 1::2] == 0.0), "wrote outside the view"
 
 
 @settings(max_examples=60, deadline=None)
@@ -211,30 +220,67 @@ def test_property_matches_reference(m, n, k, ta, tb, alpha, beta, seed):
 
 # ----------------------------------------------------------------------------------- errors
 
-def test_errors():
-    f32 = np.ones((3, 4), np.float32)
+def test_errors(backend):
+    """The same call raises the same exception and message on every backend."""
+    xp = backend.xp
+    f32 = xp.ones((3, 4), np.float32)
     with raises(TypeError, "gemm", "float32 or float64", "int64"):
-        K.gemm(np.ones((3, 4), np.int64), f32.T)
-    with raises(TypeError, "gemm", "NumPy array", "list"):
+        K.gemm(xp.ones((3, 4), np.int64), f32.T)
+    with raises(TypeError, "gemm", f"{backend.kind} array", "list"):
         K.gemm([[1.0]], f32)
     with raises(TypeError, "gemm", "float32", "float64"):
-        K.gemm(f32, np.ones((4, 2), np.float64))
+        K.gemm(f32, xp.ones((4, 2), np.float64))
     with raises(ValueError, "gemm", "2-D", "(3,)"):
-        K.gemm(np.ones(3, np.float32), f32)
+        K.gemm(xp.ones(3, np.float32), f32)
     with raises(ValueError, "gemm", "inner dimensions", "(3, 4)", "(5, 2)"):
-        K.gemm(f32, np.ones((5, 2), np.float32))
+        K.gemm(f32, xp.ones((5, 2), np.float32))
     with raises(ValueError, "gemm", "out", "(3, 2)", "(2, 3)"):
-        K.gemm(f32, np.ones((4, 2), np.float32), out=np.empty((2, 3), np.float32))
+        K.gemm(f32, xp.ones((4, 2), np.float32), out=xp.empty((2, 3), np.float32))
     with raises(TypeError, "gemm", "out", "float64"):
-        K.gemm(f32, np.ones((4, 2), np.float32), out=np.empty((3, 2), np.float64))
+        K.gemm(f32, xp.ones((4, 2), np.float32), out=xp.empty((3, 2), np.float64))
     with raises(ValueError, "gemm", "bias", "(2,)", "(3,)"):
-        K.gemm(f32, np.ones((4, 2), np.float32), bias=np.ones(3, np.float32))
+        K.gemm(f32, xp.ones((4, 2), np.float32), bias=xp.ones(3, np.float32))
     with raises(ValueError, "gemm", "activation", "'softmax'"):
-        K.gemm(f32, np.ones((4, 2), np.float32), activation="softmax")
-    ro = np.empty((3, 2), np.float32)
-    ro.flags.writeable = False
-    with raises(ValueError, "gemm", "read-only"):
-        K.gemm(f32, np.ones((4, 2), np.float32), out=ro)
+        K.gemm(f32, xp.ones((4, 2), np.float32), activation="softmax")
+    if not backend.gpu:  # CuPy arrays have no read-only flag
+        ro = np.empty((3, 2), np.float32)
+        ro.flags.writeable = False
+        with raises(ValueError, "gemm", "read-only"):
+            K.gemm(f32, np.ones((4, 2), np.float32), out=ro)
+
+
+def test_mixed_numpy_and_cupy_arrays_raise(gpu_backend):
+    a = gpu_backend.xp.ones((3, 4), np.float32)
+    with raises(TypeError, "gemm", "'b'", "NumPy", "one device"):
+        K.gemm(a, np.ones((4, 2), np.float32))
+    with raises(TypeError, "gemm", "'out'", "NumPy"):
+        K.gemm(a, a.T, out=np.empty((3, 3), np.float32))
+
+
+# TF32 rounds both GEMM inputs to 10 explicit mantissa bits (unit roundoff u = 2^-11 = 4.9e-4); a
+# product carries at most ~2u relative error and the norm-wise error of a sum of many is ~sqrt(2) u.
+TF32_TOL = 2e-3
+
+
+@pytest.mark.parametrize("ta,tb", TRANSPOSES)
+def test_tf32(gpu_backend, ta, tb, rng):
+    """float32 GEMMs on TF32 tensor cores (dlcore's kernel, or cuBLAS under the fallback): the TF32
+    bound, and the exact bound again once switched off."""
+    backend = gpu_backend
+    K.set_tf32(True)
+    try:
+        for m, n, k in [(1, 1, 1), (130, 70, 33), (256, 256, 512)]:
+            a, b = operands(m, n, k, ta, tb, np.float32, rng)
+            bias = make((n,), np.float32, rng)
+            got = backend.call(K.gemm, a, b, ta, tb, bias=bias, activation="relu")
+            assert_close(got, ref.gemm(a, b, ta, tb, bias=bias, activation="relu"), np.float32, tol=TF32_TOL,
+                         what=f"tf32 epilogue {m}x{n}x{k}")
+            assert_close(backend.call(K.gemm, a, b, ta, tb), ref.gemm(a, b, ta, tb), np.float32, tol=TF32_TOL,
+                         what=f"tf32 {m}x{n}x{k}")
+    finally:
+        K.set_tf32(False)
+    a, b = operands(256, 256, 512, ta, tb, np.float32, rng)
+    assert_close(backend.call(K.gemm, a, b, ta, tb), ref.gemm(a, b, ta, tb), np.float32, what="tf32 off")
 
 
 def test_binding_safety_net():

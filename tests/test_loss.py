@@ -1,5 +1,6 @@
-"""Losses (value and gradient in one pass) against the float64 references: every ISA, odd and empty
-batches, strided inputs, sample weights, the three reductions, large logits, gradient checks, errors."""
+"""Losses (value and gradient in one pass) against the float64 references on every backend: odd and
+empty batches, strided inputs, sample weights, the three reductions, large logits, gradient checks,
+errors (the same on every backend)."""
 import numpy as np
 import pytest
 
@@ -97,15 +98,15 @@ SHAPES = [(1, 2), (7, 3), (13, 17), (33, 10)]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_value_and_grad(isa, dtype, name, reduction, rng):
+def test_value_and_grad(backend, dtype, name, reduction, rng):
     shapes = SHAPES + ([(5, 3, 4), (6,)] if name in ELEMENTWISE_LOSSES else [])
     for shape in shapes:
         for weighted in (False, True):
             pred, target = inputs(name, shape, dtype, rng)
             w = rng.uniform(0.0, 2.0, shape[0]).astype(dtype) if weighted else None
-            loss, grad = CASES[name][0](pred, target, reduction=reduction, sample_weight=w)
+            loss, grad = backend.call(CASES[name][0], pred, target, reduction=reduction, sample_weight=w)
             expect = reference(name, pred, target, reduction, w)
-            what = f"{isa} {name} {shape} {reduction} weighted={weighted}"
+            what = f"{backend.name} {name} {shape} {reduction} weighted={weighted}"
             assert np.shape(loss) == np.shape(expect), what
             assert np.asarray(loss).dtype == dtype and grad.dtype == dtype and grad.shape == pred.shape
             assert_close(loss, expect, dtype, what=what + " loss")
@@ -115,31 +116,32 @@ def test_value_and_grad(isa, dtype, name, reduction, rng):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_strided_inputs(isa, name, rng):
+def test_strided_inputs(backend, name, rng):
     pred, target = inputs(name, (9, 13), np.float32, rng, layout="strided")
     assert not pred.flags.c_contiguous
-    loss, grad = CASES[name][0](pred, target)
+    loss, grad = backend.call(CASES[name][0], pred, target)
     assert_close(loss, reference(name, pred, target, "mean", None), np.float32)
     assert_close(grad, ref_grad(name, pred, target, "mean", None), np.float32)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_gradcheck(name, rng):
+def test_gradcheck(backend, name, rng):
     for reduction in REDUCTIONS:
         pred, target = inputs(name, (5, 7), np.float64, rng)
         w = rng.uniform(0.5, 2.0, 5)
-        fn = CASES[name][0]
-        _, grad = fn(pred, target, reduction=reduction, sample_weight=w)
-        gradcheck_fd(lambda a: float(np.sum(fn(a, target, reduction=reduction, sample_weight=w)[0])), [pred], [grad])
+
+        def fn(a):
+            return backend.call(CASES[name][0], a, target, reduction=reduction, sample_weight=w)
+        gradcheck_fd(lambda a: float(np.sum(fn(a)[0])), [pred], [fn(pred)[1]])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", CASES)
-def test_empty_batch(isa, dtype, name, rng):
+def test_empty_batch(backend, dtype, name, rng):
     for shape in [(0, 5), (0, 0)] if "sparse" not in name else [(0, 5)]:
         pred, target = inputs(name, shape, dtype, rng)
         for reduction in REDUCTIONS:
-            loss, grad = CASES[name][0](pred, target, reduction=reduction)
+            loss, grad = backend.call(CASES[name][0], pred, target, reduction=reduction)
             assert grad.shape == shape
             if reduction == "none":
                 assert loss.shape == (0,)
@@ -147,33 +149,34 @@ def test_empty_batch(isa, dtype, name, rng):
                 assert float(loss) == 0.0
 
 
-def test_softmax_xent_large_logits(isa):
+def test_softmax_xent_large_logits(backend):
+    call = backend.call
     for dtype in DTYPES:
         x = np.array([[1000.0, 0.0], [0.0, -1000.0], [-1e4, 1e4]], dtype)
-        loss, grad = K.softmax_cross_entropy(x, np.array([1, 0, 1]), reduction="none")
+        loss, grad = call(K.softmax_cross_entropy, x, np.array([1, 0, 1]), reduction="none")
         np.testing.assert_allclose(loss, [1000.0, 0.0, 0.0], atol=1e-5)
         np.testing.assert_allclose(grad, [[1.0, -1.0], [0.0, 0.0], [0.0, 0.0]], atol=1e-6)
-        loss, grad = K.binary_cross_entropy_with_logits(np.array([[100.0], [-100.0]], dtype),
-                                                        np.array([[0.0], [0.0]], dtype), reduction="none")
+        loss, grad = call(K.binary_cross_entropy_with_logits, np.array([[100.0], [-100.0]], dtype),
+                          np.array([[0.0], [0.0]], dtype), reduction="none")
         np.testing.assert_allclose(loss, [100.0, 0.0], atol=1e-5)
         np.testing.assert_allclose(grad, [[1.0], [0.0]], atol=1e-6)
         # probabilities at 0 and 1 are clipped: finite loss, zero gradient outside the clip range
-        loss, grad = K.binary_cross_entropy(np.array([[0.0, 1.0]], dtype), np.array([[1.0, 0.0]], dtype))
+        loss, grad = call(K.binary_cross_entropy, np.array([[0.0, 1.0]], dtype), np.array([[1.0, 0.0]], dtype))
         assert np.isfinite(loss) and np.all(grad == 0)
-        loss, grad = K.sparse_categorical_cross_entropy(np.array([[1.0, 0.0]], dtype), np.array([1]))
+        loss, grad = call(K.sparse_categorical_cross_entropy, np.array([[1.0, 0.0]], dtype), np.array([1]))
         assert np.isfinite(loss) and np.all(np.isfinite(grad))
         np.testing.assert_allclose(float(loss), -np.log(1e-7), rtol=1e-5)
 
 
-def test_label_dtypes_and_onehot_agree(isa, rng):
+def test_label_dtypes_and_onehot_agree(backend, rng):
     x = make((17, 11), np.float32, rng, scale=3.0)
     y = rng.integers(0, 11, 17)
     onehot = np.eye(11, dtype=np.float32)[y]
-    l1, g1 = K.softmax_cross_entropy(x, y)
+    l1, g1 = backend.call(K.softmax_cross_entropy, x, y)
     for lab in (y.astype(np.int32), y.astype(np.uint8), y.astype(np.float32)):
-        l2, g2 = K.softmax_cross_entropy(x, lab)
+        l2, g2 = backend.call(K.softmax_cross_entropy, x, lab)
         np.testing.assert_array_equal(g1, g2)
-    l3, g3 = K.softmax_cross_entropy(x, onehot)
+    l3, g3 = backend.call(K.softmax_cross_entropy, x, onehot)
     assert_close(l3, l1, np.float32)
     assert_close(g3, g1, np.float32)
 
@@ -206,34 +209,53 @@ def test_torch_anchor(rng):
     assert_close(grad, tx.grad.numpy(), np.float64)
 
 
-def test_errors():
-    x = np.zeros((4, 10), np.float32)
+def test_errors(backend):
+    """The same call raises the same exception and message on every backend."""
+    xp = backend.xp
+    x = xp.zeros((4, 10), np.float32)
     with raises(ValueError, "softmax_cross_entropy", "label 10", "10 classes"):
-        K.softmax_cross_entropy(x, np.array([0, 1, 10, 2]))
+        K.softmax_cross_entropy(x, xp.array([0, 1, 10, 2]))
     with raises(ValueError, "sparse_categorical_cross_entropy", "label -1", "10 classes"):
-        K.sparse_categorical_cross_entropy(x, np.array([0, -1, 3, 2]))
+        K.sparse_categorical_cross_entropy(x, xp.array([0, -1, 3, 2]))
     with raises(ValueError, "softmax_cross_entropy", "labels", "(4,)", "(5,)"):
-        K.softmax_cross_entropy(x, np.zeros(5, np.int64))
+        K.softmax_cross_entropy(x, xp.zeros(5, np.int64))
     with raises(ValueError, "softmax_cross_entropy", "(4, 10)", "(4, 3)"):
-        K.softmax_cross_entropy(x, np.zeros((4, 3), np.float32))
+        K.softmax_cross_entropy(x, xp.zeros((4, 3), np.float32))
     with raises(ValueError, "sparse_categorical_cross_entropy", "whole class indices"):
-        K.sparse_categorical_cross_entropy(x, np.array([0.0, 1.5, 2.0, 3.0], np.float32))
+        K.sparse_categorical_cross_entropy(x, xp.array([0.0, 1.5, 2.0, 3.0], np.float32))
     with raises(TypeError, "softmax_cross_entropy", "labels", "bool"):
-        K.softmax_cross_entropy(x, np.zeros(4, bool))
+        K.softmax_cross_entropy(x, xp.zeros(4, bool))
     with raises(ValueError, "softmax_cross_entropy", "2-D", "(40,)"):
-        K.softmax_cross_entropy(np.zeros(40, np.float32), np.zeros(40, np.int64))
+        K.softmax_cross_entropy(xp.zeros(40, np.float32), xp.zeros(40, np.int64))
     with raises(TypeError, "categorical_cross_entropy", "float32", "float64"):
-        K.categorical_cross_entropy(x, np.zeros((4, 10)))
+        K.categorical_cross_entropy(x, xp.zeros((4, 10)))
     with raises(TypeError, "mean_squared_error", "float32 or float64", "int64"):
-        K.mean_squared_error(np.zeros((4, 3), np.int64), np.zeros((4, 3), np.int64))
+        K.mean_squared_error(xp.zeros((4, 3), np.int64), xp.zeros((4, 3), np.int64))
     with raises(ValueError, "mean_absolute_error", "(4, 3)", "(4, 2)"):
-        K.mean_absolute_error(np.zeros((4, 3)), np.zeros((4, 2)))
+        K.mean_absolute_error(xp.zeros((4, 3)), xp.zeros((4, 2)))
     with raises(ValueError, "binary_cross_entropy", "reduction", "'avg'"):
         K.binary_cross_entropy(x, x, reduction="avg")
     with raises(ValueError, "binary_cross_entropy_with_logits", "sample_weight", "(4,)", "(3,)"):
-        K.binary_cross_entropy_with_logits(x, x, sample_weight=np.ones(3, np.float32))
+        K.binary_cross_entropy_with_logits(x, x, sample_weight=xp.ones(3, np.float32))
+    with raises(TypeError, "mean_squared_error", "sample_weight", "numeric", "bool"):
+        K.mean_squared_error(x, x, sample_weight=xp.ones(4, bool))
     with raises(TypeError, "softmax_cross_entropy", "labels", "list"):
         K.softmax_cross_entropy(x, [0, 1, 2, 3])
+    with raises(TypeError, "sparse_categorical_cross_entropy", "labels", f"{backend.kind} array", "list"):
+        K.sparse_categorical_cross_entropy(x, [0, 1, 2, 3])
+
+
+def test_float_labels_are_class_indices_on_every_backend(backend, rng):
+    """Labels of shape (N,) holding whole floats are class indices everywhere (the GPU copy of the API
+    read them as one-hot targets and raised a shape error)."""
+    x = make((6, 5), np.float32, rng, scale=2.0)
+    y = rng.integers(0, 5, 6)
+    for name in ("softmax_cross_entropy", "sparse_categorical_cross_entropy"):
+        pred = x if name == "softmax_cross_entropy" else probs_like((6, 5), np.float32, rng)
+        got = backend.call(getattr(K, name), pred, y.astype(np.float32), reduction="none")
+        expect = backend.call(getattr(K, name), pred, y, reduction="none")
+        for g, e in zip(got, expect):
+            np.testing.assert_array_equal(g, e)
 
 
 def test_binding_safety_net():

@@ -1,12 +1,45 @@
-"""GEMM on arrays: out = act(alpha * op(a) @ op(b) + beta * out + bias)."""
+"""GEMM on arrays: out = act(alpha * op(a) @ op(b) + beta * out + bias).
+
+Backends (see backend.py): cpu, dlcore._C.gemm (csrc/cpu/gemm/); cuda, dlcore._cuda.gemm
+(csrc/cuda/gemm.cu), any strides, the epilogue fused, float32 on the exact SIMT kernel or, after
+set_tf32(True), the TF32 tensor-core kernel; fallback, xp.matmul (cuBLAS on the GPU) and the
+epilogue as array operations (fallback/gemm.py).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _C
-from ._validate import GEMM_ACTIVATIONS, element_strided, float_array, gemm_shapes, output, same_dtype
+from ._device import cuda, element_strides, f64, ptr, stream
+from ._validate import (check_ndim, contiguous, element_strided, finish, float_array, optional_float_array, output,
+                        same_dtype)
+from .backend import CPU, CUDA, FALLBACK, LOCAL, select, tf32_enabled
+from .fallback import gemm as fallback
+
+# Activations the GEMM epilogue fuses, with their codes in csrc/cpu/gemm/gemm.h (and csrc/cuda/gemm.cu).
+GEMM_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def check_activation(op: str, activation, table: dict):
+    """`activation` must be a key of the epilogue code table `table`."""
+    if activation not in table:
+        raise ValueError(f"{op}: activation must be one of {sorted(k for k in table if k)} or None, "
+                         f"got {activation!r}")
+
+
+def gemm_shapes(a, b, trans_a, trans_b, op: str = "gemm"):
+    """(m, n, k) of op(a) @ op(b), after the rank and inner-dimension checks."""
+    check_ndim(a, 2, op, "a")
+    check_ndim(b, 2, op, "b")
+    m, k = a.shape[::-1] if trans_a else a.shape
+    kb, n = b.shape[::-1] if trans_b else b.shape
+    if k != kb:
+        raise ValueError(
+            f"{op}: inner dimensions differ: op(a) is {m}x{k} (a.shape={tuple(a.shape)}, trans_a={trans_a}) "
+            f"but op(b) is {kb}x{n} (b.shape={tuple(b.shape)}, trans_b={trans_b})")
+    return m, n, k
 
 
 def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias=None, activation=None):
@@ -18,47 +51,63 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     one of None/"linear", "relu", "sigmoid", "tanh". With ``beta == 0`` the previous content of
     ``out`` is never read (it may hold NaN). Returns ``out`` (a new array when not given).
     """
-    # Fast path for the calls a training step makes thousands of times: plain float arrays of one
-    # dtype, no epilogue, a fresh output or a C-contiguous one that overlaps no input. Everything
+    # Fast path for the calls a training step makes thousands of times: plain NumPy float arrays of
+    # one dtype, no epilogue, a fresh output or a C-contiguous one that overlaps no input. Everything
     # else (and every error) goes through the full checks below. A small GEMM takes a few
     # microseconds, so this path avoids every check that is not needed.
     if (type(a) is np.ndarray and type(b) is np.ndarray and bias is None and activation is None
-            and a.ndim == 2 and b.ndim == 2):
+            and a.ndim == 2 and b.ndim == 2 and LOCAL.forced != FALLBACK):
         dtype = a.dtype
         if (dtype is _F32 or dtype is _F64) and b.dtype is dtype:
-            m, k = a.shape[::-1] if trans_a else a.shape
-            kb, n = b.shape[::-1] if trans_b else b.shape
-            if k == kb and _element_strided(a) and _element_strided(b):
+            rows, inner = a.shape[::-1] if trans_a else a.shape
+            inner_b, cols = b.shape[::-1] if trans_b else b.shape
+            if inner == inner_b and _element_strided(a) and _element_strided(b):
                 if out is None:
-                    out = np.empty((m, n), dtype)
+                    out = np.empty((rows, cols), dtype)
                     _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), 0.0, None, 0)
                     return out
-                if (type(out) is np.ndarray and out.dtype is dtype and out.shape == (m, n)
+                if (type(out) is np.ndarray and out.dtype is dtype and out.shape == (rows, cols)
                         and out.flags.c_contiguous and out.flags.writeable
                         and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
                     _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), None, 0)
                     return out
 
     op = "gemm"
-    a = float_array(a, op, "a")
-    b = float_array(b, op, "b")
-    dtype = same_dtype(op, a=a, b=b, out=out if isinstance(out, np.ndarray) else None,
-                       bias=bias if isinstance(bias, np.ndarray) else None)
-    if bias is not None:
-        bias = float_array(bias, op, "bias")
-    m, n, _ = gemm_shapes(a, b, trans_a, trans_b, activation, bias, op)
-    if bias is not None:
-        bias = np.ascontiguousarray(bias)
+    xp, backend = select(op, ("a", "b", "out", "bias"), a, b, out, bias)
+    a = float_array(xp, a, op, "a")
+    b = float_array(xp, b, op, "b")
+    dtype = same_dtype(op, a=a, b=b, out=out if isinstance(out, xp.ndarray) else None,
+                       bias=bias if isinstance(bias, xp.ndarray) else None)
+    bias = optional_float_array(xp, bias, op, "bias")
+    m, n, k = gemm_shapes(a, b, trans_a, trans_b, op)
+    check_activation(op, activation, GEMM_ACTIVATIONS)
+    if bias is not None and tuple(bias.shape) != (n,):
+        raise ValueError(f"{op}: 'bias' must have shape ({n},) for an output of shape ({m}, {n}), "
+                         f"got {tuple(bias.shape)}")
+    bias = contiguous(xp, bias)
     if out is None:
         beta = 0.0
-    target, out = output(out, (m, n), dtype, op, a, b, bias)
+    target, out = output(xp, out, (m, n), dtype, op, a, b, bias)
     if target is not out and beta != 0.0:
         target[...] = out
-    _C.gemm(element_strided(a), element_strided(b), target, bool(trans_a), bool(trans_b), float(alpha),
-            float(beta), bias, GEMM_ACTIVATIONS[activation])
-    if target is not out:
-        out[...] = target
-    return out
+    a, b = element_strided(xp, a), element_strided(xp, b)
+    code = GEMM_ACTIVATIONS[activation]
+    if backend == CPU:
+        _C.gemm(a, b, target, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias, code)
+    elif backend == CUDA:
+        rs_a, cs_a = _op_strides(a, trans_a)
+        rs_b, cs_b = _op_strides(b, trans_b)
+        cuda().gemm(m, n, k, float(alpha), ptr(a), rs_a, cs_a, ptr(b), rs_b, cs_b, float(beta), ptr(target), n,
+                    ptr(bias), code, tf32_enabled(), f64(target), stream())
+    else:
+        fallback.gemm(xp, a, b, trans_a, trans_b, alpha, beta, target, bias, activation, tf32_enabled())
+    return finish(target, out)
+
+
+def _op_strides(x, trans):
+    """(row stride, column stride) of op(x) in elements."""
+    s0, s1 = element_strides(x)
+    return (s1, s0) if trans else (s0, s1)
 
 
 def _element_strided(x):
@@ -66,3 +115,6 @@ def _element_strided(x):
     s0, s1 = x.strides
     size = x.itemsize
     return s0 % size == 0 and s1 % size == 0
+
+
+__all__ = ["gemm", "GEMM_ACTIVATIONS"]

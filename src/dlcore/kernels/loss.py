@@ -8,6 +8,8 @@ respect to the prediction, with the prediction's shape and dtype. ``reduction`` 
 - ``"sum"``: the weighted per-sample losses summed; a 0-d array;
 - ``"none"``: the weighted per-sample losses, shape (N,); ``grad`` is then the gradient of their sum.
 
+On the GPU the loss stays on the device (a 0-d CuPy array: no copy to the host inside the op).
+
 Per-sample formulas (axis c runs over classes, d over the flattened features of one sample):
 
 - softmax_cross_entropy(logits, labels): l = logsumexp(x) - x[label] (int labels), or
@@ -19,20 +21,33 @@ Per-sample formulas (axis c runs over classes, d over the flattened features of 
 - mean_squared_error: l = mean_d (p - t)^2;  mean_absolute_error: l = mean_d |p - t|
 
 Clipped probabilities have zero gradient outside (eps, 1 - eps), as Keras's clip does. eps = 1e-7.
-Kernels: csrc/cpu/loss.cpp.
+Backends: cpu, csrc/cpu/loss.cpp; cuda, csrc/cuda/loss.cu; fallback, fallback/loss.py.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from .. import _C
-from ._validate import float_array, same_dtype
+from ._device import cuda, f64, ptr, stream
+from ._validate import contiguous, float_array, same_dtype
+from .backend import CPU, CUDA, FALLBACK, select
+from .fallback import loss as fallback
 
 EPSILON = 1e-7  # Keras's backend epsilon
 REDUCTIONS = ("mean", "sum", "none")
 
-# Codes of csrc/cpu/loss.h (enum class Loss).
-_SOFTMAX_XENT, _CATEGORICAL, _BINARY, _BINARY_LOGITS, _MSE, _MAE = range(6)
+# The loss codes of each binding: csrc/cpu/loss.h (enum class Loss) and csrc/cuda/loss.cu.
+CPU_LOSS_CODES = {"softmax_cross_entropy": 0, "categorical_cross_entropy": 1, "sparse_categorical_cross_entropy": 1,
+                  "binary_cross_entropy": 2, "binary_cross_entropy_with_logits": 3, "mean_squared_error": 4,
+                  "mean_absolute_error": 5}
+CUDA_LOSS_CODES = {"mean_squared_error": 0, "mean_absolute_error": 1, "binary_cross_entropy": 2,
+                   "binary_cross_entropy_with_logits": 3, "categorical_cross_entropy": 4,
+                   "sparse_categorical_cross_entropy": 5}
+# csrc/cuda/loss.cu clips the categorical losses' probabilities without Keras's normalization by
+# sum(p), which the CPU kernel and the reference apply (the value and the gradient differ unless the
+# rows sum to 1, and the gradient even then): on CuPy arrays these two run the fallback's formula
+# until the CUDA kernel normalizes too.
+_CUDA_UNLIKE_KERAS = ("categorical_cross_entropy", "sparse_categorical_cross_entropy")
 
 
 def _check_reduction(op, reduction):
@@ -40,79 +55,108 @@ def _check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _weights(op, sample_weight, n, dtype):
+def _weights(xp, op, sample_weight, n, dtype):
     if sample_weight is None:
         return None
-    w = np.asarray(sample_weight) if not isinstance(sample_weight, np.ndarray) else sample_weight
+    w = sample_weight if isinstance(sample_weight, xp.ndarray) else xp.asarray(sample_weight)
     if w.dtype.kind not in "fiu":
         raise TypeError(f"{op}: 'sample_weight' must be a numeric array, got dtype {w.dtype}")
-    if w.shape != (n,):
-        raise ValueError(f"{op}: 'sample_weight' must have shape ({n},), got {w.shape}")
-    return np.ascontiguousarray(w, dtype=dtype)
+    if tuple(w.shape) != (n,):
+        raise ValueError(f"{op}: 'sample_weight' must have shape ({n},), got {tuple(w.shape)}")
+    return xp.ascontiguousarray(w, dtype=dtype)
 
 
-def _reduce(per_sample, grad, reduction, n, dtype):
+def _run(xp, backend, name, pred, target, labels, weight, reduction):
+    """The backends on checked arrays: pred (N, D) contiguous, dense targets like it or int64 labels
+    (N,). Returns (reduced loss, grad (N, D))."""
+    n, d = pred.shape
+    gscale = 1.0 / n if reduction == "mean" and n > 0 else 1.0
+    per_sample = xp.empty((n,), dtype=pred.dtype)
+    grad = xp.empty(pred.shape, dtype=pred.dtype)
+    if backend == CUDA and name in _CUDA_UNLIKE_KERAS:
+        backend = FALLBACK
+    if pred.size == 0:  # no samples, or samples of no elements: every per-sample loss is 0
+        per_sample[...] = 0
+    elif backend == CPU:
+        if labels is None:
+            _C.loss_dense(CPU_LOSS_CODES[name], pred, target, weight, n, d, gscale, EPSILON, per_sample, grad)
+        else:
+            _C.loss_sparse(CPU_LOSS_CODES[name], pred, labels, weight, n, d, gscale, EPSILON, per_sample, grad)
+    elif backend == CUDA:
+        if name == "softmax_cross_entropy":
+            cuda().softmax_cross_entropy(ptr(pred), ptr(labels), ptr(target), ptr(weight), n, d, gscale,
+                                         ptr(per_sample), ptr(grad), f64(pred), stream())
+        else:
+            cuda().pointwise_loss(CUDA_LOSS_CODES[name], ptr(pred), ptr(target), ptr(labels), ptr(weight), n, d,
+                                  gscale, EPSILON, ptr(per_sample), ptr(grad), f64(pred), stream())
+    else:
+        fallback.loss(xp, name, pred, target, labels, weight, gscale, EPSILON, per_sample, grad)
     if reduction == "none":
         return per_sample, grad
-    total = float(np.sum(per_sample, dtype=np.float64))
-    if reduction == "mean":
-        total = total / n if n > 0 else 0.0
-    return np.asarray(total, dtype=dtype), grad
+    total = per_sample.sum(dtype=xp.float64)  # accumulated in float64, on the arrays' device
+    if reduction == "mean" and n > 0:
+        total = total / n
+    return xp.asarray(total, dtype=pred.dtype), grad
 
 
-def _gscale(reduction, n):
-    return 1.0 / n if reduction == "mean" and n > 0 else 1.0
-
-
-def _dense(op, kind, pred, target, reduction, sample_weight, pred_name, target_name, eps=EPSILON, ndim=None):
+def _dense(op, name, pred, target, reduction, sample_weight, pred_name, target_name, ndim=None):
     _check_reduction(op, reduction)
-    pred = float_array(pred, op, pred_name)
-    target = float_array(target, op, target_name)
+    xp, backend = select(op, (pred_name, target_name, "sample_weight"), pred, target, sample_weight)
+    pred = float_array(xp, pred, op, pred_name)
+    target = float_array(xp, target, op, target_name)
     dtype = same_dtype(op, **{pred_name: pred, target_name: target})
     if ndim is not None and pred.ndim != ndim:
-        raise ValueError(f"{op}: '{pred_name}' must be {ndim}-D (N, C), got shape {pred.shape}")
+        raise ValueError(f"{op}: '{pred_name}' must be {ndim}-D (N, C), got shape {tuple(pred.shape)}")
     if pred.ndim < 1:
-        raise ValueError(f"{op}: '{pred_name}' must have a batch axis, got shape {pred.shape}")
+        raise ValueError(f"{op}: '{pred_name}' must have a batch axis, got shape {tuple(pred.shape)}")
     if pred.shape != target.shape:
         raise ValueError(f"{op}: '{pred_name}' and '{target_name}' must have the same shape, "
-                         f"got {pred.shape} and {target.shape}")
+                         f"got {tuple(pred.shape)} and {tuple(target.shape)}")
     n = pred.shape[0]
-    d = int(np.prod(pred.shape[1:], dtype=np.int64))
-    w = _weights(op, sample_weight, n, dtype)
-    per_sample = np.empty(n, dtype)
-    grad = np.empty(pred.shape, dtype)
-    _C.loss_dense(kind, np.ascontiguousarray(pred), np.ascontiguousarray(target), w, n, d,
-                  _gscale(reduction, n), eps, per_sample, grad)
-    return _reduce(per_sample, grad, reduction, n, dtype)
+    d = math.prod(pred.shape[1:])
+    w = _weights(xp, op, sample_weight, n, dtype)
+    loss, grad = _run(xp, backend, name, contiguous(xp, pred).reshape(n, d), contiguous(xp, target).reshape(n, d),
+                      None, w, reduction)
+    return loss, grad.reshape(pred.shape)
 
 
-def _sparse(op, kind, pred, labels, reduction, sample_weight, pred_name, eps=EPSILON):
-    _check_reduction(op, reduction)
-    pred = float_array(pred, op, pred_name)
-    if pred.ndim != 2:
-        raise ValueError(f"{op}: '{pred_name}' must be 2-D (N, C), got shape {pred.shape}")
-    n, c = pred.shape
-    if not isinstance(labels, np.ndarray):
-        raise TypeError(f"{op}: 'labels' must be a NumPy array, got {type(labels).__name__}")
+def _sparse_labels(xp, op, labels, n, c, pred_name, pred_shape):
+    """Class indices (N,) as contiguous int64, after the type, shape and range checks."""
+    if not isinstance(labels, xp.ndarray):
+        raise TypeError(f"{op}: 'labels' must be a {'NumPy' if xp.__name__ == 'numpy' else 'CuPy'} array, "
+                        f"got {type(labels).__name__}")
     if labels.dtype.kind == "f":  # class indices stored as floats (Keras accepts them): must be whole numbers
-        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
-            raise ValueError(f"{op}: float 'labels' of shape {labels.shape} must hold whole class indices")
+        if labels.size and not bool(xp.all(xp.isfinite(labels) & (labels == xp.floor(labels)))):
+            raise ValueError(f"{op}: float 'labels' of shape {tuple(labels.shape)} must hold whole class indices")
     elif labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: integer 'labels' must have an integer or float dtype, got {labels.dtype}")
-    if labels.shape != (n,):
-        raise ValueError(f"{op}: 'labels' must have shape ({n},) for {pred_name} of shape {pred.shape}, "
-                         f"got {labels.shape}")
+    if tuple(labels.shape) != (n,):
+        raise ValueError(f"{op}: 'labels' must have shape ({n},) for {pred_name} of shape {tuple(pred_shape)}, "
+                         f"got {tuple(labels.shape)}")
     if n:
         lo, hi = labels.min(), labels.max()
         bad = lo if lo < 0 else hi if hi >= c else None
         if bad is not None:
             raise ValueError(f"{op}: label {int(bad)} is out of range for {c} classes (expected 0 <= label < {c})")
-    w = _weights(op, sample_weight, n, pred.dtype)
-    per_sample = np.empty(n, pred.dtype)
-    grad = np.empty(pred.shape, pred.dtype)
-    _C.loss_sparse(kind, np.ascontiguousarray(pred), np.ascontiguousarray(labels, dtype=np.int64), w, n, c,
-                   _gscale(reduction, n), eps, per_sample, grad)
-    return _reduce(per_sample, grad, reduction, n, pred.dtype)
+    return xp.ascontiguousarray(labels, dtype=xp.int64)
+
+
+def _sparse(op, name, pred, labels, reduction, sample_weight, pred_name):
+    _check_reduction(op, reduction)
+    xp, backend = select(op, (pred_name, "labels", "sample_weight"), pred, labels, sample_weight)
+    pred = float_array(xp, pred, op, pred_name)
+    if pred.ndim != 2:
+        raise ValueError(f"{op}: '{pred_name}' must be 2-D (N, C), got shape {tuple(pred.shape)}")
+    n, c = pred.shape
+    labels = _sparse_labels(xp, op, labels, n, c, pred_name, pred.shape)
+    w = _weights(xp, op, sample_weight, n, pred.dtype)
+    return _run(xp, backend, name, contiguous(xp, pred), None, labels, w, reduction)
+
+
+def _is_sparse(labels):
+    """Labels of shape (N,) are class indices: an integer dtype, or 1-D floats holding whole numbers."""
+    dtype = getattr(labels, "dtype", None)
+    return dtype is not None and (dtype.kind in "iu" or (labels.ndim == 1 and dtype.kind == "f"))
 
 
 def softmax_cross_entropy(logits, labels, reduction="mean", sample_weight=None):
@@ -124,9 +168,9 @@ def softmax_cross_entropy(logits, labels, reduction="mean", sample_weight=None):
     gradient w.r.t. the logits: sum(t) * softmax(x) - t, scaled by the weights and the reduction.
     """
     op = "softmax_cross_entropy"
-    if isinstance(labels, np.ndarray) and (labels.dtype.kind in "iu" or (labels.ndim == 1 and labels.dtype.kind == "f")):
-        return _sparse(op, _SOFTMAX_XENT, logits, labels, reduction, sample_weight, "logits")
-    return _dense(op, _SOFTMAX_XENT, logits, labels, reduction, sample_weight, "logits", "labels", ndim=2)
+    if _is_sparse(labels):
+        return _sparse(op, op, logits, labels, reduction, sample_weight, "logits")
+    return _dense(op, op, logits, labels, reduction, sample_weight, "logits", "labels", ndim=2)
 
 
 def categorical_cross_entropy(probs, targets, reduction="mean", sample_weight=None):
@@ -134,13 +178,14 @@ def categorical_cross_entropy(probs, targets, reduction="mean", sample_weight=No
 
     q = clip(p / sum_c p_c, eps, 1 - eps), l = -sum_c t_c log q_c (eps = 1e-7).
     """
-    return _dense("categorical_cross_entropy", _CATEGORICAL, probs, targets, reduction, sample_weight,
-                  "probs", "targets", ndim=2)
+    op = "categorical_cross_entropy"
+    return _dense(op, op, probs, targets, reduction, sample_weight, "probs", "targets", ndim=2)
 
 
 def sparse_categorical_cross_entropy(probs, labels, reduction="mean", sample_weight=None):
     """Keras's sparse categorical cross-entropy: probabilities (N, C), int labels (N,); l = -log q_label."""
-    return _sparse("sparse_categorical_cross_entropy", _CATEGORICAL, probs, labels, reduction, sample_weight, "probs")
+    op = "sparse_categorical_cross_entropy"
+    return _sparse(op, op, probs, labels, reduction, sample_weight, "probs")
 
 
 def binary_cross_entropy(probs, targets, reduction="mean", sample_weight=None):
@@ -148,23 +193,26 @@ def binary_cross_entropy(probs, targets, reduction="mean", sample_weight=None):
 
     q = clip(p, eps, 1 - eps), l = mean over the non-batch axes of -(t log q + (1 - t) log(1 - q)).
     """
-    return _dense("binary_cross_entropy", _BINARY, probs, targets, reduction, sample_weight, "probs", "targets")
+    op = "binary_cross_entropy"
+    return _dense(op, op, probs, targets, reduction, sample_weight, "probs", "targets")
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean", sample_weight=None):
     """Binary cross-entropy from logits, stable for any x: l = mean(max(x, 0) - x t + log(1 + exp(-|x|)))."""
-    return _dense("binary_cross_entropy_with_logits", _BINARY_LOGITS, logits, targets, reduction, sample_weight,
-                  "logits", "targets")
+    op = "binary_cross_entropy_with_logits"
+    return _dense(op, op, logits, targets, reduction, sample_weight, "logits", "targets")
 
 
 def mean_squared_error(pred, target, reduction="mean", sample_weight=None):
     """l = mean over the non-batch axes of (pred - target)^2."""
-    return _dense("mean_squared_error", _MSE, pred, target, reduction, sample_weight, "pred", "target")
+    op = "mean_squared_error"
+    return _dense(op, op, pred, target, reduction, sample_weight, "pred", "target")
 
 
 def mean_absolute_error(pred, target, reduction="mean", sample_weight=None):
     """l = mean over the non-batch axes of |pred - target| (gradient sign(pred - target), 0 at 0)."""
-    return _dense("mean_absolute_error", _MAE, pred, target, reduction, sample_weight, "pred", "target")
+    op = "mean_absolute_error"
+    return _dense(op, op, pred, target, reduction, sample_weight, "pred", "target")
 
 
 __all__ = ["softmax_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy",

@@ -1,4 +1,5 @@
-"""LSTM beside torch.nn.LSTM(I, H, batch_first=True) on the CPU, float32, shapes of workloads.LSTM.
+"""LSTM beside torch.nn.LSTM(I, H, batch_first=True) on the CPU, float32, shapes of workloads.LSTM; on the
+GPU the forward pass beside torch.nn.LSTM on CUDA (cuDNN).
 
 Both sides do the same training work:
   forward           dlcore.kernels.lstm_forward (keeps its cache)   | y, _ = lstm(x), autograd on
@@ -22,6 +23,12 @@ def _flops(B, T, I, H, backward):
 
 
 def run(ctx):
+    rows = cpu_rows(ctx) if ctx.cpu else []
+    gpu = ctx.gpu()
+    return rows + (gpu_rows(ctx, gpu) if gpu else [])
+
+
+def cpu_rows(ctx):
     rows = []
     for B, T, I, H in LSTM:
         rng = ctx.rng
@@ -71,4 +78,33 @@ def run(ctx):
         t_tfb = a_fb[0] if a_fb else float("nan")
         rows.append(Row("lstm fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False)))
         rows.append(Row("lstm fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True)))
+    return rows
+
+
+def gpu_rows(ctx, gpu):
+    cp, torch = gpu.cp, gpu.torch
+    rng = cp.random.default_rng(0)
+    rows = []
+    for B, T, I, H in LSTM:
+        x = rng.standard_normal((B, T, I), dtype=cp.float32)
+        kernel = rng.standard_normal((I, 4 * H), dtype=cp.float32) * np.float32(0.1)
+        recurrent = rng.standard_normal((H, 4 * H), dtype=cp.float32) * np.float32(0.1)
+        bias = rng.standard_normal((4 * H,), dtype=cp.float32) * np.float32(0.1)
+        hs = K.lstm_forward(x, None, None, kernel, recurrent, bias)[0]
+        shape = f"B={B} T={T} I={I} H={H}"
+        reps = max(3, ctx.reps // 2)
+        t_dl = gpu.time(lambda: K.lstm_forward(x, None, None, kernel, recurrent, bias), reps)
+        t_anchor = float("nan")
+        if torch is not None:
+            lstm = torch.nn.LSTM(I, H, batch_first=True).cuda()
+            with torch.no_grad():
+                lstm.weight_ih_l0.copy_(torch.from_dlpack(kernel).T)
+                lstm.weight_hh_l0.copy_(torch.from_dlpack(recurrent).T)
+                lstm.bias_ih_l0.copy_(torch.from_dlpack(bias))
+                lstm.bias_hh_l0.zero_()
+                tx = torch.from_dlpack(x)
+                err = gpu.rel_error(hs, cp.from_dlpack(lstm(tx)[0].contiguous()))
+                assert err < 1e-4, f"gpu lstm {shape}: relative error {err:.2e} vs PyTorch before timing"
+                t_anchor = gpu.time(lambda: lstm(tx), reps)
+        rows.append(gpu.row("lstm fwd", shape, t_dl, "PyTorch CUDA", t_anchor, flop=_flops(B, T, I, H, False)))
     return rows

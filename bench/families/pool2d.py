@@ -3,6 +3,8 @@
 Rows: max and average pooling, forward alone and forward + backward (dlcore's *_forward +
 *_backward against torch's forward + autograd backward for the input). Results are checked against
 torch's before timing. GB/s counts the bytes of x, y, dy and dx each read or written once.
+GPU: the forward passes at 4x the batch beside PyTorch CUDA (channels_last), GB/s as a share of the
+device copy bandwidth.
 """
 import numpy as np
 
@@ -32,6 +34,12 @@ def _torch_pool(torch, kind, mf, x, y, dy, k, dx):
 
 
 def run(ctx):
+    rows = cpu_rows(ctx) if ctx.cpu else []
+    gpu = ctx.gpu()
+    return rows + (gpu_rows(ctx, gpu) if gpu else [])
+
+
+def cpu_rows(ctx):
     rows = []
     torch = ctx.torch
     for n, h, w, c, k in POOL:
@@ -65,4 +73,29 @@ def run(ctx):
             for (label, _, _), tf, tfb in zip(anchors, a_f, a_fb):
                 rows.append(Row(f"{kind}_pool2d fwd", shape, t_f, label, tf, bytes=bytes_f))
                 rows.append(Row(f"{kind}_pool2d fwd+bwd", shape, t_fb, label, tfb, bytes=bytes_fb))
+    return rows
+
+
+def gpu_rows(ctx, gpu):
+    cp, torch = gpu.cp, gpu.torch
+    rng = cp.random.default_rng(0)
+    rows = []
+    for n, h, w, c, k in POOL:
+        n *= 4
+        x = rng.standard_normal((n, h, w, c), dtype=cp.float32)
+        ho, wo = h // k, w // k
+        windows = x[:, :ho * k, :wo * k].reshape(n, ho, k, wo, k, c)  # k x k windows, stride k, "valid"
+        shape = f"{n}x{h}x{w}x{c} k{k} s{k}"
+        for kind, expect in (("max", windows.max(axis=(2, 4))), ("avg", windows.mean(axis=(2, 4)))):
+            forward = getattr(K, f"{kind}_pool2d_forward")
+            err = gpu.rel_error(forward(x, k), expect)
+            assert err < 1e-6, f"gpu {kind}_pool2d {shape}: relative error {err:.2e} before timing"
+            t_anchor = float("nan")
+            if torch is not None:
+                tpool = getattr(torch.nn.functional, f"{kind}_pool2d")
+                tx = torch.from_dlpack(x).permute(0, 3, 1, 2)  # an NCHW view of NHWC memory: channels_last
+                t_anchor = gpu.time(lambda: tpool(tx, k))
+            t_dl = gpu.time(lambda: forward(x, k))
+            rows.append(gpu.row(f"{kind}_pool2d fwd", shape, t_dl, "PyTorch CUDA", t_anchor,
+                                nbytes=4.0 * (x.size + expect.size)))
     return rows

@@ -3,6 +3,8 @@
 Rows: the forward pass alone, and forward + backward = conv2d_forward + conv2d_backward_data +
 conv2d_backward_filter + conv2d_backward_bias against torch's forward + autograd backward for the
 input, the filters and the bias. dlcore's results are checked against torch's before timing.
+GPU: the same shapes at 4x the batch, NHWC, forward, backward-data and backward-filter each beside
+PyTorch CUDA (cuDNN, channels_last, TF32 off).
 """
 import numpy as np
 
@@ -43,6 +45,12 @@ def _torch_conv(torch, mf, x, wt, b, dy, stride, pad, shape, geo):
 
 
 def run(ctx):
+    rows = cpu_rows(ctx) if ctx.cpu else []
+    gpu = ctx.gpu()
+    return rows + (gpu_rows(ctx, gpu) if gpu else [])
+
+
+def cpu_rows(ctx):
     rows = []
     torch = ctx.torch
     for n, h, w, cin, cout, k, stride, pad in (CONV[:2] if ctx.quick else CONV):
@@ -77,4 +85,38 @@ def run(ctx):
         for (label, _, _), tf, tfb in zip(anchors, a_f, a_fb):
             rows.append(Row("conv2d fwd", shape, t_f, label, tf, flop=flop))
             rows.append(Row("conv2d fwd+bwd", shape, t_fb, label, tfb, flop=3 * flop))
+    return rows
+
+
+def gpu_rows(ctx, gpu):
+    cp, torch = gpu.cp, gpu.torch
+    rng = cp.random.default_rng(0)
+    rows = []
+    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] if ctx.quick else CONV):
+        n *= 4
+        x = rng.standard_normal((n, h, w, cin), dtype=cp.float32)
+        wt = rng.standard_normal((k, k, cin, cout), dtype=cp.float32) * np.float32(1.0 / np.sqrt(k * k * cin))
+        geo = dict(strides=stride, padding=pad)
+        y = K.conv2d_forward(x, wt, **geo)
+        dy = rng.standard_normal(y.shape, dtype=cp.float32)
+        flop = 2.0 * y.size * k * k * cin
+        shape = f"{n}x{h}x{w}x{cin}->{cout} k{k} s{stride} p{pad}"
+        t_f = gpu.time(lambda: K.conv2d_forward(x, wt, **geo))
+        t_bd = gpu.time(lambda: K.conv2d_backward_data(dy, wt, x.shape, **geo))
+        t_bf = gpu.time(lambda: K.conv2d_backward_filter(dy, x, wt.shape, **geo))
+        a_f = a_bd = a_bf = float("nan")
+        if torch is not None:
+            F = torch.nn.functional
+            tx = torch.from_dlpack(x).permute(0, 3, 1, 2)  # an NCHW view of NHWC memory: channels_last
+            tw = torch.from_dlpack(wt).permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+            tdy = torch.from_dlpack(dy).permute(0, 3, 1, 2)
+            ty = F.conv2d(tx, tw, stride=stride, padding=pad)
+            err = gpu.rel_error(y, cp.from_dlpack(ty.permute(0, 2, 3, 1).contiguous()))
+            assert err < 1e-4, f"gpu conv2d {shape}: relative error {err:.2e} vs PyTorch before timing"
+            a_f = gpu.time(lambda: F.conv2d(tx, tw, stride=stride, padding=pad))
+            a_bd = gpu.time(lambda: torch.nn.grad.conv2d_input(tx.shape, tw, tdy, stride=stride, padding=pad))
+            a_bf = gpu.time(lambda: torch.nn.grad.conv2d_weight(tx, tw.shape, tdy, stride=stride, padding=pad))
+        rows.append(gpu.row("conv2d fwd", shape, t_f, "PyTorch CUDA", a_f, flop=flop))
+        rows.append(gpu.row("conv2d bwd-data", shape, t_bd, "PyTorch CUDA", a_bd, flop=flop))
+        rows.append(gpu.row("conv2d bwd-filter", shape, t_bf, "PyTorch CUDA", a_bf, flop=flop))
     return rows
