@@ -1,17 +1,16 @@
 """The kernel codes: the enums that dlcore._C exports (csrc/common/codes.h) against every int code
 table of the Python kernel layer (src/dlcore/kernels/), so that the two spellings cannot drift apart.
 
-Public tables (GEMM_ACTIVATIONS, CONV_ACTIVATIONS) and the GPU tables are compared entry by entry;
-the CPU activations and losses, whose codes are private constants, are compared by behaviour: the
-public kernel and the binding called with the enum member must give the same bits.
+The tables are read from the enums (dlcore.kernels.codes), so these tests check the mapping of names
+onto members: entry by entry where the names say it, and by behaviour for the CPU activations and
+losses: the public kernel and the binding called with the enum member must give the same bits.
 """
 import numpy as np
 import pytest
 
 from dlcore import _C
 from dlcore import kernels as K
-from dlcore.kernels._gpu import activation as gpu_activation
-from dlcore.kernels._gpu import loss as gpu_loss
+from dlcore.kernels import codes
 
 ENUMS = ("Activation", "Epilogue", "Loss", "PointwiseLoss")
 
@@ -28,9 +27,9 @@ def test_codes_are_dense_from_zero(name):
 
 @pytest.mark.parametrize("table", ["GEMM_ACTIVATIONS", "CONV_ACTIVATIONS"])
 def test_epilogue_tables(table):
-    codes = getattr(K, table)
+    table = getattr(K, table)
     expected = {None: 0, "linear": 0} | {n: v for n, v in members(_C.Epilogue).items() if n != "none"}
-    assert {k: int(v) for k, v in codes.items()} == expected
+    assert {k: int(v) for k, v in table.items()} == expected
 
 
 # Each public activation kernel and the Activation member it must run.
@@ -67,8 +66,8 @@ def test_cpu_activation_codes(name, rng):
 
 def test_gpu_activation_table():
     # the GPU layer spells gelu_erf "gelu"
-    codes = {("gelu_erf" if n == "gelu" else n): entry[0] for n, entry in gpu_activation._ACT.items()}
-    assert codes == members(_C.Activation)
+    table = {("gelu_erf" if n == "gelu" else n): code for n, code in codes.ACTIVATIONS.items()}
+    assert table == members(_C.Activation)
 
 
 # Each public loss kernel, the binding it must reach with which Loss member, and its inputs.
@@ -121,7 +120,7 @@ def test_gpu_loss_table():
                "binary_cross_entropy_with_logits": "binary_xent_logits",
                "categorical_cross_entropy": "categorical_xent",
                "sparse_categorical_cross_entropy": "sparse_categorical_xent"}
-    assert {spelled[n]: code for n, code in gpu_loss._CODES.items()} == members(_C.PointwiseLoss)
+    assert {spelled[n]: code for n, code in codes.CUDA_LOSSES.items()} == members(_C.PointwiseLoss)
 
 
 def test_bindings_take_members_and_reject_unknown_codes():

@@ -20,14 +20,14 @@ from __future__ import annotations
 import math
 
 from .. import _C
+from . import codes
 from ._device import cuda, f64, ptr, stream
 from ._validate import contiguous, finish, float_array, is_int, output, same_dtype
 from .backend import CPU, CUDA, select
 from .fallback import activation as fallback
 
 # The activation codes of csrc/cpu/activation.h (enum class Act), which dlcore._cuda shares.
-ACTIVATION_CODES = {"relu": 0, "leaky_relu": 1, "elu": 2, "gelu": 3, "gelu_tanh": 4, "sigmoid": 5, "tanh": 6,
-                    "softplus": 7, "silu": 8}
+ACTIVATION_CODES = codes.ACTIVATIONS  # name -> Activation code (csrc/common/codes.h)
 
 
 def _shape_check(op, **arrays):

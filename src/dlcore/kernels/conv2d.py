@@ -21,6 +21,7 @@ import math
 from typing import NamedTuple
 
 from .. import _C
+from . import codes
 from ._device import cuda, f64, ptr, stream
 from ._validate import (check_ndim, contiguous, finish, float_array, is_int, optional_float_array, output, same_dtype,
                         shape_arg)
@@ -29,7 +30,7 @@ from .fallback import conv2d as fallback
 from .gemm import check_activation
 
 # Activations the forward pass fuses (their codes in csrc/cpu/gemm/gemm.h, csrc/cuda/conv2d.cu).
-CONV_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+CONV_ACTIVATIONS = codes.EPILOGUES  # the same epilogue as the GEMM's
 
 
 class ConvGeometry(NamedTuple):

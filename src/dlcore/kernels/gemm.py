@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _C
+from . import codes
 from ._device import cuda, element_strides, f64, ptr, stream
 from ._validate import (check_ndim, contiguous, element_strided, finish, float_array, optional_float_array, output,
                         same_dtype)
@@ -17,7 +18,7 @@ from .backend import CPU, CUDA, FALLBACK, LOCAL, select, tf32_enabled
 from .fallback import gemm as fallback
 
 # Activations the GEMM epilogue fuses, with their codes in csrc/cpu/gemm/gemm.h (and csrc/cuda/gemm.cu).
-GEMM_ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+GEMM_ACTIVATIONS = codes.EPILOGUES  # name -> Epilogue code (csrc/common/codes.h)
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 

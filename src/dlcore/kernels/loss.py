@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 
 from .. import _C
+from . import codes
 from ._device import cuda, f64, ptr, stream
 from ._validate import contiguous, float_array, same_dtype
 from .backend import CPU, CUDA, FALLBACK, select
@@ -37,12 +38,7 @@ EPSILON = 1e-7  # Keras's backend epsilon
 REDUCTIONS = ("mean", "sum", "none")
 
 # The loss codes of each binding: csrc/cpu/loss.h (enum class Loss) and csrc/cuda/loss.cu.
-CPU_LOSS_CODES = {"softmax_cross_entropy": 0, "categorical_cross_entropy": 1, "sparse_categorical_cross_entropy": 1,
-                  "binary_cross_entropy": 2, "binary_cross_entropy_with_logits": 3, "mean_squared_error": 4,
-                  "mean_absolute_error": 5}
-CUDA_LOSS_CODES = {"mean_squared_error": 0, "mean_absolute_error": 1, "binary_cross_entropy": 2,
-                   "binary_cross_entropy_with_logits": 3, "categorical_cross_entropy": 4,
-                   "sparse_categorical_cross_entropy": 5}
+CPU_LOSS_CODES, CUDA_LOSS_CODES = codes.CPU_LOSSES, codes.CUDA_LOSSES  # csrc/common/codes.h
 # csrc/cuda/loss.cu clips the categorical losses' probabilities without Keras's normalization by
 # sum(p), which the CPU kernel and the reference apply (the value and the gradient differ unless the
 # rows sum to 1, and the gradient even then): on CuPy arrays these two run the fallback's formula
