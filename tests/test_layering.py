@@ -1,7 +1,7 @@
 """The framework's layering: autograd <- ops <- tensor_methods <- tensor <- functional <- activations <- layers.
 
 Checks that the layers import only downwards (no import cycle, function-level imports included),
-that every name the old single-file `dlcore.tensor` and `dlcore.functional` modules defined is still
+that every public name the old single-file `dlcore.tensor` and `dlcore.functional` modules defined is still
 importable from them, and the seams between the layers.
 """
 import importlib
@@ -20,21 +20,17 @@ from dlcore.autograd import Function
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# every name dlcore/tensor.py and dlcore/functional.py defined before the split (imported modules aside)
-TENSOR_NAMES = """Abs Add Cast Clip Concatenate DEFAULT_DTYPE Div Exp Function GetItem Log MatMul Max Mean Mul Neg
-Parameter Pow PowScalar Reshape Sqrt Stack Sub Sum Tensor Transpose _FLOATS _GradMode _as_array _axis _backward
-_gemm_ok _is_basic _make _move _plain_index _shape _tensors _unbroadcast _wrap arange cat concatenate enable_grad
-from_dlpack full get_array_module is_grad_enabled no_grad ones ones_like rand randn stack tensor zeros
-zeros_like""".split()
+# every public name dlcore/tensor.py and dlcore/functional.py defined before the split
+TENSOR_NAMES = """Abs Add Cast Clip Concatenate DEFAULT_DTYPE Div Exp Function GetItem Log MatMul Max Mean Mul Neg Parameter Pow
+PowScalar Reshape Sqrt Stack Sub Sum Tensor Transpose arange cat concatenate enable_grad from_dlpack full
+get_array_module is_grad_enabled no_grad ones ones_like rand randn stack tensor zeros zeros_like""".split()
 
-FUNCTIONAL_NAMES = """AvgPool2D BatchNorm Conv1D Conv2D Dropout Elu Embedding Function GRU Gelu GlobalAvgPool2D LSTM
-LayerNorm LeakyRelu Linear LogSoftmax MaxPool2D Relu Sigmoid Silu SimpleRNN Softmax Softplus Tanh Tensor
-_BatchNormInfer _BatchNormTrain _Conv _FromOutput _GEMM_BACKWARD _Loss _REDUCTIONS _activate _array _conv
-_conv_checks _kernel _loss _loss_apply _pool_checks _rnn_checks _t _wrap avg_pool2d batch_norm binary_cross_entropy
-categorical_cross_entropy conv1d conv2d dropout elu embedding gelu get_array_module global_avg_pool2d gru huber
-layer_norm leaky_relu linear linear_activation log_softmax lstm mae max_pool2d mean_absolute_error
-mean_squared_error mse relu sigmoid silu simple_rnn softmax softplus sparse_categorical_cross_entropy swish
-tanh""".split()
+FUNCTIONAL_NAMES = """AvgPool2D BatchNorm Conv1D Conv2D Dropout Elu Embedding Function GRU Gelu GlobalAvgPool2D LSTM LayerNorm
+LeakyRelu Linear LogSoftmax MaxPool2D Relu Sigmoid Silu SimpleRNN Softmax Softplus Tanh Tensor avg_pool2d
+batch_norm binary_cross_entropy categorical_cross_entropy conv1d conv2d dropout elu embedding gelu
+get_array_module global_avg_pool2d gru huber layer_norm leaky_relu linear linear_activation log_softmax lstm
+mae max_pool2d mean_absolute_error mean_squared_error mse relu sigmoid silu simple_rnn softmax softplus
+sparse_categorical_cross_entropy swish tanh""".split()
 
 # the modules of the layering, bottom to top
 OURS = ("dlcore.autograd", "dlcore.ops", "dlcore.tensor_methods", "dlcore.tensor", "dlcore.functional",

@@ -25,13 +25,10 @@ from .tensor_methods import TensorMethods
 
 # Defined in this module before autograd, ops and tensor_methods were split out of it: still
 # importable from here, where other modules and users import them from.
-from .autograd import Function, _GradMode, enable_grad, is_grad_enabled, no_grad  # noqa: F401
-from .ops._helpers import _unbroadcast  # noqa: F401
-from .ops.math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub,  # noqa: F401
-                       _gemm_ok)
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad  # noqa: F401
+from .ops.math import Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub  # noqa: F401
 from .ops.reduce import Max, Mean, Sum  # noqa: F401
-from .ops.shape import Reshape, Transpose, _is_basic  # noqa: F401
-from .tensor_methods import _axis  # noqa: F401
+from .ops.shape import Reshape, Transpose  # noqa: F401
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))

@@ -12,8 +12,8 @@ family, each holding its Functions beside the functions that check the arguments
     activation.py     relu sigmoid tanh leaky_relu elu gelu softplus silu softmax log_softmax
                       (their Functions are in dlcore.ops.activation, shared with Tensor's methods)
     gemm.py           linear (K.gemm with the bias and activation fused)
-    conv.py           conv1d conv2d
-    pool.py           max_pool2d avg_pool2d global_avg_pool2d
+    conv2d.py         conv1d conv2d
+    pool2d.py         max_pool2d avg_pool2d global_avg_pool2d
     rnn.py            lstm gru simple_rnn
     normalization.py  batch_norm layer_norm
     core.py           dropout embedding
@@ -21,28 +21,20 @@ family, each holding its Functions beside the functions that check the arguments
 """
 from .activation import (elu, gelu, leaky_relu, linear_activation, log_softmax, relu, sigmoid, silu, softmax, softplus,
                          swish, tanh)
-from .conv import Conv1D, Conv2D, conv1d, conv2d
+from .conv2d import Conv1D, Conv2D, conv1d, conv2d
 from .core import Dropout, Embedding, dropout, embedding
 from .gemm import Linear, linear
 from .loss import (binary_cross_entropy, categorical_cross_entropy, huber, mae, mean_absolute_error,
                    mean_squared_error, mse, sparse_categorical_cross_entropy)
 from .normalization import BatchNorm, LayerNorm, batch_norm, layer_norm
-from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D, avg_pool2d, global_avg_pool2d, max_pool2d
+from .pool2d import AvgPool2D, GlobalAvgPool2D, MaxPool2D, avg_pool2d, global_avg_pool2d, max_pool2d
 from .rnn import GRU, LSTM, SimpleRNN, gru, lstm, simple_rnn
 
-# Defined in this module before it became a package: still importable from here.
+# The engine and the activation Functions, importable from here as before the split.
 from ..autograd import Function  # noqa: F401
 from ..ops import get_array_module  # noqa: F401
-from ..ops._helpers import _kernel  # noqa: F401
-from ..ops.activation import (Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh,  # noqa: F401
-                              _FromOutput)
-from ..tensor import Tensor, _wrap  # noqa: F401
-from ._common import _GEMM_BACKWARD, _array, _t  # noqa: F401
-from .conv import _activate, _Conv, _conv, _conv_checks  # noqa: F401
-from .loss import _REDUCTIONS, _Loss, _loss, _loss_apply  # noqa: F401
-from .normalization import _BatchNormInfer, _BatchNormTrain  # noqa: F401
-from .pool import _pool_checks  # noqa: F401
-from .rnn import _rnn_checks  # noqa: F401
+from ..ops.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh  # noqa: F401
+from ..tensor import Tensor  # noqa: F401
 
 __all__ = [
     # activations
