@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from . import _random
 from .tensor import Tensor
 
 __all__ = [
@@ -32,22 +33,9 @@ __all__ = [
 # Random numbers
 # --------------------------------------------------------------------------------------------
 
-_fallback_rng = np.random.default_rng(0)
-
-
 def global_rng() -> np.random.Generator:
     """The generator used when no seed is given: dlcore's global one (reset by dl.manual_seed)."""
-    try:
-        from . import _random  # the tensor library's generator, reset by dl.manual_seed
-        return _random.generator()
-    except (ImportError, AttributeError):
-        return _fallback_rng
-
-
-def seed(n: int) -> None:
-    """Reseed the fallback generator (used only when dlcore has no global RNG of its own)."""
-    global _fallback_rng
-    _fallback_rng = np.random.default_rng(n)
+    return _random.generator()
 
 
 def _rng(seed=None) -> np.random.Generator:
