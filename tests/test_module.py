@@ -29,7 +29,8 @@ class Block(dl.Module):
 
 def test_parameters_are_tracked_recursively_and_lazily():
     m = Block()
-    assert [n for n, _ in m.named_parameters()] == ["scale"]  # Dense builds on the first input
+    # fc1 knows its input size (input_dim=4): built by its constructor; the heads build on the first input
+    assert [n for n, _ in m.named_parameters()] == ["fc1.kernel", "fc1.bias", "scale"]
     m(np.zeros((5, 4), np.float32))
     names = [n for n, _ in m.named_parameters()]
     assert names == ["fc1.kernel", "fc1.bias", "heads.0.kernel", "heads.0.bias", "heads.1.kernel", "heads.1.bias",

@@ -18,18 +18,32 @@ after checking every key and shape; any mismatch raises before anything is writt
 The functional API: calling a module on a KerasTensor (from `dl.Input`) records a graph node
 instead of computing (see dlcore.graph). `Module.__call__` makes that check for every class,
 whenever it is defined; the eager call behind it is `_call_eager`, which `Layer` specialises (input
-casting, lazy build). A subclass that overrides `__call__` itself must delegate to
+casting, lazy build, masks). Each symbolic call is kept in the module's inbound nodes, so that
+`layer.input` / `layer.output` name its KerasTensors (feature extraction from a built model).
+
+Training mode (the rule is written once, in dlcore.call_context): a module starts in inference
+mode (`training == False`, as a Keras model called as `model(x)`); `.train()` / `.eval()` set the
+mode of a module and everything inside it (PyTorch style); a call given `training=True/False`
+runs every nested layer and model in that mode, whatever their own, and a module whose forward
+does not take `training` still passes it on. `trainable = False` freezes a module and every
+module inside it.
+
+Construction: a layer whose input size is known when its constructor returns (`input_shape=`,
+`input_dim=`, ...) is built then (`_after_init`), so that `parameters()` holds its weights before
+any call -- what a PyTorch-style `Adam(net.parameters())` needs. A subclass that overrides `__call__` itself must delegate to
 `super().__call__` to take part in graphs, as in Keras. `__init_subclass__` registers dlcore's own
 layer and model classes with dlcore.saving, by class name.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from collections import OrderedDict
 
 import numpy as np
 
 from . import graph, initializers, regularizers
+from .call_context import resolve_training, training_context
 from .saving import register_kind, register_serializable
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
@@ -52,7 +66,16 @@ def reset_name_counters() -> None:
     _NAME_COUNTS.clear()
 
 
-class Module:
+class _ModuleType(type):
+    """Calls `_after_init()` once the whole constructor chain has returned (eager building)."""
+
+    def __call__(cls, *args, **kwargs):
+        obj = super().__call__(*args, **kwargs)
+        obj._after_init()
+        return obj
+
+
+class Module(metaclass=_ModuleType):
     """Base class of layers and models.
 
     Keras keyword arguments every layer accepts: `name`, `trainable`, `dtype`, `input_shape`
@@ -61,8 +84,7 @@ class Module:
 
     # class-level defaults, so that a subclass that forgets super().__init__() still works
     name = "module"
-    training = True
-    trainable = True
+    training = False
     built = True
     dtype = DEFAULT_DTYPE
     batch_input_shape = None
@@ -75,11 +97,13 @@ class Module:
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, **unknown):
         if unknown:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(unknown)}")
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(unknown)}: dlcore's "
+                            f"{type(self).__name__} does not support them (see help(dl.layers."
+                            f"{type(self).__name__}) for the arguments it takes)")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: 'name' must be a string, got {type(name).__name__}")
         object.__setattr__(self, "name", name or unique_name(_snake(type(self).__name__)))
-        self.training = True
+        self.training = False
         self.trainable = bool(trainable)
         self.dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DTYPE
         self.built = False
@@ -91,6 +115,22 @@ class Module:
             batch_input_shape = (None,) + tuple(input_shape)
         self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
         self._losses = []
+
+    def _after_init(self):
+        """Runs when the constructor has returned; Layer builds there when the input shape is known."""
+
+    # ---- trainable (Keras: setting it sets it for every module inside) ---------------------------
+    @property
+    def trainable(self):
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self.__dict__["_trainable"] = value
+        for _, child in self._children():
+            if isinstance(child, Module):
+                child.trainable = value
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def build(self, input_shape):
@@ -106,7 +146,39 @@ class Module:
     def __call__(self, *args, **kwargs):
         if graph.is_symbolic(args):
             return graph.symbolic_call(self, args, kwargs)
-        return self._call_eager(*args, **kwargs)
+        training = kwargs.get("training")
+        if "training" in kwargs and not self._forward_takes("training"):
+            del kwargs["training"]  # passed on to the layers inside through the call context
+        if training is None:
+            return self._call_eager(*args, **kwargs)
+        with training_context(training):
+            return self._call_eager(*args, **kwargs)
+
+    def _forward_fn(self):
+        """The function that receives the call's keyword arguments (forward, or call behind it)."""
+        fwd = type(self).forward
+        return getattr(type(self), "call", None) if fwd is Module.forward else fwd
+
+    def _forward_takes(self, arg):
+        """Whether the forward pass accepts keyword `arg` (by name, or through **kwargs)."""
+        cache = type(self).__dict__.get("_takes_cache")
+        if cache is None:
+            cache = {}
+            type.__setattr__(type(self), "_takes_cache", cache)
+        fn = self._forward_fn()
+        key = (arg, fn)
+        if key not in cache:
+            try:
+                params = inspect.signature(fn).parameters if fn is not None else {}
+            except (TypeError, ValueError):
+                params = {}
+            cache[key] = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+        return cache[key]
+
+    def _training(self, training=None):
+        """Training or inference for this call: `training` if given, else the enclosing call's, else
+        the module's mode (see dlcore.call_context)."""
+        return resolve_training(training, self.training)
 
     def _call_eager(self, *args, **kwargs):
         """The call on real tensors: build on the first input when needed, then forward."""
@@ -192,6 +264,51 @@ class Module:
     @property
     def weights(self):
         return [p for _, p in self.named_parameters(include_non_trainable=True)]
+
+    def get_weights(self):
+        """Copies of every weight (trainable and not, state_dict order) as NumPy arrays (Keras)."""
+        return [_host_copy(p.data) for p in self.weights]
+
+    def set_weights(self, weights):
+        """Assign arrays given in get_weights() order; count and shapes are checked before anything changes."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"{self._where()}: set_weights: expected {len(own)} arrays (the layer's weights in "
+                             f"get_weights() order), got {len(weights)}")
+        values = []
+        for i, (p, w) in enumerate(zip(own, weights)):
+            w = w.numpy() if isinstance(w, Tensor) else np.asarray(w)
+            if tuple(w.shape) != tuple(p.shape):
+                raise ValueError(f"{self._where()}: set_weights: weight {i} ({p.name}) has shape {tuple(p.shape)}, "
+                                 f"got {tuple(w.shape)}")
+            values.append(w)
+        for p, w in zip(own, values):
+            p.data[...] = p.xp.asarray(w, dtype=p.dtype)
+
+    # ---- the functional API: the KerasTensors of this module's calls --------------------------------
+    def _node_tensors(self, which):
+        nodes = self.__dict__.get("_inbound_nodes") or []
+        if not nodes:
+            raise AttributeError(f"{self._where()} has no {which} yet: it has not been called on a KerasTensor "
+                                 f"(dl.Input) or built into a functional or Sequential model")
+        if len(nodes) > 1:
+            raise AttributeError(f"{self._where()} has been called {len(nodes)} times, so its {which} is ambiguous; "
+                                 f"use the KerasTensors returned by each call")
+        node = nodes[0]
+        if which == "input":
+            return node.inputs
+        return node.outputs if node.multi_output else node.outputs[0]
+
+    @property
+    def input(self):
+        """The KerasTensor(s) this layer was called on in a functional model (Keras's layer.input)."""
+        return self._node_tensors("input")
+
+    @property
+    def output(self):
+        """The KerasTensor(s) this layer produced in a functional model (Keras's layer.output)."""
+        return self._node_tensors("output")
 
     @property
     def trainable_weights(self):
@@ -336,6 +453,12 @@ class Module:
                 raise TypeError(f"{self._where()}: '{name}' must be numeric, got an array of dtype {arr.dtype}")
             return Tensor(arr.astype(self.dtype) if cast else arr)
         raise TypeError(f"{self._where()}: '{name}' must be a Tensor or a NumPy array, got {type(x).__name__}")
+
+
+def _host_copy(array):
+    if isinstance(array, np.ndarray):
+        return np.array(array, copy=True)
+    return np.asarray(array.get())  # a CuPy array
 
 
 register_kind("layer", Module)  # files name layers and models by class; custom ones need registering

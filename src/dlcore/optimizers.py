@@ -69,6 +69,13 @@ class Optimizer:
         self.state = []
         self.built = False
         if params is not None:
+            params = list(params)
+            if not params:  # PyTorch: "optimizer got an empty parameter list"
+                raise ValueError(f"{type(self).__name__}: got an empty parameter list, so step() would update "
+                                 f"nothing. A layer creates its weights when it knows its input size: give it "
+                                 f"input_shape= / input_dim= (or call the model on an input once) before "
+                                 f"model.parameters() is read; or create the optimizer without parameters "
+                                 f"(Keras style) and pass it to compile()")
             self.build(params)
 
     # ---- parameters ------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ call, `call(inputs, training=None)` computes through `dlcore.functional`. Every 
 """
 from .base import Layer
 from .conv import Conv1D, Conv2D
-from .core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
+from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, Reshape
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
+                    dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, MaxPool2D,
                       MaxPooling2D)
@@ -17,6 +19,8 @@ __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Emb
            "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
            "BatchNormalization", "LayerNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
            "get_layer_class"]
+__all__ += ["Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
+            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 def get_layer_class(class_name):
