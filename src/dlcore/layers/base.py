@@ -40,14 +40,19 @@ class Layer(Module):
         return self.batch_input_shape
 
     def _call_eager(self, inputs, *args, **kwargs):
+        in_mask = [get_mask(x) for x in inputs] if _is_list(inputs) else get_mask(inputs)
         if _is_list(inputs):
             inputs = [self._as_input(x, f"inputs[{i}]", cast=self.cast_inputs) for i, x in enumerate(inputs)]
+            for x, m in zip(inputs, in_mask):
+                if m is not None:
+                    set_mask(x, m)  # a cast input keeps its mask
         else:
             inputs = self._as_input(inputs, cast=self.cast_inputs)
+            if in_mask is not None:
+                set_mask(inputs, in_mask)
         if not self.built:
             self.build([tuple(x.shape) for x in inputs] if _is_list(inputs) else tuple(inputs.shape))
             self.built = True
-        in_mask = [get_mask(x) for x in inputs] if _is_list(inputs) else get_mask(inputs)
         has_mask = any(m is not None for m in in_mask) if _is_list(in_mask) else in_mask is not None
         if has_mask and kwargs.get("mask") is None and self._forward_takes("mask"):
             kwargs["mask"] = in_mask
