@@ -125,7 +125,7 @@ class CompileLoss:
         self.fns = _per_output(fns, output_names, "loss", allow_scalar=True)
         if all(f is None for f in self.fns):
             raise ValueError(f"compile: no output has a loss (outputs {output_names}, loss={self.spec!r})")
-        weights = self.weights_spec if self.weights_spec is not None else 1.0
+        weights = self.weights_spec if self.weights_spec is not None else [1.0] * len(output_names)
         if isinstance(weights, (list, tuple)) and len(output_names) == 1 and len(weights) == 1:
             weights = weights[0]
         weights = _per_output(weights, output_names, "loss_weights", allow_scalar=len(output_names) == 1)
@@ -216,7 +216,10 @@ class CompileMetrics:
         self.weighted_specs = [] if weighted_specs is None else weighted_specs
         self.loss = loss
         self.sets, self.output_names, self._index = [], None, {}
-        if not isinstance(self.specs, dict) and not isinstance(self.weighted_specs, dict):
+        nested = any(isinstance(v, dict) or (isinstance(v, (list, tuple)) and any(isinstance(m, (list, tuple))
+                                                                                     for m in v))
+                     for v in (self.specs, self.weighted_specs))
+        if not nested:
             self.build(["output"])  # one output, until the model's outputs are known
 
     def build(self, output_names):

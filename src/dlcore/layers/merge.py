@@ -309,8 +309,8 @@ class Dot(_Merge):
         a, b = xs
         ax, bx = self._axes((a.ndim, b.ndim))
         if self.normalize:
-            a = a / ((a * a).sum(axis=ax, keepdims=True) + 1e-12).sqrt()
-            b = b / ((b * b).sum(axis=bx, keepdims=True) + 1e-12).sqrt()
+            a = a / (a * a).sum(axis=ax, keepdims=True).clip(1e-12, None).sqrt()  # Keras: l2_normalize
+            b = b / (b * b).sum(axis=bx, keepdims=True).clip(1e-12, None).sqrt()
         # move the contracted axis last in a and first (after the batch) in b: a batched matmul
         a_perm = [i for i in range(a.ndim) if i != ax] + [ax]
         b_perm = [0, bx] + [i for i in range(1, b.ndim) if i != bx]
