@@ -115,7 +115,7 @@ class _RNN(Layer):
                                  f"{tuple(inputs.shape[:2])}, got {mask.shape}")
             mask = mask[:, ::-1] if self.go_backwards else mask
         batch, features = inputs.shape[0], inputs.shape[2]
-        rec_masks = self._dropout_masks(training, self.recurrent_dropout, (batch, self.units))
+        rec_masks = self._dropout_masks(training, self.recurrent_dropout, (batch, self.units), per_gate=True)
         in_masks = self._dropout_masks(training, self.dropout, (batch, features), per_gate=rec_masks is not None)
         if rec_masks is not None:
             seq, finals = self._run_cells(x, states, mask, in_masks, rec_masks)
