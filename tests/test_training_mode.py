@@ -53,13 +53,36 @@ def test_every_combination(kind, mode, training):
     elif mode == "eval":
         m.eval()
     out = m(X) if training is None else m(X, training=training)
-    expected = training if training is not None else mode == "train"
+    # explicit training= wins; else the mode set by train()/eval(); else the class's default: a
+    # PyTorch-style Module trains (torch.nn.Module), a Keras layer or model infers (Keras's model(x))
+    default = kind == "module"
+    expected = training if training is not None else (mode == "train" if mode else default)
     assert dropped(out.numpy()) == expected
 
 
-def test_new_modules_start_in_inference_mode():
-    for build in BUILDERS.values():
-        assert build().training is False
+def test_new_keras_layers_and_models_infer_and_new_pytorch_style_modules_train():
+    for kind, build in BUILDERS.items():
+        assert build().training is (kind == "module"), kind
+
+
+def test_a_submodule_put_in_eval_mode_stays_there_inside_a_training_module():
+    net = Plain()  # PyTorch: net.train(); net.drop.eval() (freezing one part while training the rest)
+    net.train()
+    net.drop.eval()
+    assert not dropped(net(X).numpy())
+    net.drop.train()
+    assert dropped(net(X).numpy())
+    assert not dropped(net(X, training=False).numpy())  # an explicit training= still wins everywhere
+
+
+def test_layers_without_a_mode_take_the_mode_of_the_module_calling_them():
+    net = Plain()  # the Dropout inside was never put in a mode: it follows net, in both directions
+    assert dropped(net(X).numpy())
+    net.eval()
+    assert not dropped(net(X).numpy())
+    model = dl.Sequential([Plain()])  # a Keras model infers, and so does the PyTorch-style module in it
+    model.build((None, 6))
+    assert not dropped(model(X).numpy())
 
 
 def test_explicit_training_reaches_nested_layers_and_models_in_another_mode():

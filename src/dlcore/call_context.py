@@ -2,15 +2,17 @@
 
 Training mode (Keras 3's CallContext, beside PyTorch's train() / eval()):
 
-    model(x)                     inference, unless the model was put in train mode by .train()
+    model(x)                     Keras model or layer: inference, unless put in train mode by .train()
+    net(x)                       PyTorch-style Module subclass: training, unless put in eval mode
     model(x, training=True)      training for every layer and model nested inside, whatever their mode
     model.train(); model(x)      training (a PyTorch-style loop); model.eval() goes back to inference
 
-A call that is given `training=True/False` opens a context that every nested call without its own
-`training=` inherits (`training_context`); a call that is given nothing reads the context, and
-without one its module's mode (`Module.training`, False until `.train()`). `resolve_training` is
-that rule, in one place. fit() / evaluate() / predict() open the context (True / False / False)
-and leave every module's mode as it was.
+A call that is given `training=True/False` opens a forced context that every nested call inherits,
+whatever its module's mode; a call that is given nothing takes its module's mode (set by .train() /
+.eval(), else inherited from the enclosing call, else the class's default) and passes it on to the
+modules inside that have no mode of their own. `resolve_training` is that rule, in one place.
+fit() / evaluate() / predict() open a forced context (True / False / False) and leave every
+module's mode as it was.
 
 Masks (Keras's `_keras_mask`): a Tensor cannot carry attributes, so the mask of a layer's output is
 kept here, by the tensor's identity, for as long as the tensor lives (`set_mask` / `get_mask`).
@@ -31,10 +33,15 @@ _STATE = threading.local()
 
 
 @contextlib.contextmanager
-def training_context(training):
-    """Every layer call inside runs with `training` (True / False) unless it is given its own."""
+def training_context(training, forced=True):
+    """Every layer call inside runs with `training` (True / False) unless it is given its own.
+
+    `forced` (a call given `training=`, fit / evaluate / predict): it wins over every nested module's
+    own mode. Not forced (a call that took its module's mode): a nested module whose mode was set by
+    `.train()` / `.eval()` keeps that mode; the others inherit it.
+    """
     previous = getattr(_STATE, "training", None)
-    _STATE.training = bool(training)
+    _STATE.training = (bool(training), bool(forced))
     try:
         yield
     finally:
@@ -42,18 +49,30 @@ def training_context(training):
 
 
 def current_training():
-    """The training flag of the enclosing call (None outside any call given training=)."""
+    """(mode, forced) of the enclosing call, or None outside any call."""
     return getattr(_STATE, "training", None)
 
 
-def resolve_training(training, module_mode):
-    """The rule: the call's own `training=`, else the enclosing call's, else the module's mode."""
+def resolve_training(training, own_mode, default_mode):
+    """The rule, in one place.
+
+    1. the call's own `training=`;
+    2. else a forced mode of an enclosing call (`training=` given there, or fit / evaluate / predict);
+    3. else the module's own mode, when `.train()` / `.eval()` set it;
+    4. else the mode of the enclosing call;
+    5. else the module's default: training for a PyTorch-style `Module` (as `torch.nn.Module`),
+       inference for Keras layers and models (a Keras `model(x)` is inference).
+    """
     if training is not None:
         return bool(training)
     inherited = current_training()
+    if inherited is not None and inherited[1]:
+        return inherited[0]
+    if own_mode is not None:
+        return bool(own_mode)
     if inherited is not None:
-        return inherited
-    return bool(module_mode)
+        return inherited[0]
+    return bool(default_mode)
 
 
 # --------------------------------------------------------------------------------------------

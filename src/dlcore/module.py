@@ -21,11 +21,12 @@ whenever it is defined; the eager call behind it is `_call_eager`, which `Layer`
 casting, lazy build, masks). Each symbolic call is kept in the module's inbound nodes, so that
 `layer.input` / `layer.output` name its KerasTensors (feature extraction from a built model).
 
-Training mode (the rule is written once, in dlcore.call_context): a module starts in inference
-mode (`training == False`, as a Keras model called as `model(x)`); `.train()` / `.eval()` set the
-mode of a module and everything inside it (PyTorch style); a call given `training=True/False`
-runs every nested layer and model in that mode, whatever their own, and a module whose forward
-does not take `training` still passes it on. `trainable = False` freezes a module and every
+Training mode (the rule is written once, in dlcore.call_context): a PyTorch-style Module starts
+in training mode (as `torch.nn.Module`), a Keras layer or model in inference mode (a Keras
+`model(x)` is inference); modules inside a call without a mode of their own take the mode of the
+call; `.train()` / `.eval()` set the mode of a module and everything inside it (PyTorch style); a
+call given `training=True/False` runs every nested layer and model in that mode, whatever their
+own, and a module whose forward does not take `training` still passes it on. `trainable = False` freezes a module and every
 module inside it.
 
 Construction: a layer whose input size is known when its constructor returns (`input_shape=`,
@@ -43,7 +44,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import graph, initializers, regularizers
-from .call_context import resolve_training, training_context
+from .call_context import current_training, resolve_training, training_context
 from .saving import register_kind, register_serializable
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
@@ -84,7 +85,7 @@ class Module(metaclass=_ModuleType):
 
     # class-level defaults, so that a subclass that forgets super().__init__() still works
     name = "module"
-    training = False
+    default_training = True  # PyTorch: a new torch.nn.Module is in training mode; Keras classes: False
     built = True
     dtype = DEFAULT_DTYPE
     batch_input_shape = None
@@ -103,7 +104,6 @@ class Module(metaclass=_ModuleType):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: 'name' must be a string, got {type(name).__name__}")
         object.__setattr__(self, "name", name or unique_name(_snake(type(self).__name__)))
-        self.training = False
         self.trainable = bool(trainable)
         self.dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DTYPE
         self.built = False
@@ -118,6 +118,17 @@ class Module(metaclass=_ModuleType):
 
     def _after_init(self):
         """Runs when the constructor has returned; Layer builds there when the input shape is known."""
+
+    # ---- training mode (PyTorch's flag; the rule in dlcore.call_context) --------------------------
+    @property
+    def training(self):
+        """The mode set by .train() / .eval(), else the class's default (`default_training`)."""
+        own = self.__dict__.get("_training_mode")
+        return self.default_training if own is None else own
+
+    @training.setter
+    def training(self, value):
+        self.__dict__["_training_mode"] = bool(value)
 
     # ---- trainable (Keras: setting it sets it for every module inside) ---------------------------
     @property
@@ -149,9 +160,14 @@ class Module(metaclass=_ModuleType):
         training = kwargs.get("training")
         if "training" in kwargs and not self._forward_takes("training"):
             del kwargs["training"]  # passed on to the layers inside through the call context
-        if training is None:
+        if training is not None:
+            with training_context(training, forced=True):
+                return self._call_eager(*args, **kwargs)
+        mode = self._training()
+        inherited = current_training()
+        if inherited is not None and inherited[0] == mode:  # nothing new to pass on (the common case)
             return self._call_eager(*args, **kwargs)
-        with training_context(training):
+        with training_context(mode, forced=False):
             return self._call_eager(*args, **kwargs)
 
     def _forward_fn(self):
@@ -178,7 +194,7 @@ class Module(metaclass=_ModuleType):
     def _training(self, training=None):
         """Training or inference for this call: `training` if given, else the enclosing call's, else
         the module's mode (see dlcore.call_context)."""
-        return resolve_training(training, self.training)
+        return resolve_training(training, self.__dict__.get("_training_mode"), self.default_training)
 
     def _call_eager(self, *args, **kwargs):
         """The call on real tensors: build on the first input when needed, then forward."""

@@ -26,6 +26,7 @@ def _is_list(x):
 
 
 class Layer(Module):
+    default_training = False  # Keras: a layer called without training= (and outside any call) infers
     cast_inputs = True  # Embedding keeps integer ids as they are
     supports_masking = False
 

@@ -32,6 +32,8 @@ class Model(Trainer, Module):
     (or forward(self, x), PyTorch style).
     """
 
+    default_training = False  # Keras: model(x) is inference
+
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         Module.__init__(self, name=name, **kwargs)
         Trainer.__init__(self)
