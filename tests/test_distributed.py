@@ -518,6 +518,8 @@ def test_fit_on_n_processes(n, tmp_path):
     assert res["equivalence"] <= 1e-6
     assert res["loader"]["steps"] == [[-(-(-(-50 // n)) // 4)] * 2] * n
     assert res["loader"]["epoch_set"] == 1 and res["loader"]["weights_same"]
+    loss, acc, full_loss, full_acc = res["loader"]["val"]   # a validation loader on every rank: combined alike
+    assert acc == full_acc and abs(loss - full_loss) <= 1e-6 * abs(full_loss)
     assert "6 batches on rank 0, 5 batches on rank 1" in res["unequal_loaders"]
     assert "give steps_per_epoch=" in res["generator_without_steps"] and res["errors_everywhere"] == 1
 

@@ -167,9 +167,13 @@ model = Recorder()   # not built: fit builds it in the first step, then starts t
 dl.manual_seed(100 + r)
 compiled(model)
 counter = Steps()
-model.fit(dl.data.DataLoader(dataset, batch_size=4, sampler=sampler), epochs=2, verbose=0, callbacks=[counter])
+xv, yv = data(30, seed=5)
+h = model.fit(dl.data.DataLoader(dataset, batch_size=4, sampler=sampler), epochs=2, verbose=0, callbacks=[counter],
+              validation_data=dl.data.DataLoader(dl.data.TensorDataset(xv, yv), batch_size=8))
+full = model.evaluate(xv, yv, batch_size=30, return_dict=True)
 res["loader"] = {"steps": D.allgather_object(counter.per_epoch), "epoch_set": sampler.epoch,
-                 "weights_same": same_everywhere(weights_blob(model))}
+                 "weights_same": same_everywhere(weights_blob(model)),
+                 "val": [h.history["val_loss"][-1], h.history["val_accuracy"][-1], full["loss"], full["accuracy"]]}
 short = dl.data.DataLoader(dl.data.TensorDataset(x[:20 + (r == 0) * 4], y[:20 + (r == 0) * 4]), batch_size=4)
 try:
     compiled(Recorder()).fit(short, epochs=1, verbose=0)

@@ -74,8 +74,10 @@ def _as_array(x, what):
     """(array, wrap) where wrap(result) gives the result back in x's form (a Tensor for a Tensor)."""
     if isinstance(x, Tensor):
         return x.data, (lambda r: Tensor(r))
-    if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
+    if isinstance(x, np.ndarray) or type(x).__module__.startswith("cupy"):
         arr = x
+    elif hasattr(x, "__cuda_array_interface__"):  # another library's GPU array: a CuPy view of it
+        arr = _cupy().asarray(x)
     else:
         arr = np.asarray(x)
     if arr.dtype.kind not in "biufc":

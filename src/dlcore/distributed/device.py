@@ -72,8 +72,8 @@ class DevicePlane:
                 self.nccl = nccl
             elif use_nccl:
                 raise RuntimeError("dlcore.distributed: NCCL is not available on every rank (CuPy's "
-                                   "cupy.cuda.nccl); install it (pip install nvidia-nccl-cu12) or let dlcore "
-                                   "stage GPU buffers through host memory")
+                                   "cupy.cuda.nccl); install it as CuPy's installation guide says, or let dlcore "
+                                   "stage GPU buffers through host memory (use_nccl=None)")
         self.transport = "nccl" if self.nccl is not None else "staged"
 
     def close(self):

@@ -247,11 +247,11 @@ def metric_state(metric) -> list:
                 assigned.append(key)
                 object.__setattr__(self, key, value)
 
-        probe = object.__new__(Recorder)
-        probe.__dict__.update(metric.__dict__)
         try:
+            probe = object.__new__(Recorder)
+            probe.__dict__.update(metric.__dict__)
             probe.reset_state()
-        except Exception:
+        except Exception:  # a metric this cannot probe: its logged value is combined by sample count
             assigned = []
         names = tuple(dict.fromkeys(assigned))
         _STATE_NAMES[cls] = names
