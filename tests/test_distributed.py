@@ -42,7 +42,14 @@ def _mpiexec():
         return None
 
 
-needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or _mpiexec() is None,
+def _have_mpi4py():
+    try:
+        return importlib.util.find_spec("mpi4py") is not None
+    except (ImportError, ValueError):   # ValueError: blocked in sys.modules
+        return False
+
+
+needs_mpi = pytest.mark.skipif(not _have_mpi4py() or _mpiexec() is None,
                                reason="needs mpi4py and an mpiexec (pip install 'dlcore[distributed]' mpich)")
 
 
@@ -473,9 +480,10 @@ def test_collectives_on_every_dtype_with_3_processes():
 @needs_mpi
 def test_collectives_with_2_processes_through_the_launcher():
     rc, out, err, _ = launch([sys.executable, "-m", "dlcore.distributed.run", "-n", "2",
-                              str(SCRIPTS / "mpi_collectives.py")])
+                              str(SCRIPTS / "mpi_collectives.py"), "--set-threads"])
     res = result(rc, out, err)
     assert res["size"] == 2 and res["failures_by_rank"] == [0, 0], res["failures"]
+    assert res["threads"] == 3   # chosen by the program before init(): kept
 
 
 @needs_mpi

@@ -1,7 +1,8 @@
 """Run under mpiexec (tests/test_distributed.py starts it): every collective on every dtype, empty and
 odd sizes, against NumPy references computed from every rank's (reproducible) input.
 
-Rank 0 prints one line `RESULT <json>`: {"size", "failures": [...], "threads", ...}.
+Rank 0 prints one line `RESULT <json>`: {"size", "failures": [...], "threads", ...}. With --set-threads
+the script calls dl.set_num_threads(3) before init().
 """
 import json
 import os
@@ -13,6 +14,8 @@ import dlcore as dl
 
 D = dl.distributed
 imported_mpi_early = "mpi4py.MPI" in sys.modules   # import dlcore must not initialize MPI
+if "--set-threads" in sys.argv:   # the program chose a thread count: init() keeps it
+    dl.set_num_threads(3)
 D.init()
 r, n = D.rank(), D.size()
 failures = []

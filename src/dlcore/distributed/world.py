@@ -31,6 +31,9 @@ __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "
 LAUNCHER_ENV = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 
 _WORLD = None
+# The CPU kernels' thread count before the program could change it (import dlcore imports this module):
+# a different count at init() means the program chose one (dl.set_num_threads), which init() keeps.
+_DEFAULT_THREADS = _system.get_num_threads()
 
 
 class World:
@@ -160,7 +163,7 @@ def _set_threads(world, num_threads):
     sets = [set(s) for s in world.local_comm.allgather(sorted(mine))]  # every local rank takes part
     if os.environ.get("DLCORE_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS"):
         return
-    if _system.get_num_threads() != len(mine):
+    if _system.get_num_threads() != _DEFAULT_THREADS:
         return  # set_num_threads was called: the user chose
     union = set().union(*sets)
     if sum(len(s) for s in sets) == len(union):
