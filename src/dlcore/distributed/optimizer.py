@@ -351,7 +351,7 @@ def broadcast_optimizer_state(optimizer, root=0):
         return
     named = [(f"{i}.{k}", s[k]) for i, s in enumerate(optimizer.state) for k in sorted(s)]
     _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_optimizer_state")
-    lr = optimizer._learning_rate
+    lr = getattr(optimizer, "_learning_rate", None)   # the constant, not a schedule's current value
     scalars = w.comm.bcast({"iterations": int(optimizer.iterations),
                             "learning_rate": lr if isinstance(lr, float) else None}, root=root)
     optimizer.iterations = scalars["iterations"]
