@@ -23,6 +23,7 @@ from . import losses, metrics, optimizers, schedules
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
 from . import models
+from . import distributed
 from ._version import __version__
 from .models import Input, Model, Sequential
 
@@ -34,3 +35,4 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "activations", "initializers", "regularizers", "Module", "layers", "losses",
            "metrics", "optimizers", "schedules"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
+__all__ += ["distributed"]

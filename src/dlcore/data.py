@@ -108,10 +108,12 @@ class DataLoader:
             dlcore's global generator.
         transform: optional function applied to each batch's first array (e.g. augmentation);
             called as transform(x_batch, rng).
+        sampler: an iterable of sample indices with a length, read at the start of every pass
+            (e.g. dl.distributed.DistributedSampler); it sets the order, so shuffle must be False.
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 seed=None, transform=None):
+                 seed=None, transform=None, sampler=None):
         if isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
         elif not isinstance(dataset, Dataset):
@@ -124,12 +126,18 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.transform = transform
         self._rng = np.random.default_rng(seed) if seed is not None else None
+        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__")):
+            raise ValueError("DataLoader: sampler must be an iterable of indices with a length, and shuffle=False "
+                             f"with it (the sampler sets the order), got sampler={sampler!r}, shuffle={shuffle!r}")
+        self.sampler = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

@@ -27,6 +27,7 @@ from . import optimizers
 from .call_context import get_mask
 from .compile_utils import CompileLoss, CompileMetrics, MeanTracker
 from .data import map_arrays, num_samples, to_numpy
+from .distributed import fit as distributed_fit
 from .saving import serialize_compile
 from .tensor import Tensor, no_grad
 from .utils import Progbar
@@ -269,13 +270,16 @@ class Trainer:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         if data_module.is_array_data(x) and y is None:
             raise ValueError("fit: give the targets y with the arrays x")
+        # the hooks of data-parallel training (dlcore.distributed.fit): no-ops unless the optimizer is distributed
+        dist = distributed_fit.session(self, x)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_module.train_validation_split(x, y, sample_weight,
                                                                                         validation_split)
-        batches = data_module.EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
+        batches = dist.epoch_iterator(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
 
         history = callbacks_module.History()
         cbs = list(callbacks or []) + ([callbacks_module.ProgbarLogger(verbose)] if verbose else []) + [history]
+        cbs = dist.callbacks(cbs)
         cb = callbacks_module.CallbackList(cbs, model=self, epochs=epochs, steps=batches.num_batches, verbose=verbose)
         self.history = history
         self.stop_training = False
@@ -294,8 +298,9 @@ class Trainer:
                         cb.on_train_batch_begin(step)
                         self._track_loss(*self.train_step(xb, yb, swb), num_samples(xb))
                         seen += 1
-                        logs = self._logs()
+                        logs = dist.logs(self._logs())
                         cb.on_train_batch_end(step, logs)
+                        self.stop_training, interrupted.set = dist.stop(self.stop_training, interrupted.set)
                         if self.stop_training or interrupted.set:
                             break
                     if seen == 0:
@@ -304,10 +309,11 @@ class Trainer:
                         break
                     epoch_logs = dict(logs)
                     if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                        val = self.evaluate_data(validation_data, validation_batch_size or batch_size,
-                                                 validation_steps)
+                        val = dist.evaluate(self, validation_data, validation_batch_size or batch_size,
+                                            validation_steps)
                         epoch_logs.update({"val_" + k: v for k, v in val.items()})
                     cb.on_epoch_end(epoch, epoch_logs)
+                    self.stop_training, interrupted.set = dist.stop(self.stop_training, interrupted.set)
                     logs = epoch_logs
             except KeyboardInterrupt:
                 interrupted.set = True
