@@ -1,4 +1,4 @@
-"""Training utilities: the Keras-style progress bar and plot_history."""
+"""Utilities: the Keras-style progress bar and plot_history; get_file and the data helpers (re-exported)."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,10 @@ import time
 
 import numpy as np
 
+from .file_utils import DownloadError, extract_archive, get_file, hash_file, validate_file
+
 __all__ = ["Progbar", "plot_history", "format_time_per_step"]
+__all__ += ["get_file", "hash_file", "validate_file", "extract_archive", "DownloadError"]
 
 
 def snake_case(name: str) -> str:
