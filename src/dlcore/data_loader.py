@@ -31,7 +31,14 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "Sampler", "SequentialSampler",
 
 def to_numpy(x) -> np.ndarray:
     """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like); CuPy arrays and GPU
-    tensors are copied to the host."""
+    tensors are copied to the host.
+
+    Example:
+    ```python
+    import dlcore as dl
+    assert dl.data.to_numpy(dl.tensor([1.0, 2.0])).tolist() == [1.0, 2.0]
+    ```
+    """
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "numpy") and callable(x.numpy):
@@ -65,6 +72,22 @@ class Dataset:
 
     A sample is an array, a number, a string, or a tuple / list / dict of those (e.g. (x, y)).
     DataLoader stacks samples into batches (see `default_collate`).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+
+    class Squares(dl.data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.float32(i), np.float32(i * i)
+
+    x, y = next(iter(dl.data.DataLoader(Squares(), batch_size=5)))
+    assert y.tolist() == [0, 1, 4, 9, 16]
+    ```
     """
 
     def __len__(self) -> int:
@@ -75,7 +98,16 @@ class Dataset:
 
 
 class TensorDataset(Dataset):
-    """Samples are rows of equally long arrays: TensorDataset(x, y)[i] == (x[i], y[i])."""
+    """Samples are rows of equally long arrays: TensorDataset(x, y)[i] == (x[i], y[i]).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+    ds = dl.data.TensorDataset(np.arange(6).reshape(3, 2), np.array([0, 1, 0]))
+    assert len(ds) == 3 and ds[1][0].tolist() == [2, 3]
+    ```
+    """
 
     def __init__(self, *arrays):
         if not arrays:
@@ -95,7 +127,16 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of `dataset` at `indices`, in that order: Subset(ds, [3, 1])[0] is ds[3]."""
+    """The samples of `dataset` at `indices`, in that order: Subset(ds, [3, 1])[0] is ds[3].
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+    sub = dl.data.Subset(dl.data.TensorDataset(np.arange(10)), [3, 1])
+    assert len(sub) == 2 and sub[0][0] == 3
+    ```
+    """
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
@@ -115,7 +156,27 @@ class Subset(Dataset):
 # --------------------------------------------------------------------------------------------
 
 class Sampler:
-    """An iterable of sample indices with a length. Subclasses define __iter__ and __len__."""
+    """An iterable of sample indices with a length. Subclasses define __iter__ and __len__.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+
+    class EvenFirst(dl.data.Sampler):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(list(range(0, self.n, 2)) + list(range(1, self.n, 2)))
+
+        def __len__(self):
+            return self.n
+
+    loader = dl.data.DataLoader((np.arange(5),), batch_size=5, sampler=EvenFirst(5))
+    assert next(iter(loader)).tolist() == [0, 2, 4, 1, 3]
+    ```
+    """
 
     def __iter__(self):
         raise NotImplementedError
@@ -128,7 +189,14 @@ class Sampler:
 
 
 class SequentialSampler(Sampler):
-    """0, 1, ..., len(data_source) - 1."""
+    """0, 1, ..., len(data_source) - 1.
+
+    Example:
+    ```python
+    import dlcore as dl
+    assert list(dl.data.SequentialSampler(range(3))) == [0, 1, 2]
+    ```
+    """
 
     def __init__(self, data_source):
         self.data_source = data_source
@@ -145,6 +213,13 @@ class RandomSampler(Sampler):
 
     seed: an int or a numpy Generator for a private, reproducible stream; None draws from dlcore's
     global generator (`dl.manual_seed`).
+
+    Example:
+    ```python
+    import dlcore as dl
+    order = list(dl.data.RandomSampler(range(5), seed=0))
+    assert sorted(order) == [0, 1, 2, 3, 4]
+    ```
     """
 
     def __init__(self, data_source, replacement=False, num_samples=None, seed=None):
@@ -169,7 +244,14 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given indices, in a new random order each pass."""
+    """The given indices, in a new random order each pass.
+
+    Example:
+    ```python
+    import dlcore as dl
+    assert sorted(dl.data.SubsetRandomSampler([4, 7, 9], seed=0)) == [4, 7, 9]
+    ```
+    """
 
     def __init__(self, indices, seed=None):
         self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -183,7 +265,16 @@ class SubsetRandomSampler(Sampler):
 
 
 class WeightedRandomSampler(Sampler):
-    """`num_samples` indices drawn with probabilities proportional to `weights` (one per sample)."""
+    """`num_samples` indices drawn with probabilities proportional to `weights` (one per sample),
+    e.g. to balance classes.
+
+    Example:
+    ```python
+    import dlcore as dl
+    draws = list(dl.data.WeightedRandomSampler([0.0, 1.0, 3.0], num_samples=100, seed=0))
+    assert 0 not in draws and draws.count(2) > draws.count(1)
+    ```
+    """
 
     def __init__(self, weights, num_samples, replacement=True, seed=None):
         w = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -206,7 +297,14 @@ class WeightedRandomSampler(Sampler):
 
 
 class BatchSampler(Sampler):
-    """Groups the indices of `sampler` into lists of `batch_size` (the last one shorter unless drop_last)."""
+    """Groups the indices of `sampler` into lists of `batch_size` (the last one shorter unless drop_last).
+
+    Example:
+    ```python
+    import dlcore as dl
+    assert list(dl.data.BatchSampler(range(5), 2)) == [[0, 1], [2, 3], [4]]
+    ```
+    """
 
     def __init__(self, sampler, batch_size, drop_last=False):
         self.sampler = sampler

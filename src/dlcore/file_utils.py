@@ -37,7 +37,15 @@ class DownloadError(OSError):
 
 
 def dlcore_home() -> str:
-    """dlcore's cache folder: `$DLCORE_HOME` if set, else `~/.dlcore`."""
+    """dlcore's cache folder: `$DLCORE_HOME` if set, else `~/.dlcore` (data sets go to its `datasets/`).
+
+    Example:
+    ```python
+    import os
+    import dlcore as dl
+    assert dl.utils.dlcore_home() == os.path.expanduser(os.environ.get("DLCORE_HOME") or "~/.dlcore")
+    ```
+    """
     return os.path.expanduser(os.environ.get("DLCORE_HOME") or os.path.join("~", ".dlcore"))
 
 
