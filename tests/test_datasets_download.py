@@ -351,3 +351,34 @@ def test_every_loader_is_offline_clear(monkeypatch, tmp_path):
             module.load_data()
         assert dead + fname in str(e.value) and file_hash in str(e.value), module.__name__
     assert not blocked
+
+
+# ---- the demo on downloaded data ----------------------------------------------------------------
+
+def test_demo_trains_the_keras_mnist_convnet_on_served_data(served, capsys):
+    from dlcore import demo
+    rng = np.random.default_rng(8)
+    served(datasets.mnist, "mnist.npz", _npz_bytes(
+        x_train=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8), y_train=rng.integers(0, 10, 40, dtype=np.uint8),
+        x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=rng.integers(0, 10, 10, dtype=np.uint8)))
+    acc = demo.main(["--dataset", "mnist", "--epochs", "1", "--batch-size", "16", "--verbose", "0"])
+    out = capsys.readouterr().out
+    assert 0.0 <= acc <= 1.0 and "mnist, 28x28x1: 40 training and 10 test images" in out
+    assert "dropout" in out and "test accuracy" in out
+
+
+def test_demo_without_a_network_says_how_to_continue(monkeypatch, tmp_path, capsys):
+    from dlcore import demo
+    blocked = block_network(monkeypatch)
+    monkeypatch.setenv("DLCORE_HOME", str(tmp_path))
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    monkeypatch.setitem(_common.BASE_URLS, "keras", f"http://127.0.0.1:{s.getsockname()[1]}/")
+    s.close()
+    with pytest.raises(SystemExit) as e:
+        demo.main(["--dataset", "fashion_mnist", "--quick"])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "could not be downloaded" in err and "run `python -m dlcore.demo`" in err
+    assert str(tmp_path / "datasets") in err and not blocked
