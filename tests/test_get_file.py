@@ -182,17 +182,30 @@ def test_a_killed_download_leaves_nothing_a_later_call_trusts(server, tmp_path):
 
 
 def test_two_processes_loading_at_once_download_once(server, tmp_path):
-    server.add("/data.bin", DATA, chunk=1 << 14, delay=0.01)  # slow enough for the two to overlap
+    server.add("/data.bin", DATA, chunk=1 << 13, delay=0.02)  # about 2.5 s: the two calls overlap
     env = dict(os.environ, DLCORE_HOME=str(tmp_path / "home"))
-    script = _child_script(server.url("/data.bin"), SHA)
-    children = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    gate = tmp_path / "go"
+    children = []
+    for k in range(2):  # each waits at the gate, so that both call get_file at the same moment
+        script = textwrap.dedent(f"""
+            import os, time
+            from dlcore.utils import get_file
+            open({str(tmp_path / f"ready{k}")!r}, "w").close()
+            while not os.path.exists({str(gate)!r}):
+                time.sleep(0.005)
+        """) + _child_script(server.url("/data.bin"), SHA)  # (imported first: both start the call together)
+        children.append(subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True))
+    deadline = time.time() + 60
+    while not all((tmp_path / f"ready{k}").exists() for k in range(2)) and time.time() < deadline:
+        time.sleep(0.01)
+    gate.touch()
     outs = [c.communicate(timeout=120) for c in children]
     for c, (out, err) in zip(children, outs):
         assert c.returncode == 0, err
         assert "OK " + str(_cache(tmp_path) / "data.bin") in out
     assert server.count("/data.bin") == 1
-    assert any("Waiting for another process" in out for out, _ in outs)
+    assert sum("Waiting for another process" in out for out, _ in outs) == 1  # one waited on the lock
     assert open(_cache(tmp_path) / "data.bin", "rb").read() == DATA
 
 

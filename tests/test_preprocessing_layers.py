@@ -440,3 +440,19 @@ def test_save_and_load_a_text_model_with_its_vocabulary(tmp_path):
     model.fit(z, np.array([1.0, 2.0, 3.0]), epochs=1, verbose=0)
     model.save(tmp_path / "i.dlc")
     np.testing.assert_array_equal(dl.models.load_model(tmp_path / "i.dlc").predict(z), model.predict(z))
+
+
+@pytest.mark.parametrize("make, x", [
+    (lambda: L.StringLookup(vocabulary=["red", "green", "blue"], output_mode="multi_hot"),
+     np.array([["red", "blue"], ["green", "pink"]])),
+    (lambda: L.CategoryEncoding(num_tokens=5, output_mode="count"), np.array([[0, 4, 4], [1, 2, 3]])),
+    (lambda: L.RandomCrop(3, 3, seed=0), np.random.default_rng(0).random((2, 5, 5, 1)).astype(np.float32)),
+])
+def test_save_and_load_lookup_and_encoding_models(tmp_path, make, x):
+    model = dl.Sequential([make(), L.Flatten(), L.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.ones((2, 2), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "m.dlc")
+    loaded = dl.models.load_model(tmp_path / "m.dlc")
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
