@@ -280,7 +280,7 @@ def test_distributed_sampler_with_a_data_loader():
         D.DistributedSampler(ds, num_replicas=0)
     with pytest.raises(TypeError, match="must have a length"):
         D.DistributedSampler(iter([1, 2]))
-    with pytest.raises(ValueError, match="shuffle=False"):
+    with pytest.raises(ValueError, match="sampler.*shuffle=True, not both"):
         dl.data.DataLoader(ds, shuffle=True, sampler=samplers[0])
 
 

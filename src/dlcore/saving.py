@@ -530,6 +530,8 @@ def _check_plausible(arch, weights: dict, path):
             for k, v in obj.items():
                 walk(v, str(k), depth + 1)
         elif isinstance(obj, list):
+            if key in ("vocabulary", "idf_weights"):  # a lookup layer's tokens: data, not sizes
+                return
             if "shape" in key or key in ("inputs",):
                 dims = [d for d in obj if isinstance(d, int) and not isinstance(d, bool)]
                 if any(d < 0 for d in dims) or (dims and int(np.prod([max(d, 1) for d in dims], dtype=np.float64))

@@ -1,4 +1,4 @@
-"""Training utilities: the Keras-style progress bar and plot_history."""
+"""Utilities: the Keras-style progress bar and plot_history; get_file and the data helpers (re-exported)."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,15 @@ import time
 
 import numpy as np
 
+from .data import normalize, to_categorical
+from .dataset_utils import (image_dataset_from_directory, pad_sequences, split_dataset, text_dataset_from_directory,
+                            timeseries_dataset_from_array)
+from .file_utils import DownloadError, dlcore_home, extract_archive, get_file, hash_file, validate_file
+
 __all__ = ["Progbar", "plot_history", "format_time_per_step"]
+__all__ += ["get_file", "dlcore_home", "hash_file", "validate_file", "extract_archive", "DownloadError", "to_categorical", "normalize",
+            "pad_sequences", "split_dataset", "timeseries_dataset_from_array", "image_dataset_from_directory",
+            "text_dataset_from_directory"]
 
 
 def snake_case(name: str) -> str:

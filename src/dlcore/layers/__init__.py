@@ -14,6 +14,9 @@ from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, MaxPool2D,
                       MaxPooling2D)
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .preprocessing import (CategoryEncoding, CenterCrop, IntegerLookup, Normalization, RandomContrast, RandomCrop,
+                            RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing, StringLookup,
+                            TextVectorization)
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Embedding", "Conv1D", "Conv2D",
            "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
@@ -21,6 +24,9 @@ __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Emb
            "get_layer_class"]
 __all__ += ["Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
             "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
+__all__ += ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+            "RandomTranslation", "RandomCrop", "RandomContrast", "TextVectorization", "StringLookup", "IntegerLookup",
+            "CategoryEncoding"]
 
 
 def get_layer_class(class_name):
