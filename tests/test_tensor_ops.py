@@ -128,6 +128,10 @@ def test_gather_index_select_take_sort_topk():
     close(values, -np.sort(-x, axis=1)[:, :2])
     values, indices = tx.topk(3, dim=0, largest=False)
     close(values, np.sort(x, axis=0)[:3]), close(np.take_along_axis(x, indices.numpy(), 0), values.numpy())
+    values, indices = dl.topk(dl.tensor([1.0, 4.0, 2.0, 3.0]), 2, sorted=False)
+    assert values.tolist() == [4.0, 3.0] and indices.tolist() == [1, 3]
+    values, indices = dl.topk(dl.tensor([3.0, 4.0, 2.0, 1.0]), 2, sorted=False)
+    assert values.tolist() == [3.0, 4.0] and indices.tolist() == [0, 1]
     ties = dl.tensor([2, 1, 2, 1])
     assert dl.argsort(ties).tolist() == [1, 3, 0, 2]                    # stable
     assert dl.argsort(ties, descending=True).tolist() == [0, 2, 1, 3]   # stable, largest first
@@ -360,9 +364,11 @@ def test_semantics_match_torch():
 
 # ---- every Example of the new public names runs as written ----------------------------------------------------
 
-EXAMPLED = [dl.grad, dl.no_grad, dl.set_grad_enabled, dl.where, dl.maximum, dl.minimum, dl.clamp, dl.var, dl.std,
+EXAMPLED = [dl.grad, dl.no_grad, dl.set_grad_enabled, dl.inference_mode, dl.where, dl.maximum, dl.minimum, dl.clamp,
+            dl.eq, dl.ne, dl.lt, dl.le, dl.gt, dl.ge, dl.logical_and, dl.logical_or, dl.logical_not, dl.var, dl.std,
             dl.cumsum, dl.argmax, dl.argmin, dl.split, dl.chunk, dl.tile, dl.repeat_interleave, dl.flip, dl.gather,
-            dl.index_select, dl.sort, dl.topk, dl.einsum, dl.pad, F.pad, dl.testing.gradgradcheck]
+            dl.take_along_axis, dl.index_select, dl.take, dl.sort, dl.argsort, dl.topk, dl.broadcast_to, dl.einsum,
+            dl.pad, F.pad, dl.testing.gradgradcheck]
 
 
 @pytest.mark.parametrize("obj", EXAMPLED, ids=lambda o: o.__qualname__)

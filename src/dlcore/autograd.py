@@ -111,7 +111,19 @@ class enable_grad(no_grad):
 
 
 class inference_mode(no_grad):
-    """`no_grad` under PyTorch's other name; `inference_mode(False)` leaves grad mode as it is."""
+    """`no_grad` under PyTorch's other name (context manager or decorator); `inference_mode(False)`
+    leaves grad mode as it is.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    w = dl.ones(2, requires_grad=True)
+    with dl.inference_mode():
+        assert not (w * 2).requires_grad
+    ```
+    """
 
     __slots__ = ("_mode",)
 

@@ -77,6 +77,10 @@ def where(condition, input=None, other=None):
 def maximum(input, other):
     """The elementwise maximum of two tensors (broadcast); where they tie, each gets half the gradient.
 
+    Args:
+        input: a Tensor, array or number.
+        other: a Tensor, array or number (a number takes the tensor's dtype).
+
     Example:
 
     ```python
@@ -92,6 +96,10 @@ def maximum(input, other):
 def minimum(input, other):
     """The elementwise minimum of two tensors (broadcast); where they tie, each gets half the gradient.
 
+    Args:
+        input: a Tensor, array or number.
+        other: a Tensor, array or number (a number takes the tensor's dtype).
+
     Example:
 
     ```python
@@ -106,6 +114,11 @@ def minimum(input, other):
 
 def clamp(input, min=None, max=None):
     """`input` clipped to [min, max]; bounds are numbers or tensors (broadcast), either may be None.
+
+    Args:
+        input: the tensor.
+        min: the lower bound (a number, a tensor broadcast against `input`, or None).
+        max: the upper bound (likewise).
 
     The gradient goes to the input where min <= input <= max, else to the bound taken.
 
@@ -124,48 +137,97 @@ clip = clamp
 
 
 # comparisons: boolean tensors, no gradient (PyTorch's names, then NumPy's)
+_CMP_DOC = """input {sym} other elementwise (broadcast), a boolean tensor without gradient; also `dl.{alias}`.
+
+    Args:
+        input: a Tensor, array or number.
+        other: a Tensor, array or number.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    assert dl.{name}(dl.tensor([1.0, 2.0, 3.0]), 2.0).tolist() == {result}
+    ```
+    """
+
+
 def eq(input, other):
-    """input == other elementwise, a boolean tensor (no gradient); also `dl.equal`."""
     return _t(input, "eq") == other
 
 
 def ne(input, other):
-    """input != other elementwise, a boolean tensor (no gradient); also `dl.not_equal`."""
     return _t(input, "ne") != other
 
 
 def lt(input, other):
-    """input < other elementwise, a boolean tensor (no gradient); also `dl.less`."""
     return _t(input, "lt") < other
 
 
 def le(input, other):
-    """input <= other elementwise, a boolean tensor (no gradient); also `dl.less_equal`."""
     return _t(input, "le") <= other
 
 
 def gt(input, other):
-    """input > other elementwise, a boolean tensor (no gradient); also `dl.greater`."""
     return _t(input, "gt") > other
 
 
 def ge(input, other):
-    """input >= other elementwise, a boolean tensor (no gradient); also `dl.greater_equal`."""
     return _t(input, "ge") >= other
 
 
+for _f, _sym, _alias, _result in [(eq, "==", "equal", [False, True, False]),
+                                  (ne, "!=", "not_equal", [True, False, True]),
+                                  (lt, "<", "less", [True, False, False]),
+                                  (le, "<=", "less_equal", [True, True, False]),
+                                  (gt, ">", "greater", [False, False, True]),
+                                  (ge, ">=", "greater_equal", [False, True, True])]:
+    _f.__doc__ = _CMP_DOC.format(sym=_sym, alias=_alias, name=_f.__name__, result=_result)
 equal, not_equal, less, less_equal, greater, greater_equal = eq, ne, lt, le, gt, ge
 
 
 def logical_and(input, other):
+    """Elementwise `input and other` of two boolean (or truthy) tensors; a boolean tensor, no gradient.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    x = dl.tensor([-1.0, 0.5, 2.0])
+    assert dl.logical_and(x > 0, x < 1).tolist() == [False, True, False]
+    ```
+    """
     return _t(input, "logical_and").to(dtype=bool) & _t(other, "logical_and", "other").to(dtype=bool)
 
 
 def logical_or(input, other):
+    """Elementwise `input or other`; a boolean tensor, no gradient.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    x = dl.tensor([-1.0, 0.5, 2.0])
+    assert dl.logical_or(x < 0, x > 1).tolist() == [True, False, True]
+    ```
+    """
     return _t(input, "logical_or").to(dtype=bool) | _t(other, "logical_or", "other").to(dtype=bool)
 
 
 def logical_not(input):
+    """Elementwise `not input`; a boolean tensor, no gradient (also `~t` on a boolean tensor).
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    assert dl.logical_not(dl.tensor([True, False])).tolist() == [False, True]
+    ```
+    """
     return ~_t(input, "logical_not").to(dtype=bool)
 
 
@@ -173,6 +235,12 @@ def logical_not(input):
 
 def var(input, dim=None, keepdim=False, *, correction=None, ddof=None, unbiased=None, axis=None, keepdims=None):
     """Variance over `dim` (all axes when None): sum((x - mean)^2) / (N - correction).
+
+    Args:
+        input: the tensor.
+        dim: an int or a tuple of ints (NumPy's name `axis` works too); None for all axes.
+        keepdim: keep the reduced axes with length 1 (also `keepdims`).
+        correction: subtracted from N in the divisor (also `ddof`; `unbiased=True` means 1).
 
     The default correction is 0 (the population variance, as NumPy and Keras); PyTorch's `var`
     defaults to 1: pass `correction=1` (or `unbiased=True`, or NumPy's `ddof=1`) for its result.
@@ -206,7 +274,10 @@ def std(input, dim=None, keepdim=False, *, correction=None, ddof=None, unbiased=
 
 
 def cumsum(input, dim=None, *, axis=None):
-    """Cumulative sum along `dim` (None: over the flattened tensor, as NumPy does).
+    """Cumulative sum along `dim` (None: over the flattened tensor, as NumPy does; also `axis`).
+
+    Output shape: the input's (flattened when `dim` is None). Differentiable (the gradient is the
+    reversed cumulative sum).
 
     Example:
 
@@ -253,6 +324,15 @@ def split(tensor, split_size_or_sections, dim=None, *, axis=None):
     """Pieces of `tensor` along `dim` (default 0): each `split_size_or_sections` long (an int; the
     last may be shorter) or of the listed lengths. PyTorch's split; the pieces are views.
 
+    Args:
+        tensor: the tensor.
+        split_size_or_sections: the length of every piece (int), or the list of lengths, which
+            must add up to the axis's length. (NumPy's `split` takes a number of equal sections
+            or cut indices instead.)
+        dim: the axis (also `axis`).
+
+    Returns a tuple of tensors; unused pieces get a zero gradient.
+
     Example:
 
     ```python
@@ -283,6 +363,13 @@ def tile(input, reps):
     """`input` repeated `reps[i]` times along axis i (NumPy's and PyTorch's tile; `Tensor.repeat` is
     the same with one entry per axis).
 
+    Args:
+        input: the tensor.
+        reps: an int or a sequence of non-negative ints; a shorter one is padded with 1s in front, a
+            longer one adds leading axes.
+
+    Output shape: `input.shape[i] * reps[i]` per axis. Differentiable (the copies' gradients add up).
+
     Example:
 
     ```python
@@ -298,6 +385,11 @@ def repeat_interleave(input, repeats, dim=None, *, axis=None):
     """Each entry repeated `repeats` times (an int, or one count per entry along `dim`), copies side
     by side; `dim` None works on the flattened tensor. NumPy's and Keras's `repeat`.
 
+    Args:
+        input: the tensor.
+        repeats: an int, or a 1-D integer tensor/list with one non-negative count per entry.
+        dim: the axis (also `axis`); None repeats the flattened tensor.
+
     Example:
 
     ```python
@@ -310,7 +402,7 @@ def repeat_interleave(input, repeats, dim=None, *, axis=None):
 
 
 def flip(input, dims=None, *, axis=None):
-    """The entries of the axes `dims` in reverse order (all axes when None).
+    """The entries of the axes `dims` in reverse order (all axes when None; also `axis`). A view.
 
     Example:
 
@@ -326,8 +418,14 @@ def flip(input, dims=None, *, axis=None):
 def gather(input, dim, index):
     """out[i][j] = input[index[i][j]][j] for dim 0, input[i][index[i][j]] for dim 1 (PyTorch's gather).
 
-    Differentiable with respect to `input` (the gradient is scatter-added back); `index` is an
-    integer tensor with as many axes as `input`.
+    Args:
+        input: the tensor.
+        dim: the axis the indices point along.
+        index: an integer tensor with as many axes as `input`, no longer than it along the other
+            axes, values in [0, input.shape[dim]).
+
+    Output shape: `index.shape`. Differentiable with respect to `input` (the gradient is
+    scatter-added back, repeated indices adding up).
 
     Example:
 
@@ -342,7 +440,17 @@ def gather(input, dim, index):
 
 
 def take_along_axis(arr, indices, axis):
-    """NumPy's name and argument order of `gather`: `take_along_axis(x, idx, axis) == gather(x, axis, idx)`."""
+    """NumPy's name and argument order of `gather`: `take_along_axis(x, idx, axis) == gather(x, axis, idx)`.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    x = dl.tensor([[10.0, 30.0, 20.0]])
+    assert dl.take_along_axis(x, dl.argsort(x, dim=1), 1).tolist() == [[10.0, 20.0, 30.0]]
+    ```
+    """
     return _t(arr, "take_along_axis", "arr").gather(axis, indices)
 
 
@@ -361,7 +469,25 @@ def index_select(input, dim, index):
 
 
 def take(a, indices, axis=None):
-    """NumPy's and Keras's take: the entries `indices` along `axis` (of the flattened tensor when None)."""
+    """NumPy's and Keras's take: the entries `indices` along `axis` (of the flattened tensor when None).
+
+    Args:
+        a: the tensor.
+        indices: integers (any shape; repeats allowed), in [0, length).
+        axis: the axis to take along; None takes from the flattened tensor.
+
+    Output shape: `a.shape[:axis] + indices.shape + a.shape[axis + 1:]`. Differentiable in `a`.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    x = dl.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert dl.take(x, [3, 0]).tolist() == [4.0, 1.0]
+    assert dl.take(x, [1, 1], axis=1).tolist() == [[2.0, 2.0], [4.0, 4.0]]
+    ```
+    """
     t = _t(a, "take", "a")
     if axis is None:
         idx = t._index_array("take", indices)
@@ -373,6 +499,11 @@ def take(a, indices, axis=None):
 
 def sort(input, dim=None, descending=False, *, axis=None):
     """(values, indices) of `input` sorted along `dim` (default -1); the values are differentiable.
+
+    Args:
+        input: the tensor.
+        dim: the axis (also `axis`).
+        descending: largest first. The sort is stable either way (ties keep their order).
 
     Example:
 
@@ -387,12 +518,29 @@ def sort(input, dim=None, descending=False, *, axis=None):
 
 
 def argsort(input, dim=None, descending=False, *, axis=None):
-    """The indices that sort `input` along `dim` (default -1; stable); int64, no gradient."""
+    """The indices that sort `input` along `dim` (default -1; stable: ties keep their order); int64,
+    no gradient.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    assert dl.argsort(dl.tensor([3.0, 1.0, 2.0]), descending=True).tolist() == [0, 2, 1]
+    ```
+    """
     return _t(input, "argsort").argsort(dim, descending, axis=axis)
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the `k` largest (or smallest) entries along `dim`, largest first.
+
+    Args:
+        input: the tensor.
+        k: how many, in [0, input.shape[dim]].
+        dim: the axis (default -1).
+        largest: the largest (True) or the smallest (False) entries, in that order.
+        sorted: True: in order (largest first); False: in the order they have in `input`.
 
     Example:
 
@@ -407,7 +555,17 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 def broadcast_to(input, shape):
-    """A read-only view of `input` repeated along new or size-1 axes to `shape`."""
+    """A read-only view of `input` repeated along new or size-1 axes to `shape` (NumPy's rules);
+    the gradient sums the copies back (PyTorch's `expand` takes -1 for an unchanged axis).
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    assert dl.broadcast_to(dl.tensor([1.0, 2.0]), (2, 2)).tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    ```
+    """
     return _t(input, "broadcast_to").broadcast_to(shape)
 
 

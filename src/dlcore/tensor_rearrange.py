@@ -160,14 +160,17 @@ class RearrangeMethods:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """(values, indices) of the `k` largest (`largest=False`: smallest) entries along `dim`, in
-        order; the values are differentiable."""
+        order (`sorted=False`: in their order along `dim`); the values are differentiable."""
         dim = _axis_arg("topk", dim, self.ndim)
         n = self.shape[dim]
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
             raise ValueError(f"topk: 'k' must be an int in [0, {n}] (the length of axis {dim}, shape {self.shape}), "
                              f"got {k!r}")
         order = self.argsort(dim, descending=largest)
-        indices = self._wrap(order.data[(slice(None),) * dim + (slice(0, int(k)),)], None, 0)
+        indices = order.data[(slice(None),) * dim + (slice(0, int(k)),)]
+        if not sorted:
+            indices = self.xp.sort(indices, axis=dim)
+        indices = self._wrap(indices, None, 0)
         return self.gather(dim, indices), indices
 
     # ---- helpers ----------------------------------------------------------------------------
