@@ -15,10 +15,11 @@ from ._random import manual_seed
 from .tensor import (Parameter, Tensor, arange, concatenate, enable_grad, from_dlpack, full, is_grad_enabled,
                      no_grad, ones, ones_like, rand, randn, stack, tensor, zeros, zeros_like)
 from .autograd import grad, inference_mode, set_grad_enabled
-from .tensor_functions import (argmax, argmin, argsort, broadcast_to, chunk, clamp, clip, cumsum, einsum, eq, equal,
-                               flip, gather, ge, greater, greater_equal, gt, index_select, le, less, less_equal,
-                               logical_and, logical_not, logical_or, lt, maximum, minimum, ne, not_equal, pad,
-                               repeat_interleave, sort, split, std, take, take_along_axis, tile, topk, var, where)
+from .tensor_functions import (argmax, argmin, clamp, clip, cumsum, einsum, eq, equal, ge, greater, greater_equal, gt,
+                               le, less, less_equal, logical_and, logical_not, logical_or, lt, maximum, minimum, ne,
+                               not_equal, std, var, where)
+from .tensor_functions_rearrange import (argsort, broadcast_to, chunk, flip, gather, index_select, pad,
+                                         repeat_interleave, sort, split, take, take_along_axis, tile, topk)
 from . import autograd, functional, testing
 from . import activations, initializers, regularizers
 from .module import Module

@@ -11,8 +11,9 @@ This module adds what a tensor is (its array, device, dtype, version counter, co
 Array code goes through `xp` (`numpy` or `cupy`, from `get_array_module`) so that the same body
 serves both devices.
 
-Layering, each importing only those before it: autograd <- ops <- tensor_methods (tensor_rearrange,
-tensor_inplace) <- tensor <- tensor_functions <- functional <- activations <- layers. The names that used to be defined here (`Function`,
+Layering, each importing only those before it: grad_mode <- autograd <- ops <- tensor_methods
+(tensor_rearrange, tensor_inplace) <- tensor <- tensor_functions (tensor_functions_rearrange) <-
+functional <- activations <- layers. The names that used to be defined here (`Function`,
 `no_grad`, the op classes, ...) are still importable from this module.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..ops import GetItem
-from ..tensor_functions import pad as _pad_numpy
+from ..tensor_functions_rearrange import pad as _pad_numpy
 from ._common import _t
 
 _TORCH_MODES = ("constant", "reflect", "replicate", "circular")
