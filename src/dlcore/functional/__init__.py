@@ -18,6 +18,7 @@ family, each holding its Functions beside the functions that check the arguments
     normalization.py  batch_norm layer_norm
     core.py           dropout embedding
     loss.py           mse mae binary/categorical/sparse_categorical_cross_entropy huber
+    pad.py            pad (PyTorch's arguments; dl.pad takes NumPy's)
 """
 from .activation import (elu, gelu, leaky_relu, linear_activation, log_softmax, relu, sigmoid, silu, softmax, softplus,
                          swish, tanh)
@@ -27,6 +28,7 @@ from .gemm import Linear, linear
 from .loss import (binary_cross_entropy, categorical_cross_entropy, huber, mae, mean_absolute_error,
                    mean_squared_error, mse, sparse_categorical_cross_entropy)
 from .normalization import BatchNorm, LayerNorm, batch_norm, layer_norm
+from .pad import pad
 from .pool2d import AvgPool2D, GlobalAvgPool2D, MaxPool2D, avg_pool2d, global_avg_pool2d, max_pool2d
 from .rnn import GRU, LSTM, SimpleRNN, gru, lstm, simple_rnn
 
@@ -42,7 +44,7 @@ __all__ = [
     "linear_activation",
     # layers' functions
     "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "lstm", "gru", "simple_rnn",
-    "dropout", "batch_norm", "layer_norm", "embedding",
+    "dropout", "batch_norm", "layer_norm", "embedding", "pad",
     # losses
     "mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_cross_entropy", "categorical_cross_entropy",
     "sparse_categorical_cross_entropy", "huber",
