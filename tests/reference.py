@@ -610,3 +610,173 @@ def loss_grad(name, pred, target, reduction="mean", sample_weight=None, eps=KERA
     else:
         raise ValueError(name)
     return (g * _row_scale(n, reduction, sample_weight)).reshape(shape)
+
+
+# ------------------------------------------------------------------------------ optimizers, both APIs
+# A whole run of an optimizer in float64: w0, the gradient of each step, the learning rate of each
+# step; returns the final parameter. keras_run follows Keras 3's update_step formulas (weight decay
+# decoupled: p -= p * wd * lr before the step), torch_run torch.optim's (single-tensor loops).
+
+def _keras_mu(b1, t):
+    return b1 * (1.0 - 0.5 * 0.96 ** t)
+
+
+def keras_run(name, w0, grads, lrs, weight_decay=0.0, **hp):
+    p = f64(w0).copy()
+    z = np.zeros_like(p)
+    s = {"a": z.copy(), "b": z.copy(), "c": z.copy()}
+    u_product = 1.0
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        g = f64(g)
+        p = p - p * weight_decay * lr
+        if name == "sgd":
+            mu = hp.get("momentum", 0.0)
+            if mu:
+                s["a"] = mu * s["a"] - lr * g
+                p = p + (mu * s["a"] - lr * g if hp.get("nesterov") else s["a"])
+            else:
+                p = p - lr * g
+        elif name == "adagrad":
+            if t == 1:
+                s["a"] = s["a"] + hp.get("initial_accumulator_value", 0.1)
+            s["a"] = s["a"] + g * g
+            p = p - lr * g / np.sqrt(s["a"] + hp.get("epsilon", 1e-7))
+        elif name == "rmsprop":
+            rho, eps, mu = hp.get("rho", 0.9), hp.get("epsilon", 1e-7), hp.get("momentum", 0.0)
+            s["a"] = rho * s["a"] + (1 - rho) * g * g
+            if hp.get("centered"):
+                s["b"] = rho * s["b"] + (1 - rho) * g
+                denom = s["a"] - s["b"] ** 2 + eps
+            else:
+                denom = s["a"] + eps
+            inc = lr * g / np.sqrt(denom)
+            if mu:
+                s["c"] = mu * s["c"] + inc
+                p = p - s["c"]
+            else:
+                p = p - inc
+        elif name == "adam":
+            b1, b2, eps = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999), hp.get("epsilon", 1e-7)
+            s["a"] = s["a"] + (g - s["a"]) * (1 - b1)
+            s["b"] = s["b"] + (g * g - s["b"]) * (1 - b2)
+            v = s["b"]
+            if hp.get("amsgrad"):
+                s["c"] = np.maximum(s["c"], s["b"])
+                v = s["c"]
+            alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            p = p - s["a"] * alpha / (np.sqrt(v) + eps)
+        elif name == "nadam":
+            b1, b2, eps = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999), hp.get("epsilon", 1e-7)
+            u_product = u_product * _keras_mu(b1, t)
+            u_t, u_next = _keras_mu(b1, t), _keras_mu(b1, t + 1)
+            s["a"] = s["a"] + (g - s["a"]) * (1 - b1)
+            s["b"] = s["b"] + (g * g - s["b"]) * (1 - b2)
+            m_hat = u_next * s["a"] / (1 - u_product * u_next) + (1 - u_t) * g / (1 - u_product)
+            v_hat = s["b"] / (1 - b2 ** t)
+            p = p - m_hat * lr / (np.sqrt(v_hat) + eps)
+        elif name == "adamax":
+            b1, b2, eps = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999), hp.get("epsilon", 1e-7)
+            s["a"] = s["a"] + (g - s["a"]) * (1 - b1)
+            s["b"] = np.maximum(b2 * s["b"], np.abs(g))
+            p = p - lr * s["a"] / ((1 - b1 ** t) * (s["b"] + eps))
+        elif name == "adadelta":
+            rho, eps = hp.get("rho", 0.95), hp.get("epsilon", 1e-7)
+            s["a"] = rho * s["a"] + (1 - rho) * g * g
+            delta = -np.sqrt(s["b"] + eps) * g / np.sqrt(s["a"] + eps)
+            s["b"] = rho * s["b"] + (1 - rho) * delta * delta
+            p = p + lr * delta
+        elif name == "lion":
+            b1, b2 = hp.get("beta_1", 0.9), hp.get("beta_2", 0.99)
+            p = p - lr * np.sign(b1 * s["a"] + (1 - b1) * g)
+            s["a"] = b2 * s["a"] + (1 - b2) * g
+        else:
+            raise ValueError(name)
+    return p
+
+
+def torch_run(name, w0, grads, lrs, weight_decay=0.0, maximize=False, **hp):
+    p = f64(w0).copy()
+    z = np.zeros_like(p)
+    s = {"a": z.copy(), "b": z.copy(), "c": z.copy()}
+    mu_product = 1.0
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        g = -f64(g) if maximize else f64(g)
+        wd = weight_decay
+        if name == "sgd":
+            mu, damp = hp.get("momentum", 0.0), hp.get("dampening", 0.0)
+            g = g + wd * p
+            if mu:
+                s["a"] = g.copy() if t == 1 else mu * s["a"] + (1 - damp) * g
+                g = g + mu * s["a"] if hp.get("nesterov") else s["a"]
+            p = p - lr * g
+        elif name == "adagrad":
+            g = g + wd * p
+            if t == 1:
+                s["a"] = s["a"] + hp.get("initial_accumulator_value", 0.0)
+            clr = lr / (1 + (t - 1) * hp.get("lr_decay", 0.0))
+            s["a"] = s["a"] + g * g
+            p = p - clr * g / (np.sqrt(s["a"]) + hp.get("eps", 1e-10))
+        elif name == "rmsprop":
+            alpha, eps, mu = hp.get("alpha", 0.99), hp.get("eps", 1e-8), hp.get("momentum", 0.0)
+            g = g + wd * p
+            s["a"] = alpha * s["a"] + (1 - alpha) * g * g
+            if hp.get("centered"):
+                s["b"] = alpha * s["b"] + (1 - alpha) * g
+                avg = np.sqrt(s["a"] - s["b"] ** 2) + eps
+            else:
+                avg = np.sqrt(s["a"]) + eps
+            if mu:
+                s["c"] = mu * s["c"] + g / avg
+                p = p - lr * s["c"]
+            else:
+                p = p - lr * g / avg
+        elif name in ("adam", "adamw"):
+            b1, b2 = hp.get("betas", (0.9, 0.999))
+            eps = hp.get("eps", 1e-8)
+            if name == "adamw" or hp.get("decoupled_weight_decay"):
+                p = p * (1 - lr * wd)
+            else:
+                g = g + wd * p
+            s["a"] = b1 * s["a"] + (1 - b1) * g
+            s["b"] = b2 * s["b"] + (1 - b2) * g * g
+            v = s["b"]
+            if hp.get("amsgrad"):
+                s["c"] = np.maximum(s["c"], s["b"])
+                v = s["c"]
+            p = p - lr / (1 - b1 ** t) * s["a"] / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+        elif name == "nadam":
+            b1, b2 = hp.get("betas", (0.9, 0.999))
+            eps, decay = hp.get("eps", 1e-8), hp.get("momentum_decay", 4e-3)
+            if hp.get("decoupled_weight_decay"):
+                p = p * (1 - lr * wd)
+            else:
+                g = g + wd * p
+            mu = b1 * (1 - 0.5 * 0.96 ** (t * decay))
+            mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * decay))
+            mu_product = mu_product * mu
+            s["a"] = b1 * s["a"] + (1 - b1) * g
+            s["b"] = b2 * s["b"] + (1 - b2) * g * g
+            denom = np.sqrt(s["b"] / (1 - b2 ** t)) + eps
+            p = p - lr * (1 - mu) / (1 - mu_product) * g / denom
+            p = p - lr * mu_next / (1 - mu_product * mu_next) * s["a"] / denom
+        elif name == "adamax":
+            b1, b2 = hp.get("betas", (0.9, 0.999))
+            g = g + wd * p
+            s["a"] = b1 * s["a"] + (1 - b1) * g
+            s["b"] = np.maximum(b2 * s["b"], np.abs(g) + hp.get("eps", 1e-8))
+            p = p - lr / (1 - b1 ** t) * s["a"] / s["b"]
+        elif name == "adadelta":
+            rho, eps = hp.get("rho", 0.9), hp.get("eps", 1e-6)
+            g = g + wd * p
+            s["a"] = rho * s["a"] + (1 - rho) * g * g
+            delta = np.sqrt(s["b"] + eps) / np.sqrt(s["a"] + eps) * g
+            s["b"] = rho * s["b"] + (1 - rho) * delta * delta
+            p = p - lr * delta
+        elif name == "lion":
+            b1, b2 = hp.get("betas", (0.9, 0.99))
+            p = p * (1 - lr * wd)
+            p = p - lr * np.sign(b1 * s["a"] + (1 - b1) * g)
+            s["a"] = b2 * s["a"] + (1 - b2) * g
+        else:
+            raise ValueError(name)
+    return p
