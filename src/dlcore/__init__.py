@@ -19,6 +19,7 @@ from . import activations, initializers, regularizers
 from .module import Module
 from . import layers
 from . import losses, metrics, optimizers, schedules
+from . import optim
 
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
@@ -32,5 +33,5 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
            "stack", "cuda", "functional", "testing",
            "activations", "initializers", "regularizers", "Module", "layers", "losses",
-           "metrics", "optimizers", "schedules"]
+           "metrics", "optimizers", "schedules", "optim"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
