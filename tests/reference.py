@@ -780,3 +780,86 @@ def torch_run(name, w0, grads, lrs, weight_decay=0.0, maximize=False, **hp):
         else:
             raise ValueError(name)
     return p
+
+
+# ------------------------------------------------------------------------------ more losses (Keras's formulas)
+# Per-sample values, the mean (or sum) over the last axis, in float64; (N,) inputs are N samples.
+
+def _pair2(t, p):
+    t, p = f64(t), f64(p)
+    return (t.reshape(-1, 1), p.reshape(-1, 1)) if p.ndim == 1 else (t, p)
+
+
+def mape_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return 100.0 * np.mean(np.abs((t - p) / np.maximum(np.abs(t), KERAS_EPS)), axis=-1)
+
+
+def msle_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return np.mean((np.log(np.maximum(p, KERAS_EPS) + 1) - np.log(np.maximum(t, KERAS_EPS) + 1)) ** 2, axis=-1)
+
+
+def huber_per_sample(t, p, delta=1.0):
+    t, p = _pair2(t, p)
+    a = np.abs(p - t)
+    return np.mean(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)), axis=-1)
+
+
+def log_cosh_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return np.mean(np.log(np.cosh(p - t)), axis=-1)
+
+
+def cosine_similarity_per_sample(t, p):
+    t, p = _pair2(t, p)
+    nt = t / np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), KERAS_EPS)
+    np_ = p / np.maximum(np.linalg.norm(p, axis=-1, keepdims=True), KERAS_EPS)
+    return -np.sum(nt * np_, axis=-1)
+
+
+def _hinge_labels(t):
+    return 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+
+
+def hinge_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return np.mean(np.maximum(1 - _hinge_labels(t) * p, 0), axis=-1)
+
+
+def squared_hinge_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return np.mean(np.maximum(1 - _hinge_labels(t) * p, 0) ** 2, axis=-1)
+
+
+def categorical_hinge_per_sample(t, p):
+    t, p = f64(t), f64(p)
+    pos = np.sum(t * p, axis=-1)
+    neg = np.max((1 - t) * p, axis=-1)
+    return np.maximum(neg - pos + 1, 0)
+
+
+def kl_divergence_per_sample(t, p):
+    t, p = _pair2(t, p)
+    t, p = np.clip(t, KERAS_EPS, 1), np.clip(p, KERAS_EPS, 1)
+    return np.sum(t * np.log(t / p), axis=-1)
+
+
+def poisson_per_sample(t, p):
+    t, p = _pair2(t, p)
+    return np.mean(p - t * np.log(p + KERAS_EPS), axis=-1)
+
+
+def reduce_keras(per_sample, reduction="sum_over_batch_size", sample_weight=None):
+    """Keras's reduce_weighted_values: weights broadcast from the batch axis; sum / count of values."""
+    v = f64(per_sample)
+    w = np.ones_like(v) if sample_weight is None else np.broadcast_to(
+        f64(sample_weight).reshape((-1,) + (1,) * (v.ndim - 1)), v.shape)
+    v = v * w
+    if reduction in ("none", None):
+        return v
+    if reduction == "sum":
+        return v.sum()
+    if reduction == "mean_with_sample_weight":
+        return v.sum() / w.sum()
+    return v.sum() / v.size
