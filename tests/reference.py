@@ -863,3 +863,84 @@ def reduce_keras(per_sample, reduction="sum_over_batch_size", sample_weight=None
     if reduction == "mean_with_sample_weight":
         return v.sum() / w.sum()
     return v.sum() / v.size
+
+
+# ------------------------------------------------------------------------------ metrics (Keras's definitions)
+
+def confusion_at(y_true, y_pred, thresholds, weights=None):
+    """(tp, fp, tn, fn) at each threshold, a prediction being positive when it is > the threshold."""
+    y = np.asarray(y_true).reshape(-1).astype(bool)
+    p = f64(y_pred).reshape(-1)
+    w = np.ones_like(p) if weights is None else f64(weights).reshape(-1)
+    out = []
+    for th in thresholds:
+        pos = p > th
+        out.append((w[pos & y].sum(), w[pos & ~y].sum(), w[~pos & ~y].sum(), w[~pos & y].sum()))
+    return [np.array(c) for c in zip(*out)]
+
+
+def auc(y_true, y_pred, num_thresholds=200, curve="ROC", summation="interpolation", weights=None):
+    """Keras's AUC: a Riemann sum over confusion counts at evenly spaced thresholds."""
+    eps = KERAS_EPS
+    th = [-eps] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1 + eps]
+    tp, fp, tn, fn = confusion_at(y_true, np.clip(f64(y_pred), 0, 1), th, weights)
+
+    def div(a, b):
+        return np.array([x / y if y > 0 else 0.0 for x, y in zip(a, b)])
+
+    if curve == "PR" and summation == "interpolation":
+        total = 0.0
+        for i in range(num_thresholds - 1):
+            dtp = tp[i] - tp[i + 1]
+            pa, pb = tp[i] + fp[i], tp[i + 1] + fp[i + 1]
+            slope = dtp / (pa - pb) if pa - pb > 0 else 0.0
+            intercept = tp[i + 1] - slope * pb
+            ratio = pa / pb if pa > 0 and pb > 0 else 1.0
+            denom = tp[i + 1] + fn[i + 1]
+            total += slope * (dtp + intercept * math.log(ratio)) / denom if denom > 0 else 0.0
+        return total
+    recall = div(tp, tp + fn)
+    x, y = (div(fp, fp + tn), recall) if curve == "ROC" else (recall, div(tp, tp + fp))
+    area = 0.0
+    for i in range(num_thresholds - 1):
+        h = {"interpolation": (y[i] + y[i + 1]) / 2, "minoring": min(y[i], y[i + 1]),
+             "majoring": max(y[i], y[i + 1])}[summation]
+        area += (x[i] - x[i + 1]) * h
+    return area
+
+
+def fbeta(y_true, y_pred, beta=1.0, average=None, threshold=None, weights=None):
+    t, p = f64(y_true), f64(y_pred)
+    pred = (p >= p.max(axis=1, keepdims=True)) & (np.abs(p) > 1e-9) if threshold is None else p > threshold
+    pred = pred.astype(float)
+    w = np.ones(len(t)) if weights is None else f64(weights)
+    w = w[:, None]
+    tp, fp, fn = (pred * t * w).sum(0), (pred * (1 - t) * w).sum(0), ((1 - pred) * t * w).sum(0)
+    support = (t * w).sum(0)
+    if average == "micro":
+        tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+    prec, rec = tp / (tp + fp + KERAS_EPS), tp / (tp + fn + KERAS_EPS)
+    f = (1 + beta ** 2) * prec * rec / (beta ** 2 * prec + rec + KERAS_EPS)
+    if average == "weighted":
+        return float((f * support / (support.sum() + KERAS_EPS)).sum())
+    return float(np.mean(f)) if average else f
+
+
+def r2(y_true, y_pred, weights=None, aggregation="uniform_average", num_regressors=0):
+    t, p = f64(y_true), f64(y_pred)
+    w = np.ones_like(t) if weights is None else np.broadcast_to(f64(weights)[:, None], t.shape)
+    mean = (w * t).sum(0) / w.sum(0)
+    ss_tot = (w * (t - mean) ** 2).sum(0)
+    ss_res = (w * (t - p) ** 2).sum(0)
+    raw = 1 - ss_res / ss_tot
+    score = raw.mean() if aggregation == "uniform_average" else (
+        (ss_tot * raw).sum() / ss_tot.sum() if aggregation == "variance_weighted_average" else raw)
+    n = t.size
+    if num_regressors and num_regressors < n - 1:
+        score = 1 - (1 - score) * (n - 1) / (n - num_regressors - 1)
+    return score
+
+
+def in_top_k(labels, y_pred, k):
+    p = f64(y_pred)
+    return np.array([float(np.sum(row > row[lab]) < k) for row, lab in zip(p, np.asarray(labels))])
