@@ -117,7 +117,7 @@ def poisson(y_true, y_pred):
     import numpy as np
     import dlcore as dl
 
-    print(dl.losses.poisson(np.array([[1.0]]), np.array([[1.0]])).numpy())    # [1.]
+    print(dl.losses.poisson(np.array([[1.0]]), np.array([[1.0]])).numpy())    # [0.9999999]: 1 - log(1 + 1e-7)
     ```
     """
     t, p = pair(y_true, y_pred, "poisson")
@@ -276,7 +276,7 @@ class Poisson(LossFunctionWrapper):
     import numpy as np
     import dlcore as dl
 
-    print(dl.losses.Poisson()(np.array([[2.0]]), np.array([[1.0]])).item())     # 1.0
+    print(dl.losses.Poisson()(np.array([[2.0]]), np.array([[1.0]])).item())     # 0.9999998: 1 - 2 log(1 + 1e-7)
     ```
     """
 

@@ -74,7 +74,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     import dlcore as dl
 
     e = np.e - 1.0
-    print(dl.losses.mean_squared_logarithmic_error(np.array([[0.0]]), np.array([[e]])).numpy())   # [1.]
+    print(dl.losses.mean_squared_logarithmic_error(np.array([[0.0]]), np.array([[e]])).numpy())   # [0.9999998]
     ```
     """
     t, p = pair(y_true, y_pred, "mean_squared_logarithmic_error")

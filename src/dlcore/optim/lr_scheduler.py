@@ -352,7 +352,7 @@ class OneCycleLR(LRScheduler):
 
     opt = dl.optim.SGD([dl.Parameter(np.zeros(2))], lr=0.1, momentum=0.9)
     scheduler = dl.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
-    print(scheduler.get_last_lr(), opt.param_groups[0]["momentum"])   # [0.04] 0.95
+    print(scheduler.get_last_lr(), opt.param_groups[0]["momentum"])   # [0.04] 0.95 (about)
     ```
     """
 
