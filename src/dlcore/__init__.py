@@ -27,6 +27,17 @@ from . import models
 from ._version import __version__
 from .models import Input, Model, Sequential
 
+# Keras's and PyTorch's namespaces: keras.backend / keras.preprocessing, torch.nn, and keras.ops as
+# dl.ops (a module over Tensors; the autograd primitives stay in the package dlcore.ops, which
+# `from dlcore.ops import MatMul` and dl.ops.MatMul still reach)
+from . import backend, nn, preprocessing
+from . import keras_ops as ops
+from .layers import Layer  # keras.Layer, keras.Loss, keras.Metric, keras.Optimizer, keras.KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .models import KerasTensor
+from .optimizers import Optimizer
+
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
            "__version__",
            "tensor", "Tensor", "Parameter", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
@@ -35,3 +46,4 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "activations", "initializers", "regularizers", "Module", "layers", "losses",
            "metrics", "optimizers", "schedules", "optim"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
+__all__ += ["ops", "nn", "backend", "preprocessing", "Layer", "Loss", "Metric", "Optimizer", "KerasTensor"]

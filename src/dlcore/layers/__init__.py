@@ -5,6 +5,7 @@ call, `call(inputs, training=None)` computes through `dlcore.functional`. Every 
 `compute_output_shape`, `get_config` (JSON-able; `Class.from_config(config)` rebuilds it) and
 `count_params`.
 """
+from ..graph import Input  # keras.layers.Input
 from .base import Layer
 from .conv import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
@@ -17,6 +18,7 @@ __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Emb
            "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
            "BatchNormalization", "LayerNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
            "get_layer_class"]
+__all__ += ["Input"]
 
 
 def get_layer_class(class_name):

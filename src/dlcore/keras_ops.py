@@ -1,0 +1,640 @@
+"""Keras's `keras.ops`, reached as `dl.ops` (`from dlcore import ops`): NumPy-style functions over
+Tensors, differentiable where Keras's are, with Keras's argument names.
+
+    from dlcore import ops
+    y = ops.relu(ops.matmul(x, w) + b)
+    z = ops.mean(ops.square(y), axis=-1)
+
+Arrays and numbers are accepted wherever a tensor is and become constant Tensors. The autograd
+primitives (the Function classes Add, MatMul, ...) keep living in the package `dlcore.ops`
+(`from dlcore.ops import MatMul`); `dl.ops.<name>` reaches them too. Ops that need the tensor ops
+of `dlcore.tensor_functions` (maximum, minimum, where, cumsum, einsum, tile, repeat, flip, pad,
+take_along_axis, sort, top_k) call the Tensor method or function of that name and raise
+NotImplementedError naming it where this build lacks it. `docs/keras_compatibility.md` lists the
+Keras ops that are not provided.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional as F
+from . import ops as _primitives
+from .functional._common import _array
+from .tensor import Tensor, arange as _arange, concatenate as _concatenate, stack as _stack, tensor as _tensor
+
+__all__ = [
+    "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "ndim", "size", "stop_gradient",
+    "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "eye", "identity",
+    "add", "subtract", "multiply", "divide", "true_divide", "negative", "power", "matmul", "dot", "exp", "log",
+    "log1p", "expm1", "sqrt", "square", "abs", "absolute", "reciprocal", "sign", "floor", "ceil", "round", "clip",
+    "maximum", "minimum", "where",
+    "sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "all", "any", "logsumexp",
+    "cumsum", "moments", "normalize",
+    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
+    "logical_not",
+    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "ravel", "swapaxes",
+    "broadcast_to", "take", "take_along_axis", "tile", "repeat", "flip", "pad", "einsum", "sort", "top_k",
+    "in_top_k",
+    "relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu", "leaky_relu", "silu",
+    "swish", "softplus", "one_hot", "categorical_crossentropy", "sparse_categorical_crossentropy", "conv",
+    "max_pool", "average_pool",
+]
+
+
+def _t(x):
+    """x as a Tensor (arrays keep their dtype; Python numbers and lists become float32 constants)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _needs(name, x=None, method=None):
+    """The Tensor method `method` of x (the tensor ops), or NotImplementedError naming it."""
+    f = getattr(x, method or name, None)
+    if f is None:
+        raise NotImplementedError(f"dlcore.ops.{name} needs the tensor op Tensor.{method or name} "
+                                  f"(dlcore.tensor_functions), which this build of dlcore lacks")
+    return f
+
+
+# ---- tensors --------------------------------------------------------------------------------------
+
+def convert_to_tensor(x, dtype=None, sparse=None):
+    """x as a Tensor (a Tensor is returned as is, or cast to dtype)."""
+    if sparse:
+        raise ValueError("dlcore.ops.convert_to_tensor: sparse tensors are not supported")
+    if isinstance(x, Tensor):
+        return x if dtype is None or x.dtype == np.dtype(dtype) else x.astype(dtype)
+    return _tensor(x, dtype=dtype)
+
+
+def convert_to_numpy(x):
+    """x as a NumPy array (copied from the GPU when needed)."""
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def cast(x, dtype):
+    return _t(x).astype(dtype)
+
+
+def shape(x):
+    return tuple(_t(x).shape)
+
+
+def ndim(x):
+    return _t(x).ndim
+
+
+def size(x):
+    return int(np.prod(shape(x)))
+
+
+def stop_gradient(variable):
+    return _t(variable).detach()
+
+
+def zeros(shape, dtype=None):
+    return _tensor(np.zeros(shape, dtype=dtype or np.float32))
+
+
+def ones(shape, dtype=None):
+    return _tensor(np.ones(shape, dtype=dtype or np.float32))
+
+
+def full(shape, fill_value, dtype=None):
+    return _tensor(np.full(shape, fill_value, dtype=dtype or np.float32))
+
+
+def zeros_like(x, dtype=None):
+    x = _t(x)
+    return Tensor(x.xp.zeros(x.shape, dtype=dtype or x.dtype))
+
+
+def ones_like(x, dtype=None):
+    x = _t(x)
+    return Tensor(x.xp.ones(x.shape, dtype=dtype or x.dtype))
+
+
+def full_like(x, fill_value, dtype=None):
+    x = _t(x)
+    return Tensor(x.xp.full(x.shape, fill_value, dtype=dtype or x.dtype))
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    return _arange(start, stop, step, dtype=dtype)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    return _tensor(np.eye(N, M, k, dtype=dtype or np.float32))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+# ---- elementwise math ---------------------------------------------------------------------------
+
+def add(x1, x2):
+    return _t(x1) + x2
+
+
+def subtract(x1, x2):
+    return _t(x1) - x2
+
+
+def multiply(x1, x2):
+    return _t(x1) * x2
+
+
+def divide(x1, x2):
+    return _t(x1) / x2
+
+
+true_divide = divide
+
+
+def negative(x):
+    return -_t(x)
+
+
+def power(x1, x2):
+    return _t(x1) ** x2
+
+
+def matmul(x1, x2):
+    return _t(x1) @ _t(x2)
+
+
+def dot(x1, x2):
+    """The matrix product for operands of rank 1 or 2 (NumPy's dot of higher ranks is not provided)."""
+    x1, x2 = _t(x1), _t(x2)
+    if x1.ndim > 2 or x2.ndim > 2:
+        raise ValueError(f"dlcore.ops.dot: operands of rank <= 2 only, got shapes {x1.shape} and {x2.shape} "
+                         f"(use ops.matmul or ops.einsum)")
+    if x1.ndim == 0 or x2.ndim == 0:
+        return x1 * x2
+    return x1 @ x2
+
+
+def exp(x):
+    return _t(x).exp()
+
+
+def log(x):
+    return _t(x).log()
+
+
+def log1p(x):
+    return (_t(x) + 1.0).log()
+
+
+def expm1(x):
+    return _t(x).exp() - 1.0
+
+
+def sqrt(x):
+    return _t(x).sqrt()
+
+
+def square(x):
+    x = _t(x)
+    return x * x
+
+
+def abs(x):  # noqa: A001 - Keras's name
+    return _t(x).abs()
+
+
+absolute = abs
+
+
+def reciprocal(x):
+    return 1.0 / _t(x)
+
+
+def sign(x):
+    x = _t(x)
+    return Tensor(x.xp.sign(x.data))
+
+
+def floor(x):
+    x = _t(x)
+    return Tensor(x.xp.floor(x.data))
+
+
+def ceil(x):
+    x = _t(x)
+    return Tensor(x.xp.ceil(x.data))
+
+
+def round(x, decimals=0):  # noqa: A001 - Keras's name
+    x = _t(x)
+    return Tensor(x.xp.round(x.data, decimals))
+
+
+def clip(x, x_min, x_max):
+    return _t(x).clip(x_min, x_max)
+
+
+def maximum(x1, x2):
+    x1 = _t(x1)
+    return _needs("maximum", x1)(_t(x2))
+
+
+def minimum(x1, x2):
+    x1 = _t(x1)
+    return _needs("minimum", x1)(_t(x2))
+
+
+def where(condition, x1=None, x2=None):
+    """Elements of x1 where condition, else of x2 (both given); the indices of the true elements
+    (neither given, as NumPy's nonzero)."""
+    c = _t(condition)
+    if x1 is None and x2 is None:
+        return tuple(Tensor(i) for i in c.xp.nonzero(c.data))
+    if x1 is None or x2 is None:
+        raise ValueError("dlcore.ops.where: give both x1 and x2, or neither")
+    x1 = _t(x1)
+    return _needs("where", x1)(Tensor(c.data.astype(bool)), _t(x2))  # torch's x1.where(condition, x2)
+
+
+# ---- reductions -----------------------------------------------------------------------------------
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    return _t(x).sum(axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return _t(x).mean(axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    return _t(x).max(axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    return _t(x).min(axis=axis, keepdims=keepdims)
+
+
+amax, amin = max, min
+
+
+def var(x, axis=None, keepdims=False):
+    """The population variance (NumPy's and Keras's, ddof = 0)."""
+    return _t(x).var(axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    """The population standard deviation (ddof = 0)."""
+    return var(x, axis, keepdims).sqrt()
+
+
+def argmax(x, axis=None, keepdims=False):
+    x = _t(x)
+    out = x.xp.argmax(x.data, axis=axis)
+    return Tensor(x.xp.expand_dims(out, axis) if keepdims and axis is not None else out)
+
+
+def argmin(x, axis=None, keepdims=False):
+    x = _t(x)
+    out = x.xp.argmin(x.data, axis=axis)
+    return Tensor(x.xp.expand_dims(out, axis) if keepdims and axis is not None else out)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    x = _t(x)
+    return Tensor(x.xp.all(x.data, axis=axis, keepdims=keepdims))
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    x = _t(x)
+    return Tensor(x.xp.any(x.data, axis=axis, keepdims=keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) computed stably (the maximum taken out first)."""
+    x = _t(x)
+    m = x.detach().max(axis=axis, keepdims=True)
+    out = (x - m).exp().sum(axis=axis, keepdims=True).log() + m
+    if keepdims:
+        return out
+    axes = range(x.ndim) if axis is None else [a % x.ndim for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    return out.reshape(tuple(d for i, d in enumerate(x.shape) if i not in set(axes)))
+
+
+def cumsum(x, axis=None, dtype=None):
+    x = _t(x) if dtype is None else _t(x).astype(dtype)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return _needs("cumsum", x)(axis)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over axes."""
+    if synchronized:
+        raise ValueError("dlcore.ops.moments: synchronized=True (across devices) is not supported")
+    x = _t(x)
+    axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    return x.mean(axis=axes, keepdims=keepdims), x.var(axis=axes, keepdims=keepdims)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x / max(||x||, epsilon) along axis (the L2 norm; epsilon defaults to 1e-7)."""
+    if order != 2:
+        raise ValueError(f"dlcore.ops.normalize: only order=2 is supported, got {order!r}")
+    eps = 1e-7 if epsilon is None else epsilon
+    x = _t(x)
+    return x / (x * x).sum(axis=axis, keepdims=True).clip(eps * eps, None).sqrt()
+
+
+# ---- comparisons (no gradient) ----------------------------------------------------------------------
+
+def equal(x1, x2):
+    return _t(x1) == x2
+
+
+def not_equal(x1, x2):
+    return _t(x1) != x2
+
+
+def greater(x1, x2):
+    return _t(x1) > x2
+
+
+def greater_equal(x1, x2):
+    return _t(x1) >= x2
+
+
+def less(x1, x2):
+    return _t(x1) < x2
+
+
+def less_equal(x1, x2):
+    return _t(x1) <= x2
+
+
+def logical_and(x1, x2):
+    a = _t(x1)
+    return Tensor(a.xp.logical_and(a.data, _t(x2).data))
+
+
+def logical_or(x1, x2):
+    a = _t(x1)
+    return Tensor(a.xp.logical_or(a.data, _t(x2).data))
+
+
+def logical_not(x):
+    a = _t(x)
+    return Tensor(a.xp.logical_not(a.data))
+
+
+# ---- shapes ---------------------------------------------------------------------------------------
+
+def reshape(x, newshape):
+    return _t(x).reshape(tuple(newshape) if isinstance(newshape, (list, tuple)) else newshape)
+
+
+def transpose(x, axes=None):
+    return _t(x).transpose(*axes) if axes is not None else _t(x).transpose()
+
+
+def expand_dims(x, axis):
+    return _t(x).unsqueeze(axis)
+
+
+def squeeze(x, axis=None):
+    return _t(x).squeeze(axis)
+
+
+def concatenate(xs, axis=0):
+    return _concatenate([_t(x) for x in xs], axis=axis)
+
+
+def stack(x, axis=0):
+    return _stack([_t(v) for v in x], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """NumPy's split: an int n (equal sections) or the indices where to cut; differentiable slices."""
+    x = _t(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"dlcore.ops.split: axis {axis} of size {n} does not split into {indices_or_sections} "
+                             f"equal sections")
+        step = n // indices_or_sections
+        cuts = list(range(step, n, step))
+    else:
+        cuts = list(indices_or_sections)
+    bounds = [0] + cuts + [n]
+    lead = (slice(None),) * axis
+    return [x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def ravel(x):
+    return _t(x).reshape(-1)
+
+
+def swapaxes(x, axis1, axis2):
+    x = _t(x)
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return x.transpose(*axes)
+
+
+def broadcast_to(x, shape):
+    x = _t(x)
+    return x + Tensor(x.xp.zeros(shape, dtype=x.dtype))
+
+
+def take(x, indices, axis=None):
+    """x's elements at indices along axis (flattened when axis is None); differentiable in x."""
+    x = _t(x)
+    idx = _array(indices)
+    if axis is None:
+        return x.reshape(-1)[idx]
+    return x[(slice(None),) * (axis % x.ndim) + (idx,)]
+
+
+def take_along_axis(x, indices, axis=None):
+    x = _t(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return _needs("take_along_axis", x, "gather")(axis, _t(indices))
+
+
+def tile(x, repeats):
+    x = _t(x)
+    return _needs("tile", x)(tuple(repeats) if isinstance(repeats, (list, tuple)) else (repeats,))
+
+
+def repeat(x, repeats, axis=None):
+    """NumPy's repeat (each element `repeats` times along axis; the tensor flattened when None)."""
+    x = _t(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return _needs("repeat", x, "repeat_interleave")(repeats, axis)
+
+
+def flip(x, axis=None):
+    x = _t(x)
+    axes = tuple(range(x.ndim)) if axis is None else (tuple(axis) if isinstance(axis, (list, tuple)) else (axis,))
+    return _needs("flip", x)(axes)
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    f = getattr(F, "pad", None)
+    if f is None:
+        raise NotImplementedError("dlcore.ops.pad needs dlcore.functional.pad (tensor ops), which this build lacks")
+    return f(_t(x), pad_width, mode=mode, constant_values=0 if constant_values is None else constant_values)
+
+
+def einsum(subscripts, *operands):
+    f = getattr(F, "einsum", None)
+    if f is None:
+        raise NotImplementedError("dlcore.ops.einsum needs an einsum tensor op (dlcore.tensor_functions), which "
+                                  "this build of dlcore lacks")
+    return f(subscripts, *[_t(o) for o in operands])
+
+
+def sort(x, axis=-1):
+    """The values sorted in increasing order along axis."""
+    x = _t(x)
+    return _needs("sort", x)(axis)[0]
+
+
+def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
+    """(values, indices) of the k largest entries along the last axis."""
+    x = _t(x)
+    return tuple(_needs("top_k", x, "topk")(k, -1, True, sorted))
+
+
+def in_top_k(targets, predictions, k):
+    """Per row: the target class is among the k largest predictions (ties with the k-th count)."""
+    p = convert_to_numpy(predictions)
+    t = convert_to_numpy(targets).astype(np.int64).reshape(-1)
+    if k >= p.shape[-1]:
+        return _tensor(np.ones(t.shape, bool))
+    kth = np.sort(p, axis=-1)[:, -k]
+    return _tensor(p[np.arange(t.size), t] >= kth)
+
+
+# ---- neural-network ops -------------------------------------------------------------------------------
+
+def relu(x):
+    return F.relu(_t(x))
+
+
+def relu6(x):
+    return F.relu(_t(x)).clip(None, 6.0)
+
+
+def sigmoid(x):
+    return F.sigmoid(_t(x))
+
+
+def tanh(x):
+    return F.tanh(_t(x))
+
+
+def softmax(x, axis=-1):
+    return F.softmax(_t(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return F.log_softmax(_t(x), axis=axis)
+
+
+def gelu(x, approximate=True):
+    """GELU; Keras's default is the tanh approximation (approximate=True)."""
+    return F.gelu(_t(x), approximate=approximate)
+
+
+def elu(x, alpha=1.0):
+    return F.elu(_t(x), alpha=alpha)
+
+
+def selu(x):
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    return F.elu(_t(x), alpha=alpha) * scale
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return F.leaky_relu(_t(x), negative_slope=negative_slope)
+
+
+def silu(x):
+    return F.silu(_t(x))
+
+
+swish = silu
+
+
+def softplus(x):
+    return F.softplus(_t(x))
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None):
+    """One-hot vectors of integer classes (a new last axis; no gradient)."""
+    if axis != -1:
+        raise ValueError(f"dlcore.ops.one_hot: only axis=-1 is supported, got {axis!r}")
+    labels = convert_to_numpy(x).astype(np.int64)
+    return _tensor(np.eye(num_classes, dtype=dtype or np.float32)[labels])
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Per-sample cross-entropy over the last axis (one-hot / soft targets)."""
+    if axis != -1:
+        raise ValueError(f"dlcore.ops.categorical_crossentropy: only axis=-1 is supported, got {axis!r}")
+    return F.categorical_cross_entropy(target, output, from_logits=from_logits, reduction="none")
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Per-sample cross-entropy with integer targets."""
+    if axis != -1:
+        raise ValueError(f"dlcore.ops.sparse_categorical_crossentropy: only axis=-1 is supported, got {axis!r}")
+    return F.sparse_categorical_cross_entropy(target, output, from_logits=from_logits, reduction="none")
+
+
+def _channels_last(op, data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"dlcore.ops.{op}: only data_format='channels_last' is supported, got {data_format!r}")
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1-D (N, W, C) or 2-D (N, H, W, C) convolution with a (k..., C_in, C_out) kernel."""
+    _channels_last("conv", data_format)
+    x = _t(inputs)
+    fn = {3: F.conv1d, 4: F.conv2d}.get(x.ndim)
+    if fn is None:
+        raise ValueError(f"dlcore.ops.conv: inputs of rank 3 or 4 (channels last), got shape {x.shape}")
+    return fn(x, _t(kernel), strides=strides, padding=padding, dilation=dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """2-D max pooling of (N, H, W, C) inputs."""
+    _channels_last("max_pool", data_format)
+    return F.max_pool2d(_t(inputs), pool_size=pool_size, strides=strides, padding=padding)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """2-D average pooling of (N, H, W, C) inputs."""
+    _channels_last("average_pool", data_format)
+    return F.avg_pool2d(_t(inputs), pool_size=pool_size, strides=strides, padding=padding)
+
+
+def __getattr__(name):
+    """The autograd primitives of the package dlcore.ops (Add, MatMul, ...), reached through dl.ops too."""
+    try:
+        return getattr(_primitives, name)
+    except AttributeError:
+        raise AttributeError(f"dlcore.ops has no {name!r} (Keras op or autograd primitive); see "
+                             f"docs/keras_compatibility.md for the Keras ops dlcore provides") from None
+
+
+def __dir__():
+    return sorted(set(__all__) | set(getattr(_primitives, "__all__", ())))
+
