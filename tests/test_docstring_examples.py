@@ -9,10 +9,11 @@ import pytest
 
 import dlcore as dl
 
-MODULES = [dl.losses, dl.metrics, dl.optimizers, dl.optimizers.schedules, dl.callbacks, dl.optim.lr_scheduler]
+MODULES = [dl.losses, dl.metrics, dl.optimizers, dl.optimizers.schedules, dl.callbacks, dl.optim.lr_scheduler,
+           dl.nn.utils]
 # public names that need no example of their own (aliases, helpers documented by their users)
 EXEMPT = {"get_learning_rate", "set_learning_rate", "serialize", "deserialize", "reduce_weighted", "schedules",
-          "MSE", "MAE", "MAPE", "MSLE", "KLD", "mse", "mae", "mape", "msle", "kld", "Optimizer", "AutoAccuracy"}
+          "MSE", "MAE", "MAPE", "MSLE", "KLD", "mse", "mae", "mape", "msle", "kld"}
 BLOCK = re.compile(r"Example:\s*\n\s*```python\n(.*?)\n\s*```", re.S)
 
 

@@ -363,3 +363,30 @@ def test_config_round_trip(style):
         assert type(again) is type(opt) and again.api == opt.api and again.get_config() == opt.get_config()
         assert again.learning_rate == 0.02
     assert O.get("nadam").api == "keras" and isinstance(O.get("lion"), O.Lion)
+
+
+@pytest.mark.parametrize("make", [lambda: O.Adam(lr=0.01, betas=(0.8, 0.99)), lambda: O.Nadam(learning_rate=0.01),
+                                  lambda: O.Lion(learning_rate=0.001, weight_decay=0.1),
+                                  lambda: O.SGD(lr=0.05, momentum=0.9, dampening=0.1)],
+                         ids=["torch-adam", "keras-nadam", "keras-lion", "torch-sgd"])
+def test_a_saved_model_resumes_with_its_optimizer(make, tmp_path):
+    """Fit, save, load, fit again: the same weights as fitting on without the round trip."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    y = x @ rng.standard_normal((3, 2)).astype(np.float32)
+
+    def model():
+        dl.manual_seed(0)
+        m = dl.Sequential([dl.layers.Dense(2, input_shape=(3,))])
+        m.compile(optimizer=make(), loss="mse")
+        return m
+
+    a, b = model(), model()
+    a.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    b.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    b.save(tmp_path / "m.dlc")
+    c = dl.models.load_model(tmp_path / "m.dlc")
+    assert c.optimizer.api == b.optimizer.api and c.optimizer.iterations == 4
+    c.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for wa, wc in zip(a.get_weights(), c.get_weights()):
+        np.testing.assert_array_equal(wa, wc)

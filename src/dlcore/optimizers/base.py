@@ -89,6 +89,19 @@ class Optimizer:
     the slots of their state (`keras_slots()` / `torch_slots(group)`); and the two update rules,
     `keras_update(p, g, state, lr)` and `torch_update(p, g, state, group)`, each working on arrays
     in place with the hyperparameters of its own API.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import dlcore as dl
+
+    w = dl.Parameter(np.ones(3, np.float32))
+    keras_style = dl.optimizers.RMSprop(learning_rate=0.01)      # Keras's formulas and defaults
+    torch_style = dl.optimizers.RMSprop([w], lr=0.01)            # PyTorch's
+    print(keras_style.api, keras_style.rho, torch_style.api, torch_style.param_groups[0]["alpha"])
+    # keras 0.9 torch 0.99
+    ```
     """
 
     keras_args: dict = {"learning_rate": 0.001}

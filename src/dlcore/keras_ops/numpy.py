@@ -1,58 +1,25 @@
-"""Keras's `keras.ops`, reached as `dl.ops` (`from dlcore import ops`): NumPy-style functions over
-Tensors, differentiable where Keras's are, with Keras's argument names.
-
-    from dlcore import ops
-    y = ops.relu(ops.matmul(x, w) + b)
-    z = ops.mean(ops.square(y), axis=-1)
-
-Arrays and numbers are accepted wherever a tensor is and become constant Tensors. The autograd
-primitives (the Function classes Add, MatMul, ...) keep living in the package `dlcore.ops`
-(`from dlcore.ops import MatMul`); `dl.ops.<name>` reaches them too. Ops that need the tensor ops
-of `dlcore.tensor_functions` (maximum, minimum, where, cumsum, einsum, tile, repeat, flip, pad,
-take_along_axis, sort, top_k) call the Tensor method or function of that name and raise
-NotImplementedError naming it where this build lacks it. `docs/keras_compatibility.md` lists the
-Keras ops that are not provided.
-"""
+"""dl.ops, NumPy-like part: tensors, elementwise math, reductions, comparisons, shapes (Keras's
+keras.ops / keras.ops.numpy)."""
 from __future__ import annotations
 
 import numpy as np
 
-from . import functional as F
-from . import ops as _primitives
-from .functional._common import _array
-from .tensor import Tensor, arange as _arange, concatenate as _concatenate, stack as _stack, tensor as _tensor
+from .. import functional as F
+from ..functional._common import _array
+from ..tensor import Tensor, arange as _arange, concatenate as _concatenate, stack as _stack, tensor as _tensor
+from ._common import _needs, _t
 
 __all__ = [
     "convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "shape", "ndim", "size", "stop_gradient",
-    "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "eye", "identity",
-    "add", "subtract", "multiply", "divide", "true_divide", "negative", "power", "matmul", "dot", "exp", "log",
-    "log1p", "expm1", "sqrt", "square", "abs", "absolute", "reciprocal", "sign", "floor", "ceil", "round", "clip",
-    "maximum", "minimum", "where",
-    "sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "all", "any", "logsumexp",
-    "cumsum", "moments", "normalize",
-    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
-    "logical_not",
-    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "ravel", "swapaxes",
-    "broadcast_to", "take", "take_along_axis", "tile", "repeat", "flip", "pad", "einsum", "sort", "top_k",
-    "in_top_k",
-    "relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu", "leaky_relu", "silu",
-    "swish", "softplus", "one_hot", "categorical_crossentropy", "sparse_categorical_crossentropy", "conv",
-    "max_pool", "average_pool",
+    "zeros", "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "eye", "identity", "add",
+    "subtract", "multiply", "divide", "true_divide", "negative", "power", "matmul", "dot", "exp", "log", "log1p",
+    "expm1", "sqrt", "square", "abs", "absolute", "reciprocal", "sign", "floor", "ceil", "round", "clip",
+    "maximum", "minimum", "where", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin",
+    "all", "any", "logsumexp", "cumsum", "moments", "normalize", "equal", "not_equal", "greater", "greater_equal",
+    "less", "less_equal", "logical_and", "logical_or", "logical_not", "reshape", "transpose", "expand_dims",
+    "squeeze", "concatenate", "stack", "split", "ravel", "swapaxes", "broadcast_to", "take", "take_along_axis",
+    "tile", "repeat", "flip", "pad", "einsum", "sort", "top_k", "in_top_k",
 ]
-
-
-def _t(x):
-    """x as a Tensor (arrays keep their dtype; Python numbers and lists become float32 constants)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _needs(name, x=None, method=None):
-    """The Tensor method `method` of x (the tensor ops), or NotImplementedError naming it."""
-    f = getattr(x, method or name, None)
-    if f is None:
-        raise NotImplementedError(f"dlcore.ops.{name} needs the tensor op Tensor.{method or name} "
-                                  f"(dlcore.tensor_functions), which this build of dlcore lacks")
-    return f
 
 
 # ---- tensors --------------------------------------------------------------------------------------
@@ -520,121 +487,3 @@ def in_top_k(targets, predictions, k):
         return _tensor(np.ones(t.shape, bool))
     kth = np.sort(p, axis=-1)[:, -k]
     return _tensor(p[np.arange(t.size), t] >= kth)
-
-
-# ---- neural-network ops -------------------------------------------------------------------------------
-
-def relu(x):
-    return F.relu(_t(x))
-
-
-def relu6(x):
-    return F.relu(_t(x)).clip(None, 6.0)
-
-
-def sigmoid(x):
-    return F.sigmoid(_t(x))
-
-
-def tanh(x):
-    return F.tanh(_t(x))
-
-
-def softmax(x, axis=-1):
-    return F.softmax(_t(x), axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    return F.log_softmax(_t(x), axis=axis)
-
-
-def gelu(x, approximate=True):
-    """GELU; Keras's default is the tanh approximation (approximate=True)."""
-    return F.gelu(_t(x), approximate=approximate)
-
-
-def elu(x, alpha=1.0):
-    return F.elu(_t(x), alpha=alpha)
-
-
-def selu(x):
-    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
-    return F.elu(_t(x), alpha=alpha) * scale
-
-
-def leaky_relu(x, negative_slope=0.2):
-    return F.leaky_relu(_t(x), negative_slope=negative_slope)
-
-
-def silu(x):
-    return F.silu(_t(x))
-
-
-swish = silu
-
-
-def softplus(x):
-    return F.softplus(_t(x))
-
-
-def one_hot(x, num_classes, axis=-1, dtype=None):
-    """One-hot vectors of integer classes (a new last axis; no gradient)."""
-    if axis != -1:
-        raise ValueError(f"dlcore.ops.one_hot: only axis=-1 is supported, got {axis!r}")
-    labels = convert_to_numpy(x).astype(np.int64)
-    return _tensor(np.eye(num_classes, dtype=dtype or np.float32)[labels])
-
-
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Per-sample cross-entropy over the last axis (one-hot / soft targets)."""
-    if axis != -1:
-        raise ValueError(f"dlcore.ops.categorical_crossentropy: only axis=-1 is supported, got {axis!r}")
-    return F.categorical_cross_entropy(target, output, from_logits=from_logits, reduction="none")
-
-
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Per-sample cross-entropy with integer targets."""
-    if axis != -1:
-        raise ValueError(f"dlcore.ops.sparse_categorical_crossentropy: only axis=-1 is supported, got {axis!r}")
-    return F.sparse_categorical_cross_entropy(target, output, from_logits=from_logits, reduction="none")
-
-
-def _channels_last(op, data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"dlcore.ops.{op}: only data_format='channels_last' is supported, got {data_format!r}")
-
-
-def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """1-D (N, W, C) or 2-D (N, H, W, C) convolution with a (k..., C_in, C_out) kernel."""
-    _channels_last("conv", data_format)
-    x = _t(inputs)
-    fn = {3: F.conv1d, 4: F.conv2d}.get(x.ndim)
-    if fn is None:
-        raise ValueError(f"dlcore.ops.conv: inputs of rank 3 or 4 (channels last), got shape {x.shape}")
-    return fn(x, _t(kernel), strides=strides, padding=padding, dilation=dilation_rate)
-
-
-def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """2-D max pooling of (N, H, W, C) inputs."""
-    _channels_last("max_pool", data_format)
-    return F.max_pool2d(_t(inputs), pool_size=pool_size, strides=strides, padding=padding)
-
-
-def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """2-D average pooling of (N, H, W, C) inputs."""
-    _channels_last("average_pool", data_format)
-    return F.avg_pool2d(_t(inputs), pool_size=pool_size, strides=strides, padding=padding)
-
-
-def __getattr__(name):
-    """The autograd primitives of the package dlcore.ops (Add, MatMul, ...), reached through dl.ops too."""
-    try:
-        return getattr(_primitives, name)
-    except AttributeError:
-        raise AttributeError(f"dlcore.ops has no {name!r} (Keras op or autograd primitive); see "
-                             f"docs/keras_compatibility.md for the Keras ops dlcore provides") from None
-
-
-def __dir__():
-    return sorted(set(__all__) | set(getattr(_primitives, "__all__", ())))
-
