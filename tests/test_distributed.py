@@ -306,7 +306,7 @@ def test_sharded_epoch_iterator_gives_each_rank_its_part():
 
 def test_metric_state_is_what_reset_state_assigns():
     assert dist_fit.metric_state(dl.metrics.BinaryAccuracy()) == ["total", "count"]
-    assert dist_fit.metric_state(dl.metrics.Precision()) == ["tp", "fp", "fn"]
+    assert dist_fit.metric_state(dl.metrics.Precision()) == ["tp", "fp", "tn", "fn"]
     assert dist_fit.metric_state(dl.metrics.get("accuracy")) == ["total", "count"]
 
 
@@ -318,7 +318,7 @@ def _model(seed=0):
 
 
 @pytest.mark.parametrize("make", [lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9),
-                                  lambda p: dl.optimizers.Adam(p, lr=0.01, global_clipnorm=0.1)])
+                                  lambda p: dl.optimizers.Adam(p, learning_rate=0.01, global_clipnorm=0.1)])
 def test_one_process_distributed_optimizer_is_the_optimizer(make):
     rng = np.random.default_rng(0)
     data = [(rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal((8, 2)).astype(np.float32))

@@ -25,6 +25,7 @@ from . import activations, initializers, regularizers
 from .module import Module
 from . import layers
 from . import losses, metrics, optimizers, schedules
+from . import optim
 
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
@@ -33,13 +34,21 @@ from . import distributed
 from ._version import __version__
 from .models import Input, Model, Sequential
 
+# Keras's and PyTorch's namespaces: keras.ops, keras.backend, keras.preprocessing, torch.nn
+from . import backend, nn, ops, preprocessing
+from .layers import Layer  # keras.Layer, keras.Loss, keras.Metric, keras.Optimizer, keras.KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .models import KerasTensor
+from .optimizers import Optimizer
+
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
            "__version__",
            "tensor", "Tensor", "Parameter", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
            "stack", "cuda", "functional", "testing",
            "activations", "initializers", "regularizers", "Module", "layers", "losses",
-           "metrics", "optimizers", "schedules"]
+           "metrics", "optimizers", "schedules", "optim"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
 __all__ += ["distributed"]
 __all__ += ["autograd", "grad", "set_grad_enabled", "inference_mode", "where", "maximum", "minimum", "clamp", "clip",
@@ -47,3 +56,4 @@ __all__ += ["autograd", "grad", "set_grad_enabled", "inference_mode", "where", "
             "logical_and", "logical_or", "logical_not", "var", "std", "cumsum", "argmax", "argmin", "split", "chunk",
             "tile", "repeat_interleave", "flip", "gather", "take_along_axis", "index_select", "take", "sort", "argsort",
             "topk", "broadcast_to", "einsum", "pad"]
+__all__ += ["ops", "nn", "backend", "preprocessing", "Layer", "Loss", "Metric", "Optimizer", "KerasTensor"]

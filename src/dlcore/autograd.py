@@ -37,7 +37,7 @@ op rather than returning a wrong second derivative.
 This module is the bottom of the framework: it imports nothing from dlcore but `grad_mode`. It
 reads and writes tensors only through their attributes (`data`, `grad`, `requires_grad`, `_ctx`,
 `_index`, `_vc`), and the output tensors of `apply` are made by the inputs' own class
-(`Tensor._wrap`, in `dlcore.tensor`). The primitive ops live in `dlcore.ops`, the `Tensor` class in
+(`Tensor._wrap`, in `dlcore.tensor`). The primitive ops live in `dlcore.primitives`, the `Tensor` class in
 `dlcore.tensor`.
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy as np
 from . import losses, metrics, optimizers
 from .call_context import get_mask
 from .data import to_numpy
-from .ops import get_array_module
+from .primitives import get_array_module
 from .tensor import Tensor
 from .saving import register_kind, register_serializable
 from .utils import snake_case

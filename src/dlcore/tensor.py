@@ -2,7 +2,7 @@
 
 A `Tensor` wraps its array together with `requires_grad`, `grad` and `_ctx`, the `Function` node
 that produced it. The engine that records nodes and runs the backward pass is `dlcore.autograd`;
-the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.ops`;
+the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.primitives`;
 the operators and methods that apply them (`t + u`, `t.sum()`, `t.relu()`) come from
 `TensorMethods` (`dlcore.tensor_methods`), `RearrangeMethods` (`split`, `gather`, `sort`, ...:
 `dlcore.tensor_rearrange`) and `InplaceMethods` (`+=`, `t[i] = v`, ...: `dlcore.tensor_inplace`).
@@ -23,7 +23,7 @@ import numpy as np
 from . import _random
 from .autograd import _backward, _share_version
 from .cuda import require_cupy
-from .ops import Cast, Concatenate, GetItem, Stack, get_array_module
+from .primitives import Cast, Concatenate, GetItem, Stack, get_array_module
 from .tensor_inplace import InplaceMethods, _plain_index
 from .tensor_methods import TensorMethods
 from .tensor_rearrange import RearrangeMethods
@@ -31,9 +31,9 @@ from .tensor_rearrange import RearrangeMethods
 # Defined in this module before autograd, ops and tensor_methods were split out of it: still
 # importable from here, where other modules and users import them from.
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad  # noqa: F401
-from .ops.math import Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub  # noqa: F401
-from .ops.reduce import Max, Mean, Sum  # noqa: F401
-from .ops.shape import Reshape, Transpose  # noqa: F401
+from .primitives.math import Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub  # noqa: F401
+from .primitives.reduce import Max, Mean, Sum  # noqa: F401
+from .primitives.shape import Reshape, Transpose  # noqa: F401
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))

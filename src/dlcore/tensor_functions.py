@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import Einsum
-from .ops.einsum import parse
+from .primitives import Einsum
+from .primitives.einsum import parse
 from .tensor import Tensor
 
 

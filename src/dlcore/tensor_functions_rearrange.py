@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import GetItem, Pad
+from .primitives import GetItem, Pad
 from .tensor_functions import _t
 
 

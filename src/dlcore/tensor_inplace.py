@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import _bump, is_grad_enabled, no_grad
-from .ops import Add, Div, Mul, Pow, PowScalar, SetItem, Sub
+from .primitives import Add, Div, Mul, Pow, PowScalar, SetItem, Sub
 
 
 def _plain_index(index):

@@ -1,7 +1,7 @@
 """The methods of Tensor that apply ops: arithmetic, comparisons, shape, reductions, math, activations.
 
 `TensorMethods` is a base class of `dlcore.tensor.Tensor` (as tinygrad's Tensor takes its operators
-from a math mixin): each method applies one Function of `dlcore.ops` to the tensor. It holds no
+from a math mixin): each method applies one Function of `dlcore.primitives` to the tensor. It holds no
 state and relies on three hooks of the class that inherits it:
 
     _other(o)        o as a tensor operand (numbers and arrays become constants)
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import (Abs, Add, BroadcastTo, Clip, Clone, Cumsum, Div, Exp, Log, LogSoftmax, MatMul, Max, Maximum, Mean,
+from .primitives import (Abs, Add, BroadcastTo, Clip, Clone, Cumsum, Div, Exp, Log, LogSoftmax, MatMul, Max, Maximum, Mean,
                   Mul, Neg, Pow, PowScalar, Relu, Reshape, Sigmoid, Softmax, Sqrt, Sub, Sum, Tanh, Transpose, Where)
 
 
@@ -357,7 +357,7 @@ class TensorMethods:
     def neg(self):
         return Neg.apply(self)
 
-    # ---- activations (the Functions of dlcore.ops.activation; dlcore.functional applies the same) --
+    # ---- activations (the Functions of dlcore.primitives.activation; dlcore.functional applies the same) --
     def relu(self):
         return Relu.apply(self)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import GetItem, Split, Tile
+from .primitives import GetItem, Split, Tile
 from .tensor_methods import _axis_arg, _pick
 
 

@@ -92,8 +92,8 @@ def compare(name, factory, branch=False, keras_style=False):
 
 
 compare("sgd_momentum", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9))
-compare("adam_global_clipnorm", lambda p: dl.optimizers.Adam(p, lr=0.05, global_clipnorm=0.05))
-compare("adam_clipnorm", lambda p: dl.optimizers.Adam(p, lr=0.05, clipnorm=0.02))
+compare("adam_global_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05))
+compare("adam_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, clipnorm=0.02))
 compare("branch_rmsprop", lambda p: dl.optimizers.RMSprop(p, lr=0.01), branch=True)
 compare("apply_gradients_adamw", lambda p: dl.optimizers.AdamW(p, lr=0.05), keras_style=True)
 
@@ -109,7 +109,7 @@ for step, x, y in batches():
     for p in model.parameters():
         p.grad = D.allreduce(p.grad * min(1.0, 0.05 / norm))
     opt.step()
-ref = train(lambda p: dl.optimizers.Adam(p, lr=0.05, global_clipnorm=0.05), False)
+ref = train(lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05), False)
 results["local_clip_error"] = max(float(np.max(np.abs(a - b))) for a, b in
                                   zip(ref.state_dict().values(), model.state_dict().values()))
 
@@ -148,7 +148,7 @@ for step, x, y in batches():
     if step == r:
         break
 D.broadcast_optimizer_state(opt, root=0)
-blob = b"".join(v.tobytes() for s in opt.state for v in s.values()) + bytes([opt.iterations])
+blob = b"".join(np.asarray(v).tobytes() for s in opt.state for v in s.values()) + bytes([opt.iterations])
 blobs = D.allgather_object(blob)
 results["optimizer_state_identical"] = all(b == blobs[0] for b in blobs)
 

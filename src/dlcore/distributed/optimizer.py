@@ -349,11 +349,21 @@ def broadcast_optimizer_state(optimizer, root=0):
     root = _check_root("broadcast_optimizer_state", root, w)
     if w.size == 1:
         return
-    named = [(f"{i}.{k}", s[k]) for i, s in enumerate(optimizer.state) for k in sorted(s)]
+    # the slot arrays travel in buckets; the per-parameter scalars (PyTorch's "step"), the param
+    # groups' hyperparameters (lr, betas, ...) and the step count as one small object
+    named = [(f"{i}.{k}", s[k]) for i, s in enumerate(optimizer.state) for k in sorted(s) if hasattr(s[k], "shape")]
     _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_optimizer_state")
     lr = getattr(optimizer, "_learning_rate", None)   # the constant, not a schedule's current value
-    scalars = w.comm.bcast({"iterations": int(optimizer.iterations),
-                            "learning_rate": lr if isinstance(lr, float) else None}, root=root)
+    scalars = w.comm.bcast({
+        "iterations": int(optimizer.iterations),
+        "learning_rate": lr if isinstance(lr, float) else None,
+        "state": [{k: v for k, v in s.items() if not hasattr(v, "shape")} for s in optimizer.state],
+        "groups": [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups],
+    }, root=root)
     optimizer.iterations = scalars["iterations"]
     if scalars["learning_rate"] is not None and isinstance(lr, float):
         optimizer.learning_rate = scalars["learning_rate"]
+    for mine, theirs in zip(optimizer.state, scalars["state"]):
+        mine.update(theirs)
+    for mine, theirs in zip(optimizer.param_groups, scalars["groups"]):
+        mine.update(theirs)

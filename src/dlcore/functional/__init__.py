@@ -10,7 +10,7 @@ Every function takes Tensors (arrays are wrapped as constants) and returns Tenso
 family, each holding its Functions beside the functions that check the arguments and apply them:
 
     activation.py     relu sigmoid tanh leaky_relu elu gelu softplus silu softmax log_softmax
-                      (their Functions are in dlcore.ops.activation, shared with Tensor's methods)
+                      (their Functions are in dlcore.primitives.activation, shared with Tensor's methods)
     gemm.py           linear (K.gemm with the bias and activation fused)
     conv2d.py         conv1d conv2d
     pool2d.py         max_pool2d avg_pool2d global_avg_pool2d
@@ -34,8 +34,8 @@ from .rnn import GRU, LSTM, SimpleRNN, gru, lstm, simple_rnn
 
 # The engine and the activation Functions, importable from here as before the split.
 from ..autograd import Function  # noqa: F401
-from ..ops import get_array_module  # noqa: F401
-from ..ops.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh  # noqa: F401
+from ..primitives import get_array_module  # noqa: F401
+from ..primitives.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh  # noqa: F401
 from ..tensor import Tensor  # noqa: F401
 
 __all__ = [

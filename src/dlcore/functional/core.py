@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _random
 from ..autograd import Function
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ._common import _array, _t
 
 

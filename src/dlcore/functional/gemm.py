@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import kernels as K
 from ..autograd import Function
-from ..ops._helpers import _kernel
+from ..primitives._helpers import _kernel
 from ._common import _GEMM_BACKWARD, _GEMM_BACKWARD_GRAPH, _t
 from .activation import get_activation
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ..tensor import Tensor
 from ._common import _array, _t
 

@@ -1,7 +1,7 @@
 """pad with PyTorch's arguments (`F.pad(x, (left, right, top, bottom))`), on dl.pad's ops."""
 from __future__ import annotations
 
-from ..ops import GetItem
+from ..primitives import GetItem
 from ..tensor_functions_rearrange import pad as _pad_numpy
 from ._common import _t
 

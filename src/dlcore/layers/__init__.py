@@ -5,6 +5,7 @@ call, `call(inputs, training=None)` computes through `dlcore.functional`. Every 
 `compute_output_shape`, `get_config` (JSON-able; `Class.from_config(config)` rebuilds it) and
 `count_params`.
 """
+from ..graph import Input  # keras.layers.Input
 from .base import Layer
 from .conv import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Masking, Reshape
@@ -27,6 +28,7 @@ __all__ += ["Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Min
 __all__ += ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
             "RandomTranslation", "RandomCrop", "RandomContrast", "TextVectorization", "StringLookup", "IntegerLookup",
             "CategoryEncoding"]
+__all__ += ["Input"]
 
 
 def get_layer_class(class_name):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ...autograd import Function
 from ...image_utils import affine_indices, resize
-from ...ops import get_array_module
+from ...primitives import get_array_module
 
 
 class Resize(Function):
