@@ -187,6 +187,56 @@ def global_avg_pool2d_forward(x):
 def global_avg_pool2d_backward(dy, x_shape):
     n, h, w, c = x_shape
     return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()
+
+
+# ------------------------------------------------------------------------------------ upsampling
+# NHWC, integer factors. Output position o of an axis of `length` inputs upsampled by f reads:
+# nearest, input o // f; bilinear, the half-pixel centre src = (o + 0.5) / f - 0.5 (clamped at 0),
+# between inputs floor(src) and the next one (the last one at the border), weighted linearly.
+
+def upsample_taps(o, f, length, interpolation):
+    """[(input index, weight)] read by output position o."""
+    if interpolation == "nearest":
+        return [(o // f, 1.0)]
+    src = max((o + 0.5) / f - 0.5, 0.0)
+    i0 = min(int(np.floor(src)), length - 1)
+    i1 = min(i0 + 1, length - 1)
+    return [(i0, 1.0 - (src - i0)), (i1, src - i0)]
+
+
+def upsample2d_forward(x, size, interpolation="nearest"):
+    x = f64(x)
+    n, h, w, c = x.shape
+    fh, fw = size
+    y = np.zeros((n, h * fh, w * fw, c))
+    for oh in range(h * fh):
+        for ow in range(w * fw):
+            for ih, a in upsample_taps(oh, fh, h, interpolation):
+                for iw, b in upsample_taps(ow, fw, w, interpolation):
+                    y[:, oh, ow, :] += a * b * x[:, ih, iw, :]
+    return y
+
+
+def upsample2d_backward(dy, x_shape, size, interpolation="nearest"):
+    dy = f64(dy)
+    n, h, w, c = x_shape
+    fh, fw = size
+    dx = np.zeros(x_shape)
+    for oh in range(h * fh):
+        for ow in range(w * fw):
+            for ih, a in upsample_taps(oh, fh, h, interpolation):
+                for iw, b in upsample_taps(ow, fw, w, interpolation):
+                    dx[:, ih, iw, :] += a * b * dy[:, oh, ow, :]
+    return dx
+
+
+def upsample1d_forward(x, size):
+    return np.repeat(f64(x), size, axis=1)
+
+
+def upsample1d_backward(dy, x_shape, size):
+    n, length, c = x_shape
+    return f64(dy).reshape(n, length, size, c).sum(axis=2)
 # ------------------------------------------------------------------- recurrent: LSTM, GRU, SimpleRNN
 # Loops over time, straight from the formulas (Keras layouts and gate orders), float64. Each backward
 # walks the same loop in reverse and returns the gradients in the order of dlcore.kernels.
