@@ -189,6 +189,73 @@ def global_avg_pool2d_backward(dy, x_shape):
     return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()
 
 
+def global_max_pool2d_forward(x):
+    return f64(x).max(axis=(1, 2))
+
+
+def global_max_pool2d_backward(dy, x):
+    """Each dy[n, c] goes to the first (row-major) position of the maximum of x[n, :, :, c]."""
+    dy, x = f64(dy), f64(x)
+    n, h, w, c = x.shape
+    dx = np.zeros((n, h * w, c))
+    first = x.reshape(n, h * w, c).argmax(axis=1)
+    for i in range(n):
+        for k in range(c):
+            dx[i, first[i, k], k] = dy[i, k]
+    return dx.reshape(x.shape)
+
+
+# 1-D pooling of sequences (N, L, C): windows clipped to the sequence, "same" as in 2-D.
+
+def pool1d_windows(length, k, s, padding):
+    """Yields (output step, slice of input steps) of every window, clipped to the sequence."""
+    if padding == "valid":
+        lo, pad = (length - k) // s + 1, 0
+    else:
+        lo = -(-length // s)
+        pad = max((lo - 1) * s + k - length, 0) // 2
+    for i in range(lo):
+        start = i * s - pad
+        yield i, slice(max(start, 0), min(start + k, length))
+
+
+def max_pool1d_forward(x, k, s, padding="valid"):
+    x = f64(x)
+    wins = list(pool1d_windows(x.shape[1], k, s, padding))
+    y = np.zeros((x.shape[0], len(wins), x.shape[2]))
+    for i, steps in wins:
+        y[:, i] = x[:, steps].max(axis=1)
+    return y
+
+
+def max_pool1d_backward(dy, x, k, s, padding="valid"):
+    dy, x = f64(dy), f64(x)
+    dx = np.zeros(x.shape)
+    n, _, c = x.shape
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    for i, steps in pool1d_windows(x.shape[1], k, s, padding):
+        first = x[:, steps].argmax(axis=1)
+        np.add.at(dx, (nn, steps.start + first, cc), dy[:, i])
+    return dx
+
+
+def avg_pool1d_forward(x, k, s, padding="valid"):
+    x = f64(x)
+    wins = list(pool1d_windows(x.shape[1], k, s, padding))
+    y = np.zeros((x.shape[0], len(wins), x.shape[2]))
+    for i, steps in wins:
+        y[:, i] = x[:, steps].mean(axis=1)
+    return y
+
+
+def avg_pool1d_backward(dy, x_shape, k, s, padding="valid"):
+    dy = f64(dy)
+    dx = np.zeros(x_shape)
+    for i, steps in pool1d_windows(x_shape[1], k, s, padding):
+        dx[:, steps] += dy[:, i, None] / (steps.stop - steps.start)
+    return dx
+
+
 # ------------------------------------------------------------------------------------ upsampling
 # NHWC, integer factors. Output position o of an axis of `length` inputs upsampled by f reads:
 # nearest, input o // f; bilinear, the half-pixel centre src = (o + 0.5) / f - 0.5 (clamped at 0),
