@@ -114,6 +114,28 @@ def conv2d_backward_bias(dy):
     return f64(dy).reshape(-1, dy.shape[-1]).sum(axis=0)
 
 
+# Grouped convolution (groups > 1, depthwise when groups = C_in) is the ordinary convolution with the
+# dense filters that are zero between groups: group k's filters w[..., k*Cout/G:(k+1)*Cout/G] connect
+# input channels k*Cin/G.. only.
+
+def grouped_filters(w, groups):
+    """The dense (kh, kw, C_in, C_out) filters of grouped filters (kh, kw, C_in / groups, C_out)."""
+    w = f64(w)
+    kh, kw, cg, cout = w.shape
+    og = cout // groups
+    full = np.zeros((kh, kw, cg * groups, cout))
+    for k in range(groups):
+        full[:, :, k * cg:(k + 1) * cg, k * og:(k + 1) * og] = w[..., k * og:(k + 1) * og]
+    return full
+
+
+def grouped_filter_blocks(dw_full, groups):
+    """The grouped (kh, kw, C_in / groups, C_out) part of dense filter gradients."""
+    kh, kw, cin, cout = dw_full.shape
+    cg, og = cin // groups, cout // groups
+    return np.concatenate([dw_full[:, :, k * cg:(k + 1) * cg, k * og:(k + 1) * og] for k in range(groups)], axis=3)
+
+
 # ------------------------------------------------------------------------------------- pooling
 # NHWC. Windows are clipped to the image (padding takes no part); "same" pads like conv with d = 1.
 

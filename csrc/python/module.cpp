@@ -16,6 +16,7 @@ void register_loss(py::module_& m);
 void register_optim(py::module_& m);
 void register_rnn(py::module_& m);
 void register_upsample2d(py::module_& m);
+void register_depthwise_conv2d(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
@@ -30,4 +31,5 @@ PYBIND11_MODULE(_C, m) {
   dlcore::register_optim(m);
   dlcore::register_rnn(m);
   dlcore::register_upsample2d(m);
+  dlcore::register_depthwise_conv2d(m);
 }
