@@ -1,0 +1,42 @@
+"""Upsampling (NHWC / (batch, steps, features)) on the upsample2d kernels: Keras's UpSampling2D
+("nearest" or "bilinear") and UpSampling1D (repetition)."""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..ops._helpers import _kernel
+from ._common import _t
+
+
+class UpSampling2D(Function):
+    def forward(self, x, size, interpolation):
+        self.shape, self.cfg = x.shape, dict(size=size, interpolation=interpolation)
+        return _kernel("upsample2d_forward")(x, **self.cfg)
+
+    def backward(self, g):
+        return _kernel("upsample2d_backward")(g, self.shape, **self.cfg)
+
+
+class UpSampling1D(Function):
+    def forward(self, x, size):
+        self.shape, self.size = x.shape, size
+        return _kernel("upsample1d_forward")(x, size)
+
+    def backward(self, g):
+        return _kernel("upsample1d_backward")(g, self.shape, self.size)
+
+
+def upsampling2d(x, size=2, interpolation="nearest"):
+    """(N, H, W, C) -> (N, H*fh, W*fw, C) for size = fh or (fh, fw): "nearest" repeats every pixel,
+    "bilinear" interpolates with half-pixel centres (Keras's UpSampling2D)."""
+    x = _t(x)
+    if x.ndim != 4:
+        raise ValueError(f"upsampling2d: expected a 4-D input (batch, height, width, channels), got shape {x.shape}")
+    return UpSampling2D.apply(x, size=size, interpolation=interpolation)
+
+
+def upsampling1d(x, size=2):
+    """(N, L, C) -> (N, L*size, C): every step repeated `size` times (Keras's UpSampling1D)."""
+    x = _t(x)
+    if x.ndim != 3:
+        raise ValueError(f"upsampling1d: expected a 3-D input (batch, steps, features), got shape {x.shape}")
+    return UpSampling1D.apply(x, size=size)
