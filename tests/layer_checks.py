@@ -20,10 +20,12 @@ def save_roundtrip(tmp_path, layer, *inputs, name="m.dlc", **call_kwargs):
     out = layer(xs if len(xs) > 1 else xs[0], **call_kwargs)
     model = dl.Model(xs if len(xs) > 1 else xs[0], out)
     arrays = list(inputs) if len(inputs) > 1 else inputs[0]
+    model.eval()  # inference (and training=False: both spellings of it)
     before = model(arrays, training=False)
     path = tmp_path / name
     model.save(path)
     loaded = dl.models.load_model(path)
+    loaded.eval()
     after = loaded(arrays, training=False)
     for a, b in zip(before if isinstance(before, (list, tuple)) else [before],
                     after if isinstance(after, (list, tuple)) else [after]):
