@@ -172,3 +172,24 @@ def test_docstring_example_runs(name):
         assert len(blocks) == 1, f"{name}: expected one Example block"
     for block in blocks:
         exec(compile(textwrap.dedent(block), f"<{name} example>", "exec"), {})
+
+
+NEW_FUNCTIONS = ["conv1d_transpose", "conv2d_transpose", "depthwise_conv2d", "upsampling1d", "upsampling2d",
+                 "max_pool1d", "avg_pool1d", "global_max_pool2d", "global_avg_pool1d", "global_max_pool1d",
+                 "zero_padding", "cropping", "repeat_vector", "gaussian_noise", "gaussian_dropout", "seeded_dropout",
+                 "spatial_dropout", "group_norm", "relu_layer", "prelu", "masked_softmax"]
+NEW_KERNELS = ["upsample2d_forward", "upsample1d_forward", "depthwise_conv2d_forward", "max_pool1d_forward",
+               "global_max_pool2d_forward"]
+
+
+@pytest.mark.parametrize("name", [f"F.{n}" for n in NEW_FUNCTIONS] + [f"K.{n}" for n in NEW_KERNELS])
+def test_function_docstring_example_runs(name):
+    import re
+    import textwrap
+    import dlcore.functional as F
+    import dlcore.kernels as K
+    module, attr = name.split(".")
+    doc = getattr({"F": F, "K": K}[module], attr).__doc__ or ""
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) == 1, f"{name}: expected one Example block"
+    exec(compile(textwrap.dedent(blocks[0]), f"<{name} example>", "exec"), {})

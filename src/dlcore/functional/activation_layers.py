@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd import Function
 from ..ops import get_array_module
 from ..ops._helpers import _unbroadcast
+from ..tensor import Tensor
 from ._common import _t
 from .activation import leaky_relu, relu, softmax
 
@@ -37,7 +38,16 @@ class ReLU(Function):
 
 
 def relu_layer(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Keras's ReLU layer: the relu kernel when it is the plain relu, leaky_relu with only a slope."""
+    """Keras's ReLU layer: the relu kernel when it is the plain relu, leaky_relu with only a slope.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.relu_layer(np.array([-1.0, 0.5, 2.0, 7.0]), max_value=6.0, threshold=1.0)
+    assert y.numpy().tolist() == [0.0, 0.0, 2.0, 6.0]
+    ```
+    """
     x = _t(x)
     if max_value is None and threshold == 0.0:
         if negative_slope == 0.0:
@@ -65,7 +75,15 @@ class PReLU(Function):
 
 def prelu(x, alpha):
     """Parametric ReLU (Keras's PReLU): max(x, 0) + alpha * min(x, 0), alpha shaped like x without the
-    batch axis (1 on the shared axes)."""
+    batch axis (1 on the shared axes).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.prelu(np.array([[-2.0, 3.0]]), np.array([0.5, 0.5])).numpy().tolist() == [[-1.0, 3.0]]
+    ```
+    """
     x, alpha = _t(x, "x"), _t(alpha, "alpha")
     if alpha.ndim > x.ndim - 1 or any(a not in (1, n) for a, n in zip(alpha.shape[::-1], x.shape[::-1])):
         raise ValueError(f"prelu: 'alpha' of shape {alpha.shape} does not broadcast against the input's "
@@ -80,12 +98,21 @@ def large_negative(dtype):
 
 def masked_softmax(x, mask=None, axis=-1):
     """Keras's Softmax layer: softmax over `axis` (an int or a tuple of axes); where `mask` (boolean,
-    broadcastable to x) is False the logit is replaced by a large negative number and the output by 0."""
+    broadcastable to x) is False the logit is replaced by a large negative number and the output by 0.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.masked_softmax(np.zeros((1, 4)), mask=np.array([[True, True, False, False]]))
+    assert y.numpy().tolist() == [[0.5, 0.5, 0.0, 0.0]]
+    ```
+    """
     x = _t(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     if mask is not None:
         xp = get_array_module(x.data)
-        m = xp.asarray(mask.data if hasattr(mask, "data") else mask)
+        m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
         m = (m > 0.5) if m.dtype != bool else m
         keep = m.astype(x.dtype)
         x = x * keep + (1.0 - keep) * large_negative(x.dtype)

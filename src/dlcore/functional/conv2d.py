@@ -90,6 +90,15 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activ
     b (C*m,) -> (N, Ho, Wo, C*m); output channel c*m + j is channel c convolved with w[..., c, j].
 
     It is conv2d with groups = C and the filters seen as (kh, kw, 1, C*m); it runs the depthwise kernels.
+    strides / padding / dilation / activation as conv2d.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.depthwise_conv2d(np.ones((1, 5, 5, 3)), np.ones((3, 3, 3, 2)), padding="same")
+    assert y.shape == (1, 5, 5, 6) and float(y.numpy()[0, 2, 2, 0]) == 9.0
+    ```
     """
     x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
     if w.ndim != 4:

@@ -135,13 +135,35 @@ def _conv_transpose(fn, op, x, w, b, strides, padding, output_padding, dilation,
 def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=None, dilation=1, activation=None):
     """Transposed 2-D convolution (Keras's Conv2DTranspose): x (N, H, W, C_in), w (kh, kw, filters, C_in),
     b (filters,) -> (N, Ho, Wo, filters); Ho = H * s ("same", no output_padding) or
-    (H - 1) * s + max(k_eff, s) ("valid"); see the module docstring for output_padding."""
+    (H - 1) * s + max(k_eff, s) ("valid"); see the module docstring for output_padding.
+
+    Args:
+        x, w, b: the input, the filters and the bias (or None): Tensors or arrays.
+        strides, dilation: ints or pairs; padding: "valid" or "same"; output_padding: None, an int or
+            a pair, each smaller than its stride; activation: a name or callable applied after.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.conv2d_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 2)), strides=2, padding="same")
+    assert y.shape == (1, 6, 6, 4)
+    ```
+    """
     return _conv_transpose(Conv2DTranspose, "conv2d_transpose", x, w, b, strides, padding, output_padding, dilation,
                            activation)
 
 
 def conv1d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=None, dilation=1, activation=None):
     """Transposed 1-D convolution (Keras's Conv1DTranspose): x (N, L, C_in), w (k, filters, C_in),
-    b (filters,) -> (N, Lo, filters)."""
+    b (filters,) -> (N, Lo, filters); the arguments as conv2d_transpose, with ints.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.conv1d_transpose(np.ones((2, 5, 3)), np.ones((4, 6, 3)), strides=2).shape == (2, 12, 6)
+    ```
+    """
     return _conv_transpose(Conv1DTranspose, "conv1d_transpose", x, w, b, strides, padding, output_padding, dilation,
                            activation)

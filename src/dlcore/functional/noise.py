@@ -36,7 +36,17 @@ def _rate(op, rate):
 
 
 def gaussian_noise(x, stddev, training=True, rng=None):
-    """x + N(0, stddev^2) noise in training; x at inference."""
+    """x + N(0, stddev^2) noise in training; x at inference.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    x = np.zeros((100, 100))
+    assert F.gaussian_noise(x, 0.5, training=False).numpy().std() == 0.0
+    assert abs(F.gaussian_noise(x, 0.5, rng=np.random.default_rng(0)).numpy().std() - 0.5) < 0.02
+    ```
+    """
     x = _t(x)
     if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
         raise ValueError(f"gaussian_noise: 'stddev' must be a float >= 0, got {stddev!r}")
@@ -46,7 +56,16 @@ def gaussian_noise(x, stddev, training=True, rng=None):
 
 
 def gaussian_dropout(x, rate, training=True, rng=None):
-    """x * N(1, rate / (1 - rate)) noise in training (multiplicative, mean 1); x at inference."""
+    """x * N(1, rate / (1 - rate)) noise in training (multiplicative, mean 1); x at inference.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.gaussian_dropout(np.ones((200, 100)), 0.5, rng=np.random.default_rng(0)).numpy()
+    assert abs(y.mean() - 1.0) < 0.02 and abs(y.std() - 1.0) < 0.02
+    ```
+    """
     x = _t(x)
     rate = _rate("gaussian_dropout", rate)
     if not training or rate == 0:
@@ -57,7 +76,16 @@ def gaussian_dropout(x, rate, training=True, rng=None):
 def seeded_dropout(x, rate, training=True, rng=None, noise_shape=None):
     """Inverted dropout with the numbers of `rng`: each element (or each cell of `noise_shape`,
     broadcast over the axes where it is 1) zeroed with probability `rate`, the rest scaled by
-    1 / (1 - rate). Identity at inference."""
+    1 / (1 - rate). Identity at inference.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.seeded_dropout(np.ones((4, 10)), 0.5, rng=np.random.default_rng(0), noise_shape=(4, 1)).numpy()
+    assert all(len(set(row)) == 1 for row in y)  # one draw per row
+    ```
+    """
     x = _t(x)
     rate = _rate("dropout", rate)
     if not training or rate == 0:
@@ -69,7 +97,16 @@ def seeded_dropout(x, rate, training=True, rng=None, noise_shape=None):
 
 def spatial_dropout(x, rate, training=True, rng=None, channel_axis=-1):
     """Dropout of whole feature maps: one keep/drop draw per (sample, channel), shared by every spatial
-    position, kept values scaled by 1 / (1 - rate) (Keras's SpatialDropout1D/2D/3D)."""
+    position, kept values scaled by 1 / (1 - rate) (Keras's SpatialDropout1D/2D/3D).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.spatial_dropout(np.ones((2, 5, 3)), 0.5, rng=np.random.default_rng(1)).numpy()
+    assert set(np.unique(y)) <= {0.0, 2.0} and (y == y[:, :1]).all()
+    ```
+    """
     x = _t(x)
     if x.ndim < 3:
         raise ValueError(f"spatial_dropout: expected an input (batch, ..., channels) with a spatial axis, got shape "

@@ -152,7 +152,16 @@ class GroupNorm(Function):
 def group_norm(x, gamma=None, beta=None, groups=32, axis=-1, epsilon=1e-3):
     """Group normalization (Keras's GroupNormalization): the channels on `axis` split into `groups`
     groups; each sample normalized per group over the group's channels and every other non-batch axis.
-    gamma / beta (channels,) or None."""
+    gamma / beta (channels,) or None.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.group_norm(np.random.rand(2, 4, 6), groups=3).numpy()
+    assert abs(y[0, :, :2].mean()) < 1e-6
+    ```
+    """
     x = _t(x)
     if x.ndim < 2:
         raise ValueError(f"group_norm: expected an input (batch, ..., channels), got shape {x.shape}")

@@ -92,14 +92,33 @@ def _seq_checks(op, x):
 
 
 def max_pool1d(x, pool_size=2, strides=None, padding="valid"):
-    """Max over windows of `pool_size` steps: (N, L, C) -> (N, Lo, C) (Keras's MaxPooling1D)."""
+    """Max over windows of `pool_size` steps: (N, L, C) -> (N, Lo, C) (Keras's MaxPooling1D);
+    `strides` (None: pool_size) and `padding` ("valid" / "same") as max_pool2d's.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.max_pool1d(np.array([[[1.0], [3.0], [2.0], [0.0]]]), 2)
+    assert y.numpy().ravel().tolist() == [3.0, 2.0]
+    ```
+    """
     x = _t(x)
     _seq_checks("max_pool1d", x)
     return MaxPool1D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
 
 
 def avg_pool1d(x, pool_size=2, strides=None, padding="valid"):
-    """Mean over windows of `pool_size` steps (padding not counted): (N, L, C) -> (N, Lo, C)."""
+    """Mean over windows of `pool_size` steps (padding not counted): (N, L, C) -> (N, Lo, C).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.avg_pool1d(np.array([[[1.0], [3.0], [2.0]]]), 2, padding="same")
+    assert y.numpy().ravel().tolist() == [2.0, 2.0]
+    ```
+    """
     x = _t(x)
     _seq_checks("avg_pool1d", x)
     return AvgPool1D.apply(x, pool_size=pool_size, strides=strides, padding=padding)
@@ -107,7 +126,15 @@ def avg_pool1d(x, pool_size=2, strides=None, padding="valid"):
 
 def global_max_pool2d(x, keepdims=False):
     """(N, H, W, C) -> (N, C) (or (N, 1, 1, C)): the maximum of each channel; its gradient goes to the
-    first position of the maximum."""
+    first position of the maximum.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.global_max_pool2d(np.arange(8.0).reshape(1, 2, 2, 2), keepdims=True).shape == (1, 1, 1, 2)
+    ```
+    """
     x = _t(x)
     _pool_checks("global_max_pool2d", x)
     y = GlobalMaxPool2D.apply(x)
@@ -115,7 +142,15 @@ def global_max_pool2d(x, keepdims=False):
 
 
 def global_avg_pool1d(x, keepdims=False):
-    """(N, L, C) -> (N, C) (or (N, 1, C)): the mean over the steps."""
+    """(N, L, C) -> (N, C) (or (N, 1, C)): the mean over the steps.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.global_avg_pool1d(np.array([[[1.0], [3.0]]])).numpy().tolist() == [[2.0]]
+    ```
+    """
     x = _t(x)
     _seq_checks("global_avg_pool1d", x)
     y = GlobalAvgPool2D.apply(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]))
@@ -123,7 +158,15 @@ def global_avg_pool1d(x, keepdims=False):
 
 
 def global_max_pool1d(x, keepdims=False):
-    """(N, L, C) -> (N, C) (or (N, 1, C)): the maximum over the steps."""
+    """(N, L, C) -> (N, C) (or (N, 1, C)): the maximum over the steps.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.global_max_pool1d(np.array([[[1.0], [3.0]]])).numpy().tolist() == [[3.0]]
+    ```
+    """
     x = _t(x)
     _seq_checks("global_max_pool1d", x)
     y = GlobalMaxPool2D.apply(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]))

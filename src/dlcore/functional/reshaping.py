@@ -44,7 +44,15 @@ def _pairs(op, name, value, n):
 
 
 def zero_padding(x, padding, axes):
-    """Zeros added before and after each of `axes`: padding[i] = (before, after) for axes[i]."""
+    """Zeros added before and after each of `axes`: padding[i] = (before, after) for axes[i].
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.zero_padding(np.ones((2, 3, 4)), [(1, 2)], axes=(1,)).shape == (2, 6, 4)
+    ```
+    """
     x = _t(x)
     width = [(0, 0)] * x.ndim
     for axis, pair in zip(axes, padding):
@@ -53,7 +61,15 @@ def zero_padding(x, padding, axes):
 
 
 def cropping(x, cropping, axes):
-    """The input without cropping[i] = (before, after) positions at the ends of axes[i]."""
+    """The input without cropping[i] = (before, after) positions at the ends of axes[i].
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.cropping(np.ones((2, 6, 4)), [(1, 2)], axes=(1,)).shape == (2, 3, 4)
+    ```
+    """
     x = _t(x)
     index = [slice(None)] * x.ndim
     for axis, (before, after) in zip(axes, cropping):
@@ -66,7 +82,15 @@ def cropping(x, cropping, axes):
 
 
 def repeat_vector(x, n):
-    """(batch, features) -> (batch, n, features): the input repeated n times (Keras's RepeatVector)."""
+    """(batch, features) -> (batch, n, features): the input repeated n times (Keras's RepeatVector).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    assert F.repeat_vector(np.ones((2, 3)), 4).shape == (2, 4, 3)
+    ```
+    """
     x = _t(x)
     if x.ndim != 2:
         raise ValueError(f"repeat_vector: expected a 2-D input (batch, features), got shape {x.shape}")

@@ -130,7 +130,17 @@ def depthwise_conv2d_output_shape(x_shape, w_shape, strides=1, padding="valid", 
 
 
 def depthwise_conv2d_forward(x, w, bias=None, strides=1, padding="valid", dilation=1):
-    """y = depthwise(x, w) + bias: x (N, H, W, C), w (kh, kw, C, m), bias (C*m,) -> y (N, Ho, Wo, C*m)."""
+    """y = depthwise(x, w) + bias: x (N, H, W, C), w (kh, kw, C, m), bias (C*m,) -> y (N, Ho, Wo, C*m).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.kernels as K
+    x, w = np.ones((2, 5, 5, 3), np.float32), np.ones((3, 3, 3, 2), np.float32)
+    y = K.depthwise_conv2d_forward(x, w, padding="same")
+    assert y.shape == (2, 5, 5, 6) and y[0, 2, 2, 0] == 9.0 and y[0, 0, 0, 0] == 4.0
+    ```
+    """
     op = "depthwise_conv2d_forward"
     xp, backend = select(op, ("x", "w", "bias"), x, w, bias)
     x, w = float_array(xp, x, op, "x"), float_array(xp, w, op, "w")

@@ -230,7 +230,15 @@ def global_avg_pool2d_backward(dy, x_shape):
 # --------------------------------------------------------------------------- global max pooling
 
 def global_max_pool2d_forward(x):
-    """y[n, c] = max of x[n, :, :, c]: (N, H, W, C) -> (N, C); max pooling with one H x W window."""
+    """y[n, c] = max of x[n, :, :, c]: (N, H, W, C) -> (N, C); max pooling with one H x W window.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.kernels as K
+    assert K.global_max_pool2d_forward(np.arange(8.0).reshape(1, 2, 2, 2)).tolist() == [[6.0, 7.0]]
+    ```
+    """
     op = "global_max_pool2d_forward"
     xp, backend = select(op, ("x",), x)
     x = float_array(xp, x, op, "x")
@@ -320,7 +328,16 @@ def _forward_1d(kind, x, pool_size, strides, padding):
 
 
 def max_pool1d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """y[n, i, c] = max of x[n, window(i), c]: (N, L, C) -> (N, Lo, C) (Keras's MaxPooling1D)."""
+    """y[n, i, c] = max of x[n, window(i), c]: (N, L, C) -> (N, Lo, C) (Keras's MaxPooling1D).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.kernels as K
+    y = K.max_pool1d_forward(np.array([[[1.0], [4.0], [2.0]]], np.float32), 2, 1)
+    assert y.ravel().tolist() == [4.0, 4.0]
+    ```
+    """
     return _forward_1d("max", x, pool_size, strides, padding)
 
 

@@ -119,7 +119,16 @@ def _check_dy(dy, g, x_shape, op):
 
 
 def upsample2d_forward(x, size=2, interpolation="nearest"):
-    """x (N, H, W, C) upsampled to (N, H*fh, W*fw, C) by "nearest" repetition or "bilinear" interpolation."""
+    """x (N, H, W, C) upsampled to (N, H*fh, W*fw, C) by "nearest" repetition or "bilinear" interpolation.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.kernels as K
+    y = K.upsample2d_forward(np.arange(4, dtype=np.float32).reshape(1, 2, 2, 1), (1, 2))
+    assert y[0, :, :, 0].tolist() == [[0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0]]
+    ```
+    """
     op = "upsample2d_forward"
     xp, backend = select(op, ("x",), x)
     x = float_array(xp, x, op, "x")
@@ -171,7 +180,15 @@ def upsample1d_output_shape(x_shape, size=2):
 
 
 def upsample1d_forward(x, size=2):
-    """x (N, L, C) -> (N, L*size, C): every step repeated `size` times (Keras's UpSampling1D)."""
+    """x (N, L, C) -> (N, L*size, C): every step repeated `size` times (Keras's UpSampling1D).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.kernels as K
+    assert K.upsample1d_forward(np.ones((2, 3, 4), np.float32), 3).shape == (2, 9, 4)
+    ```
+    """
     op = "upsample1d_forward"
     xp, backend = select(op, ("x",), x)
     x = float_array(xp, x, op, "x")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..ops import get_array_module
+from ..tensor import Tensor
 from ._layout import (data_format_arg, shape_to_channels_first, shape_to_channels_last, to_channels_first,
                       to_channels_last)
 from .base import Layer, conv_output_length, int_tuple, padding_arg
@@ -219,9 +220,8 @@ class GlobalAveragePooling1D(_GlobalPool):
                                  example_shape="2, 7, 4", example_out="(2, 4)")
 
     def _masked(self, x, mask):
-        m = mask.data if hasattr(mask, "data") else mask
         xp = get_array_module(x.data)
-        m = xp.asarray(m)
+        m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
         if tuple(m.shape) != tuple(x.shape[:2]):
             raise ValueError(f"{self._where()}: 'mask' must have shape {tuple(x.shape[:2])} (batch, steps), got "
                              f"{tuple(m.shape)}")
