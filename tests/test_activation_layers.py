@@ -206,7 +206,8 @@ def test_gaussian_dropout(rng):
     config_roundtrip(layer)
 
 
-@pytest.mark.parametrize("cls,shape,axis", [("SpatialDropout1D", (8, 10, 16), -1), ("SpatialDropout2D", (8, 5, 6, 16), -1),
+@pytest.mark.parametrize("cls,shape,axis", [("SpatialDropout1D", (8, 10, 16), -1),
+                                            ("SpatialDropout2D", (8, 5, 6, 16), -1),
                                             ("SpatialDropout3D", (4, 3, 3, 3, 16), -1)])
 def test_spatial_dropout(cls, shape, axis):
     layer = getattr(dl.layers, cls)(0.5, seed=2)

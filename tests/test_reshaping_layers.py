@@ -76,7 +76,8 @@ def test_global_pooling(data_format, keepdims, rng, tmp_path):
         expect = reduce(x)
         if keepdims:
             ones = (1,) * (x.ndim - 2)
-            expect = expect.reshape((x.shape[0], x.shape[-1]) + ones if first else (x.shape[0],) + ones + (x.shape[-1],))
+            n, c = x.shape[0], x.shape[-1]
+            expect = expect.reshape((n, c) + ones if first else (n,) + ones + (c,))
         assert_close(y.numpy(), expect, np.float64)
         assert layer.compute_output_shape(xin.shape) == expect.shape
         config_roundtrip(layer)
@@ -119,7 +120,8 @@ def test_pooling_errors():
         dl.layers.GlobalMaxPooling2D()(np.ones((2, 5, 3), "float32"))
     with raises(ValueError, "GlobalAveragePooling1D", "at least one position", "(2, 0, 3)"):
         dl.layers.GlobalAveragePooling1D()(np.ones((2, 0, 3), "float32"))
-    assert dl.layers.MaxPool1D is dl.layers.MaxPooling1D and dl.layers.GlobalAvgPool1D is dl.layers.GlobalAveragePooling1D
+    assert dl.layers.MaxPool1D is dl.layers.MaxPooling1D
+    assert dl.layers.GlobalAvgPool1D is dl.layers.GlobalAveragePooling1D
 
 
 # ------------------------------------------------------------------------------------- upsampling

@@ -2,11 +2,12 @@
 
 NumPy arrays in, NumPy arrays out (the C++ kernels of dlcore._C); CuPy arrays in, CuPy arrays out
 (dlcore's CUDA kernels in dlcore._cuda, or the CuPy fallback where those were not built). One module
-per kernel family, named like its C++ files: gemm, conv2d (also conv1d), pool2d, activation, loss,
-optim, rnn, upsample2d, depthwise_conv2d. Every function validates its arguments once, for every backend alike, and raises
-TypeError/ValueError naming the kernel and the shapes before any kernel runs; then one `if` picks
-the backend (see backend.py; the fallback is the package fallback/). This is the layer that tests/
-compares with the float64 references and bench/ times. docs/kernel_api.md is the contract.
+per kernel family, named like its C++ files: gemm, conv2d (also conv1d), depthwise_conv2d, pool2d,
+upsample2d, activation, loss, optim, rnn. Every function validates its arguments once, for every
+backend alike, and raises TypeError/ValueError naming the kernel and the shapes before any kernel
+runs; then one `if` picks the backend (see backend.py; the fallback is the package fallback/). This
+is the layer that tests/ compares with the float64 references and bench/ times. docs/kernel_api.md
+is the contract.
 """
 from . import backend
 from .activation import *  # noqa: F401,F403

@@ -221,8 +221,9 @@ class PReLU(Layer):
 
     def get_config(self):
         if self.alpha_constraint is not None:
-            raise ValueError(f"{self._where()}: cannot save a PReLU with an alpha_constraint ({self.alpha_constraint!r}): "
-                             f"a Python callable is not saved; rebuild the layer with it after loading")
+            raise ValueError(f"{self._where()}: cannot save a PReLU with an alpha_constraint "
+                             f"({self.alpha_constraint!r}): a Python callable is not saved; rebuild the layer with "
+                             f"it after loading")
         return {**super().get_config(), "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": regularizers.serialize(self.alpha_regularizer), "alpha_constraint": None,
                 "shared_axes": self.shared_axes}

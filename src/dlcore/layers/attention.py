@@ -150,7 +150,8 @@ class Attention(_AttentionBase):
                                                             _bool_mask(self, "value_mask", mask[1], xp))
         for name, m, t in (("query_mask", q_mask, q), ("value_mask", v_mask, v)):
             if m is not None and tuple(m.shape) != tuple(t.shape[:2]):
-                raise ValueError(f"{self._where()}: '{name}' must have shape {tuple(t.shape[:2])}, got {tuple(m.shape)}")
+                raise ValueError(f"{self._where()}: '{name}' must have shape {tuple(t.shape[:2])}, got "
+                                 f"{tuple(m.shape)}")
         if self.score_mode == "dot":
             scores = q @ k.transpose(0, 2, 1)
             if self.scale is not None:

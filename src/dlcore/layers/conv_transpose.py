@@ -89,7 +89,8 @@ class _ConvTranspose(Layer):
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
     def extra_repr(self):
-        return f"filters={self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}"
+        return (f"filters={self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "
+                f"padding={self.padding!r}")
 
 
 class Conv2DTranspose(_ConvTranspose):
