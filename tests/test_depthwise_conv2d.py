@@ -61,6 +61,7 @@ def test_odd_shapes(backend, dtype, rng):
         (1, 5, 5, 97, (3, 3), 1, 1, "same"),
         (2, 6, 6, 4, (6, 6), 2, 1, "valid"),  # window == input
         (2, 3, 4, 17, (7, 7), 1, 2, "same"),  # window larger than the input
+        (1, 2, 70, 3, (1, 66), 1, 1, "valid"),  # wider than the listed taps of the CPU backward-data
     ]
     for n, h, w, c, k, m, s, p in cases:
         x, wt = make((n, h, w, c), dtype, rng), make(k + (c, m), dtype, rng)

@@ -10,8 +10,10 @@
 #include "cpu/cpu.h"
 
 #define DLCORE_DEPTHWISE_NS depthwise_generic
+#define DLCORE_DEPTHWISE_VEC_BYTES 16
 #include "cpu/depthwise_conv2d_kernels.h"
 #undef DLCORE_DEPTHWISE_NS
+#undef DLCORE_DEPTHWISE_VEC_BYTES
 
 namespace dlcore::cpu {
 
