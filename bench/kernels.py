@@ -4,8 +4,8 @@
                             [--markdown FILE]
 
 Each family lives in bench/families/<name>.py, named like its kernels (gemm, conv2d, pool2d,
-activation, loss, optim, rnn), and exposes `run(ctx) -> list[Row]`: a CPU section and a GPU
-section, each of which validates dlcore's result against the anchor (or the float64 reference)
+activation, loss, optim, rnn, upsample2d, depthwise_conv2d), and exposes `run(ctx) -> list[Row]`: a
+CPU section and a GPU section, each of which validates dlcore's result against the anchor (or the float64 reference)
 before timing, then times both with medians after warm-up. The anchors are NumPy (GEMM) and PyTorch
 CPU (everything else) when installed; on the GPU cuBLAS (cupy.matmul) and PyTorch CUDA. CPU rates
 are shown as a share of this machine's peak FMA rate and copy bandwidth, both measured here by

@@ -114,6 +114,28 @@ def conv2d_backward_bias(dy):
     return f64(dy).reshape(-1, dy.shape[-1]).sum(axis=0)
 
 
+# Grouped convolution (groups > 1, depthwise when groups = C_in) is the ordinary convolution with the
+# dense filters that are zero between groups: group k's filters w[..., k*Cout/G:(k+1)*Cout/G] connect
+# input channels k*Cin/G.. only.
+
+def grouped_filters(w, groups):
+    """The dense (kh, kw, C_in, C_out) filters of grouped filters (kh, kw, C_in / groups, C_out)."""
+    w = f64(w)
+    kh, kw, cg, cout = w.shape
+    og = cout // groups
+    full = np.zeros((kh, kw, cg * groups, cout))
+    for k in range(groups):
+        full[:, :, k * cg:(k + 1) * cg, k * og:(k + 1) * og] = w[..., k * og:(k + 1) * og]
+    return full
+
+
+def grouped_filter_blocks(dw_full, groups):
+    """The grouped (kh, kw, C_in / groups, C_out) part of dense filter gradients."""
+    kh, kw, cin, cout = dw_full.shape
+    cg, og = cin // groups, cout // groups
+    return np.concatenate([dw_full[:, :, k * cg:(k + 1) * cg, k * og:(k + 1) * og] for k in range(groups)], axis=3)
+
+
 # ------------------------------------------------------------------------------------- pooling
 # NHWC. Windows are clipped to the image (padding takes no part); "same" pads like conv with d = 1.
 
@@ -187,6 +209,232 @@ def global_avg_pool2d_forward(x):
 def global_avg_pool2d_backward(dy, x_shape):
     n, h, w, c = x_shape
     return np.broadcast_to(f64(dy)[:, None, None, :] / (h * w), x_shape).copy()
+
+
+def global_max_pool2d_forward(x):
+    return f64(x).max(axis=(1, 2))
+
+
+def global_max_pool2d_backward(dy, x):
+    """Each dy[n, c] goes to the first (row-major) position of the maximum of x[n, :, :, c]."""
+    dy, x = f64(dy), f64(x)
+    n, h, w, c = x.shape
+    dx = np.zeros((n, h * w, c))
+    first = x.reshape(n, h * w, c).argmax(axis=1)
+    for i in range(n):
+        for k in range(c):
+            dx[i, first[i, k], k] = dy[i, k]
+    return dx.reshape(x.shape)
+
+
+# 1-D pooling of sequences (N, L, C): windows clipped to the sequence, "same" as in 2-D.
+
+def pool1d_windows(length, k, s, padding):
+    """Yields (output step, slice of input steps) of every window, clipped to the sequence."""
+    if padding == "valid":
+        lo, pad = (length - k) // s + 1, 0
+    else:
+        lo = -(-length // s)
+        pad = max((lo - 1) * s + k - length, 0) // 2
+    for i in range(lo):
+        start = i * s - pad
+        yield i, slice(max(start, 0), min(start + k, length))
+
+
+def max_pool1d_forward(x, k, s, padding="valid"):
+    x = f64(x)
+    wins = list(pool1d_windows(x.shape[1], k, s, padding))
+    y = np.zeros((x.shape[0], len(wins), x.shape[2]))
+    for i, steps in wins:
+        y[:, i] = x[:, steps].max(axis=1)
+    return y
+
+
+def max_pool1d_backward(dy, x, k, s, padding="valid"):
+    dy, x = f64(dy), f64(x)
+    dx = np.zeros(x.shape)
+    n, _, c = x.shape
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    for i, steps in pool1d_windows(x.shape[1], k, s, padding):
+        first = x[:, steps].argmax(axis=1)
+        np.add.at(dx, (nn, steps.start + first, cc), dy[:, i])
+    return dx
+
+
+def avg_pool1d_forward(x, k, s, padding="valid"):
+    x = f64(x)
+    wins = list(pool1d_windows(x.shape[1], k, s, padding))
+    y = np.zeros((x.shape[0], len(wins), x.shape[2]))
+    for i, steps in wins:
+        y[:, i] = x[:, steps].mean(axis=1)
+    return y
+
+
+def avg_pool1d_backward(dy, x_shape, k, s, padding="valid"):
+    dy = f64(dy)
+    dx = np.zeros(x_shape)
+    for i, steps in pool1d_windows(x_shape[1], k, s, padding):
+        dx[:, steps] += dy[:, i, None] / (steps.stop - steps.start)
+    return dx
+
+
+# ------------------------------------------------------------------------------------ upsampling
+# NHWC, integer factors. Output position o of an axis of `length` inputs upsampled by f reads:
+# nearest, input o // f; bilinear, the half-pixel centre src = (o + 0.5) / f - 0.5 (clamped at 0),
+# between inputs floor(src) and the next one (the last one at the border), weighted linearly.
+
+def upsample_taps(o, f, length, interpolation):
+    """[(input index, weight)] read by output position o."""
+    if interpolation == "nearest":
+        return [(o // f, 1.0)]
+    src = max((o + 0.5) / f - 0.5, 0.0)
+    i0 = min(int(np.floor(src)), length - 1)
+    i1 = min(i0 + 1, length - 1)
+    return [(i0, 1.0 - (src - i0)), (i1, src - i0)]
+
+
+def upsample2d_forward(x, size, interpolation="nearest"):
+    x = f64(x)
+    n, h, w, c = x.shape
+    fh, fw = size
+    y = np.zeros((n, h * fh, w * fw, c))
+    for oh in range(h * fh):
+        for ow in range(w * fw):
+            for ih, a in upsample_taps(oh, fh, h, interpolation):
+                for iw, b in upsample_taps(ow, fw, w, interpolation):
+                    y[:, oh, ow, :] += a * b * x[:, ih, iw, :]
+    return y
+
+
+def upsample2d_backward(dy, x_shape, size, interpolation="nearest"):
+    dy = f64(dy)
+    n, h, w, c = x_shape
+    fh, fw = size
+    dx = np.zeros(x_shape)
+    for oh in range(h * fh):
+        for ow in range(w * fw):
+            for ih, a in upsample_taps(oh, fh, h, interpolation):
+                for iw, b in upsample_taps(ow, fw, w, interpolation):
+                    dx[:, ih, iw, :] += a * b * dy[:, oh, ow, :]
+    return dx
+
+
+def upsample1d_forward(x, size):
+    return np.repeat(f64(x), size, axis=1)
+
+
+def upsample1d_backward(dy, x_shape, size):
+    n, length, c = x_shape
+    return f64(dy).reshape(n, length, size, c).sum(axis=2)
+
+
+# ------------------------------------------------------------------- layers composed of array ops
+# Transposed convolution, group normalization, the activation layers, attention: float64, from the
+# definitions.
+
+def conv_transpose_pads(length, k, s, d, padding, output_padding=None):
+    """Keras's transposed-convolution geometry of one axis: (output length, padding before)."""
+    ke = (k - 1) * d + 1
+    if padding == "valid":
+        op = max(ke, s) - ke if output_padding is None else output_padding
+        left, right = ke - 1, ke - 1 + op
+    else:
+        pad = s + ke - 2 if output_padding is None else ke + ke % 2 - 2 + output_padding
+        left = min(pad // 2 + pad % 2, ke - 1)
+        right = pad - left
+    return (length - 1) * s + 1 + left + right - ke + 1, ke - 1 - left
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None, dilation=(1, 1)):
+    """Each input pixel (i, j) adds x[n, i, j, :] @ w[a, b]^T at output (i*sh - ph + a*dh, j*sw - pw + b*dw):
+    x (N, H, W, C_in), w (kh, kw, filters, C_in)."""
+    x, w = f64(x), f64(w)
+    n, h, wd, _ = x.shape
+    kh, kw, f, _ = w.shape
+    ops = output_padding or (None, None)
+    ho, ph = conv_transpose_pads(h, kh, strides[0], dilation[0], padding, ops[0])
+    wo, pw = conv_transpose_pads(wd, kw, strides[1], dilation[1], padding, ops[1])
+    y = np.zeros((n, ho, wo, f))
+    for i in range(h):
+        for j in range(wd):
+            for a in range(kh):
+                for c in range(kw):
+                    oi, oj = i * strides[0] - ph + a * dilation[0], j * strides[1] - pw + c * dilation[1]
+                    if 0 <= oi < ho and 0 <= oj < wo:
+                        y[:, oi, oj, :] += x[:, i, j, :] @ w[a, c].T
+    return y if b is None else y + f64(b)
+
+
+def group_norm(x, gamma, beta, groups, epsilon=1e-3):
+    """Channels last: per sample and group of channels, normalized over the group and all other axes."""
+    x = f64(x)
+    n, c = x.shape[0], x.shape[-1]
+    g = x.reshape(n, -1, groups, c // groups)
+    mean = g.mean(axis=(1, 3), keepdims=True)
+    var = ((g - mean) ** 2).mean(axis=(1, 3), keepdims=True)
+    y = ((g - mean) / np.sqrt(var + epsilon)).reshape(x.shape)
+    return y * f64(gamma) + f64(beta)
+
+
+def keras_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """keras.activations.relu: x above the threshold (clipped to [0, max_value] when given), minus the
+    slope times the part below the threshold."""
+    x = f64(x)
+    pos = np.where(x > threshold, x, 0.0)
+    if max_value is not None:
+        pos = np.clip(pos, 0.0, max_value)
+    return pos - negative_slope * np.maximum(threshold - x, 0.0)
+
+
+def prelu(x, alpha):
+    x = f64(x)
+    return np.where(x > 0, x, f64(alpha) * x)
+
+
+def masked_softmax(x, mask=None, axis=-1):
+    x = f64(x)
+    if mask is not None:
+        x = np.where(mask, x, -1e9)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    e = np.exp(x - x.max(axis=axes, keepdims=True))
+    y = e / e.sum(axis=axes, keepdims=True)
+    return y if mask is None else np.where(mask, y, 0.0)
+
+
+def attention(q, v, k=None, q_mask=None, v_mask=None, causal=False, scale=None, concat_weight=None):
+    """Keras's Attention layer: dot (concat_weight None) or concat scores, masked value steps -1e9."""
+    q, v = f64(q), f64(v)
+    k = v if k is None else f64(k)
+    if concat_weight is None:
+        scores = q @ np.swapaxes(k, 1, 2) * (1.0 if scale is None else scale)
+    else:
+        t = q[:, :, None, :] + k[:, None, :, :]
+        scores = concat_weight * np.tanh(t * (1.0 if scale is None else scale)).sum(axis=-1)
+    allowed = np.ones(scores.shape, bool)
+    if v_mask is not None:
+        allowed &= np.asarray(v_mask, bool)[:, None, :]
+    if causal:
+        allowed &= np.tril(np.ones(scores.shape[1:], bool))[None]
+    scores = np.where(allowed, scores, scores - 1e9)
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights = e / e.sum(axis=-1, keepdims=True)
+    out = weights @ v
+    if q_mask is not None:
+        out = out * np.asarray(q_mask, bool)[:, :, None]
+    return out, weights
+
+
+def multi_head_attention(query, value, key, wq, bq, wk, bk, wv, bv, wo, bo, mask=None):
+    """Keras's MultiHeadAttention on (B, T, d) inputs: kernels (d, H, k), biases (H, k), output kernel
+    (H, vd, out). mask (B, Tq, Tk) boolean or None; masked scores -1e9, masked weights 0."""
+    query, value, key = f64(query), f64(value), f64(key)
+    q = np.einsum("btd,dhk->bhtk", query, f64(wq)) + f64(bq)[None, :, None, :]
+    k = np.einsum("btd,dhk->bhtk", key, f64(wk)) + f64(bk)[None, :, None, :]
+    v = np.einsum("btd,dhk->bhtk", value, f64(wv)) + f64(bv)[None, :, None, :]
+    scores = np.einsum("bhqk,bhsk->bhqs", q / np.sqrt(q.shape[-1]), k)
+    weights = masked_softmax(scores, None if mask is None else np.asarray(mask, bool)[:, None], axis=-1)
+    heads = np.einsum("bhqs,bhsv->bhqv", weights, v)
+    return np.einsum("bhqv,hvo->bqo", heads, f64(wo)) + f64(bo), weights
 # ------------------------------------------------------------------- recurrent: LSTM, GRU, SimpleRNN
 # Loops over time, straight from the formulas (Keras layouts and gate orders), float64. Each backward
 # walks the same loop in reverse and returns the gradients in the order of dlcore.kernels.

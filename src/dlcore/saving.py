@@ -289,7 +289,8 @@ def _to_numpy(v):
 
 def _arrays_to_bytes(arrays: dict) -> bytes:
     from safetensors.numpy import save
-    return save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    # np.require, not np.ascontiguousarray, which turns a 0-d weight (a learned scalar) into shape (1,)
+    return save({k: np.require(v, requirements="C") for k, v in arrays.items()})
 
 
 def _bytes_to_arrays(data: bytes, what: str) -> dict:

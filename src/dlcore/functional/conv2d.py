@@ -1,5 +1,8 @@
-"""Convolution (NHWC, kernels (k..., c_in, c_out)) with the bias and activation fused in the kernel."""
+"""Convolution (NHWC, kernels (k..., c_in / groups, c_out)) with the bias and activation fused in the kernel;
+depthwise convolution as the grouped one."""
 from __future__ import annotations
+
+import numbers
 
 from ..autograd import Function
 from ..primitives._helpers import _kernel
@@ -19,9 +22,9 @@ class _Conv(Function):
     rank = 2
     saved_inputs = (0, 1)
 
-    def forward(self, x, w, b, strides, padding, dilation, activation):
+    def forward(self, x, w, b, strides, padding, dilation, activation, groups=1):
         self.x, self.w, self.has_b, self.activation = x, w, b is not None, activation
-        self.cfg = dict(strides=strides, padding=padding, dilation=dilation)
+        self.cfg = dict(strides=strides, padding=padding, dilation=dilation, groups=groups)
         y = _kernel(f"conv{self.rank}d_forward")(x, w, bias=b, activation=activation, **self.cfg)
         self.y = y if activation is not None else None
         self.saves_output = activation is not None
@@ -101,41 +104,71 @@ class ConvBackwardFilter(Function):
                 ConvBackwardData.apply(dy, gw, x_shape=x.shape, rank=self.rank, cfg=self.cfg))
 
 
-def _conv_checks(op, x, w, rank):
+def _conv_checks(op, x, w, rank, groups=1):
     if x.ndim != rank + 2:
         layout = "(batch, height, width, channels)" if rank == 2 else "(batch, steps, channels)"
         raise ValueError(f"{op}: expected a {rank + 2}-D input {layout}, got shape {x.shape}")
     if w.ndim != rank + 2:
         raise ValueError(f"{op}: 'w' must be {rank + 2}-D (kernel..., c_in, c_out), got shape {w.shape}")
-    if x.shape[-1] != w.shape[-2]:
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{op}: 'groups' must be a positive int, got {groups!r}")
+    if x.shape[-1] != w.shape[-2] * groups:
+        per = f" * groups={groups}" if groups > 1 else ""
         raise ValueError(f"{op}: input has {x.shape[-1]} channels (shape {x.shape}) but the kernel expects "
-                         f"{w.shape[-2]} (w has shape {w.shape})")
+                         f"{w.shape[-2]}{per} (w has shape {w.shape})")
 
 
-def _conv(op, x, w, b, strides, padding, dilation, activation):
+def _conv(op, x, w, b, strides, padding, dilation, activation, groups=1):
     if activation == "linear":
         activation = None
     fused = activation is None or (isinstance(activation, str) and activation in _GEMM_BACKWARD)
     y = op.apply(x, w, b, strides=strides, padding=padding, dilation=dilation,
-                 activation=activation if fused else None)
+                 activation=activation if fused else None, groups=groups)
     return y if fused else _activate(y, activation)
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
-    """2-D convolution (cross-correlation), x NHWC, w (kh, kw, c_in, c_out), b (c_out,).
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None, groups=1):
+    """2-D convolution (cross-correlation), x NHWC, w (kh, kw, c_in / groups, c_out), b (c_out,).
 
     relu/sigmoid/tanh activations run fused in the kernel's epilogue; others are applied after.
+    `groups` > 1: output channel o sees only the input channels of its group (Keras's `groups`).
     """
     x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
-    _conv_checks("conv2d", x, w, 2)
-    return _conv(Conv2D, x, w, b, strides, padding, dilation, activation)
+    _conv_checks("conv2d", x, w, 2, groups)
+    return _conv(Conv2D, x, w, b, strides, padding, dilation, activation, groups)
 
 
-def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
-    """1-D convolution, x (N, L, c_in), w (k, c_in, c_out), b (c_out,)."""
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None, groups=1):
+    """1-D convolution, x (N, L, c_in), w (k, c_in / groups, c_out), b (c_out,)."""
     x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
-    _conv_checks("conv1d", x, w, 1)
-    return _conv(Conv1D, x, w, b, strides, padding, dilation, activation)
+    _conv_checks("conv1d", x, w, 1, groups)
+    return _conv(Conv1D, x, w, b, strides, padding, dilation, activation, groups)
+
+
+def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
+    """Depthwise 2-D convolution (Keras's DepthwiseConv2D): x NHWC (N, H, W, C), w (kh, kw, C, m),
+    b (C*m,) -> (N, Ho, Wo, C*m); output channel c*m + j is channel c convolved with w[..., c, j].
+
+    It is conv2d with groups = C and the filters seen as (kh, kw, 1, C*m); it runs the depthwise kernels.
+    strides / padding / dilation / activation as conv2d.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.depthwise_conv2d(np.ones((1, 5, 5, 3)), np.ones((3, 3, 3, 2)), padding="same")
+    assert y.shape == (1, 5, 5, 6) and float(y.numpy()[0, 2, 2, 0]) == 9.0
+    ```
+    """
+    x, w, b = _t(x, "x"), _t(w, "w"), _t(b, "b")
+    if w.ndim != 4:
+        raise ValueError(f"depthwise_conv2d: 'w' must be 4-D (kh, kw, channels, depth_multiplier), got shape "
+                         f"{w.shape}")
+    if x.ndim != 4 or x.shape[-1] != w.shape[2]:
+        raise ValueError(f"depthwise_conv2d: expected a 4-D input (batch, height, width, {w.shape[2]}) for w of "
+                         f"shape {w.shape}, got shape {x.shape}")
+    kh, kw, c, m = w.shape
+    return conv2d(x, w.reshape(kh, kw, 1, c * m), b, strides, padding, dilation, activation, groups=max(c, 1))
 
 
 def _activate(y, activation):
