@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..ops import get_array_module
-from ..ops._helpers import _unbroadcast
+from ..primitives import get_array_module
+from ..primitives._helpers import _unbroadcast
 from ..tensor import Tensor
 from ._common import _t
 from .activation import leaky_relu, relu, softmax

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd import Function
-from ..ops._helpers import _kernel
+from ..primitives._helpers import _kernel
 from ._common import _t
 from .activation import get_activation
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _random
 from ..autograd import Function
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ._common import _t
 
 

@@ -3,7 +3,7 @@ array code through `xp` (no C++ kernel: each is one copy)."""
 from __future__ import annotations
 
 from ..autograd import Function
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ._common import _t
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import graph, initializers, regularizers
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ..tensor import Tensor
 from .base import Layer
 

@@ -6,7 +6,7 @@ the channels last and back around them (two transposing copies).
 from __future__ import annotations
 
 from .. import functional as F
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ..tensor import Tensor
 from ._layout import (data_format_arg, shape_to_channels_first, shape_to_channels_last, to_channels_first,
                       to_channels_last)
