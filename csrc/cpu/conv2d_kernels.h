@@ -10,8 +10,6 @@
 // This file is included by conv2d.cpp (portable build), conv2d_avx2.cpp and conv2d_avx512.cpp, each
 // with DLCORE_CONV_NS set to its own namespace, so one source gives one compiled copy per ISA.
 // Shapes and layouts: see conv2d.h.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -19,6 +17,7 @@
 
 #include "cpu/conv2d.h"
 #include "cpu/cpu.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu::DLCORE_CONV_NS {
 
@@ -114,14 +113,12 @@ void conv_cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T*
   constexpr int64_t CB = 2 * kVecBytes / int64_t(sizeof(T));
   const int64_t rows = s.n * s.ho, C = s.cout, taps = s.kh * s.kw;
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_ranges(rows, nt, nt, [&](int64_t r_begin, int64_t r_end) {
     std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
     std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
     std::vector<T> xv(static_cast<size_t>(taps));
     taps_rel(s, rel.data(), ident.data());
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
       const T* xn = x + n * s.h * s.w;
       T* yrow = y + r * s.wo * C;
@@ -145,7 +142,7 @@ void conv_cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T*
       }
       apply_epilogue<T>(yrow, C, s.wo, C, GemmEpilogue<T>{nullptr, act});
     }
-  }
+  });
 }
 
 // dw[tap, :] = sum over output pixels of x[pixel's tap] * dy[pixel, :]. For one output row and one
@@ -159,13 +156,10 @@ void conv_cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x,
   const int nt = std::min<int64_t>(threads_for(2 * rows * s.wo * taps * C), std::max<int64_t>(rows, 1));
   std::vector<T> partial(size_t(std::max(nt - 1, 0)) * size_t(taps * C));
   std::fill(dw, dw + taps * C, T(0));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(nt, nt, [&](int64_t tid) {  // task tid sums its rows into its own buffer
     T* acc = tid == 0 ? dw : partial.data() + size_t(tid - 1) * size_t(taps * C);
     if (tid > 0) std::fill(acc, acc + taps * C, T(0));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = rows * tid / nt; r < rows * (tid + 1) / nt; ++r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
       const T* grow = dy + r * s.wo * C;
       for (int64_t i = 0; i < s.kh; ++i) {
@@ -205,7 +199,7 @@ void conv_cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x,
         }
       }
     }
-  }
+  });
   for (int t = 1; t < nt; ++t) {
     const T* p = partial.data() + size_t(t - 1) * size_t(taps * C);
     for (int64_t i = 0; i < taps * C; ++i) dw[i] += p[i];
@@ -224,13 +218,11 @@ void cin1_backward_data_tp(const Conv2dGeometry& s, const T* dy, const T* w, T* 
   for (int64_t t = 0; t < taps; ++t)
     for (int64_t c = 0; c < C; ++c) wt[size_t(c * TP + t)] = w[t * C + c];
   const int nt = std::min<int64_t>(threads_for(2 * s.n * pix * taps * C), std::max<int64_t>(s.n, 1));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_ranges(s.n, nt, nt, [&](int64_t n_begin, int64_t n_end) {
     std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
     std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
     taps_rel(s, rel.data(), ident.data());
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.n; ++n) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
       T* dxn = dx + n * s.h * s.w;
       std::fill(dxn, dxn + s.h * s.w, T(0));
       for (int64_t p0 = 0; p0 < pix; p0 += P) {
@@ -273,7 +265,7 @@ void cin1_backward_data_tp(const Conv2dGeometry& s, const T* dy, const T* w, T* 
         }
       }
     }
-  }
+  });
 }
 
 // The same by gather over dx (for windows of more than 64 taps): dx[n, ih, iw] = sum over the
@@ -282,8 +274,7 @@ template <typename T>
 void cin1_backward_data_gather(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   const int64_t rows = s.n * s.h, C = s.cout;
   const int nt = std::min<int64_t>(threads_for(2 * s.n * s.ho * s.wo * s.kh * s.kw * C), std::max<int64_t>(rows, 1));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_tasks(rows, nt, [&](int64_t r) {
     const int64_t n = r / s.h, ih = r % s.h;
     T* dxrow = dx + r * s.w;
     for (int64_t iw = 0; iw < s.w; ++iw) dxrow[iw] = T(0);
@@ -307,7 +298,7 @@ void cin1_backward_data_gather(const Conv2dGeometry& s, const T* dy, const T* w,
         }
       }
     }
-  }
+  });
 }
 
 template <typename T>

@@ -1,12 +1,13 @@
 #include "cpu/cpu.h"
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+
+#include "cpu/thread_pool.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -104,12 +105,9 @@ const CacheSizes& cache_sizes() {
   return sizes;
 }
 
-int num_threads() { return omp_get_max_threads(); }
+int num_threads() { return pool_num_threads(); }
 
-void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
-  omp_set_num_threads(n);
-}
+void set_num_threads(int n) { pool_set_num_threads(n); }
 
 int threads_for(int64_t total_flops) {
   if (total_flops < 50000) return 1;

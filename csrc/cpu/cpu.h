@@ -1,5 +1,6 @@
 // What the processor offers and how the CPU kernels use it: the instruction-set level chosen at run
-// time, the cache sizes that size the GEMM blocks, and the one OpenMP thread pool.
+// time, the cache sizes that size the GEMM blocks, and the thread count of the one pool
+// (thread_pool.h).
 //
 // The ISA is the highest of avx512 > avx2 > generic that both the processor and the OS support
 // (cpuid + xgetbv). DLCORE_CPU_ISA=avx512|avx2|generic, read once, forces a lower level so that

@@ -2,8 +2,6 @@
 // microkernels. The algorithm and the microkernel contract are described in gemm.h.
 #include "cpu/gemm/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +17,7 @@
 #include "common/scalar_math.h"
 #include "cpu/cpu.h"
 #include "cpu/scratch.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu {
 namespace {
@@ -325,21 +324,20 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
     }
     if (S.m > 0 && S.n > 0) serial(S);
   };
-  if (nt <= 1) return part(0);
-  // The runtime may grant fewer threads than asked (inside another parallel region, say): the
-  // threads it gives take the parts in turn.
-#pragma omp parallel num_threads(nt)
-  for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads()) part(t);
+  parallel_tasks(nt, nt, [&](int64_t t) { part(int(t)); });
 }
 
 // ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
+//
+// For each B block: the threads pack its panels (one task per share), then compute with it. When m
+// has enough MR panels for every thread to get a full-height block, each task packs and multiplies
+// its own A blocks (split ic); otherwise each A block is packed by all and multiplied by all, each
+// task taking a range of B panels (split jr). The end of each parallel_tasks call is the barrier.
 template <typename T>
 void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk, int nt) {
   const int mr = u.mr, nr = u.nr;
   const int64_t m = P.m, n = P.n, k = P.k;
 
-  // Split the ic loop when every thread gets at least one full-height block of MR panels;
-  // otherwise all threads share one A block and split the jr loop.
   int64_t n_ic = ceil_div(m, blk.mc);
   bool split_ic = false;
   int64_t mc_eff = std::min(blk.mc, round_up(m, mr));
@@ -355,55 +353,46 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
   T* bbuf = scratch_b<T>(kc_max * nc_max);
   T* abuf_shared = split_ic ? nullptr : scratch_a<T>(mc_eff * kc_max);
 
-  // The body every thread runs; work is split by hand (not `omp for`) so that it is also correct
-  // when run by one thread inside someone else's parallel region.
-  auto body = [&](int tid, int nth) {
-    auto barrier = [nth] {
-      if (nth > 1) {
-#pragma omp barrier
-      }
-    };
-    T* ap_own = split_ic ? scratch_a<T>(mc_eff * kc_max) : nullptr;
-    for (int64_t jc = 0; jc < n; jc += nc_max) {
-      const int64_t nc = std::min(nc_max, n - jc);
-      const int64_t n_panels = ceil_div(nc, nr);
-      GemmEpilogue<T> ep_j = P.ep;
-      if (ep_j.bias) ep_j.bias += jc;
-      for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, k - pc);
-        const T beta = pc == 0 ? P.beta : T(1);
-        const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, n - jc);
+    const int64_t n_panels = ceil_div(nc, nr);
+    GemmEpilogue<T> ep_j = P.ep;
+    if (ep_j.bias) ep_j.bias += jc;
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const T beta = pc == 0 ? P.beta : T(1);
+      const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
 
-        for (int64_t jp = n_panels * tid / nth; jp < n_panels * (tid + 1) / nth; ++jp)
+      parallel_ranges(n_panels, nt, nt, [&](int64_t jp0, int64_t jp1) {
+        for (int64_t jp = jp0; jp < jp1; ++jp)
           pack_panel(std::min<int64_t>(nr, nc - jp * nr), kc, P.b + pc * P.rs_b + (jc + jp * nr) * P.cs_b, P.rs_b,
                      P.cs_b, nr, bbuf + jp * nr * kc);
-        barrier();
-        auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
+      });
+      auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
 
-        if (split_ic) {
-          for (int64_t bi = n_ic * tid / nth; bi < n_ic * (tid + 1) / nth; ++bi) {
+      if (split_ic) {
+        parallel_ranges(n_ic, nt, nt, [&](int64_t bi0, int64_t bi1) {
+          T* ap = scratch_a<T>(mc_eff * kc_max);  // the running thread's own
+          for (int64_t bi = bi0; bi < bi1; ++bi) {
             const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
-            pack_a_block(P, mr, ic, mc, pc, kc, ap_own, 0, ceil_div(mc, mr));
-            macro_kernel(u, mc, nc, 0, n_panels, kc, ap_own, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
+            pack_a_block(P, mr, ic, mc, pc, kc, ap, 0, ceil_div(mc, mr));
+            macro_kernel(u, mc, nc, 0, n_panels, kc, ap, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
           }
-        } else {
-          for (int64_t ic = 0; ic < m; ic += mc_eff) {
-            const int64_t mc = std::min(mc_eff, m - ic);
-            const int64_t a_panels = ceil_div(mc, mr);
-            pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, a_panels * tid / nth, a_panels * (tid + 1) / nth);
-            barrier();
-            macro_kernel(u, mc, nc, n_panels * tid / nth, n_panels * (tid + 1) / nth, kc, abuf_shared, bpanel,
-                         P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
-            barrier();
-          }
+        });
+      } else {
+        for (int64_t ic = 0; ic < m; ic += mc_eff) {
+          const int64_t mc = std::min(mc_eff, m - ic);
+          parallel_ranges(ceil_div(mc, mr), nt, nt, [&](int64_t p0, int64_t p1) {
+            pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, p0, p1);
+          });
+          parallel_ranges(n_panels, nt, nt, [&](int64_t jp0, int64_t jp1) {
+            macro_kernel(u, mc, nc, jp0, jp1, kc, abuf_shared, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta,
+                         ep);
+          });
         }
-        barrier();  // bbuf is repacked next
       }
     }
-  };
-  if (nt <= 1) return body(0, 1);
-#pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
+  }
 }
 
 }  // namespace
