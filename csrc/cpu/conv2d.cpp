@@ -624,11 +624,13 @@ void pack_im2col_t(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_
     const int64_t r = q * mr, first = i0 + r;
     // The common case: full panels inside one tap, packed together.
     const int64_t full = std::min((rows - r) / mr, (cin - first % cin) / mr);
-    if (full > 0 && (mr == 4 || mr == 6 || mr == 8)) {
+    if (full > 0 && (mr == 4 || mr == 6 || mr == 8 || mr == 12 || mr == 14)) {
       T* d = dst + q * panel;
       if (mr == 4) pack_tap<T, 4>(g, first, mr, full, p0, kc, mr, panel, d);
       if (mr == 6) pack_tap<T, 6>(g, first, mr, full, p0, kc, mr, panel, d);
       if (mr == 8) pack_tap<T, 8>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 12) pack_tap<T, 12>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 14) pack_tap<T, 14>(g, first, mr, full, p0, kc, mr, panel, d);
       q += full;
       continue;
     }

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "cpu/cpu.h"
+#include "cpu/gemm/gemm.h"
 #include "cpu/thread_pool.h"
 
 namespace dlcore::cpu {
@@ -81,6 +83,54 @@ double measure_copy_gbps(int64_t bytes, int reps) {
   std::free(src);
   std::free(dst);
   return 2.0 * double(bytes) / ts[ts.size() / 2] / 1e9;
+}
+
+namespace {
+
+// 64-byte aligned float buffer.
+struct Floats {
+  float* p;
+  explicit Floats(int64_t n) : p(static_cast<float*>(std::aligned_alloc(64, size_t((n * 4 + 63) / 64 * 64)))) {
+    if (!p) throw std::bad_alloc();
+    for (int64_t i = 0; i < n; ++i) p[i] = float((i * 7) % 13) * 0.0625f - 0.375f;
+  }
+  ~Floats() { std::free(p); }
+  Floats(const Floats&) = delete;
+  Floats& operator=(const Floats&) = delete;
+};
+
+}  // namespace
+
+double measure_gemm_gflops(int64_t m, int64_t n, int64_t k, int reps, int threads) {
+  Floats a(m * k), b(k * n), c(m * n);
+  double best = 0;
+  for (int r = 0; r < reps + 1; ++r) {
+    const double t0 = wtime();
+    gemm<float>(m, n, k, 1.f, a.p, k, 1, b.p, n, 1, 0.f, c.p, n, {}, threads);
+    const double t = wtime() - t0;
+    if (r > 0) best = std::max(best, 2.0 * double(m) * double(n) * double(k) / t / 1e9);  // the first warms up
+  }
+  return best;
+}
+
+double measure_ukr_gflops(int variant, double seconds) {
+  const GemmUkrInfo<float>& u = gemm_ukr_f32_variant(active_isa(), variant);
+  constexpr int64_t kc = 256, panels = 8;
+  Floats a(panels * u.mr * kc), b(kc * u.nr), c(panels * u.mr * u.nr);
+  double best = 0;
+  int64_t calls = 64;
+  for (int round = 0; round < 40; ++round) {
+    const double t0 = wtime();
+    for (int64_t i = 0; i < calls; ++i) {
+      const int64_t q = i % panels;
+      u.ukr(u.mr, u.nr, kc, a.p + q * u.mr * kc, b.p, u.nr, c.p + q * u.mr * u.nr, u.nr, 1.f, 0.f);
+    }
+    const double t = wtime() - t0;
+    best = std::max(best, 2.0 * double(u.mr * u.nr * kc) * double(calls) / t / 1e9);
+    if (t < seconds / 8) calls *= 2;
+    else if (round >= 3) break;
+  }
+  return best;
 }
 
 }  // namespace dlcore::cpu

@@ -6,6 +6,9 @@ The CPU kernels share one thread pool (csrc/cpu/thread_pool.h): the calling thre
 entry), else the CPUs this process may run on. The pool survives ``fork`` (a child starts its own
 workers at its first parallel call, with the thread count set in the child) and ``threadpoolctl``
 sees and limits it (``user_api`` and ``internal_api`` "dlcore").
+
+At import it also applies the GEMM tuning of this machine (dlcore.tune: read from the user's cache,
+or measured once), and ``DLCORE_CACHE_SIZES`` (see cache_sizes_from_env) when set.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import importlib.util
 import os
 import warnings
 
-from . import _C
+from . import _C, tune
 from ._version import __version__
 
 _MAX_THREADS = 1024
@@ -87,6 +90,34 @@ def threads_from_env(environ=os.environ):
     return None
 
 
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+          "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
+
+
+def cache_sizes_from_env(environ=os.environ):
+    """The cache geometry ``DLCORE_CACHE_SIZES`` asks for, as a dict of the levels it names, or None.
+
+    The value is a comma-separated list of ``level=size`` with levels ``l1d``, ``l2``, ``l3`` (bytes per
+    core for l1d and l2, the L3 a core reaches) and sizes in bytes or with a K/M/G suffix, e.g.
+    ``l1d=48K,l2=2M,l3=64M`` (an Intel Xeon's geometry). Levels it leaves out keep the machine's."""
+    raw = environ.get("DLCORE_CACHE_SIZES", "").strip()
+    if not raw:
+        return None
+    out = {}
+    for item in raw.split(","):
+        level, _, size = item.partition("=")
+        level, size = level.strip().lower(), size.strip().upper().replace(" ", "")
+        num = size.rstrip("KMGIB")
+        unit = size[len(num):]
+        if level not in ("l1d", "l2", "l3") or not num.isdigit() or unit not in _UNITS or level in out:
+            raise ValueError("DLCORE_CACHE_SIZES: expected a comma-separated list of level=size with levels l1d, l2, "
+                             f"l3 (each once) and sizes like 48K or 2M, e.g. 'l1d=48K,l2=2M,l3=64M'; got {raw!r}")
+        out[level] = int(num) * _UNITS[unit]
+        if not 4 << 10 <= out[level] <= 1 << 30:
+            raise ValueError(f"DLCORE_CACHE_SIZES: {level} must be between 4K and 1G, got {size!r} in {raw!r}")
+    return out
+
+
 def _register_threadpoolctl() -> None:
     """Make threadpoolctl see dlcore's pool, as it sees OpenBLAS's and OpenMP's (through
     ``threadpoolctl.register``, its hook for custom controllers; a version without it, or no
@@ -123,4 +154,8 @@ _INITIAL_ISA = _C.isa()
 _ENV_THREADS = threads_from_env()
 if _ENV_THREADS is not None:
     _C.set_num_threads(_ENV_THREADS)
+_ENV_CACHES = cache_sizes_from_env()
+if _ENV_CACHES is not None:
+    _C.set_cache_sizes(**{**_C.detected_cache_sizes(), **_ENV_CACHES})
 _register_threadpoolctl()
+tune.ensure()

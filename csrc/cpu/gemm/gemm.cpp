@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
+#include <numeric>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -59,6 +63,8 @@ void pack_rows(int64_t cnt, int64_t kc, const T* src, int64_t ld, int w, T* dst)
       case 6: return pack_rows_full<T, 6>(kc, src, ld, dst);
       case 8: return pack_rows_full<T, 8>(kc, src, ld, dst);
       case 16: return pack_rows_full<T, 16>(kc, src, ld, dst);
+      case 12: return pack_rows_full<T, 12>(kc, src, ld, dst);
+      case 14: return pack_rows_full<T, 14>(kc, src, ld, dst);
       case 32: return pack_rows_full<T, 32>(kc, src, ld, dst);
       default: break;
     }
@@ -146,14 +152,16 @@ struct Blocking {
 template <typename T>
 Blocking blocking_for(const GemmUkrInfo<T>& u) {
   const CacheSizes& cs = cache_sizes();
+  const GemmTuning& tu = gemm_tuning();
   const int64_t sz = sizeof(T);
   Blocking b;
   // KC: the depth of one pass over a C tile. Deeper passes load and store C less often: on Zen 4
   // 384..512 were best, 256 10% and 128 20% slower at 1024^3. The B micro-panel (KC x NR) then
   // lives in L2, which streams it at several times the kernel's rate, and the A micro-panel in L1.
-  b.kc = kGemmKc;
-  // MC: an A block (MC x KC) fills about half of L2 ...
-  b.mc = std::max<int64_t>(u.mr, (cs.l2 / 2) / (b.kc * sz) / u.mr * u.mr);
+  // The tuning pass measures it (gemm_tuning().kc, 512 by default).
+  b.kc = tu.kc;
+  // MC: an A block (MC x KC) fills about half of L2 (the tuning pass may choose less) ...
+  b.mc = std::max<int64_t>(u.mr, (cs.l2 / tu.a_block_l2_div) / (b.kc * sz) / u.mr * u.mr);
   // ... and NC: a B block (KC x NC) a quarter of L3 (shared by the threads).
   b.nc = std::clamp<int64_t>((cs.l3 / 4) / (b.kc * sz) / u.nr * u.nr, u.nr, 8192);
   // Driver 2 reads B in place only while B fits in that quarter of L3 too: a larger B (the weight
@@ -192,6 +200,19 @@ struct Problem {
   int64_t a_i0 = 0;
 };
 
+// Whether a B micro-panel read in place (kc rows, rs_b elements apart) keeps its place in L2 while
+// the A panels of a block stream past it. Rows a power-of-two multiple of 64 bytes apart share
+// few L2 sets: 4 KiB apart, a 1 MiB 16-way L2 holds 256 such rows, fewer than one panel of
+// KC = 512, and each A panel would fetch the B panel from L3 again. Those strides (B 1024 floats
+// wide, say) are packed instead. The count assumes 8 ways, the fewest of the caches dlcore meets.
+bool b_panel_fits_l2(int64_t rs_b_bytes, int64_t kc) {
+  constexpr int64_t kLine = 64, kWays = 8;
+  const int64_t sets = std::max<int64_t>(cache_sizes().l2 / kLine / kWays, 1);
+  if (rs_b_bytes % kLine != 0) return true;  // rows straddle lines: they spread over the sets
+  const int64_t g = std::gcd(rs_b_bytes / kLine % sets, sets);
+  return sets / (g == 0 ? sets : g) * kWays >= 2 * kc;
+}
+
 // Split K into equal blocks of at most kc (no thin last block).
 int64_t balanced_kc(int64_t k, int64_t kc) { return ceil_div(k, ceil_div(k, kc)); }
 
@@ -206,10 +227,11 @@ void macro_kernel(const GemmUkrInfo<T>& u, int64_t mc, int64_t nc, int64_t jp0, 
   for (int64_t jp = jp0; jp < jp1; ++jp) {
     const int64_t jr = jp * nr, ncols = std::min<int64_t>(nr, nc - jr);
     const auto [bp, ldb] = bpanel(jp);
+    const GemmUkr<T> ukr = u.ukr_edge && ncols <= u.nr_edge ? u.ukr_edge : u.ukr;
     for (int64_t ir = 0; ir < mc; ir += mr) {
       const int64_t rows = std::min<int64_t>(mr, mc - ir);
       T* ct = c + ir * ldc + jr;
-      u.ukr(rows, ncols, kc, ap + ir * kc, bp, ldb, ct, ldc, alpha, beta);
+      ukr(rows, ncols, kc, ap + ir * kc, bp, ldb, ct, ldc, alpha, beta);
       if (ep) {
         GemmEpilogue<T> ep_t = *ep;
         if (ep_t.bias) ep_t.bias += jr;
@@ -264,6 +286,17 @@ void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
       }
     }
   }
+}
+
+// ---- Driver 0: a few rows of A and a row-major B: the row-vector kernel ---------------------------
+//
+// A vector-matrix product (batch-1 inference, m = 1) reads each element of B once and does one FMA
+// with it: it is bound by reading B. Packing B would read it twice and write it once; the register
+// tile would waste MR - m of its rows. The row-vector kernel streams B's rows where they lie.
+template <typename T>
+void gemm_rowvec_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
+  u.rowvec(P.m, P.n, P.k, P.a, P.rs_a, P.cs_a, P.b, P.rs_b, P.c, P.ldc, P.alpha, P.beta);
+  apply_epilogue(P.c, P.ldc, P.m, P.n, P.ep);
 }
 
 // ---- Driver 2: B read in place (row-major B), one thread ----------------------------------------
@@ -424,13 +457,52 @@ const GemmUkrInfo<T>& with_narrow(const GemmUkrInfo<T>& u, int64_t n) {
   return u.narrow && n <= u.narrow->nr ? *u.narrow : u;
 }
 
+namespace {
+GemmTuning& tuning_slot() {
+  static GemmTuning t;
+  return t;
+}
+}  // namespace
+
+const GemmTuning& gemm_tuning() { return tuning_slot(); }
+
+int gemm_ukr_f32_variants(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return int(std::size(gemm_ukr_avx512_f32));
+    case Isa::avx2: return int(std::size(gemm_ukr_avx2_f32));
+    default: return int(std::size(gemm_ukr_generic_f32));
+  }
+}
+
+const GemmUkrInfo<float>& gemm_ukr_f32_variant(Isa isa, int i) {
+  if (i < 0 || i >= gemm_ukr_f32_variants(isa))
+    throw std::invalid_argument("gemm_ukr_f32_variant: no variant " + std::to_string(i) + " for " + isa_name(isa));
+  switch (isa) {
+    case Isa::avx512: return gemm_ukr_avx512_f32[i];
+    case Isa::avx2: return gemm_ukr_avx2_f32[i];
+    default: return gemm_ukr_generic_f32[i];
+  }
+}
+
+void set_gemm_tuning(const GemmTuning& t) {
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    const int v = t.ukr_f32[int(isa)];
+    if (v < 0 || v >= gemm_ukr_f32_variants(isa))
+      throw std::invalid_argument(std::string("set_gemm_tuning: ukr_f32 for ") + isa_name(isa) + " must be in [0, " +
+                                  std::to_string(gemm_ukr_f32_variants(isa)) + "), got " + std::to_string(v));
+  }
+  if (t.kc < 64 || t.kc > 2048)
+    throw std::invalid_argument("set_gemm_tuning: kc must be in [64, 2048], got " + std::to_string(t.kc));
+  if (t.a_block_l2_div < 1 || t.a_block_l2_div > 8)
+    throw std::invalid_argument("set_gemm_tuning: a_block_l2_div must be in [1, 8], got " +
+                                std::to_string(t.a_block_l2_div));
+  tuning_slot() = t;
+}
+
 template <>
 const GemmUkrInfo<float>& gemm_ukr<float>(int64_t n) {
-  switch (active_isa()) {
-    case Isa::avx512: return with_narrow(gemm_ukr_avx512_f32, n);
-    case Isa::avx2: return with_narrow(gemm_ukr_avx2_f32, n);
-    default: return gemm_ukr_generic_f32;
-  }
+  const Isa isa = active_isa();
+  return with_narrow(gemm_ukr_f32_variant(isa, tuning_slot().ukr_f32[int(isa)]), n);
 }
 
 template <>
@@ -447,7 +519,66 @@ constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 
 namespace {
 
-// The driver for one call (gemm.h describes the choice).
+enum class Driver { dot, b_in_place, b_packed, rowvec };
+
+// The choice for one call (gemm.h describes the drivers).
+template <typename T>
+struct Choice {
+  Driver driver;
+  const GemmUkrInfo<T>* u;
+  Blocking blk;
+  int nt;
+  int64_t edge_dot = 0;  // the last columns, run by the dot driver instead (see run)
+};
+
+template <typename T>
+Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, int64_t rs_b, int64_t cs_b,
+                 int max_threads) {
+  Choice<T> c;
+  c.u = &gemm_ukr<T>(n);
+  // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
+  // costs more than it saves.
+  int nt = max_threads > 0 ? max_threads : num_threads();
+  if (2 * m * n * k < kMinParallelFlops) nt = 1;
+  c.nt = std::min(nt, threads_for(2 * m * n * k));
+  // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !a_packer && cs_a == 1 && n <= 16 && k >= 16) {
+    c.driver = Driver::dot, c.u = &ud, c.blk = Blocking{balanced_kc(k, 512), ud.dot_mr, 4, 0};
+    return c;
+  }
+  // At most four rows of A and a row-major B: the row-vector kernel (driver 0).
+  if (const GemmUkrInfo<T>& ur = gemm_ukr<T>(); ur.rowvec && !a_packer && m <= 4 && cs_b == 1) {
+    c.driver = Driver::rowvec, c.u = &ur, c.blk = Blocking{k, m, 64, 0};
+    return c;
+  }
+  // A short C (a few row panels): the float32 variant whose MR pads m least (the tuned one on a tie),
+  // so that m = 16 does not run two 12-row panels.
+  if constexpr (std::is_same_v<T, float>) {
+    const Isa isa = active_isa();
+    if (c.u == &gemm_ukr<T>() && m <= 4 * c.u->mr)
+      for (int v = 0; v < gemm_ukr_f32_variants(isa); ++v) {
+        const GemmUkrInfo<T>& cand = gemm_ukr_f32_variant(isa, v);
+        if (round_up(m, cand.mr) < round_up(m, c.u->mr)) c.u = &cand;
+      }
+  }
+  c.blk = blocking_for(*c.u);
+  c.blk.kc = balanced_kc(k, c.blk.kc);  // the depth the drivers use (equal blocks)
+  // Row-major B whose panels keep their place in L2, at most a couple of A blocks per thread to
+  // reuse each B panel, and B cache-sized or few rows of A (a B from DRAM is read once in place;
+  // packing it would read it twice and write it once): packing B would cost more than it saves
+  // (driver 2). Otherwise pack B once, shared by the threads (driver 3).
+  const bool few_rows = m <= 4 * c.u->mr;  // each B panel read at most four times
+  const bool in_place = cs_b == 1 && m <= 2 * c.blk.mc &&
+                        (few_rows || (k * n <= c.blk.b_in_place_max &&
+                                      b_panel_fits_l2(rs_b * int64_t(sizeof(T)), c.blk.kc)));
+  c.driver = in_place ? Driver::b_in_place : Driver::b_packed;
+  // A C a few columns wider than a multiple of the narrowest tile (n = 33, 65): those columns would
+  // cost a whole tile's work each. With A row-major they go to the dot driver instead.
+  const int64_t w = c.u->ukr_edge ? c.u->nr_edge : c.u->nr, e = n % w;
+  if (n > w && e > 0 && e <= 4 && !a_packer && cs_a == 1 && k >= 16 && gemm_ukr<T>().dot[0]) c.edge_dot = e;
+  return c;
+}
+
 template <typename T>
 void run(const Problem<T>& P, int max_threads) {
   const int64_t m = P.m, n = P.n, k = P.k;
@@ -457,24 +588,25 @@ void run(const Problem<T>& P, int max_threads) {
     apply_epilogue(P.c, P.ldc, m, n, P.ep);
     return;
   }
-  const GemmUkrInfo<T>& u = gemm_ukr<T>(n);
-
-  // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
-  // costs more than it saves.
-  int nt = max_threads > 0 ? max_threads : num_threads();
-  if (2 * m * n * k < kMinParallelFlops) nt = 1;
-  nt = std::min(nt, threads_for(2 * m * n * k));
-
-  // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
-  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !P.pa && P.cs_a == 1 && n <= 16 && k >= 16)
-    return split_c(P, ud.dot_mr, 4, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
-  const Blocking blk = blocking_for(u);
-  // Row-major B, cache-sized, and at most a couple of A blocks per thread to reuse each B panel:
-  // packing B would cost more than it saves (driver 2). Otherwise pack B once, shared by the
-  // threads (driver 3).
-  if (P.cs_b == 1 && m <= 2 * blk.mc && k * n <= blk.b_in_place_max)
-    return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
-  gemm_packed(P, u, blk, nt);
+  const Choice<T> c = choose<T>(m, n, k, P.pa != nullptr, P.cs_a, P.rs_b, P.cs_b, max_threads);
+  if (c.edge_dot) {
+    Problem<T> L = P, R = P;
+    L.n = n - c.edge_dot;
+    R.n = c.edge_dot, R.b += L.n * P.cs_b, R.c += L.n;
+    if (R.ep.bias) R.ep.bias += L.n;
+    run(L, max_threads);
+    return run(R, max_threads);
+  }
+  const GemmUkrInfo<T>& u = *c.u;
+  switch (c.driver) {
+    case Driver::dot:
+      return split_c(P, u.dot_mr, 4, c.nt, [&](const Problem<T>& S) { gemm_dot_rows(S, u); });
+    case Driver::b_in_place:
+      return split_c(P, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); });
+    case Driver::b_packed: return gemm_packed(P, u, c.blk, c.nt);
+    case Driver::rowvec:
+      return split_c(P, 4, 64, c.nt, [&](const Problem<T>& S) { gemm_rowvec_rows(S, u); });
+  }
 }
 
 }  // namespace
@@ -497,6 +629,18 @@ void gemm_pack_panel(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t 
   pack_panel(cnt, kc, src, sp, si, w, dst);
 }
 
+template <typename T>
+GemmPlan gemm_plan(int64_t m, int64_t n, int64_t k, int64_t rs_a, int64_t cs_a, int64_t rs_b, int64_t cs_b,
+                   int max_threads) {
+  (void)rs_a;
+  const Choice<T> c = choose<T>(m, n, k, false, cs_a, rs_b, cs_b, max_threads);
+  static const char* const names[] = {"dot", "b_in_place", "b_packed", "rowvec"};
+  const bool dot = c.driver == Driver::dot;
+  return {names[int(c.driver)], c.u->name, dot ? c.u->dot_mr : c.u->mr, dot ? 4 : c.u->nr,
+          dot || !c.u->ukr_edge ? (dot ? 4 : c.u->nr) : c.u->nr_edge, int(c.edge_dot), c.nt, c.blk.kc, c.blk.mc,
+          c.blk.nc};
+}
+
 template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
                           int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
@@ -505,6 +649,8 @@ template void gemm_packed_a<float>(int64_t, int64_t, int64_t, float, const GemmA
                                    int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
 template void gemm_packed_a<double>(int64_t, int64_t, int64_t, double, const GemmAPacker<double>&, const double*,
                                     int64_t, int64_t, double, double*, int64_t, const GemmEpilogue<double>&, int);
+template GemmPlan gemm_plan<float>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int);
+template GemmPlan gemm_plan<double>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int);
 template void gemm_pack_panel<float>(int64_t, int64_t, const float*, int64_t, int64_t, int, float*);
 template void gemm_pack_panel<double>(int64_t, int64_t, const double*, int64_t, int64_t, int, double*);
 template void apply_epilogue<float>(float*, int64_t, int64_t, int64_t, const GemmEpilogue<float>&);

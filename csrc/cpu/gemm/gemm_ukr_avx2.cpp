@@ -63,8 +63,9 @@ struct F64x4 {
 
 static constexpr GemmUkrInfo<float> narrow_f32 = simd::ukr_info<F32x8, 12, 1>("avx2 12x8");
 static constexpr GemmUkrInfo<double> narrow_f64 = simd::ukr_info<F64x4, 12, 1>("avx2 12x4");
-constexpr GemmUkrInfo<float> gemm_ukr_avx2_f32 =
-    simd::ukr_info_with_dot<F32x8, 6, 2, 2>("avx2 6x16", &narrow_f32);
+constexpr GemmUkrInfo<float> gemm_ukr_avx2_f32[1] = {
+    simd::ukr_info_with_dot<F32x8, 6, 2, 2>("avx2 6x16", &narrow_f32),  // 12 of the 16 ymm registers
+};
 constexpr GemmUkrInfo<double> gemm_ukr_avx2_f64 =
     simd::ukr_info_with_dot<F64x4, 6, 2, 2>("avx2 6x8", &narrow_f64);
 

@@ -182,6 +182,70 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
   }
 }
 
+// The row-vector kernel (the contract in gemm.h): C (m <= 4 rows) := beta C + alpha A B with B
+// streamed row by row. C's rows stay in L1/L2 while four rows of B at a time are added into them:
+// per vector of C, four B loads, one C load and store, and 4 * m FMAs.
+template <class V, int M>
+void gemm_rowvec_m(int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, int64_t cs_a, const typename V::T* b,
+                   int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  using T = typename V::T;
+  using R = typename V::R;
+  constexpr int W = V::W;
+  const int64_t nv = n / W * W;
+  const typename V::M tail = V::mask(n - nv);
+  for (int i = 0; i < M; ++i) {  // C := beta * C first (beta == 0: zeros, C not read)
+    T* ci = c + i * ldc;
+    if (beta == T(0))
+      for (int64_t j = 0; j < n; ++j) ci[j] = T(0);
+    else if (beta != T(1))
+      for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+  }
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    R av[M][4];
+    for (int i = 0; i < M; ++i)
+      for (int q = 0; q < 4; ++q) av[i][q] = V::set1(alpha * a[i * rs_a + (p + q) * cs_a]);
+    const T *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    auto step = [&](int64_t j, auto load, auto store) {
+      const R x0 = load(b0 + j), x1 = load(b1 + j), x2 = load(b2 + j), x3 = load(b3 + j);
+      for (int i = 0; i < M; ++i) {
+        T* cp = c + i * ldc + j;
+        R r = load(cp);
+        r = V::fma(av[i][0], x0, r);
+        r = V::fma(av[i][1], x1, r);
+        r = V::fma(av[i][2], x2, r);
+        r = V::fma(av[i][3], x3, r);
+        store(cp, r);
+      }
+    };
+    for (int64_t j = 0; j < nv; j += W)
+      step(j, [](const T* x) { return V::loadu(x); }, [](T* x, R r) { V::storeu(x, r); });
+    if (nv < n)
+      step(nv, [tail](const T* x) { return V::loadm(x, tail); }, [tail](T* x, R r) { V::storem(x, r, tail); });
+  }
+  for (; p < k; ++p) {
+    const T* bp = b + p * ldb;
+    for (int i = 0; i < M; ++i) {
+      const T ai = alpha * a[i * rs_a + p * cs_a];
+      T* ci = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) ci[j] += ai * bp[j];
+    }
+  }
+}
+
+template <class V>
+void gemm_rowvec(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, int64_t cs_a,
+                 const typename V::T* b, int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha,
+                 typename V::T beta) {
+  switch (m) {
+    case 1: return gemm_rowvec_m<V, 1>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 2: return gemm_rowvec_m<V, 2>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 3: return gemm_rowvec_m<V, 3>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 4: return gemm_rowvec_m<V, 4>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    default: return;
+  }
+}
+
 // An ISA's table entries (gemm.h): the MR x (NV * W) tile kernels, and for the main tile also the
 // dot kernels (DOT_MR rows, 1..4 columns) and its narrow variant. constexpr, so that the tables are
 // initialized before any code runs.
@@ -201,7 +265,10 @@ constexpr GemmUkrInfo<typename V::T> ukr_info_with_dot(const char* name,
           narrow,
           {&gemm_dot_ukr<V, DOT_MR, 1>, &gemm_dot_ukr<V, DOT_MR, 2>, &gemm_dot_ukr<V, DOT_MR, 3>,
            &gemm_dot_ukr<V, DOT_MR, 4>},
-          DOT_MR};
+          DOT_MR,
+          &gemm_rowvec<V>,
+          NV > 1 ? &gemm_ukr<V, MR, 1> : nullptr,
+          NV > 1 ? V::W : 0};
 }
 
 }  // namespace dlcore::cpu::simd
