@@ -137,14 +137,17 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--models", default="cnn,lstm,conv1d")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--results", default="", help="put the table in this machine's section of this file "
+                   "(bench/RESULTS.md), leaving other machines' sections alone")
     args = p.parse_args(argv)
     dl.set_num_threads(args.threads)
     (x, y), _ = dl.datasets.load_digits(size=28)
     y = y.astype(np.int64)
     from common import cpu_model
-    print(f"{cpu_model()}; dlcore {dl.__version__}: ISA {dl.cpu_isa()}, {dl.get_num_threads()} threads; "
-          f"{len(x)} samples of 28x28 (conv1d: 2048 of 40x25), batch {args.batch_size}, Adam(1e-3); median of "
-          f"{args.epochs} epochs after 1 warm-up")
+    head = (f"{cpu_model()}; dlcore {dl.__version__}: ISA {dl.cpu_isa()}, {dl.get_num_threads()} threads; "
+            f"{len(x)} samples of 28x28 (conv1d: 2048 of 40x25), batch {args.batch_size}, Adam(1e-3); median of "
+            f"{args.epochs} epochs after 1 warm-up")
+    print(head)
     try:
         if args.no_torch:
             raise ImportError
@@ -173,13 +176,21 @@ def main(argv=None):
         growth = rss[-1] - rss[1] if len(rss) > 2 else 0.0
         rows.append((kind, d, tt, rss, growth))
     print()
-    print(f"{'model':6} {'dlcore s/epoch':>15} {'torch s/epoch':>14} {'ratio':>7}  RSS MiB per dlcore epoch")
+    lines = [f"{'model':6} {'dlcore s/epoch':>15} {'torch s/epoch':>14} {'ratio':>7}  RSS MiB per dlcore epoch"]
     for kind, d, tt, rss, growth in rows:
-        print(f"{kind:6} {d:15.3f} {tt:14.3f} {d / tt:7.2f}  {' '.join(f'{r:.0f}' for r in rss)} "
-              f"(growth after warm-up {growth:+.1f} MiB)")
+        lines.append(f"{kind:6} {d:15.3f} {tt:14.3f} {d / tt:7.2f}  {' '.join(f'{r:.0f}' for r in rss)} "
+                     f"(growth after warm-up {growth:+.1f} MiB)")
     if torch_version:
-        print(f"\nPyTorch {torch_version} eager, {args.threads} threads. Target: ratio <= 1.00 "
-              f"({'met' if all(r[1] <= r[2] for r in rows) else 'NOT met'} for all models)")
+        lines.append(f"\nPyTorch {torch_version} eager, {args.threads} threads. Target: ratio <= 1.00 "
+                     f"({'met' if all(r[1] <= r[2] for r in rows) else 'NOT met'} for all models)")
+    print("\n".join(lines))
+    if args.results and torch_version:
+        from common import cpu_model
+        from results import target, update
+        update(args.results, cpu_model(), cpu_model(), "train",
+               f"### Training epochs: `python bench/train.py --models {args.models}`\n\n```\n{head}\n\n"
+               + "\n".join(lines) + "\n```",
+               {f"{kind} epoch time / PyTorch's": target(d / tt, 1.0, "lower") for kind, d, tt, _, _ in rows})
     return rows
 
 

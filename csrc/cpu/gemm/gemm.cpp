@@ -263,7 +263,10 @@ void pack_a_block(const Problem<T>& P, int mr, int64_t ic, int64_t mc, int64_t p
 template <typename T>
 void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
   const int mr = u.dot_mr, nj = 4;
-  const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
+  // K blocks keep a few rows of A and all of B^T in L1/L2; when all of B^T fits in 64 KiB there is
+  // one block, so that each row of A is streamed once, start to end (in blocks of 512, A's rows
+  // were walked in 2 KiB pieces a row apart, which the prefetchers follow poorly).
+  const int64_t kc_max = P.n * P.k * int64_t(sizeof(T)) <= (64 << 10) ? P.k : balanced_kc(P.k, 512);
   const int64_t ldbt = round_up(kc_max, 16);
   T* bt = scratch_b<T>(P.n * ldbt);
   for (int64_t pc = 0; pc < P.k; pc += kc_max) {
@@ -332,6 +335,10 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   }
 }
 
+// Tasks per thread of a split C: a few, so that a thread the OS runs late (a neighbour's pool
+// spinning on its core) holds up only a small share of the call (thread_pool.h).
+constexpr int kTasksPerThread = 4;
+
 // Threads take disjoint blocks of C (rows when there are enough, else column panels, in multiples
 // of mr and nr) and each runs serial(sub-problem) on its block: no shared buffers, no barriers.
 template <typename T, class Serial>
@@ -340,8 +347,9 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
   const bool by_rows = row_panels >= 2 * nt || row_panels >= col_panels;
   const int64_t parts = by_rows ? row_panels : col_panels;
   nt = int(std::min<int64_t>(nt, parts));
-  auto part = [&](int t) {
-    const int64_t p0 = parts * t / nt, p1 = parts * (t + 1) / nt;
+  const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * kTasksPerThread) : 1;
+  auto part = [&](int64_t t) {
+    const int64_t p0 = parts * t / tasks, p1 = parts * (t + 1) / tasks;
     Problem<T> S = P;
     if (by_rows) {
       const int64_t r0 = p0 * mr, r1 = std::min(P.m, p1 * mr);
@@ -357,7 +365,7 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
     }
     if (S.m > 0 && S.n > 0) serial(S);
   };
-  parallel_tasks(nt, nt, [&](int64_t t) { part(int(t)); });
+  parallel_tasks(tasks, nt, part);
 }
 
 // ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
@@ -396,7 +404,7 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
       const T beta = pc == 0 ? P.beta : T(1);
       const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
 
-      parallel_ranges(n_panels, nt, nt, [&](int64_t jp0, int64_t jp1) {
+      parallel_ranges(n_panels, int64_t(nt) * kTasksPerThread, nt, [&](int64_t jp0, int64_t jp1) {
         for (int64_t jp = jp0; jp < jp1; ++jp)
           pack_panel(std::min<int64_t>(nr, nc - jp * nr), kc, P.b + pc * P.rs_b + (jc + jp * nr) * P.cs_b, P.rs_b,
                      P.cs_b, nr, bbuf + jp * nr * kc);
@@ -404,7 +412,7 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
       auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
 
       if (split_ic) {
-        parallel_ranges(n_ic, nt, nt, [&](int64_t bi0, int64_t bi1) {
+        parallel_ranges(n_ic, n_ic, nt, [&](int64_t bi0, int64_t bi1) {
           T* ap = scratch_a<T>(mc_eff * kc_max);  // the running thread's own
           for (int64_t bi = bi0; bi < bi1; ++bi) {
             const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
@@ -418,7 +426,7 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
           parallel_ranges(ceil_div(mc, mr), nt, nt, [&](int64_t p0, int64_t p1) {
             pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, p0, p1);
           });
-          parallel_ranges(n_panels, nt, nt, [&](int64_t jp0, int64_t jp1) {
+          parallel_ranges(n_panels, int64_t(nt) * kTasksPerThread, nt, [&](int64_t jp0, int64_t jp1) {
             macro_kernel(u, mc, nc, jp0, jp1, kc, abuf_shared, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta,
                          ep);
           });
@@ -567,7 +575,7 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
   // reuse each B panel, and B cache-sized or few rows of A (a B from DRAM is read once in place;
   // packing it would read it twice and write it once): packing B would cost more than it saves
   // (driver 2). Otherwise pack B once, shared by the threads (driver 3).
-  const bool few_rows = m <= 4 * c.u->mr;  // each B panel read at most four times
+  const bool few_rows = m <= 64;  // each B panel read at most eight times (MR >= 8)
   const bool in_place = cs_b == 1 && m <= 2 * c.blk.mc &&
                         (few_rows || (k * n <= c.blk.b_in_place_max &&
                                       b_panel_fits_l2(rs_b * int64_t(sizeof(T)), c.blk.kc)));

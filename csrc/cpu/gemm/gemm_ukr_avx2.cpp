@@ -21,6 +21,7 @@ struct F32x8 {
   static R bcast(const T* p) { return _mm256_broadcast_ss(p); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static M mask(int64_t n) {
     const int v = n >= W ? W : n <= 0 ? 0 : int(n);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -47,6 +48,7 @@ struct F64x4 {
   static R bcast(const T* p) { return _mm256_broadcast_sd(p); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static M mask(int64_t n) {
     const long long v = n >= W ? W : n <= 0 ? 0 : n;
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(v), _mm256_setr_epi64x(0, 1, 2, 3));

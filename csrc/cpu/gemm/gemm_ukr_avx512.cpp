@@ -25,6 +25,7 @@ struct F32x16 {
   static R bcast(const T* p) { return _mm512_set1_ps(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static M mask(int64_t n) { return lanes16(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_ps(p, m, v); }
@@ -50,6 +51,7 @@ struct F64x8 {
   static R bcast(const T* p) { return _mm512_set1_pd(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static M mask(int64_t n) { return lanes8(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_pd(p, m, v); }

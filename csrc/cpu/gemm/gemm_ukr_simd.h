@@ -10,7 +10,7 @@
 // of stalling the stores at the end (C rows are ldc apart: each row is a separate miss).
 //
 // V provides: T, R (register), M (lane mask), W (lanes), zero, set1, load (aligned), loadu, storeu,
-// bcast, fma(a, b, c) = a*b + c, mul, mask(n) (first min(n, W) lanes), loadm, storem, and
+// bcast, fma(a, b, c) = a*b + c, mul, add, mask(n) (first min(n, W) lanes), loadm, storem, and
 // sum4(r0, r1, r2, r3, out) (out[q] = the sum of the lanes of r_q).
 // B rows are ldb apart (NR for a packed panel, the row stride of B when it is read in place), so B
 // is read with unaligned loads, which cost nothing extra on aligned addresses.
@@ -183,14 +183,14 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
 }
 
 // The row-vector kernel (the contract in gemm.h): C (m <= 4 rows) := beta C + alpha A B with B
-// streamed row by row. C's rows stay in L1/L2 while four rows of B at a time are added into them:
-// per vector of C, four B loads, one C load and store, and 4 * m FMAs.
+// streamed row by row. C's rows stay in L1/L2 while eight rows of B at a time are added into them:
+// per vector of C, eight B loads, one C load and store, and 8 * m FMAs.
 template <class V, int M>
 void gemm_rowvec_m(int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, int64_t cs_a, const typename V::T* b,
                    int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
   using T = typename V::T;
   using R = typename V::R;
-  constexpr int W = V::W;
+  constexpr int W = V::W, P = 8;
   const int64_t nv = n / W * W;
   const typename V::M tail = V::mask(n - nv);
   for (int i = 0; i < M; ++i) {  // C := beta * C first (beta == 0: zeros, C not read)
@@ -201,21 +201,22 @@ void gemm_rowvec_m(int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, i
       for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
   }
   int64_t p = 0;
-  for (; p + 4 <= k; p += 4) {
-    R av[M][4];
+  for (; p + P <= k; p += P) {
+    R av[M][P];
     for (int i = 0; i < M; ++i)
-      for (int q = 0; q < 4; ++q) av[i][q] = V::set1(alpha * a[i * rs_a + (p + q) * cs_a]);
-    const T *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+      for (int q = 0; q < P; ++q) av[i][q] = V::set1(alpha * a[i * rs_a + (p + q) * cs_a]);
+    const T* bp = b + p * ldb;
     auto step = [&](int64_t j, auto load, auto store) {
-      const R x0 = load(b0 + j), x1 = load(b1 + j), x2 = load(b2 + j), x3 = load(b3 + j);
+      R x[P];
+      for (int q = 0; q < P; ++q) x[q] = load(bp + q * ldb + j);
       for (int i = 0; i < M; ++i) {
         T* cp = c + i * ldc + j;
-        R r = load(cp);
-        r = V::fma(av[i][0], x0, r);
-        r = V::fma(av[i][1], x1, r);
-        r = V::fma(av[i][2], x2, r);
-        r = V::fma(av[i][3], x3, r);
-        store(cp, r);
+        R r0 = V::fma(av[i][0], x[0], load(cp)), r1 = V::mul(av[i][1], x[1]);
+        for (int q = 2; q < P; q += 2) {
+          r0 = V::fma(av[i][q], x[q], r0);
+          r1 = V::fma(av[i][q + 1], x[q + 1], r1);
+        }
+        store(cp, V::add(r0, r1));
       }
     };
     for (int64_t j = 0; j < nv; j += W)
