@@ -8,7 +8,7 @@ GEMM; NumPy, PyTorch and dlcore in turn) the table shows each call's median time
 time of one pass through the mix, and their ratio: 1.00 means no interference. Target: at most 1.25.
 NumPy's and PyTorch's pools also collide with each other (PyTorch's OpenMP workers spin while
 OpenBLAS's run): the mix of those two alone is shown as the control, and for the three-way mix the
-ratio that counts is dlcore's: (three-way pass - control pass) / dlcore's call alone.
+ratio that counts is dlcore's: the three-way pass / (the control pass + dlcore's call alone).
 Pools keep spinning for a while after their last call (OpenBLAS ~0.1 s, libgomp milliseconds): a
 neighbour that spins against the next library's threads shows here as a ratio far above 1 (with
 OpenMP's default wait policy, dlcore's ratio was ~20-40 on a 2-core machine).
@@ -110,7 +110,7 @@ def main(argv=None):
             mine = "(control)"
         else:
             base = passes.get(others, sum(alone[n] for n in others)) if len(others) > 1 else alone[others[0]]
-            r = (t_mix - base) / alone[dl_name] if len(others) > 1 else t_mix / t_sum
+            r = t_mix / (base + alone[dl_name])
             worst = max(worst, r)
             mine = f"{r:.2f}"
         say(f"| {' -> '.join(mix)} | {' + '.join(f'{alone[n] * 1e3:.3f}' for n in mix)} | {t_sum * 1e3:.3f} ms "
