@@ -14,6 +14,9 @@
 // and reads the clock every 64 polls; a sleeping worker costs nothing.
 #include "cpu/thread_pool.h"
 
+#include "cpu/cpu.h"
+#include "cpu/gemm/gemm.h"
+
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -179,8 +182,16 @@ void start_workers(Pool& P, int want) {
 
 // fork: the prepare handler waits for the call in flight (if any) and holds the pool, so the child
 // never starts with a half-done job; the child's pool has no workers (threads do not survive fork)
-// and starts new ones at its first parallel call.
-void before_fork() { pthread_mutex_lock(&pool().dispatch); }
+// and starts new ones at its first parallel call. It first runs the kernels' lazily initialized
+// statics (the ISA, the cache sizes, the GEMM tuning): one that another thread was initializing at
+// the moment of fork would stay "being initialized" in the child forever, and the child's first
+// kernel would wait on it (seen: a child stuck in __cxa_guard_acquire under cache_sizes()).
+void before_fork() {
+  (void)active_isa();
+  (void)cache_sizes();
+  (void)gemm_tuning();
+  pthread_mutex_lock(&pool().dispatch);
+}
 void after_fork_parent() { pthread_mutex_unlock(&pool().dispatch); }
 void after_fork_child() {
   Pool& P = pool();

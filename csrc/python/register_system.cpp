@@ -19,6 +19,13 @@ namespace dlcore {
 namespace py = pybind11;
 
 void register_system(py::module_& m) {
+  // The lazily initialized machine facts, now, while the importing thread is the only one that
+  // calls kernels (a fork while another thread initializes one would leave it half-done in the
+  // child; thread_pool.cpp's fork handler covers later cases).
+  (void)cpu::active_isa();
+  (void)cpu::cache_sizes();
+  (void)cpu::gemm_tuning();
+
   m.def("isa", [] { return std::string(cpu::isa_name(cpu::active_isa())); },
         "The instruction set the CPU kernels use now.");
   m.def("best_isa", [] { return std::string(cpu::isa_name(cpu::best_supported_isa())); },
