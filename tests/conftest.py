@@ -4,7 +4,7 @@ import tempfile
 import numpy as np
 import pytest
 
-# The GEMM tuning cache of the test session (and of the child processes it starts) goes to a
+# The GEMM tuning cache of the test run (and of the child processes it starts) goes to a
 # folder of its own, never to the user's ~/.cache/dlcore; set before dlcore is first imported.
 os.environ.setdefault("DLCORE_CACHE_DIR", tempfile.mkdtemp(prefix="dlcore-test-cache-"))
 

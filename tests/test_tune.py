@@ -3,7 +3,7 @@ files ignored and rebuilt, never a crash), `python -m dlcore.tune`, every microk
 blocking a tuning can choose against the float64 reference, DLCORE_CACHE_SIZES, and the blocking
 logic under the cache geometries of the three machine kinds dlcore runs on (no plan with a cliff).
 
-The session's cache folder is a temporary one (conftest.py sets DLCORE_CACHE_DIR); these tests use
+The test run's cache folder is a temporary one (conftest.py sets DLCORE_CACHE_DIR); these tests use
 folders of their own below tmp_path and never the user's ~/.cache.
 """
 import json
