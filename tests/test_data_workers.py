@@ -15,10 +15,6 @@ import dlcore.kernels as K
 from dlcore import data
 import loader_helpers as H
 
-FORK_HANGS = ("a kernel call in a forked child hangs in the OpenMP runtime once the parent has used the kernels; "
-              "the thread pool that replaces it survives fork (issue of this round): enable after merging it")
-
-
 def _epochs(loader, n=2):
     return [[tuple(np.array(a) for a in b) if isinstance(b, tuple) else np.array(b) for b in loader] for _ in range(n)]
 
@@ -146,9 +142,9 @@ def test_spawned_workers_call_dlcore_kernels():
     assert _no_children()
 
 
-@pytest.mark.xfail(strict=False, run=False, reason=FORK_HANGS)
 def test_forked_workers_call_dlcore_kernels():
-    K.gemm(np.ones((64, 64), np.float32), np.ones((64, 64), np.float32))  # the parent has used the kernels
+    # the parent has used the kernels on every thread (a GEMM large enough to wake the pool's workers)
+    K.gemm(np.ones((512, 512), np.float32), np.ones((512, 512), np.float32))
     loader = data.DataLoader(H.KernelDataset(), batch_size=4, num_workers=2, multiprocessing_context="fork",
                              timeout=60)
     xs, ids = zip(*loader)

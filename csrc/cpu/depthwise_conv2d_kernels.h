@@ -5,7 +5,6 @@
 // one compiled copy per ISA (DLCORE_DEPTHWISE_VEC_BYTES its vector width). Every inner loop runs over
 // the C contiguous channels of one pixel: a channel's value times its own filter tap, added to its
 // own output.
-#include <omp.h>
 
 #include <cstring>
 
@@ -145,17 +144,15 @@ void bwd_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   });
 }
 
-// dw[i, j, c] = sum over every output pixel of x (at tap (i, j)) * dy: threads split the output
-// rows, each summing into its own kh*kw*C slice of `scratch` (nt slices, zeroed by the caller, so a
-// team smaller than nt leaves zeros), and the slices are added at the end.
+// dw[i, j, c] = sum over every output pixel of x (at tap (i, j)) * dy: the output rows are cut into
+// nt ranges, run as tasks; task q sums into its own kh*kw*C slice q of `scratch` (nt slices, zeroed
+// by the caller, so an empty range leaves zeros), and the slices are added at the end.
 template <typename T>
 void bwd_filter(const Conv2dGeometry& s, const T* dy, const T* x, int nt, T* scratch, T* dw) {
   const int64_t C = s.cin, taps = s.kh * s.kw * C, rows = s.n * s.ho;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    T* acc = scratch + int64_t(omp_get_thread_num()) * taps;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+  parallel_tasks(nt, nt, [&](int64_t q) {
+    T* acc = scratch + q * taps;
+    for (int64_t r = rows * q / nt; r < rows * (q + 1) / nt; ++r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
       for (int64_t ow = 0; ow < s.wo; ++ow) {
         const T* g = dy + (r * s.wo + ow) * C;
@@ -174,7 +171,7 @@ void bwd_filter(const Conv2dGeometry& s, const T* dy, const T* x, int nt, T* scr
         }
       }
     }
-  }
+  });
 #pragma omp simd
   for (int64_t k = 0; k < taps; ++k) dw[k] = scratch[k];
   for (int t = 1; t < nt; ++t) {

@@ -20,7 +20,7 @@ void register_depthwise_conv2d(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "dlcore CPU kernels (C++ SIMD + OpenMP)";
+  m.doc() = "dlcore CPU kernels (C++ SIMD + a thread pool)";
   dlcore::bind_codes::export_codes(m);
   dlcore::register_system(m);
   dlcore::register_gemm(m);
