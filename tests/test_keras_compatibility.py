@@ -419,15 +419,16 @@ def test_callback_list_add_history_adds_nothing():
     assert callbacks.callbacks == []
 
 
-def test_masks_a_layer_input_carries_are_not_read_by_the_attention_layers():
-    # the page says so (Keras reads them); when dlcore does, change the two attention rows
+def test_the_attention_layers_read_the_masks_their_inputs_carry():
+    # the page says so (as Keras); tests/test_attention.py checks the values
     ids = np.array([[3, 4, 0, 0], [1, 2, 5, 0]])
     emb = dl.layers.Embedding(10, 4, mask_zero=True)
-    masked, plain = emb(ids), emb.embeddings.numpy()[ids]
+    masked, plain, mask = emb(ids), emb.embeddings.numpy()[ids], ids != 0
     att = dl.layers.Attention()
-    np.testing.assert_array_equal(att([masked, masked]).numpy(), att([plain, plain]).numpy())
+    np.testing.assert_array_equal(att([masked, masked]).numpy(), att([plain, plain], mask=[mask, mask]).numpy())
     mha = dl.layers.MultiHeadAttention(2, 2)
-    np.testing.assert_array_equal(mha(masked, masked).numpy(), mha(plain, plain).numpy())
+    np.testing.assert_array_equal(mha(masked, masked).numpy(),
+                                  mha(plain, plain, query_mask=mask, value_mask=mask).numpy())
 
 
 # ---- model methods ---------------------------------------------------------------------------------------
