@@ -302,10 +302,10 @@ def _call(layer, x):
     return layer(np.asarray(x, np.float32))
 
 
-def _custom_layer_without_weight_name():
-    class Scale(dl.layers.Layer):
+def _custom_layer_with_weight(**kwargs):
+    class Scale(dl.layers.Layer):  # Keras 3's add_weight: no name, keywords in any order
         def build(self, input_shape):
-            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", **kwargs)
 
         def call(self, x):
             return x * self.w
@@ -343,7 +343,7 @@ REFUSED = {
     "Conv1D padding='causal'": (lambda: L.Conv1D(2, 3, padding="causal"), ValueError),
     "Conv2D channels_first": (lambda: L.Conv2D(2, 3, data_format="channels_first"), ValueError),
     "Flatten channels_first": (lambda: L.Flatten(data_format="channels_first"), ValueError),
-    "Dense dtype policy": (lambda: L.Dense(2, dtype="mixed_float16"), TypeError),
+    "Dense dtype policy": (lambda: L.Dense(2, dtype="mixed_float16"), ValueError),
     "Activation selu": (lambda: L.Activation("selu"), ValueError),
     "LayerNormalization first axis": (lambda: _call(L.LayerNormalization(axis=1), seq), ValueError),
     "GroupNormalization groups=-1": (lambda: L.GroupNormalization(groups=-1), ValueError),
@@ -363,7 +363,10 @@ REFUSED = {
     "Resizing bicubic": (lambda: L.Resizing(2, 2, interpolation="bicubic"), ValueError),
     "RandomFlip channels_first": (lambda: L.RandomFlip(data_format="channels_first"), ValueError),
     "Embedding input_length": (lambda: L.Embedding(10, 2, input_length=4)(np.zeros((2, 5), np.int64)), ValueError),
-    "add_weight without name": (_custom_layer_without_weight_name, TypeError),
+    "add_weight autocast": (lambda: _custom_layer_with_weight(autocast=False), TypeError),
+    "add_weight aggregation": (lambda: _custom_layer_with_weight(aggregation="sum"), TypeError),
+    "add_weight overwrite_with_gradient": (lambda: _custom_layer_with_weight(overwrite_with_gradient=False),
+                                           TypeError),
     "Model with dict inputs": (lambda: dl.Model({"a": dl.Input(shape=(3,))}, dl.Input(shape=(3,))), TypeError),
     "compile steps_per_execution": (lambda: _model().compile(loss="mse", steps_per_execution=2), ValueError),
     "fit validation_freq of another type": (lambda: _fit(validation_data=(np.ones((2, 3)), np.ones((2, 2))),
@@ -388,7 +391,6 @@ REFUSED = {
     "ops.max initial": (lambda: dl.ops.max(np.ones(2), initial=0.0), TypeError),
     "ops.normalize order 1": (lambda: dl.ops.normalize(np.ones((2, 2)), order=1), ValueError),
     "ops.moments synchronized": (lambda: dl.ops.moments(np.ones(2), [0], synchronized=True), ValueError),
-    "ops.expand_dims tuple": (lambda: dl.ops.expand_dims(np.ones(2), (0, 1)), TypeError),
     "ops.one_hot axis": (lambda: dl.ops.one_hot(np.array([0, 1]), 2, axis=0), ValueError),
     "ops.conv 3-D": (lambda: dl.ops.conv(np.ones((1, 3, 3, 3, 1)), np.ones((2, 2, 2, 1, 1))), ValueError),
     "ops.max_pool 1-D": (lambda: dl.ops.max_pool(np.ones((1, 4, 1)), 2), ValueError),
@@ -406,6 +408,12 @@ def test_what_the_page_says_is_refused_raises(what, tmp_path, monkeypatch):
     make, error = REFUSED[what]
     with pytest.raises(error):
         make()
+
+
+def test_keras_forms_that_work():
+    # the page says so: add_weight without a name, in Keras 3's argument order; expand_dims with a tuple
+    assert _custom_layer_with_weight(dtype="float32", trainable=True).numpy().tolist() == [[1.0, 1.0, 1.0]]
+    assert dl.ops.expand_dims(np.ones(2), (0, 2)).shape == (1, 2, 1)
 
 
 def test_callback_batch_aliases_are_called():
