@@ -236,6 +236,88 @@ def test_mha_errors(rng):
         layer(x, x, np.ones((2, 5, 4), "float32"))
 
 
+
+# ------------------------------------------------------------------------------------- masks the inputs carry
+
+IDS = np.array([[3, 4, 0, 0], [1, 2, 5, 0]])  # 0 pads: Embedding(mask_zero=True) masks those steps
+
+
+def _embedded(ids=IDS, dim=3, seed=0):
+    """(masked, plain, mask): the embeddings of `ids` carrying their mask, the same values without it."""
+    emb = dl.layers.Embedding(10, dim, mask_zero=True, dtype="float64",
+                              embeddings_initializer=dl.initializers.RandomNormal(seed=seed))
+    masked = emb(ids)
+    return masked, masked.numpy().copy(), ids != 0
+
+
+def test_attention_reads_the_masks_its_inputs_carry():
+    from dlcore.call_context import get_mask
+    masked, plain, m = _embedded()
+    layer = dl.layers.Attention(dtype="float64")
+    out, w = layer([masked, masked], return_attention_scores=True, use_causal_mask=True)
+    expect, weights = ref.attention(plain, plain, q_mask=m, v_mask=m, causal=True)
+    assert_close(out.numpy(), expect, np.float64)
+    assert_close(w.numpy(), weights, np.float64)
+    np.testing.assert_array_equal(get_mask(out), m)  # the output carries the query mask (Keras)
+    assert get_mask(w) is None
+    # a query without a mask: only the value's is read, and the output carries none
+    q = make((2, 3, 3), np.float64, np.random.default_rng(1))
+    out = layer([q, masked])
+    assert_close(out.numpy(), ref.attention(q, plain, v_mask=m)[0], np.float64)
+    assert get_mask(out) is None
+    # a mask given to the call replaces the carried ones, as in Keras
+    other = np.array([[1, 0, 1, 1], [1, 1, 1, 1]], bool)
+    out = layer([masked, masked], mask=[None, other])
+    assert_close(out.numpy(), ref.attention(plain, plain, v_mask=other)[0], np.float64)
+    assert get_mask(out) is None
+    # the key's steps are the value's: a mask the key carries is not read (Keras reads mask[1] only)
+    out = layer([plain, plain, masked])
+    assert_close(out.numpy(), ref.attention(plain, plain, plain)[0], np.float64)
+
+
+def test_mha_reads_the_masks_its_inputs_carry():
+    from dlcore.call_context import get_mask
+    masked, plain, m = _embedded()
+    layer = dl.layers.MultiHeadAttention(2, 3, dtype="float64")
+    layer(plain, plain)
+    weights = mha_weights(layer)
+    out, scores = layer(masked, masked, return_attention_scores=True)
+    expect, expect_scores = ref.multi_head_attention(plain, plain, plain, *weights, mask=m[:, :, None] & m[:, None])
+    assert_close(out.numpy(), expect, np.float64)
+    assert_close(scores.numpy(), expect_scores, np.float64)
+    np.testing.assert_array_equal(get_mask(out), m)
+    # a key other than the value: its mask is the key mask; a mask given to the call wins over the carried one
+    k_masked, k_plain, k_m = _embedded(np.array([[1, 1, 1, 0], [2, 0, 0, 0]]), seed=1)
+    value_mask = np.array([[1, 1, 0, 1], [1, 1, 1, 1]], bool)
+    out = layer(plain, masked, key=k_masked, value_mask=value_mask)
+    allowed = np.ones((2, 4, 1), bool) & value_mask[:, None] & k_m[:, None]
+    assert_close(out.numpy(), ref.multi_head_attention(plain, plain, k_plain, *weights, mask=allowed)[0], np.float64)
+    assert get_mask(out) is None  # the query carries none
+
+
+def test_masked_embeddings_through_attention_in_a_model(tmp_path):
+    ids = dl.Input(shape=(4,), dtype="int64")
+    h = dl.layers.Embedding(10, 6, mask_zero=True)(ids)
+    h = dl.layers.MultiHeadAttention(2, 3)(h, h)
+    h = dl.layers.Attention()([h, h])
+    outputs = dl.layers.Dense(1)(dl.layers.GlobalAveragePooling1D()(h))  # averages the unmasked steps
+    model = dl.Model(ids, outputs)
+    x = np.array([[3, 4, 0, 0], [1, 2, 5, 0], [7, 0, 0, 0]])
+    got = model.predict(x, verbose=0)
+    emb, mha, att, pool, dense = model.layers
+    plain = emb.embeddings.numpy()[x]  # the same embeddings, without their mask: given explicitly below
+    m = x != 0
+    h = mha(plain, plain, query_mask=m, value_mask=m)
+    h = att([h, h], mask=[m, m])
+    want = dense(pool(h, mask=m)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.ones((3, 1), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "masked_attention.dlc")
+    np.testing.assert_array_equal(dl.models.load_model(tmp_path / "masked_attention.dlc").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+
+
 # ------------------------------------------------------------------------------------- Keras 3
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras's own array conversions under NumPy 2
@@ -272,3 +354,28 @@ def test_attention_matches_keras(kwargs, rng):
     out, w = ours([q, v], mask=masks, return_attention_scores=True, use_causal_mask=True)
     assert_close(out.numpy(), np.asarray(t_out.detach().cpu()), np.float32)
     assert_close(w.numpy(), np.asarray(t_w.detach().cpu()), np.float32)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_masks_carried_by_embeddings_match_keras():
+    k = keras()
+    theirs_emb = k.layers.Embedding(10, 4, mask_zero=True)
+    theirs_emb.build((None, 4))
+    ours_emb = dl.layers.Embedding(10, 4, mask_zero=True)
+    ours_emb.set_weights(theirs_emb.get_weights())
+    theirs_mha, ours_mha = k.layers.MultiHeadAttention(2, 3), dl.layers.MultiHeadAttention(2, 3)
+    theirs_mha(theirs_emb(IDS), theirs_emb(IDS))
+    ours_mha(ours_emb(IDS), ours_emb(IDS))
+    ours_mha.set_weights(theirs_mha.get_weights())
+    for causal in (False, True):
+        # Keras's MultiHeadAttention removes the masks of its inputs: embed again before each call
+        t_out, t_w = k.layers.Attention()([theirs_emb(IDS)] * 2, return_attention_scores=True,
+                                          use_causal_mask=causal)
+        out, w = dl.layers.Attention()([ours_emb(IDS)] * 2, return_attention_scores=True, use_causal_mask=causal)
+        assert_close(out.numpy(), np.asarray(t_out.detach().cpu()), np.float32)
+        assert_close(w.numpy(), np.asarray(t_w.detach().cpu()), np.float32)
+        t_out, t_w = theirs_mha(theirs_emb(IDS), theirs_emb(IDS), return_attention_scores=True,
+                                use_causal_mask=causal)
+        out, w = ours_mha(ours_emb(IDS), ours_emb(IDS), return_attention_scores=True, use_causal_mask=causal)
+        assert_close(out.numpy(), np.asarray(t_out.detach().cpu()), np.float32)
+        assert_close(w.numpy(), np.asarray(t_w.detach().cpu()), np.float32)

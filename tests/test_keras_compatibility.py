@@ -302,10 +302,10 @@ def _call(layer, x):
     return layer(np.asarray(x, np.float32))
 
 
-def _custom_layer_without_weight_name():
-    class Scale(dl.layers.Layer):
+def _custom_layer_with_weight(**kwargs):
+    class Scale(dl.layers.Layer):  # Keras 3's add_weight: no name, keywords in any order
         def build(self, input_shape):
-            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", **kwargs)
 
         def call(self, x):
             return x * self.w
@@ -343,7 +343,7 @@ REFUSED = {
     "Conv1D padding='causal'": (lambda: L.Conv1D(2, 3, padding="causal"), ValueError),
     "Conv2D channels_first": (lambda: L.Conv2D(2, 3, data_format="channels_first"), ValueError),
     "Flatten channels_first": (lambda: L.Flatten(data_format="channels_first"), ValueError),
-    "Dense dtype policy": (lambda: L.Dense(2, dtype="mixed_float16"), TypeError),
+    "Dense dtype policy": (lambda: L.Dense(2, dtype="mixed_float16"), ValueError),
     "Activation selu": (lambda: L.Activation("selu"), ValueError),
     "LayerNormalization first axis": (lambda: _call(L.LayerNormalization(axis=1), seq), ValueError),
     "GroupNormalization groups=-1": (lambda: L.GroupNormalization(groups=-1), ValueError),
@@ -363,11 +363,14 @@ REFUSED = {
     "Resizing bicubic": (lambda: L.Resizing(2, 2, interpolation="bicubic"), ValueError),
     "RandomFlip channels_first": (lambda: L.RandomFlip(data_format="channels_first"), ValueError),
     "Embedding input_length": (lambda: L.Embedding(10, 2, input_length=4)(np.zeros((2, 5), np.int64)), ValueError),
-    "add_weight without name": (_custom_layer_without_weight_name, TypeError),
+    "add_weight autocast": (lambda: _custom_layer_with_weight(autocast=False), TypeError),
+    "add_weight aggregation": (lambda: _custom_layer_with_weight(aggregation="sum"), TypeError),
+    "add_weight overwrite_with_gradient": (lambda: _custom_layer_with_weight(overwrite_with_gradient=False),
+                                           TypeError),
     "Model with dict inputs": (lambda: dl.Model({"a": dl.Input(shape=(3,))}, dl.Input(shape=(3,))), TypeError),
     "compile steps_per_execution": (lambda: _model().compile(loss="mse", steps_per_execution=2), ValueError),
-    "fit validation_freq list": (lambda: _fit(validation_data=(np.ones((2, 3)), np.ones((2, 2))),
-                                              validation_freq=[1]), TypeError),
+    "fit validation_freq of another type": (lambda: _fit(validation_data=(np.ones((2, 3)), np.ones((2, 2))),
+                                                         validation_freq="1"), TypeError),
     "train_step(self, data)": (_keras_style_train_step, TypeError),
     "load_model(filepath=)": (lambda: dl.models.load_model(filepath="m.dlc"), TypeError),
     "SGD nesterov without momentum": (lambda: dl.optimizers.SGD(learning_rate=0.1, nesterov=True), ValueError),
@@ -388,7 +391,6 @@ REFUSED = {
     "ops.max initial": (lambda: dl.ops.max(np.ones(2), initial=0.0), TypeError),
     "ops.normalize order 1": (lambda: dl.ops.normalize(np.ones((2, 2)), order=1), ValueError),
     "ops.moments synchronized": (lambda: dl.ops.moments(np.ones(2), [0], synchronized=True), ValueError),
-    "ops.expand_dims tuple": (lambda: dl.ops.expand_dims(np.ones(2), (0, 1)), TypeError),
     "ops.one_hot axis": (lambda: dl.ops.one_hot(np.array([0, 1]), 2, axis=0), ValueError),
     "ops.conv 3-D": (lambda: dl.ops.conv(np.ones((1, 3, 3, 3, 1)), np.ones((2, 2, 2, 1, 1))), ValueError),
     "ops.max_pool 1-D": (lambda: dl.ops.max_pool(np.ones((1, 4, 1)), 2), ValueError),
@@ -408,26 +410,33 @@ def test_what_the_page_says_is_refused_raises(what, tmp_path, monkeypatch):
         make()
 
 
-def test_callback_batch_aliases_are_not_called():
-    # the page says so (Keras 3 calls on_batch_end); when dlcore calls it, change the Callbacks row
-    assert _on_batch_end_is_called() == []
+def test_keras_forms_that_work():
+    # the page says so: add_weight without a name, in Keras 3's argument order; expand_dims with a tuple
+    assert _custom_layer_with_weight(dtype="float32", trainable=True).numpy().tolist() == [[1.0, 1.0, 1.0]]
+    assert dl.ops.expand_dims(np.ones(2), (0, 2)).shape == (1, 2, 1)
 
 
-def test_callback_list_add_history_adds_nothing():
-    # the page says so (Keras adds a History and a ProgbarLogger); when dlcore does, change the row
+def test_callback_batch_aliases_are_called():
+    # the page says so (as Keras 3: on_batch_end is an alias of on_train_batch_end); fit runs 1 batch of 4
+    assert _on_batch_end_is_called() == [0]
+
+
+def test_callback_list_add_history_and_add_progbar_add_them():
+    # the page says so (as Keras)
     callbacks = dl.callbacks.CallbackList([], add_history=True, add_progbar=True)
-    assert callbacks.callbacks == []
+    assert [type(c) for c in callbacks.callbacks] == [dl.callbacks.History, dl.callbacks.ProgbarLogger]
 
 
-def test_masks_a_layer_input_carries_are_not_read_by_the_attention_layers():
-    # the page says so (Keras reads them); when dlcore does, change the two attention rows
+def test_the_attention_layers_read_the_masks_their_inputs_carry():
+    # the page says so (as Keras); tests/test_attention.py checks the values
     ids = np.array([[3, 4, 0, 0], [1, 2, 5, 0]])
     emb = dl.layers.Embedding(10, 4, mask_zero=True)
-    masked, plain = emb(ids), emb.embeddings.numpy()[ids]
+    masked, plain, mask = emb(ids), emb.embeddings.numpy()[ids], ids != 0
     att = dl.layers.Attention()
-    np.testing.assert_array_equal(att([masked, masked]).numpy(), att([plain, plain]).numpy())
+    np.testing.assert_array_equal(att([masked, masked]).numpy(), att([plain, plain], mask=[mask, mask]).numpy())
     mha = dl.layers.MultiHeadAttention(2, 2)
-    np.testing.assert_array_equal(mha(masked, masked).numpy(), mha(plain, plain).numpy())
+    np.testing.assert_array_equal(mha(masked, masked).numpy(),
+                                  mha(plain, plain, query_mask=mask, value_mask=mask).numpy())
 
 
 # ---- model methods ---------------------------------------------------------------------------------------
@@ -487,7 +496,9 @@ def test_model_keras_calls_run(tmp_path):
     history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, validation_split=0.25, shuffle=False,
                         sample_weight=np.ones(8), initial_epoch=0, validation_batch_size=2, validation_freq=1)
     assert {"loss", "mae", "mse", "val_loss"} <= set(history.history)
-    assert model.evaluate(x, y, return_dict=True).keys() >= {"loss", "mae"}
+    history = model.fit(x, y, epochs=3, verbose=0, validation_data=(x, y), validation_freq=[2, 3])  # Keras's list
+    assert len(history.history["val_loss"]) == 2
+    assert model.evaluate(x, y, return_dict=True, verbose=0).keys() >= {"loss", "mae"}
     assert model.predict(x, verbose=0).shape == (8, 2) and model.predict_on_batch(x).shape == (8, 2)
     assert model.train_on_batch(x, y, return_dict=True)["loss"] >= 0
     assert model.get_layer(index=0) is model.layers[0]

@@ -178,6 +178,8 @@ CASES = [
     ("normalize", lambda: ops.normalize(A), A / np.linalg.norm(A, axis=-1, keepdims=True)),
     ("reshape", lambda: ops.reshape(A, (4, 3)), A.reshape(4, 3)),
     ("transpose", lambda: ops.transpose(A), A.T), ("expand_dims", lambda: ops.expand_dims(A, 1), A[:, None]),
+    ("expand_dims_axes", lambda: ops.expand_dims(A, (0, -1, 2)), np.expand_dims(A, (0, -1, 2))),
+    ("expand_dims_list", lambda: ops.expand_dims(A, [-3]), np.expand_dims(A, [-3])),
     ("squeeze", lambda: ops.squeeze(A[:, :1], 1), A[:, 0]), ("swapaxes", lambda: ops.swapaxes(A, 0, 1), A.T),
     ("concatenate", lambda: ops.concatenate([A, B], axis=1), np.concatenate([A, B], 1)),
     ("stack", lambda: ops.stack([A, B], axis=0), np.stack([A, B])),
@@ -198,9 +200,18 @@ def test_ops_against_numpy(name, call, expected):
     ("split", lambda a: ops.concatenate(ops.split(a, [1, 3], axis=1)[::-1], axis=1)),
     ("take", lambda a: ops.take(a, [0, 2, 2], axis=1)), ("broadcast_to", lambda a: ops.broadcast_to(a[:1], (3, 4))),
     ("gelu", ops.gelu), ("softmax", lambda a: ops.softmax(a, axis=0)), ("clip", lambda a: ops.clip(a, -0.5, 0.5)),
+    ("expand_dims", lambda a: ops.expand_dims(a, (0, 2)) * np.arange(12.0).reshape(1, 3, 1, 4)),
 ])
 def test_ops_gradients(name, fn):
     assert dl.testing.gradcheck(fn, [dl.tensor(A, requires_grad=True)])
+
+
+def test_expand_dims_errors_name_the_op_and_axis():
+    for axis, error, words in ((3, ValueError, "out of range"), ((0, -4), ValueError, "same place twice"),
+                               ((0, 4), ValueError, "out of range"), (1.0, TypeError, "an int or a tuple of ints"),
+                               ((0, None), TypeError, "an int or a tuple of ints")):
+        with pytest.raises(error, match=f"dlcore.ops.expand_dims: 'axis'.*{words}"):
+            ops.expand_dims(A, axis)
 
 
 def test_split_moments_and_creation():

@@ -82,6 +82,7 @@ def build_layer(layer, input_shape):
     """Create the layer's weights for `input_shape` unless it has them."""
     if not getattr(layer, "built", False) and hasattr(layer, "build"):
         layer.build(input_shape)
+        layer.built = True  # a Keras-style build() need not say so itself (else the first call builds again)
 
 
 # --------------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ class Module(metaclass=_ModuleType):
             raise TypeError(f"{type(self).__name__}: 'name' must be a string, got {type(name).__name__}")
         object.__setattr__(self, "name", name or unique_name(_snake(type(self).__name__)))
         self.trainable = bool(trainable)
-        self.dtype = np.dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+        self.dtype = _dtype_arg(self._where(), dtype)
         self.built = False
         if input_dim is not None:
             input_shape = (int(input_dim),)
@@ -216,16 +216,94 @@ class Module(metaclass=_ModuleType):
         return tuple(input_shape)
 
     # ---- weights ---------------------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, regularizer=None,
-                   dtype=None, constraint=None):
-        """Create a Parameter attribute `name` of `shape` initialized by `initializer` (Keras)."""
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None):
+        """Create a weight, keep it as the attribute `name` and return it (Keras's add_weight).
+
+        Two forms: Keras 3's `add_weight(shape=None, initializer=None, dtype=None, *, trainable, regularizer,
+        constraint, name)` (at most those three positionally), and dlcore's own `add_weight(name, shape,
+        initializer, trainable, regularizer, dtype, constraint)`, told apart by a string first.
+
+        Args:
+            shape: the weight's shape; default () (a scalar).
+            initializer: an initializer or its name; default "glorot_uniform" for a float dtype, "zeros"
+                otherwise (Keras's defaults).
+            dtype: the weight's dtype; default the layer's.
+            trainable: whether optimizers update it.
+            regularizer: a penalty on the weight, added to the layer's `losses`.
+            constraint: a function applied to the weight after every optimizer step.
+            name: the attribute that holds it, so its key in `state_dict()` and weight files; default
+                "variable", "variable_1", ... (Keras's default names). Assigning the weight to another
+                attribute as well (`self.w = self.add_weight(...)`) makes a second name for the same weight.
+
+        Example:
+        ```python
+        import numpy as np
+        import dlcore as dl
+
+        class Scale(dl.layers.Layer):
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+            def call(self, x):
+                return x * self.w
+
+        layer = Scale()
+        assert layer(np.full((2, 3), 2.0, "float32")).numpy().tolist() == [[2.0] * 3] * 2
+        assert list(layer.state_dict()) == ["variable"] and layer.w is layer.variable
+        ```
+        """
+        where = f"{self._where()}: add_weight"
+        positional = ("name", "shape", "initializer", "trainable", "regularizer", "dtype", "constraint") \
+            if args and isinstance(args[0], str) else ("shape", "initializer", "dtype")
+        if len(args) > len(positional):
+            raise TypeError(f"{where} takes at most {len(positional)} positional arguments ({', '.join(positional)}), "
+                            f"got {len(args)}; give the others by keyword")
+        given = dict(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable, regularizer=regularizer,
+                     constraint=constraint, name=name)
+        defaults = dict(shape=None, initializer=None, dtype=None, trainable=True, regularizer=None, constraint=None,
+                        name=None)
+        for arg, value in zip(positional, args):
+            if given[arg] is not defaults[arg]:
+                raise TypeError(f"{where} got '{arg}' both by position and by keyword")
+            given[arg] = value
+        dtype = _dtype_arg(where, given["dtype"]) if given["dtype"] is not None else self.dtype
+        initializer = given["initializer"]
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        if given["trainable"] and dtype.kind != "f":
+            raise ValueError(f"{where}: a weight of dtype {dtype} cannot be trained (gradients are floats); pass "
+                             f"trainable=False")
+        if given["constraint"] is not None and not callable(given["constraint"]):
+            raise TypeError(f"{where}: 'constraint' must be a function of the weight's array (there is no "
+                            f"keras.constraints), got {given['constraint']!r}")
+        name = self._weight_name(where, given["name"])
         init = initializers.get(initializer)
-        dtype = np.dtype(dtype) if dtype is not None else self.dtype
-        p = Parameter(np.asarray(init(tuple(shape), dtype=dtype)), requires_grad=trainable, name=name)
-        p.regularizer = regularizers.get(regularizer)
-        p.constraint = constraint
+        shape = () if given["shape"] is None else given["shape"]
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        p = Parameter(np.asarray(init(shape, dtype=dtype)), requires_grad=bool(given["trainable"]), name=name)
+        p.regularizer = regularizers.get(given["regularizer"])
+        p.constraint = given["constraint"]
         setattr(self, name, p)
         return p
+
+    def _weight_name(self, where, name):
+        """The attribute add_weight keeps a weight as: `name` checked, or Keras's default "variable", "variable_1"..."""
+        i = 0
+        while name is None:
+            candidate = f"variable_{i}" if i else "variable"
+            name = None if candidate in self.__dict__ or hasattr(type(self), candidate) else candidate
+            i += 1
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: 'name' must be a string, got {type(name).__name__}")
+        if not name.isidentifier():
+            raise ValueError(f"{where}: 'name' must be a Python identifier (it becomes the attribute that holds the "
+                             f"weight and its key in state_dict), got {name!r}")
+        attr = getattr(type(self), name, None)
+        if callable(attr) or isinstance(attr, property):
+            raise ValueError(f"{where}: name={name!r} is a method or property of {type(self).__name__}; give the "
+                             f"weight another name")
+        return name
 
     def _children(self):
         """(attribute path, value) for every Parameter / Module held directly or in containers."""
@@ -345,11 +423,12 @@ class Module(metaclass=_ModuleType):
     @property
     def losses(self):
         """Regularization penalties (scalar Tensors) of every weight with a regularizer, plus add_loss terms."""
-        out = []
+        out, seen = [], set()
         for m in self.modules():
             out.extend(m.__dict__.get("_losses", []))
             for key, v in m._children():
-                if isinstance(v, Parameter) and getattr(v, "regularizer", None) is not None:
+                if isinstance(v, Parameter) and getattr(v, "regularizer", None) is not None and id(v) not in seen:
+                    seen.add(id(v))  # a weight held under two names (or by two modules) is penalized once
                     out.append(v.regularizer(v))
         return out
 
@@ -469,6 +548,28 @@ class Module(metaclass=_ModuleType):
                 raise TypeError(f"{self._where()}: '{name}' must be numeric, got an array of dtype {arr.dtype}")
             return Tensor(arr.astype(self.dtype) if cast else arr)
         raise TypeError(f"{self._where()}: '{name}' must be a Tensor or a NumPy array, got {type(x).__name__}")
+
+
+def _dtype_arg(where, dtype, arg="dtype"):
+    """A layer's dtype argument as a NumPy dtype (None: float32), or an error naming the layer and the argument.
+
+    Keras's mixed-precision policies ("mixed_float16", "mixed_bfloat16", a policy whose compute and
+    variable dtypes differ) are refused: dlcore computes and stores weights in one dtype.
+    """
+    if dtype is None:
+        return DEFAULT_DTYPE
+    compute, variable = getattr(dtype, "compute_dtype", None), getattr(dtype, "variable_dtype", None)
+    if compute is not None and variable is not None:  # a Keras DTypePolicy object
+        dtype = compute if str(compute) == str(variable) else f"mixed_{compute}"
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(f"{where}: {arg}={dtype!r} is a Keras mixed-precision policy; dlcore does not support mixed "
+                         f"precision: give one dtype, such as 'float32' (the default) or 'float64'")
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        error = ValueError if isinstance(dtype, str) else TypeError
+        raise error(f"{where}: '{arg}' must be a NumPy dtype or its name ('float32', 'float64', ...), got "
+                    f"{dtype!r}") from None
 
 
 def _host_copy(array):

@@ -49,6 +49,27 @@ def _as_list(y):
     return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
+def _validation_freq(freq):
+    """Keras's validation_freq: an int n >= 1 (validate after every n-th epoch), or a list of the epochs
+    (counted from 1) to validate after; returned as an int or a frozenset."""
+    if isinstance(freq, (list, tuple)):
+        if not all(isinstance(e, numbers.Integral) and not isinstance(e, bool) and e >= 1 for e in freq):
+            raise ValueError(f"fit: 'validation_freq' given as a list must hold epoch numbers >= 1 (counted from "
+                             f"1), got {freq!r}")
+        return frozenset(int(e) for e in freq)
+    if isinstance(freq, bool) or not isinstance(freq, numbers.Integral):
+        raise TypeError(f"fit: 'validation_freq' must be an int (validate every n epochs) or a list of epochs "
+                        f"(counted from 1), got {type(freq).__name__} {freq!r}")
+    if freq < 1:
+        raise ValueError(f"fit: 'validation_freq' must be >= 1, got {freq!r}")
+    return int(freq)
+
+
+def _validates_after(epoch, freq):
+    """Whether epoch (counted from 0) is followed by validation under _validation_freq's `freq`."""
+    return epoch + 1 in freq if isinstance(freq, frozenset) else (epoch + 1) % freq == 0
+
+
 class Trainer:
     """compile(), fit(), evaluate(), predict(), train_on_batch(), test_on_batch(), predict_on_batch()."""
 
@@ -255,7 +276,9 @@ class Trainer:
 
         x, y: arrays (or lists of arrays for several inputs), or x alone as a DataLoader, Dataset or
         generator of (x, y) / (x, y, sample_weight) batches (then give steps_per_epoch for an endless
-        generator). Ctrl-C stops training after the current batch and returns the History so far.
+        generator). validation_freq: validate after every n-th epoch (an int), or after the epochs a
+        list names (counted from 1), as Keras. Ctrl-C stops training after the current batch and returns
+        the History so far.
         """
         self._require_compiled("fit")
         if x is None:
@@ -270,6 +293,7 @@ class Trainer:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         if data_module.is_array_data(x) and y is None:
             raise ValueError("fit: give the targets y with the arrays x")
+        validation_freq = _validation_freq(validation_freq)
         # the hooks of data-parallel training (dlcore.distributed.fit): no-ops unless the optimizer is distributed
         dist = distributed_fit.session(self, x)
         if validation_split and validation_data is None:
@@ -308,7 +332,7 @@ class Trainer:
                     if interrupted.set:
                         break
                     epoch_logs = dict(logs)
-                    if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                    if validation_data is not None and _validates_after(epoch, validation_freq):
                         val = dist.evaluate(self, validation_data, validation_batch_size or batch_size,
                                             validation_steps)
                         epoch_logs.update({"val_" + k: v for k, v in val.items()})
@@ -334,16 +358,19 @@ class Trainer:
                                  return_dict=True)
         return self.evaluate(validation_data, batch_size=batch_size, verbose=0, steps=steps, return_dict=True)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None, steps=None, callbacks=None,
-                 return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         """Loss (and metrics) over the data, in eval mode without gradients.
 
+        verbose: 0 silent, 1 a progress bar, 2 one line ("auto", the default, is 1, as Keras).
         Returns the loss alone when there are no metrics, else [loss, *metrics]; a dict with
         return_dict=True.
         """
         self._require_compiled("evaluate")
         batch_size = 32 if batch_size is None else batch_size
-        verbose = 0 if verbose == "auto" else verbose
+        verbose = 1 if verbose == "auto" else verbose
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"evaluate: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         batches = data_module.EpochIterator(x, y, sample_weight, batch_size, steps, what="evaluate")
         cb = callbacks_module.CallbackList(callbacks, model=self, steps=batches.num_batches, verbose=verbose)
         bar = Progbar(batches.num_batches, verbose=verbose) if verbose else None

@@ -9,7 +9,8 @@ A callback sees `self.model` (set by fit) and `self.params` ({'epochs', 'steps',
 `logs` are dicts of floats: per batch the running averages of loss and metrics, per epoch the
 epoch's averages plus the val_* values.
 """
-from .base import Callback, CallbackList
+from .base import Callback
+from .callback_list import CallbackList
 from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .history import History, ProgbarLogger

@@ -1,4 +1,4 @@
-"""The callback base class, the list fit drives, and the helpers of the monitoring callbacks."""
+"""The callback base class and the helpers of the monitoring callbacks."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,9 @@ class Callback:
     """Base class of the callbacks: override the hooks you need.
 
     fit / evaluate / predict call on_train_begin / on_epoch_begin / on_train_batch_begin /
-    on_train_batch_end / on_epoch_end / on_train_end (and the test_ / predict_ hooks). Every hook
+    on_train_batch_end / on_epoch_end / on_train_end (and the test_ / predict_ hooks). As in Keras,
+    on_batch_begin / on_batch_end are aliases of on_train_batch_begin / on_train_batch_end: the
+    default on_train_batch_* calls them, so an override of either runs. Every hook
     gets `logs`, a dict of floats (maybe empty): per batch the running averages of the loss and the
     metrics, per epoch the epoch's averages plus the val_* values. `self.model` is the model being
     trained (set by fit), `self.params` {'epochs', 'steps', 'verbose'}.
@@ -52,8 +54,15 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)  # Keras's alias (overriding this one replaces it)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): pass
     def on_test_end(self, logs=None): pass
     def on_test_batch_begin(self, batch, logs=None): pass
@@ -62,61 +71,6 @@ class Callback:
     def on_predict_end(self, logs=None): pass
     def on_predict_batch_begin(self, batch, logs=None): pass
     def on_predict_batch_end(self, batch, logs=None): pass
-
-
-class CallbackList(Callback):
-    """Calls each hook on every callback in order (what fit uses to drive the callbacks given to it).
-
-    Args:
-        callbacks: the callbacks.
-        model: the model, given to every callback (set_model).
-        **params: the run's parameters (epochs, steps, verbose), given to every callback (set_params).
-
-    Example:
-
-    ```python
-    import dlcore as dl
-
-    history = dl.callbacks.History()
-    callbacks = dl.callbacks.CallbackList([history], epochs=1, steps=1, verbose=0)
-    callbacks.on_train_begin()
-    callbacks.on_epoch_end(0, {"loss": 0.5})
-    print(history.history)              # {'loss': [0.5]}
-    ```
-    """
-
-    def __init__(self, callbacks=None, model=None, **params):
-        super().__init__()
-        self.callbacks = list(callbacks or [])
-        if model is not None:
-            self.set_model(model)
-        if params:
-            self.set_params(params)
-
-    def append(self, cb):
-        self.callbacks.append(cb)
-
-    def set_model(self, model):
-        self.model = model
-        for cb in self.callbacks:
-            cb.set_model(model)
-
-    def set_params(self, params):
-        self.params = params
-        for cb in self.callbacks:
-            cb.set_params(params)
-
-    def _call(self, name, *args):
-        for cb in self.callbacks:
-            getattr(cb, name)(*args)
-
-
-for _hook in ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end", "on_predict_begin",
-              "on_predict_end"):
-    setattr(CallbackList, _hook, (lambda name: lambda self, logs=None: self._call(name, logs))(_hook))
-for _hook in ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
-              "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end"):
-    setattr(CallbackList, _hook, (lambda name: lambda self, i, logs=None: self._call(name, i, logs))(_hook))
 
 
 def _mode_fns(mode, monitor, min_delta, name):

@@ -38,7 +38,9 @@ class LambdaCallback(Callback):
     Args:
         on_epoch_begin, on_epoch_end: functions of (epoch, logs).
         on_train_begin, on_train_end: functions of (logs).
-        on_train_batch_begin, on_train_batch_end (or on_batch_begin, on_batch_end): functions of (batch, logs).
+        on_train_batch_begin, on_train_batch_end: functions of (batch, logs).
+        on_batch_begin, on_batch_end: functions of (batch, logs), Keras's aliases of the two above
+            (called by them unless those are given too).
 
     Example:
 
@@ -60,9 +62,10 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
                  on_train_batch_begin=None, on_train_batch_end=None, on_batch_begin=None, on_batch_end=None):
         super().__init__()
+        # on_batch_* are Keras's aliases: the default on_train_batch_* calls them (Callback)
         fns = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
-                   on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin or on_batch_begin,
-                   on_train_batch_end=on_train_batch_end or on_batch_end)
+                   on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                   on_train_batch_end=on_train_batch_end, on_batch_begin=on_batch_begin, on_batch_end=on_batch_end)
         for name, fn in fns.items():
             if fn is not None:
                 setattr(self, name, fn)

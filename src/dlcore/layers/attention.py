@@ -6,6 +6,11 @@ Masks are boolean (or 0/1) arrays: True where a position may be attended to. Mul
 follows Keras's masked softmax (a masked score becomes -1e9 and its weight 0, so a fully masked row
 gives zeros); Attention subtracts 1e9 from the masked scores, as Keras's Attention does.
 
+As in Keras, both layers read the masks their inputs carry (`Embedding(mask_zero=True)`, `Masking`)
+when no mask is given for that input: Attention's `mask=[query_mask, value_mask]`, MultiHeadAttention's
+`query_mask`, `value_mask` and `key_mask` (the key's only when a key other than the value is given).
+The output carries the query's mask.
+
 In a functional model (`dl.Input`), `mha(query, value)` records one node whose inputs are the query,
 the value (and the key), and any mask given as a symbolic tensor; `return_attention_scores=True` then
 gives two outputs.
@@ -19,9 +24,10 @@ import numpy as np
 
 from .. import functional as F
 from .. import graph, initializers, regularizers
+from ..call_context import get_mask
 from ..primitives import get_array_module
 from ..tensor import Tensor
-from .base import Layer
+from .base import Layer, _attach_masks
 
 _MASKS = ("query_mask", "value_mask", "key_mask", "attention_mask")
 
@@ -80,7 +86,9 @@ class Attention(_AttentionBase):
     Call arguments:
         inputs: [query (batch, Tq, dim), value (batch, Tv, dim)] or [query, value, key (batch, Tv, dim)].
         mask: None or [query_mask (batch, Tq), value_mask (batch, Tv)] (either may be None): masked
-            value steps get no weight (their score minus 1e9), masked query steps output zeros.
+            value steps get no weight (their score minus 1e9), masked query steps output zeros. Not
+            given, the masks the query and the value carry are used (Keras); the output carries the
+            query mask.
         training: dropout only when True (default: the layer's mode).
         return_attention_scores: also return the weights (batch, Tq, Tv).
         use_causal_mask: query step i attends to value steps j <= i only.
@@ -123,16 +131,23 @@ class Attention(_AttentionBase):
             if self.score_mode == "concat" else None
         self.built = True
 
-    def _call_eager(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
+    supports_masking = True  # the output keeps the query's steps, and its mask
+
+    def _call_eager(self, inputs, mask=None, **kwargs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
             raise ValueError(f"{self._where()}: expected inputs [query, value] or [query, value, key], got "
                              f"{type(inputs).__name__}")
-        xs = self._inputs(inputs)
-        if not self.built:
-            self.build([tuple(x.shape) for x in xs])
-            self.built = True
-        return self.call(xs, mask=mask, training=training, return_attention_scores=return_attention_scores,
-                         use_causal_mask=use_causal_mask)
+        if mask is None:
+            # Keras: the masks the query and the value carry; the key's is not read (its steps are the
+            # value's). Given as [None, None] when neither has one, so that a masked key alone changes nothing.
+            mask = [get_mask(inputs[0]), get_mask(inputs[1])]
+        return super()._call_eager(list(inputs), mask=mask, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        """The query mask (Keras): the output has the query's steps."""
+        if mask is None or not isinstance(mask, (list, tuple)) or not mask or mask[0] is None:
+            return None
+        return _bool_mask(self, "query_mask", mask[0], get_array_module(inputs[0].data))
 
     def call(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
         q, v = inputs[0], inputs[1]
@@ -225,7 +240,9 @@ class MultiHeadAttention(_AttentionBase):
             (default value).
         query_mask (batch, Tq), value_mask (batch, Tv), key_mask (batch, Tv): padding masks, True for
             real steps; attention_mask: (batch, Tq, Tv), True where query step i may attend to key
-            step j. All are combined, as Keras does.
+            step j. All are combined, as Keras does. A padding mask not given is the mask its input
+            carries (`Embedding(mask_zero=True)`, `Masking`), as in Keras; the output carries the
+            query's.
         return_attention_scores: also return the weights (batch, num_heads, Tq, Tv).
         training: dropout only when True (default: the layer's mode).
         use_causal_mask: query step i attends to key steps j <= i only.
@@ -279,6 +296,8 @@ class MultiHeadAttention(_AttentionBase):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self._rng_init(seed)
+
+    supports_masking = True  # reads the masks its inputs carry; the output carries the query's
 
     # ---- shapes and weights --------------------------------------------------------------------
     def _shapes(self, input_shape):
@@ -348,11 +367,20 @@ class MultiHeadAttention(_AttentionBase):
             inputs = inputs[:3]
         if len(inputs) not in (2, 3):
             raise ValueError(f"{self._where()}: expected query, value and optionally key, got {len(inputs)} inputs")
+        # Keras: the mask an input carries is its *_mask unless one is given; the key's only when the key
+        # is not the value
+        carried = {"query_mask": get_mask(inputs[0]), "value_mask": get_mask(inputs[1]),
+                   "key_mask": get_mask(inputs[2]) if len(inputs) > 2 and inputs[2] is not inputs[1] else None}
+        for name, m in carried.items():
+            if m is not None and kwargs.get(name) is None:
+                kwargs[name] = m
         xs = self._inputs(inputs)
         if not self.built:
             self.build([tuple(x.shape) for x in xs])
             self.built = True
-        return self.call(*xs, **kwargs)
+        outputs = self.call(*xs, **kwargs)
+        _attach_masks(outputs, carried["query_mask"])  # the output has the query's steps (Keras)
+        return outputs
 
     def _mask(self, query, key, xp, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):
         """The combined (batch or 1, Tq, Tk) boolean mask, or None (Keras's _compute_attention_mask)."""

@@ -369,7 +369,32 @@ def transpose(x, axes=None):
 
 
 def expand_dims(x, axis):
-    return _t(x).unsqueeze(axis)
+    """New axes of size 1 (Keras's / NumPy's expand_dims): `axis` is an int or a tuple / list of ints, the
+    places of the new axes in the result (negative ones counted from its end).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+    x = np.ones((2, 3))
+    assert dl.ops.expand_dims(x, -1).shape == (2, 3, 1)
+    assert dl.ops.expand_dims(x, (0, 3)).shape == (1, 2, 3, 1)
+    ```
+    """
+    x = _t(x)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    ndim = x.ndim + len(axes)
+    for a in axes:  # a loop: this module's `all` and `any` are the ops
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"dlcore.ops.expand_dims: 'axis' must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"dlcore.ops.expand_dims: 'axis' {axis!r} is out of range for a result of {ndim} "
+                             f"dimensions (an input of shape {tuple(x.shape)} and {len(axes)} new axes)")
+    places = {int(a) % ndim for a in axes}
+    if len(places) != len(axes):
+        raise ValueError(f"dlcore.ops.expand_dims: 'axis' {axis!r} names the same place twice")
+    sizes = iter(x.shape)
+    return x.reshape(tuple(1 if i in places else next(sizes) for i in range(ndim)))
 
 
 def squeeze(x, axis=None):

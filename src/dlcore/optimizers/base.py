@@ -399,7 +399,8 @@ class Optimizer:
             if tuple(g.shape) != tuple(p.shape):
                 raise ValueError(f"{op}: gradient of shape {tuple(g.shape)} for parameter "
                                  f"{getattr(p, 'name', None) or i!r} of shape {tuple(p.shape)}")
-            arrays.append(get_array_module(p.data).ascontiguousarray(g, dtype=p.dtype))
+            # (ascontiguousarray makes a 0-d gradient 1-d: the reshape keeps a scalar weight's shape)
+            arrays.append(get_array_module(p.data).ascontiguousarray(g, dtype=p.dtype).reshape(p.shape))
         if self.api == "keras":
             self._apply_keras([i for i, _ in pairs], arrays)
         else:
