@@ -367,7 +367,8 @@ REFUSED = {
     "add_weight aggregation": (lambda: _custom_layer_with_weight(aggregation="sum"), TypeError),
     "add_weight overwrite_with_gradient": (lambda: _custom_layer_with_weight(overwrite_with_gradient=False),
                                            TypeError),
-    "Model with dict inputs": (lambda: dl.Model({"a": dl.Input(shape=(3,))}, dl.Input(shape=(3,))), TypeError),
+    "Model with a dict of inputs with a missing key": (lambda: _dict_model().predict({"a": np.ones((2, 3))}),
+                                                        ValueError),
     "compile steps_per_execution": (lambda: _model().compile(loss="mse", steps_per_execution=2), ValueError),
     "fit validation_freq of another type": (lambda: _fit(validation_data=(np.ones((2, 3)), np.ones((2, 2))),
                                                          validation_freq="1"), TypeError),
@@ -414,6 +415,20 @@ def test_keras_forms_that_work():
     # the page says so: add_weight without a name, in Keras 3's argument order; expand_dims with a tuple
     assert _custom_layer_with_weight(dtype="float32", trainable=True).numpy().tolist() == [[1.0, 1.0, 1.0]]
     assert dl.ops.expand_dims(np.ones(2), (0, 2)).shape == (1, 2, 1)
+
+
+def _dict_model():
+    a, b = dl.Input(shape=(3,)), dl.Input(shape=(2,))
+    return dl.Model(inputs={"a": a, "b": b}, outputs={"y": L.Dense(1)(L.concatenate([a, b]))})
+
+
+def test_model_built_on_dicts_takes_and_gives_dicts():
+    # the page says so (as Keras); tests/test_model_dict_io.py checks the values, the model files, nesting
+    model = _dict_model()
+    model.compile(optimizer="sgd", loss={"y": "mse"}, metrics={"y": ["mae"]})
+    x = {"a": np.ones((4, 3), np.float32), "b": np.ones((4, 2), np.float32)}
+    assert set(model.fit(x, {"y": np.ones((4, 1))}, epochs=1, verbose=0).history) == {"loss", "mae"}
+    assert list(model.predict(x, verbose=0)) == ["y"] and list(model.input) == ["a", "b"]
 
 
 def test_callback_batch_aliases_are_called():

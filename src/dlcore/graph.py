@@ -122,6 +122,7 @@ class Node:
         shapes = outputs_shape if multi else [outputs_shape]
         self.outputs = [KerasTensor(s, node=self, index=i) for i, s in enumerate(shapes)]
         self.multi_output = multi
+        self.input_keys = None    # a model called on a dict of inputs: the keys `inputs` (a list) is given by
 
     @property
     def input_list(self):
@@ -179,17 +180,39 @@ def symbolic_call(layer, args, kwargs):
 # The graph of a functional model
 # --------------------------------------------------------------------------------------------
 
+def _flat(tensors, what):
+    """(flat list, dict keys or None, whether several): a KerasTensor, a list of them, or a dict of them by
+    name (flattened in the order of the sorted keys, as Keras's tree.flatten)."""
+    if isinstance(tensors, dict):
+        if not tensors:
+            raise ValueError(f"Model(inputs, outputs): {what} given as a dict must hold at least one KerasTensor, "
+                             "got an empty dict")
+        if not all(isinstance(k, str) for k in tensors):
+            raise TypeError(f"Model(inputs, outputs): {what} given as a dict must be keyed by names (strings), got "
+                            f"keys {list(tensors)!r}")
+        keys = sorted(tensors)
+        return [tensors[k] for k in keys], keys, True
+    if isinstance(tensors, (list, tuple)):
+        return list(tensors), None, True
+    return [tensors], None, False
+
+
 class Graph:
     """The nodes between `inputs` (from dl.Input) and `outputs`, in an order that runs them.
 
-    inputs / outputs: a KerasTensor or a list of them (a list makes the model take / return lists).
+    inputs / outputs: a KerasTensor, a list of them (the model takes / returns lists), or a dict of them
+    by name (Keras's: the model takes / returns dicts by those names; the names are `input_names` /
+    `output_names`, in sorted order, the order of `model.inputs` / `model.outputs`).
     """
 
     def __init__(self, inputs, outputs):
-        self.multi_input = isinstance(inputs, (list, tuple))
-        self.multi_output = isinstance(outputs, (list, tuple))
-        self.inputs = list(inputs) if self.multi_input else [inputs]
-        self.outputs = list(outputs) if self.multi_output else [outputs]
+        self.inputs, self.input_keys, self.multi_input = _flat(inputs, "inputs")
+        self.outputs, self.output_keys, self.multi_output = _flat(outputs, "outputs")
+        # the dicts' keys in the order given (model.input / model.output give them back so); Keras takes a list
+        # for dict inputs only when the dict was given in sorted order (the list's order is then unambiguous)
+        self._given_input_keys = list(inputs) if self.input_keys is not None else None
+        self._given_output_keys = list(outputs) if self.output_keys is not None else None
+        self._list_for_dict_ok = self.input_keys is None or self._given_input_keys == self.input_keys
         for t in self.inputs + self.outputs:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model(inputs, outputs): expected KerasTensors from dl.Input and layer calls, "
@@ -232,11 +255,15 @@ class Graph:
 
     @property
     def input_names(self):
-        return [t.name for t in self.inputs]
+        """The keys of dict inputs: the Inputs' names, or the keys of a model built on a dict of them."""
+        return list(self.input_keys) if self.input_keys is not None else [t.name for t in self.inputs]
 
     @property
     def output_names(self):
-        """The name of the layer that makes each output (Keras): the keys of per-output losses and metrics."""
+        """The name of the layer that makes each output (Keras), or the keys of a model built with a dict of
+        outputs: the keys of per-output losses and metrics."""
+        if self.output_keys is not None:
+            return list(self.output_keys)
         names = []
         for i, t in enumerate(self.outputs):
             name = getattr(t.node.layer, "name", None) if t.node is not None else t.name
@@ -262,11 +289,10 @@ class Graph:
         Several inputs come as a list in the order of the model's inputs, or as a dict by input name.
         """
         if isinstance(inputs, dict):
-            missing = [n for n in self.input_names if n not in inputs]
-            if missing or len(inputs) != len(self.inputs):
-                raise ValueError(f"{where}: the inputs given as a dict must be keyed by the model's input names "
-                                 f"{self.input_names}, got keys {sorted(inputs)}")
+            self.check_input_keys(inputs, where)
             inputs = [inputs[n] for n in self.input_names]
+        elif isinstance(inputs, (list, tuple)):
+            self.check_list_inputs(where)
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(self.inputs):
             raise ValueError(f"{where}: expected {len(self.inputs)} inputs, got {len(xs)}")
@@ -274,11 +300,44 @@ class Graph:
         for node in self.nodes:
             src = node.inputs
             args = [values[id(t)] for t in src] if isinstance(src, (list, tuple)) else values[id(src)]
+            if node.input_keys is not None:
+                args = dict(zip(node.input_keys, args))
             out = node.layer(args, **node.kwargs)
+            if isinstance(out, dict):  # a nested model built with a dict of outputs: its flat (sorted) order
+                out = [out[k] for k in sorted(out)]
             for t, o in zip(node.outputs, out if node.multi_output else [out]):
                 values[id(t)] = o
         outs = [values[id(t)] for t in self.outputs]
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outs))
         return outs if self.multi_output else outs[0]
+
+    def check_input_keys(self, inputs, where):
+        """Inputs given as a dict must be keyed by exactly the input names (ValueError naming both)."""
+        keys = [str(k) for k in inputs]
+        missing = [n for n in self.input_names if n not in inputs]
+        unexpected = sorted(k for k in keys if k not in self.input_names)
+        if missing or unexpected:
+            detail = "; ".join(part for part in (f"missing {missing}" if missing else "",
+                                                 f"unexpected {unexpected}" if unexpected else "") if part)
+            raise ValueError(f"{where}: the inputs given as a dict must be keyed by the model's input names "
+                             f"{self.input_names}, got keys {sorted(keys)} ({detail})")
+
+    def check_list_inputs(self, where):
+        """A list for a model built on a dict of inputs: only when that dict's keys were in sorted order."""
+        if not self._list_for_dict_ok:
+            raise ValueError(f"{where}: the model was built on a dict of inputs whose keys {self._given_input_keys} "
+                             f"are not in sorted order, so a list of inputs is ambiguous; give a dict by input name "
+                             f"{self.input_names}")
+
+    def structure(self, which):
+        """The model's inputs or outputs as it was given them: a KerasTensor, a list, or a dict by name."""
+        flat, keys, multi = (self.inputs, self.input_keys, self.multi_input) if which == "inputs" else \
+            (self.outputs, self.output_keys, self.multi_output)
+        if keys is not None:
+            by_key = dict(zip(keys, flat))
+            return {k: by_key[k] for k in (self._given_input_keys if which == "inputs" else self._given_output_keys)}
+        return list(flat) if multi else flat[0]
 
     # ---- serialization (the "config" of a functional model in a model file) -----------------
     def get_config(self):
@@ -299,13 +358,20 @@ class Graph:
                           "inputs": [ref(t) for t in src] if isinstance(src, (list, tuple)) else ref(src),
                           "multi_input": isinstance(src, (list, tuple)),
                           "kwargs": n.kwargs})
+            if n.input_keys is not None:
+                nodes[-1]["input_keys"] = list(n.input_keys)
         config = {"layers": [serialize_layer(layer) for layer in self.layers],
                   "inputs": [list(t.shape[1:]) for t in self.inputs],
                   "nodes": nodes,
                   "outputs": [ref(t) for t in self.outputs],
                   "multi_input": self.multi_input, "multi_output": self.multi_output}
-        if any(not _AUTO_INPUT_NAME.fullmatch(n or "") for n in self.input_names):
-            config["input_names"] = self.input_names  # names the user gave: the keys of dict inputs
+        tensor_names = [t.name for t in self.inputs]
+        if any(not _AUTO_INPUT_NAME.fullmatch(n or "") for n in tensor_names):
+            config["input_names"] = tensor_names  # names the user gave the Inputs (the keys of dict inputs)
+        if self.input_keys is not None:  # a model built on dicts: their keys, in the order given
+            config["input_keys"] = list(self._given_input_keys)
+        if self.output_keys is not None:
+            config["output_keys"] = list(self._given_output_keys)
         return config
 
     @staticmethod
@@ -313,7 +379,13 @@ class Graph:
         """(inputs, outputs) rebuilt from get_config(): fresh layers called on fresh Inputs."""
         try:
             layers = [deserialize_layer(s) for s in config["layers"]]
-            names = config.get("input_names") or [None] * len(config["inputs"])
+            in_keys, out_keys = config.get("input_keys"), config.get("output_keys")
+            for keys, n in ((in_keys, len(config["inputs"])), (out_keys, len(config["outputs"]))):
+                if keys is not None and (not isinstance(keys, list) or len(keys) != n or len(set(keys)) != n
+                                         or not all(isinstance(k, str) for k in keys)):
+                    raise ValueError("bad input or output keys")
+            names = config.get("input_names") or (sorted(in_keys) if in_keys is not None else
+                                                   [None] * len(config["inputs"]))
             if not isinstance(names, list) or len(names) != len(config["inputs"]) or \
                     not all(n is None or isinstance(n, str) for n in names):
                 raise ValueError("bad input names")
@@ -331,15 +403,26 @@ class Graph:
             for n in config["nodes"]:
                 layer = layers[n["layer"]]
                 src = [get(r) for r in n["inputs"]] if n.get("multi_input") else get(n["inputs"])
+                if n.get("input_keys") is not None:  # a nested model built on a dict of inputs
+                    src = dict(zip(n["input_keys"], src))
                 kwargs = n.get("kwargs") or {}
                 if not isinstance(kwargs, dict):
                     raise ValueError("bad node kwargs")
                 out = layer(src, **kwargs)
+                if isinstance(out, dict):  # a nested model built with a dict of outputs
+                    out = [out[k] for k in sorted(out)]
                 node_outputs.append(out if isinstance(out, list) else [out])
             outputs = [get(r) for r in config["outputs"]]
         except ValueError as e:
             raise ValueError(f"model file: malformed functional model ({e})") from None
         except (KeyError, IndexError, TypeError) as e:
             raise ValueError(f"model file: malformed functional model ({type(e).__name__}: {e})") from None
+        # the flat inputs and outputs are in sorted key order; the dicts in the order they were given
+        if in_keys is not None:
+            by_key = dict(zip(sorted(in_keys), inputs))
+            inputs = {k: by_key[k] for k in in_keys}
+        if out_keys is not None:
+            by_key = dict(zip(sorted(out_keys), outputs))
+            outputs = {k: by_key[k] for k in out_keys}
         return (inputs if config.get("multi_input") else inputs[0],
                 outputs if config.get("multi_output") else outputs[0])

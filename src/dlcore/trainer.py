@@ -126,14 +126,15 @@ class Trainer:
         self._optimizer_bound = False
         self.stop_training = False
 
-    def _build_compiled(self, y_pred):
-        """Resolve the per-output losses and metrics on the first batch (models without output_names)."""
+    def _build_compiled(self, y_pred, names=None):
+        """Resolve the per-output losses and metrics on the first batch (models without output_names);
+        `names`: the keys of outputs given as a dict (a subclassed model's call may return one)."""
         if self._compile_loss.output_names is not None:
             n = len(self._compile_loss.output_names)
             if n == len(_as_list(y_pred)) or (n == 1 and not isinstance(y_pred, (list, tuple))):
                 return
         preds = _as_list(y_pred)
-        names = list(getattr(self, "output_names", None) or [])
+        names = list(names or getattr(self, "output_names", None) or [])
         if len(names) != len(preds):
             names = ["output"] if len(preds) == 1 else [f"output_{i}" for i in range(len(preds))]
         self._compile_loss.build(names)
@@ -228,7 +229,11 @@ class Trainer:
 
     def _loss_and_metrics_inputs(self, x, y, training):
         y_pred = self._forward(x, training=training)
-        self._build_compiled(y_pred)
+        names = None
+        if isinstance(y_pred, dict):  # outputs by name (Keras): in the order of the sorted names (output_names)
+            names = sorted(y_pred)
+            y_pred = [y_pred[n] for n in names] if len(names) > 1 else y_pred[names[0]]
+        self._build_compiled(y_pred, names)
         y = self._targets(y)
         y_t = map_arrays(functools.partial(_to_tensor, device=self._device()), y) if isinstance(y, (list, tuple)) \
             else _to_tensor(y, self._device())
@@ -391,7 +396,8 @@ class Trainer:
         return self._result(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for x, computed in batches with training=False without gradients; NumPy array(s).
+        """Outputs for x, computed in batches with training=False without gradients; NumPy array(s): one,
+        a list, or a dict by output name (a model built with a dict of outputs).
 
         verbose: 0 silent, 1 a progress bar, 2 one line ("auto" is 1). callbacks get
         on_predict_begin / on_predict_batch_begin / on_predict_batch_end (logs {"outputs": ...}) /
@@ -419,6 +425,8 @@ class Trainer:
         cb.on_predict_end()
         if not outs:
             raise ValueError("predict: no input batches")
+        if isinstance(outs[0], dict):  # a model built with a dict of outputs
+            return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
         if isinstance(outs[0], list):
             return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
         return np.concatenate(outs)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import saving, summary_utils
-from ..graph import Graph, dry_run_shape, is_multi_shape, shape_tuple
+from ..graph import Graph, dry_run_shape, is_multi_shape, is_symbolic, shape_tuple
 from ..module import Module
 from ..trainer import Trainer
 
@@ -28,8 +28,27 @@ __all__ = ["Model", "Functional"]
 class Model(Trainer, Module):
     """A trainable model: the functional form Model(inputs, outputs), or a subclass with call().
 
+    Functional: `inputs` is a `dl.Input`, a list or a dict of them by name, `outputs` a KerasTensor, a
+    list or a dict by name (Keras's forms). With dicts, the model is called on (and fit / evaluate /
+    predict take) a dict of arrays by those names, and returns (predict gives) a dict by the output
+    names; losses and metrics in compile() may be dicts by output name.
+
     Subclasses define their layers in __init__ and the forward pass in call(self, x, training=None)
     (or forward(self, x), PyTorch style).
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+
+    a, b = dl.Input(shape=(3,), name="a"), dl.Input(shape=(2,), name="b")
+    h = dl.layers.concatenate([a, b])
+    model = dl.Model(inputs={"a": a, "b": b}, outputs={"y": dl.layers.Dense(1)(h)})
+    model.compile(optimizer="adam", loss={"y": "mse"})
+    x = {"a": np.ones((8, 3), "float32"), "b": np.ones((8, 2), "float32")}
+    model.fit(x, {"y": np.ones((8, 1), "float32")}, epochs=1, verbose=0)
+    assert model.predict(x, verbose=0)["y"].shape == (8, 1)
+    ```
     """
 
     default_training = False  # Keras: model(x) is inference
@@ -62,11 +81,24 @@ class Model(Trainer, Module):
         return self.call(*args, **kwargs)
 
     def __call__(self, *args, **kwargs):
-        if args and self._build_input_shape is None:
-            x = args[0]
+        x = args[0] if args else None
+        if args and self._build_input_shape is None and not isinstance(x, dict):
             self._build_input_shape = ([(None,) + tuple(v.shape[1:]) for v in x] if isinstance(x, (list, tuple))
                                        else (None,) + tuple(x.shape[1:]))
-        return super().__call__(*args, **kwargs)
+        graph = self._graph
+        if graph is not None and isinstance(x, dict) and is_symbolic([list(x.values())]):
+            # a functional model called on a dict of KerasTensors (nested in another functional model): one
+            # node on them in the order of the model's inputs, which gets the dict back when the graph runs
+            graph.check_input_keys(x, self.name)
+            out = super().__call__([x[k] for k in graph.input_names], *args[1:], **kwargs)
+            self._inbound_nodes[-1].input_keys = graph.input_names
+        else:
+            if graph is not None and is_symbolic(args) and isinstance(x, (list, tuple)):
+                graph.check_list_inputs(self.name)
+            out = super().__call__(*args, **kwargs)
+        if graph is not None and graph.output_keys is not None and isinstance(out, list):
+            return dict(zip(graph.output_keys, out))  # called on KerasTensors: the node's outputs, by name
+        return out
 
     def _forward_fn(self):
         """call() (functional or subclassed Keras style), or forward() (PyTorch style)."""
@@ -81,23 +113,24 @@ class Model(Trainer, Module):
 
     @property
     def inputs(self):
-        """The model's input KerasTensors (a list), for building a new Model on its layers."""
+        """The model's input KerasTensors (a list; for dict inputs in sorted key order), for building a new Model on
+        its layers."""
         return list(self._require_graph("inputs").inputs)
 
     @property
     def outputs(self):
-        """The model's output KerasTensors (a list)."""
+        """The model's output KerasTensors (a list; for dict outputs in sorted key order, `output_names`)."""
         return list(self._require_graph("outputs").outputs)
 
     @property
     def input(self):
-        graph = self._require_graph("input")
-        return list(graph.inputs) if graph.multi_input else graph.inputs[0]
+        """The input KerasTensor(s) as the model was built on them: one, a list, or a dict by name (Keras)."""
+        return self._require_graph("input").structure("inputs")
 
     @property
     def output(self):
-        graph = self._require_graph("output")
-        return list(graph.outputs) if graph.multi_output else graph.outputs[0]
+        """The output KerasTensor(s) as the model was built with them: one, a list, or a dict by name."""
+        return self._require_graph("output").structure("outputs")
 
     @property
     def input_names(self):
