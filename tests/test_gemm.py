@@ -160,7 +160,10 @@ def test_driver_threads(isa, dtype, rng):
               (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
               (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
               (40, 200, 600, False, True),    # B transposed: packed, few rows: threads share one A block
-              (700, 300, 200, True, False)]   # A transposed
+              (700, 300, 200, True, False),   # A transposed
+              (1, 300, 1100, False, False),   # row-vector kernel, threads split K (each sums its own rows)
+              (3, 70, 2000, True, False),     # the same, A transposed, n not a multiple of the vector
+              (4, 37, 300, False, False)]     # row-vector kernel, K too short to split: threads split columns
     before = dlcore.get_num_threads()
     try:
         for threads in (1, 2, 3):
@@ -171,6 +174,29 @@ def test_driver_threads(isa, dtype, rng):
                 assert_close(K.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation="relu"),
                              ref.gemm(a, b, ta, tb, bias=bias, activation="relu"), dtype,
                              what=f"{isa} {threads} threads {m}x{n}x{k} ta={ta} tb={tb}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rowvec_split_k_alpha_beta(dtype, rng):
+    # a few rows of A over a deep row-major B: the threads sum their shares of K into buffers of their
+    # own, and C := beta C + alpha (their sum) is formed once, with the epilogue after it
+    before = dlcore.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            dlcore.set_num_threads(threads)
+            for m, n, k in [(1, 129, 513), (2, 64, 4099), (4, 17, 1024)]:
+                a, b = operands(m, n, k, False, False, dtype, rng)
+                for alpha, beta in [(1.0, 0.0), (-0.5, 2.0), (2.0, 1.0)]:
+                    c = make((m, n), dtype, rng)
+                    expect = ref.gemm(a, b, False, False, alpha, beta, c)
+                    K.gemm(a, b, alpha=alpha, beta=beta, out=c)
+                    assert_close(c, expect, dtype, what=f"{threads} threads {m}x{n}x{k} alpha={alpha} beta={beta}")
+                bias = make((n,), dtype, rng)
+                assert_close(K.gemm(a, b, bias=bias, activation="tanh"),
+                             ref.gemm(a, b, bias=bias, activation="tanh"), dtype,
+                             what=f"{threads} threads {m}x{n}x{k} epilogue")
     finally:
         dlcore.set_num_threads(before)
 
