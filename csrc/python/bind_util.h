@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "python/checked.h"  // checked::mul / add / product: every size product of a binding
+
 namespace dlcore::py_util {
 namespace py = pybind11;
 
@@ -28,7 +30,7 @@ struct View {
   int ndim() const { return int(shape.size()); }
   int64_t size() const {
     int64_t s = 1;
-    for (auto d : shape) s *= d;
+    for (auto d : shape) s = checked::mul(s, d, "array size");
     return s;
   }
 };
