@@ -3,6 +3,10 @@
 "accuracy" resolves the way Keras does: from the loss when it names one (binary /
 categorical / sparse categorical cross-entropy), otherwise from the shapes at the first update
 (last dimension 1 -> binary; y_true shaped like y_pred -> categorical; else sparse).
+
+Never silent: y_true must have y_pred's shape (up to a trailing axis of size 1), never reshaped
+from another shape of the same size; a prediction holding NaN is no answer, so its accuracy is
+NaN (the running result turns NaN, as the loss does), and Precision / Recall turn NaN too.
 """
 from __future__ import annotations
 
@@ -74,6 +78,25 @@ class Mean(Metric):
         self.count += float(w.sum())
 
 
+def _like(y_true, shape, where):
+    """y_true reshaped to `shape` when it differs at most by a trailing axis of size 1 (Keras), else a
+    ValueError: a transposed y of the same size is an error, not reshaped."""
+    t, p = tuple(y_true.shape), tuple(shape)
+    if t == p or t == p + (1,) or t + (1,) == p:
+        return y_true.reshape(p)
+    raise ValueError(f"{where}: y_true must have the shape of y_pred {p} (up to a trailing axis of size 1), got {t}")
+
+
+def _nan_where(values, y_pred, axis=None):
+    """`values` as float64 with NaN where the prediction (its row, when `axis` is given) holds a NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    if y_pred.dtype.kind == "f":
+        bad = np.isnan(y_pred) if axis is None else np.isnan(y_pred).any(axis=axis)
+        if bad.any():
+            values = np.where(bad, np.nan, values)
+    return values
+
+
 def _per_sample(v):
     return v.reshape(v.shape[0], -1).mean(axis=1) if v.ndim > 1 else v
 
@@ -82,7 +105,7 @@ class Accuracy(Metric):
     """Exact equality of y_true and y_pred."""
 
     def _values(self, y_true, y_pred):
-        return (y_true.reshape(y_pred.shape) == y_pred).astype(np.float64)
+        return _nan_where(_like(y_true, y_pred.shape, self.name) == y_pred, y_pred)
 
 
 class BinaryAccuracy(Metric):
@@ -91,7 +114,7 @@ class BinaryAccuracy(Metric):
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
-        return (y_true.reshape(y_pred.shape) == (y_pred > self.threshold)).astype(np.float64)
+        return _nan_where(_like(y_true, y_pred.shape, self.name) == (y_pred > self.threshold), y_pred)
 
     def get_config(self):
         return {"name": self.name, "threshold": self.threshold}
@@ -102,7 +125,10 @@ class CategoricalAccuracy(Metric):
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
-        return (y_true.argmax(-1) == y_pred.argmax(-1)).astype(np.float64)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"{self.name}: y_true must be one-hot rows of y_pred's shape {y_pred.shape}, "
+                             f"got {y_true.shape}")
+        return _nan_where(y_true.argmax(-1) == y_pred.argmax(-1), y_pred, axis=-1)
 
 
 class SparseCategoricalAccuracy(Metric):
@@ -110,8 +136,8 @@ class SparseCategoricalAccuracy(Metric):
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
-        labels = y_true.reshape(y_pred.shape[:-1]) if y_true.size == int(np.prod(y_pred.shape[:-1])) else y_true
-        return (labels.astype(np.int64) == y_pred.argmax(-1)).astype(np.float64)
+        labels = _like(y_true, y_pred.shape[:-1], self.name)
+        return _nan_where(labels.astype(np.int64) == y_pred.argmax(-1), y_pred, axis=-1)
 
 
 class AutoAccuracy(Metric):
@@ -141,7 +167,7 @@ class MeanSquaredError(Metric):
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
-        return _per_sample((y_pred - y_true.reshape(y_pred.shape)) ** 2)
+        return _per_sample((y_pred - _like(y_true, y_pred.shape, self.name)) ** 2)
 
 
 class MeanAbsoluteError(Metric):
@@ -149,7 +175,7 @@ class MeanAbsoluteError(Metric):
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
-        return _per_sample(np.abs(y_pred - y_true.reshape(y_pred.shape)))
+        return _per_sample(np.abs(y_pred - _like(y_true, y_pred.shape, self.name)))
 
 
 class _Confusion(Metric):
@@ -164,7 +190,9 @@ class _Confusion(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _np(y_pred)
-        y_true = _np(y_true).reshape(y_pred.shape).astype(bool)
+        y_true = _like(_np(y_true), y_pred.shape, self.name).astype(bool)
+        if y_pred.dtype.kind == "f" and np.isnan(y_pred).any():
+            self.tp = self.fp = self.fn = float("nan")  # a NaN prediction is no answer: the result is NaN
         pred = y_pred > self.thresholds
         w = 1.0 if sample_weight is None else np.broadcast_to(
             _np(sample_weight).reshape((-1,) + (1,) * (y_pred.ndim - 1)), y_pred.shape)
