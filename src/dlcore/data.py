@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from . import _random
+from .kernels._validate import refuse_masked
 from .tensor import Tensor
 
 __all__ = [
@@ -48,8 +49,9 @@ def _rng(seed=None) -> np.random.Generator:
 
 def to_numpy(x) -> np.ndarray:
     """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like); CuPy arrays and GPU
-    tensors are copied to the host."""
+    tensors are copied to the host. Masked arrays are refused (their mask would be lost)."""
     if isinstance(x, np.ndarray):
+        refuse_masked(x, "data")
         return x
     if hasattr(x, "numpy") and callable(x.numpy):
         return np.asarray(x.numpy())

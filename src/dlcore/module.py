@@ -31,6 +31,7 @@ import numpy as np
 
 from . import graph, initializers, regularizers
 from .saving import register_kind, register_serializable
+from .kernels._validate import refuse_masked
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
 _NAME_COUNTS: dict = {}
@@ -331,6 +332,7 @@ class Module:
                 return x.to(dtype=self.dtype)
             return x
         if isinstance(x, (np.ndarray, list, tuple, float, int, np.generic)) or hasattr(x, "__array__"):
+            refuse_masked(x, self._where(), name)
             arr = np.asarray(x)
             if arr.dtype.kind not in "fiub":
                 raise TypeError(f"{self._where()}: '{name}' must be numeric, got an array of dtype {arr.dtype}")
