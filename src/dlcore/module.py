@@ -6,8 +6,8 @@ PyTorch style: subclass, assign sub-modules and Parameters as attributes in `__i
 model), `call(inputs, training=None)` computes.
 
 Tracking is by attribute: `named_parameters()` walks the attributes in assignment order --
-Parameters, Modules, and lists/tuples/dicts of them -- recursively, and names each weight by its
-attribute path (`"fc1.kernel"`, `"blocks.0.bias"`).
+Parameters, Modules, and lists/tuples/dicts of them, under any name (`_blocks` too) -- recursively,
+and names each weight by its attribute path (`"fc1.kernel"`, `"blocks.0.bias"`).
 
 state_dict contract (stable; saving builds on it): an ordered dict from those dotted names to the
 weights' arrays -- trainable and non-trainable (e.g. BatchNormalization's moving_mean) -- in
@@ -30,7 +30,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import graph, initializers, regularizers
-from .saving import register_kind, register_serializable
+from .saving import charge_weight, register_kind, register_serializable
 from .kernels._validate import refuse_masked
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
@@ -134,7 +134,12 @@ class Module:
         """Create a Parameter attribute `name` of `shape` initialized by `initializer` (Keras)."""
         init = initializers.get(initializer)
         dtype = np.dtype(dtype) if dtype is not None else self.dtype
-        p = Parameter(np.asarray(init(tuple(shape), dtype=dtype)), requires_grad=trainable, name=name)
+        shape = tuple(shape)
+        if charge_weight(shape, f"{self._where()}: weight '{name}'"):  # inside load_model: counted first,
+            value = np.zeros(shape, dtype)                                 # and the file's values replace it
+        else:
+            value = np.asarray(init(shape, dtype=dtype))
+        p = Parameter(value, requires_grad=trainable, name=name)
         p.regularizer = regularizers.get(regularizer)
         p.constraint = constraint
         setattr(self, name, p)
@@ -149,7 +154,7 @@ class Module:
                 for i, v in enumerate(value):
                     if isinstance(v, (Parameter, Module)):
                         yield f"{key}.{i}", v
-            elif isinstance(value, dict) and not key.startswith("_"):
+            elif isinstance(value, dict):
                 for k, v in value.items():
                     if isinstance(v, (Parameter, Module)):
                         yield f"{key}.{k}", v
