@@ -18,11 +18,14 @@ per parameter, in parameter order ]}; load_state_dict checks the parameter count
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from . import kernels as K
 from . import schedules
-from .tensor import Tensor, get_array_module
+from .tensor import Tensor, _move, get_array_module
 
 
 def _kernel(name):
@@ -30,6 +33,23 @@ def _kernel(name):
     if f is None:
         raise NotImplementedError(f"dlcore.kernels.{name} is not available in this build of dlcore")
     return f
+
+
+def _number(where, name, value, low=0.0, high=math.inf, low_open=False, high_open=False, optional=False):
+    """`value` as a float in the range, or a TypeError / ValueError naming the optimizer and argument.
+
+    An argument that is accepted must do what it says: a negative clipvalue or a NaN learning rate
+    would be taken silently and move every parameter the wrong way.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: '{name}' must be a number, got {type(value).__name__} ({value!r:.60})")
+    v = float(value)
+    if not (math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)):
+        lo, hi = ("(" if low_open else "[") + f"{low:g}", f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{where}: '{name}' must be a finite number in {lo}, {hi}, got {value!r}")
+    return v
 
 
 def _is_params(obj):
@@ -53,16 +73,19 @@ class Optimizer:
             params, learning_rate = None, params
         if lr is not None:
             learning_rate = lr
+        where = type(self).__name__
         if not isinstance(learning_rate, schedules.LearningRateSchedule) and not callable(learning_rate):
-            if not isinstance(learning_rate, (int, float)) or learning_rate < 0:
-                raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number or a schedule, "
+            if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+                raise ValueError(f"{where}: learning_rate must be a non-negative number or a schedule, "
                                  f"got {learning_rate!r}")
-            learning_rate = float(learning_rate)
+            learning_rate = _number(where, "learning_rate", learning_rate)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(f"{type(self).__name__}: use only one of clipnorm, clipvalue and global_clipnorm")
+            raise ValueError(f"{where}: use only one of clipnorm, clipvalue and global_clipnorm")
         self._learning_rate = learning_rate
-        self.weight_decay = float(weight_decay or 0.0)
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.weight_decay = _number(where, "weight_decay", weight_decay or 0.0)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            _number(where, n, v, low_open=True, optional=True)
+            for n, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)))
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
         self.params = []
@@ -156,9 +179,19 @@ class Optimizer:
             p = self.params[i]
             xp = get_array_module(p.data)
             g = xp.ascontiguousarray(g, dtype=p.dtype)
-            self._update(p.data, g, self.state[i], lr)
+            self._update(p.data, g, self._state_of(i), lr)
             if getattr(p, "constraint", None) is not None:
                 p.data[...] = p.constraint(p.data)
+
+    def _state_of(self, i):
+        """The state of parameter i, on the parameter's device and in its dtype: model.to(device, dtype)
+        after the state was created moves and casts the parameters, and their state follows them."""
+        p, state = self.params[i], self.state[i]
+        xp = get_array_module(p.data)
+        for k, s in state.items():
+            if s.dtype != p.dtype or get_array_module(s) is not xp:
+                state[k] = xp.ascontiguousarray(_move(s, p.device), dtype=p.dtype)
+        return state
 
     def _clip(self, grads):
         """Clipped copies of the gradients (never in place: a gradient array may be shared)."""
@@ -227,11 +260,10 @@ class SGD(Optimizer):
     """v = momentum * v + g;  p -= lr * (g + momentum * v if nesterov else v)  (plain SGD when momentum=0)."""
 
     def __init__(self, params=None, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
-        if not 0.0 <= momentum:
-            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
+        momentum = _number("SGD", "momentum", momentum)
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum, self.nesterov = momentum, bool(nesterov)
         self.slots = ("velocity",) if self.momentum else ()
         super().__init__(params, learning_rate, **kwargs)
 
@@ -248,8 +280,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params=None, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, *, eps=None,
                  **kwargs):
-        self.initial_accumulator_value = float(initial_accumulator_value)
-        self.epsilon = float(eps if eps is not None else epsilon)
+        self.initial_accumulator_value = _number("Adagrad", "initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _number("Adagrad", "epsilon", eps if eps is not None else epsilon)
         self.slots = ("accumulator",)
         super().__init__(params, learning_rate, **kwargs)
 
@@ -271,9 +303,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params=None, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, *,
                  alpha=None, eps=None, **kwargs):
-        self.rho = float(alpha if alpha is not None else rho)
-        self.momentum, self.centered = float(momentum), bool(centered)
-        self.epsilon = float(eps if eps is not None else epsilon)
+        self.rho = _number("RMSprop", "rho", alpha if alpha is not None else rho, high=1.0)
+        self.momentum, self.centered = _number("RMSprop", "momentum", momentum), bool(centered)
+        self.epsilon = _number("RMSprop", "epsilon", eps if eps is not None else epsilon)
         self.slots = ("sq_avg",) + (("mom_buf",) if self.momentum else ()) + (("grad_avg",) if self.centered else ())
         super().__init__(params, learning_rate, **kwargs)
 
@@ -297,13 +329,14 @@ class Adam(Optimizer):
 
     def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, *,
                  betas=None, eps=None, **kwargs):
+        where = type(self).__name__
         if betas is not None:
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise ValueError(f"{where}: 'betas' must be a pair (beta_1, beta_2), got {betas!r:.60}")
             beta_1, beta_2 = betas
-        for n, b in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{type(self).__name__}: {n} must be in [0, 1), got {b}")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon = float(eps if eps is not None else epsilon)
+        self.beta_1 = _number(where, "beta_1", beta_1, high=1.0, high_open=True)
+        self.beta_2 = _number(where, "beta_2", beta_2, high=1.0, high_open=True)
+        self.epsilon = _number(where, "epsilon", eps if eps is not None else epsilon)
         self.amsgrad = bool(amsgrad)
         self.slots = ("m", "v") + (("v_max",) if self.amsgrad else ())
         super().__init__(params, learning_rate, **kwargs)
