@@ -195,17 +195,31 @@ def _torch_cuda():
     return torch
 
 
-def machine_description(ctx: Context) -> str:
-    import dlcore
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The processor's model name (/proc/cpuinfo), with its family/model numbers where the name is
+    generic (a virtual machine may report just "AMD EPYC"): every figure names the CPU it ran on."""
+    cpu, fam, model = platform.processor() or platform.machine(), "", ""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                key, _, val = line.partition(":")
+                key, val = key.strip(), val.strip()
+                if key == "model name" and cpu == (platform.processor() or platform.machine()):
+                    cpu = val
+                elif key == "cpu family" and not fam:
+                    fam = val
+                elif key == "model" and not model:
+                    model = val
+                elif not line.strip() and fam:
                     break
     except OSError:
         pass
+    return f"{cpu} (family {fam}, model {model})" if fam else cpu
+
+
+def machine_description(ctx: Context) -> str:
+    import dlcore
+    cpu = cpu_model()
     torch_v = getattr(ctx.torch, "__version__", "not installed")
     return (f"{cpu}, {os.cpu_count()} logical CPUs, dlcore ISA {dlcore.cpu_isa()}, {ctx.threads} threads; "
             f"measured peak {ctx.peak_gflops:.0f} GFLOP/s float32, copy {ctx.copy_gbps:.1f} GB/s; "

@@ -4,8 +4,8 @@
                             [--markdown FILE]
 
 Each family lives in bench/families/<name>.py, named like its kernels (gemm, conv2d, pool2d,
-activation, loss, optim, rnn), and exposes `run(ctx) -> list[Row]`: a CPU section and a GPU
-section, each of which validates dlcore's result against the anchor (or the float64 reference)
+activation, loss, optim, rnn, upsample2d, depthwise_conv2d), and exposes `run(ctx) -> list[Row]`: a
+CPU section and a GPU section, each of which validates dlcore's result against the anchor (or the float64 reference)
 before timing, then times both with medians after warm-up. The anchors are NumPy (GEMM) and PyTorch
 CPU (everything else) when installed; on the GPU cuBLAS (cupy.matmul) and PyTorch CUDA. CPU rates
 are shown as a share of this machine's peak FMA rate and copy bandwidth, both measured here by
@@ -36,6 +36,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="fewer repetitions and shapes")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default="", help="also write the table to this file")
+    p.add_argument("--results", default="", help="put the table and its targets in this machine's section of this "
+                   "file (bench/RESULTS.md), leaving other machines' sections alone")
     args = p.parse_args(argv)
 
     dlcore.set_num_threads(args.threads)
@@ -59,6 +61,37 @@ def main(argv=None):
     if args.markdown:
         with open(args.markdown, "w") as fh:
             fh.write(machine_description(ctx) + "\n\n" + format_table(rows, ctx) + "\n")
+    if args.results:
+        record_results(args.results, rows, ctx)
+
+
+def kernel_targets(rows, ctx) -> dict:
+    """The issue's per-family targets from the CPU rows: exp-based activations as a share of the copy
+    bandwidth, LSTM and convolution forward + backward against PyTorch (the worse of its layouts),
+    GEMM against NumPy."""
+    from results import target
+    cpu = [r for r in rows if r.device == "cpu"]
+    out = {}
+    exp = [100 * r.bytes / r.dl_s / 1e9 / ctx.copy_gbps for r in cpu
+           if (r.family == "activation" and r.shape.split()[0] in ("sigmoid", "tanh", "silu") and " fwd" in r.shape)
+           or r.family == "softmax"]
+    if exp:
+        out["exp-based activations, % of copy bandwidth"] = target(min(exp), 70)
+    for fam, name, goal in (("lstm fwd+bwd", "LSTM fwd+bwd vs PyTorch", 1.2),
+                            ("conv2d fwd+bwd", "conv2d fwd+bwd vs PyTorch", 1.2), ("gemm", "GEMM vs NumPy", 0.9)):
+        sp = [r.speedup for r in cpu if r.family == fam and r.speedup == r.speedup and
+              (fam != "gemm" or r.anchor == "NumPy")]
+        if sp:
+            out[name] = target(min(sp), goal)
+    return out
+
+
+def record_results(path, rows, ctx):
+    from common import cpu_model
+    from results import update
+    body = ("### Kernels: `python bench/kernels.py`\n\n" + machine_description(ctx) + "\n\n" +
+            format_table(rows, ctx))
+    update(path, cpu_model(), cpu_model(), "kernels", body, kernel_targets(rows, ctx))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """Whole training epochs: dlcore against PyTorch eager on the same models, data, batch size and optimizer.
 
-    python bench/train.py [--epochs 5] [--threads 2] [--models cnn,lstm]
+    python bench/train.py [--epochs 5] [--threads 2] [--models cnn,lstm,conv1d]
 
 Models (Keras layouts in dlcore, the PyTorch equivalents in NCHW / batch_first):
   cnn   Conv2D(32, 3x3, relu) -> MaxPool 2x2 -> Conv2D(64, 3x3, relu) -> MaxPool 2x2 -> Flatten
         -> Dense(64, relu) -> Dense(10, softmax) on the bundled digits upsampled to 28x28x1
   lstm  LSTM(64, return_sequences=True) -> LSTM(64) -> Dense(10, softmax), reading each 28x28 digit
         as 28 time steps of 28 features
+  conv1d  a small strided classifier of short sequences: Conv1D(32, 5, strides=2, relu) ->
+        Conv1D(32, 3, strides=2, relu) -> Conv1D(32, 3, strides=2, relu) -> Flatten -> Dense(10) on
+        2048 generated sequences of 40 steps x 25 channels (labels from a fixed random rule)
 Adam(lr=1e-3), batch size 32, shuffled each epoch, (sparse) categorical cross-entropy.
 Epochs of the two alternate (so both see the same machine load); prints the median epoch time of
 each after one warm-up epoch, the ratio dlcore / PyTorch (target <= 1.0), and the process RSS after
@@ -23,6 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dlcore as dl  # noqa: E402
 
@@ -42,8 +46,24 @@ def rss_mib() -> float:
         return float("nan")
 
 
+def conv1d_data(n=2048, steps=40, channels=25, seed=0):
+    """Sequences of `steps` x `channels` and 10 labels from a fixed random rule (the argmax of a
+    projection of the sequence's local averages), so that the model has something to learn."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, steps, channels)).astype(np.float32)
+    smooth = (x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3
+    proj = rng.standard_normal((smooth.shape[1] * channels, 10)).astype(np.float32)
+    y = np.argmax(smooth.reshape(n, -1) @ proj, axis=1).astype(np.int64)
+    return x, y
+
+
 def dl_model(kind):
     L = dl.layers
+    if kind == "conv1d":
+        return dl.Sequential([
+            L.Conv1D(32, 5, strides=2, activation="relu", input_shape=(40, 25)),
+            L.Conv1D(32, 3, strides=2, activation="relu"), L.Conv1D(32, 3, strides=2, activation="relu"),
+            L.Flatten(), L.Dense(10, activation="softmax")])
     if kind == "cnn":
         return dl.Sequential([
             L.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)), L.MaxPooling2D((2, 2)),
@@ -72,7 +92,11 @@ def torch_epoch_runner(kind, x, y, batch_size, threads):
     from torch import nn
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if kind == "cnn":
+    if kind == "conv1d":  # NCL: channels first
+        model = nn.Sequential(nn.Conv1d(25, 32, 5, stride=2), nn.ReLU(), nn.Conv1d(32, 32, 3, stride=2), nn.ReLU(),
+                              nn.Conv1d(32, 32, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(96, 10))
+        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
+    elif kind == "cnn":
         model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                               nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 64), nn.ReLU(), nn.Linear(64, 10))
         xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -111,15 +135,19 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up (default 5)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--models", default="cnn,lstm")
+    p.add_argument("--models", default="cnn,lstm,conv1d")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--results", default="", help="put the table in this machine's section of this file "
+                   "(bench/RESULTS.md), leaving other machines' sections alone")
     args = p.parse_args(argv)
     dl.set_num_threads(args.threads)
     (x, y), _ = dl.datasets.load_digits(size=28)
     y = y.astype(np.int64)
-    print(f"dlcore {dl.__version__}: ISA {dl.cpu_isa()}, {dl.get_num_threads()} threads; "
-          f"{len(x)} samples of 28x28, batch {args.batch_size}, Adam(1e-3); median of {args.epochs} epochs "
-          "after 1 warm-up")
+    from common import cpu_model
+    head = (f"{cpu_model()}; dlcore {dl.__version__}: ISA {dl.cpu_isa()}, {dl.get_num_threads()} threads; "
+            f"{len(x)} samples of 28x28 (conv1d: 2048 of 40x25), batch {args.batch_size}, Adam(1e-3); median of "
+            f"{args.epochs} epochs after 1 warm-up")
+    print(head)
     try:
         if args.no_torch:
             raise ImportError
@@ -130,9 +158,12 @@ def main(argv=None):
         print("PyTorch not installed: dlcore times only")
     rows = []
     for kind in args.models.split(","):
-        xk = x if kind == "cnn" else x[..., 0]
-        run_dl = dlcore_epoch_runner(kind, xk, y, args.batch_size)
-        run_torch = torch_epoch_runner(kind, xk, y, args.batch_size, args.threads) if torch_version else None
+        if kind == "conv1d":
+            xk, yk = conv1d_data()
+        else:
+            xk, yk = (x if kind == "cnn" else x[..., 0]), y
+        run_dl = dlcore_epoch_runner(kind, xk, yk, args.batch_size)
+        run_torch = torch_epoch_runner(kind, xk, yk, args.batch_size, args.threads) if torch_version else None
         # epochs alternate between the two so that both see the same machine load; epoch 0 is warm-up
         times, ttimes, rss = [], [], []
         for epoch in range(args.epochs + 1):
@@ -145,13 +176,21 @@ def main(argv=None):
         growth = rss[-1] - rss[1] if len(rss) > 2 else 0.0
         rows.append((kind, d, tt, rss, growth))
     print()
-    print(f"{'model':6} {'dlcore s/epoch':>15} {'torch s/epoch':>14} {'ratio':>7}  RSS MiB per dlcore epoch")
+    lines = [f"{'model':6} {'dlcore s/epoch':>15} {'torch s/epoch':>14} {'ratio':>7}  RSS MiB per dlcore epoch"]
     for kind, d, tt, rss, growth in rows:
-        print(f"{kind:6} {d:15.3f} {tt:14.3f} {d / tt:7.2f}  {' '.join(f'{r:.0f}' for r in rss)} "
-              f"(growth after warm-up {growth:+.1f} MiB)")
+        lines.append(f"{kind:6} {d:15.3f} {tt:14.3f} {d / tt:7.2f}  {' '.join(f'{r:.0f}' for r in rss)} "
+                     f"(growth after warm-up {growth:+.1f} MiB)")
     if torch_version:
-        print(f"\nPyTorch {torch_version} eager, {args.threads} threads. Target: ratio <= 1.00 "
-              f"({'met' if all(r[1] <= r[2] for r in rows) else 'NOT met'} for all models)")
+        lines.append(f"\nPyTorch {torch_version} eager, {args.threads} threads. Target: ratio <= 1.00 "
+                     f"({'met' if all(r[1] <= r[2] for r in rows) else 'NOT met'} for all models)")
+    print("\n".join(lines))
+    if args.results and torch_version:
+        from common import cpu_model
+        from results import target, update
+        update(args.results, cpu_model(), cpu_model(), "train",
+               f"### Training epochs: `python bench/train.py --models {args.models}`\n\n```\n{head}\n\n"
+               + "\n".join(lines) + "\n```",
+               {f"{kind} epoch time / PyTorch's": target(d / tt, 1.0, "lower") for kind, d, tt, _, _ in rows})
     return rows
 
 

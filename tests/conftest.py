@@ -1,9 +1,16 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
 
-import dlcore
-from dlcore.kernels import backend as kernel_backend
-from harness import Backend
+# The GEMM tuning cache of the test run (and of the child processes it starts) goes to a
+# folder of its own, never to the user's ~/.cache/dlcore; set before dlcore is first imported.
+os.environ.setdefault("DLCORE_CACHE_DIR", tempfile.mkdtemp(prefix="dlcore-test-cache-"))
+
+import dlcore  # noqa: E402
+from dlcore.kernels import backend as kernel_backend  # noqa: E402
+from harness import Backend  # noqa: E402
 
 
 def _gpu_present() -> bool:

@@ -35,24 +35,30 @@ def host(x):
     return x
 
 
-def rel_error(got, ref) -> float:
+def rel_error(got, ref, scale=0.0) -> float:
+    """||got - ref|| / max(||ref||, scale).
+
+    `scale` is for results that cancel: a gradient summed from terms of size ~scale can come out
+    far smaller than its terms, and its rounding error is then relative to the terms, not to it.
+    """
     got, ref = host(got), host(ref)
     got = np.asarray(got, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     assert got.shape == ref.shape, f"shape {got.shape} != reference shape {ref.shape}"
     if ref.size == 0:
         return 0.0
-    denom = np.linalg.norm(ref)
+    denom = max(np.linalg.norm(ref), scale)
     num = np.linalg.norm(got - ref)
     return float(num / denom) if denom > 0 else float(num)
 
 
-def assert_close(got, ref, dtype=None, tol=None, what=""):
-    """||got - ref|| / ||ref|| <= TOL[dtype] (or `tol` when the issue names a different bound)."""
+def assert_close(got, ref, dtype=None, tol=None, what="", scale=0.0):
+    """||got - ref|| / max(||ref||, scale) <= TOL[dtype] (or `tol` when the issue names a different
+    bound); see rel_error for `scale`."""
     got = host(got)
     dtype = np.dtype(dtype or np.asarray(got).dtype)
     limit = TOL[dtype] if tol is None else tol
-    err = rel_error(got, ref)
+    err = rel_error(got, ref, scale)
     assert np.all(np.isfinite(got)), f"{what}: non-finite values in the result"
     assert err <= limit, f"{what}: relative error {err:.3e} > {limit:.0e} ({dtype})"
 

@@ -162,6 +162,71 @@ def test_lambda_callback():
     assert events == ["begin", ("b", 0), 0]
 
 
+def test_lambda_callback_batch_aliases():
+    events = []
+    both = cb.LambdaCallback(on_train_batch_end=lambda b, logs: events.append(("train", b)),
+                             on_batch_end=lambda b, logs: events.append(("alias", b)))
+    lst = cb.CallbackList([both])
+    lst.on_train_batch_end(0, {})  # an on_train_batch_end given replaces the one that calls the alias (Keras)
+    lst.on_batch_end(1, {})        # the list calls the alias itself when asked to
+    assert events == [("train", 0), ("alias", 1)]
+
+
+class Recorder(cb.Callback):
+    """Keras's alias hooks overridden, as Keras 2 code does."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_batch_begin(self, batch, logs=None):
+        self.events.append(("begin", batch))
+
+    def on_batch_end(self, batch, logs=None):
+        self.events.append(("end", batch, sorted(logs)))
+
+
+def test_on_batch_begin_and_end_are_aliases_of_the_train_batch_hooks():
+    rec = Recorder()
+    lst = cb.CallbackList([rec], model=FakeModel(), epochs=1, steps=2, verbose=0)
+    lst.on_train_batch_begin(0)
+    lst.on_train_batch_end(0, {"loss": 1.0})
+    lst.on_test_batch_end(0, {"loss": 1.0})  # not an alias of the test hooks
+    assert rec.events == [("begin", 0), ("end", 0, ["loss"])]
+
+    class OwnTrainHook(Recorder):  # overriding on_train_batch_end replaces the call to the alias (Keras)
+        def on_train_batch_end(self, batch, logs=None):
+            self.events.append(("train_end", batch))
+    own = OwnTrainHook()
+    own.on_train_batch_begin(3)
+    own.on_train_batch_end(3, {})
+    assert own.events == [("begin", 3), ("train_end", 3)]
+
+
+def test_callback_list_adds_history_and_progbar(capsys):
+    model = FakeModel()
+    lst = cb.CallbackList(add_history=True, add_progbar=True, model=model, epochs=2, steps=1, verbose=2)
+    history, progbar = lst.callbacks
+    assert type(history) is cb.History and type(progbar) is cb.ProgbarLogger
+    assert model.history is history and progbar.model is model and progbar.params["epochs"] == 2
+    lst.on_train_begin()
+    for epoch in range(2):
+        lst.on_epoch_begin(epoch)
+        lst.on_train_batch_end(0, {"loss": 0.5})
+        lst.on_epoch_end(epoch, {"loss": 0.5})
+    assert history.history == {"loss": [0.5, 0.5]}
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss: 0.5" in out
+    # the ones given are kept, not doubled; without the flags nothing is added
+    mine, bar = cb.History(), cb.ProgbarLogger(verbose=0)
+    assert cb.CallbackList([mine, bar], add_history=True, add_progbar=True).callbacks == [mine, bar]
+    assert cb.CallbackList([mine]).callbacks == [mine]
+    quiet = cb.CallbackList(add_progbar=True, epochs=1, steps=1, verbose=0)  # verbose=0 params: a silent bar
+    quiet.on_epoch_begin(0)
+    quiet.on_epoch_end(0, {"loss": 1.0})
+    assert capsys.readouterr().out == ""
+
+
 class FakeTTY(io.StringIO):
     def isatty(self):
         return True

@@ -12,7 +12,7 @@ from dlcore import _C
 from dlcore import kernels as K
 from dlcore.kernels import codes
 
-ENUMS = ("Activation", "Epilogue", "Loss", "PointwiseLoss")
+ENUMS = ("Activation", "Epilogue", "Loss", "PointwiseLoss", "Interpolation")
 
 
 def members(enum):

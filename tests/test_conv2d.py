@@ -412,3 +412,112 @@ def test_winograd_channel_chunks(rng):
     y = K.conv2d_forward(x, wt, padding=1)
     assert_close(y, ref.conv2d_forward(x, wt, None, (1, 1), ((1, 1), (1, 1)), (1, 1), None), np.float32,
                  what="winograd forward, Cin 520")
+
+
+# --------------------------------------------------------------------- grouped and depthwise convolution
+
+def check_grouped(be, x, w, b, groups, strides, padding, dilation, activation=None, rng=None, what=""):
+    """Forward and backward of a grouped convolution against the reference's dense block-diagonal
+    filters (reference.grouped_filters)."""
+    dtype = x.dtype
+    s, d = pair(strides), pair(dilation)
+    full = ref.grouped_filters(w, groups)
+    pads = ref.conv2d_pads(padding, x.shape, full.shape, s, d)
+    what = f"{be.name} groups={groups} x{x.shape} w{w.shape} s={s} d={d} p={padding} {what}"
+    geo = dict(strides=strides, padding=padding, dilation=dilation, groups=groups)
+    y = be.call(K.conv2d_forward, x, w, b, activation=activation, **geo)
+    expect = ref.conv2d_forward(x, full, b, s, pads, d, activation)
+    assert y.shape == expect.shape == K.conv2d_output_shape(x.shape, w.shape, **geo) and y.dtype == dtype
+    assert_close(y, expect, dtype, what=f"forward {what}")
+    dy = make(y.shape, dtype, rng)
+    assert_close(be.call(K.conv2d_backward_data, dy, w, x.shape, **geo),
+                 ref.conv2d_backward_data(dy, full, x.shape, s, pads, d), dtype, what=f"backward-data {what}")
+    assert_close(be.call(K.conv2d_backward_filter, dy, x, w.shape, **geo),
+                 ref.grouped_filter_blocks(ref.conv2d_backward_filter(dy, x, full.shape, s, pads, d), groups), dtype,
+                 what=f"backward-filter {what}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grouped(backend, dtype, rng):
+    cases = [  # (n, h, w, cin, cout, k, groups, strides, padding, dilation)
+        (2, 9, 8, 6, 4, 3, 2, 1, "valid", 1),
+        (1, 7, 7, 12, 9, 3, 3, 2, "same", 1),
+        (3, 8, 9, 8, 8, 2, 4, 1, ((0, 2), (1, 0)), 2),
+        (2, 6, 5, 5, 10, 3, 5, 1, "same", 1),       # depthwise, depth multiplier 2
+        (2, 11, 10, 16, 16, 3, 16, 2, "same", 1),   # depthwise, multiplier 1
+        (1, 5, 5, 33, 33, 1, 33, 1, "valid", 1),    # depthwise 1x1
+        (2, 4, 4, 3, 6, 3, 1, 1, "same", 1),        # groups=1 through the same entry
+    ]
+    for n, h, w, cin, cout, k, groups, s, p, d in cases:
+        x = make((n, h, w, cin), dtype, rng)
+        wt, b = make((k, k, cin // groups, cout), dtype, rng), make((cout,), dtype, rng)
+        check_grouped(backend, x, wt, b, groups, s, p, d, activation="relu", rng=rng)
+        check_grouped(backend, make((n, h, w, cin), dtype, rng, "strided"), wt, None, groups, s, p, d, rng=rng,
+                      what="strided input")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grouped_conv1d(backend, dtype, rng):
+    for (n, length, cin, cout, k, groups), p in itertools.product([(2, 13, 6, 9, 3, 3), (3, 9, 8, 8, 2, 8)],
+                                                                   ["valid", "same", "causal"]):
+        x, w, b = make((n, length, cin), dtype, rng), make((k, cin // groups, cout), dtype, rng), make((cout,), dtype,
+                                                                                                       rng)
+        full = ref.grouped_filters(w[None], groups)
+        pads = ((0, 0), ((k - 1) * 2, 0)) if p == "causal" else ref.conv2d_pads(p, (n, 1, length, cin), full.shape,
+                                                                               (1, 1), (1, 2))
+        geo = dict(strides=1, padding=p, dilation=2, groups=groups)
+        call = backend.call
+        y = call(K.conv1d_forward, x, w, b, **geo)
+        assert y.shape == K.conv1d_output_shape(x.shape, w.shape, **geo)
+        assert_close(y, ref.conv2d_forward(x[:, None], full, b, (1, 1), pads, (1, 2))[:, 0], dtype)
+        dy = make(y.shape, dtype, rng)
+        assert_close(call(K.conv1d_backward_data, dy, w, x.shape, **geo),
+                     ref.conv2d_backward_data(dy[:, None], full, (n, 1, length, cin), (1, 1), pads, (1, 2))[:, 0],
+                     dtype)
+        dw = ref.conv2d_backward_filter(dy[:, None], x[:, None], full.shape, (1, 1), pads, (1, 2))
+        assert_close(call(K.conv1d_backward_filter, dy, x, w.shape, **geo),
+                     ref.grouped_filter_blocks(dw, groups)[0], dtype)
+
+
+def test_grouped_gradcheck(backend, rng):
+    x, w, b = make((2, 6, 5, 6), np.float64, rng), make((3, 3, 2, 9), np.float64, rng), make((9,), np.float64, rng)
+    geo = dict(strides=2, padding="same", dilation=1, groups=3)
+    r = make(K.conv2d_output_shape(x.shape, w.shape, **geo), np.float64, rng)
+    call = backend.call
+
+    def f(x, w, b):
+        return float(np.sum(call(K.conv2d_forward, x, w, b, **geo) * r))
+
+    grads = [call(K.conv2d_backward_data, r, w, x.shape, **geo), call(K.conv2d_backward_filter, r, x, w.shape, **geo),
+             call(K.conv2d_backward_bias, r)]
+    gradcheck_fd(f, [x, w, b], grads, rng=rng)
+
+
+def test_grouped_zero_sizes_and_out(backend, rng):
+    xp = backend.xp
+    assert K.conv2d_forward(xp.ones((0, 5, 5, 4), np.float32), xp.ones((3, 3, 2, 6), np.float32),
+                            groups=2).shape == (0, 3, 3, 6)
+    assert K.conv2d_backward_filter(xp.ones((0, 3, 3, 6), np.float32), xp.ones((0, 5, 5, 4), np.float32),
+                                    (3, 3, 2, 6), groups=2).shape == (3, 3, 2, 6)
+    x, w = make((2, 5, 5, 4), np.float32, rng), make((3, 3, 1, 4), np.float32, rng)
+    out = backend.to(np.zeros((2, 3, 3, 4), np.float32))
+    got = K.conv2d_forward(backend.to(x), backend.to(w), out=out, groups=4)
+    assert got is out
+    assert_close(backend.back(got), ref.conv2d_forward(x, ref.grouped_filters(w, 4)), np.float32)
+
+
+def test_grouped_errors(backend):
+    xp = backend.xp
+    x = xp.ones((2, 5, 5, 6), np.float32)
+    with raises(ValueError, "conv2d_forward", "channel mismatch", "(2, 5, 5, 6)", "(3, 3, 3, 6)", "groups=3"):
+        K.conv2d_forward(x, xp.ones((3, 3, 3, 6), np.float32), groups=3)
+    with raises(ValueError, "conv2d_forward", "multiples of the groups", "groups=4", "(2, 5, 5, 6)"):
+        K.conv2d_forward(x, xp.ones((3, 3, 1, 4), np.float32), groups=4)
+    with raises(ValueError, "conv2d_forward", "multiples of the groups", "groups=2", "(3, 3, 3, 5)"):
+        K.conv2d_forward(x, xp.ones((3, 3, 3, 5), np.float32), groups=2)
+    for bad in (0, -1, 1.5, True, "2"):
+        with raises(ValueError, "conv2d_backward_data", "groups", repr(bad)):
+            K.conv2d_backward_data(xp.ones((2, 3, 3, 6), np.float32), xp.ones((3, 3, 3, 6), np.float32), x.shape,
+                                   groups=bad)
+    with raises(ValueError, "conv1d_forward", "channel mismatch", "groups=2", "(2, 5, 6)", "expect C_in=12"):
+        K.conv1d_forward(x[:, 0], xp.ones((3, 6, 4), np.float32), groups=2)

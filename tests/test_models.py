@@ -160,6 +160,22 @@ def test_initial_epoch_validation_data_and_shuffle_reproducible():
         np.testing.assert_array_equal(wa, wb)
 
 
+def test_validation_freq_every_n_epochs_or_a_list_of_epochs():
+    x, y = blobs(40)
+    m = mlp()
+    for freq, validated in ((2, [1, 3]), ([1, 3], [0, 2]), ((4,), [3]), (1, [0, 1, 2, 3])):
+        h = m.fit(x, y, epochs=4, verbose=0, validation_data=(x[:8], y[:8]), validation_freq=freq)
+        assert len(h.history["val_loss"]) == len(validated), freq  # Keras: epochs counted from 1 in the list
+        rec = []
+        m.fit(x, y, epochs=4, verbose=0, validation_data=(x[:8], y[:8]), validation_freq=freq,
+              callbacks=[dl.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: rec.append((e, "val_loss" in logs)))])
+        assert [e for e, has_val in rec if has_val] == validated, freq
+    for bad, error in (("2", TypeError), (2.0, TypeError), (True, TypeError), (0, ValueError), ([0, 1], ValueError),
+                       ([1, "2"], ValueError)):
+        with pytest.raises(error, match="fit: 'validation_freq'"):
+            m.fit(x, y, verbose=0, validation_data=(x, y), validation_freq=bad)
+
+
 def test_fit_from_dataloader_dataset_and_generator():
     x, y = blobs(64)
     m = mlp()
@@ -230,6 +246,24 @@ def test_verbose_modes_output():
     text = out.getvalue()
     assert "\r" not in text and "[==============================]" in text and "loss:" in text
     assert "accuracy:" in text and "/step" in text
+
+
+
+def test_evaluate_shows_a_progress_bar_by_default():
+    x, y = blobs(40)
+    m = mlp()
+    with captured() as out:
+        m.evaluate(x, y, batch_size=10)  # verbose="auto": 1, as fit, predict and Keras
+    text = out.getvalue()
+    assert "4/4 [==============================]" in text and "loss:" in text and "accuracy:" in text
+    with captured() as out:
+        m.evaluate(x, y, verbose=2)
+    assert out.getvalue().count("\n") == 1 and "loss:" in out.getvalue()
+    with captured() as out:
+        m.evaluate(x, y, verbose=0)
+    assert out.getvalue() == ""
+    with pytest.raises(ValueError, match="evaluate: verbose"):
+        m.evaluate(x, y, verbose=3)
 
 
 # ---------------------------------------------------------------------------------------------

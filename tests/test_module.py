@@ -29,7 +29,8 @@ class Block(dl.Module):
 
 def test_parameters_are_tracked_recursively_and_lazily():
     m = Block()
-    assert [n for n, _ in m.named_parameters()] == ["scale"]  # Dense builds on the first input
+    # fc1 knows its input size (input_dim=4): built by its constructor; the heads build on the first input
+    assert [n for n, _ in m.named_parameters()] == ["fc1.kernel", "fc1.bias", "scale"]
     m(np.zeros((5, 4), np.float32))
     names = [n for n, _ in m.named_parameters()]
     assert names == ["fc1.kernel", "fc1.bias", "heads.0.kernel", "heads.0.bias", "heads.1.kernel", "heads.1.bias",
@@ -204,6 +205,89 @@ def test_regularizer_losses():
     penalty = d.losses[0] + d.losses[1]
     penalty.backward()
     np.testing.assert_allclose(d.kernel.grad, 0.2 * k, rtol=1e-5)
+
+
+class KerasStyleLinear(L.Layer):
+    """A layer written as Keras 3's guide writes it: add_weight without names, keywords in any order."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True,
+                                 regularizer=dl.regularizers.l2(0.5))
+        self.b = self.add_weight((self.units,), "zeros", "float64")  # Keras 3's positional order
+        self.steps = self.add_weight(shape=(), dtype="int64", trainable=False)  # default initializer: zeros
+        self.gain = self.add_weight(name="gain", initializer="ones")  # a scalar; glorot_uniform unless given
+
+    def call(self, x):
+        return (x @ self.w + self.b) * self.gain
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_add_weight_keras_forms(tmp_path):
+    layer = KerasStyleLinear(3)
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
+    y = layer(x)
+    assert list(layer.state_dict()) == ["variable", "variable_1", "variable_2", "gain"]  # Keras's default names
+    assert layer.w is layer.variable and layer.b.dtype == np.float64 and layer.gain.shape == ()
+    assert layer.steps.dtype == np.int64 and layer.steps.item() == 0 and not layer.steps.requires_grad
+    assert [p.name for p in layer.trainable_weights] == ["variable", "variable_1", "gain"]
+    np.testing.assert_allclose(y.numpy(), (x @ layer.w.numpy() + layer.b.numpy()) * layer.gain.item(), rtol=1e-6)
+    assert len(layer.losses) == 1  # the weight held as `variable` and as `w` is penalized once
+    np.testing.assert_allclose(layer.losses[0].item(), 0.5 * (layer.w.numpy() ** 2).sum(), rtol=1e-5)
+    # dlcore's own order (a name first) is kept
+    assert layer.add_weight("extra", (2,), "ones", False).requires_grad is False
+    # trains and saves as any layer
+    dl.saving.register_serializable(KerasStyleLinear)
+    model = dl.Sequential([dl.Input(shape=(2,)), KerasStyleLinear(1)])
+    built = model.layers[0].w  # built by the graph although its build() does not set `built` (Keras's need not)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x[:, :1], epochs=2, verbose=0)
+    assert model.layers[0].w is built and len(model.weights) == 4  # not built again by the first call
+    model.save(tmp_path / "custom.dlc")
+    np.testing.assert_array_equal(dl.models.load_model(tmp_path / "custom.dlc").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+
+
+def test_add_weight_errors_name_the_layer_and_argument():
+    layer = L.Dense(2, name="d")
+    cases = [(dict(shape=(1,), name="call"), ValueError, "Dense 'd': add_weight: name='call' is a method"),
+             (dict(shape=(1,), name="a.b"), ValueError, "'name' must be a Python identifier"),
+             (dict(shape=(1,), name=3), TypeError, "'name' must be a string"),
+             (dict(shape=(1,), dtype="int32"), ValueError, "dtype int32 cannot be trained.*trainable=False"),
+             (dict(shape=(1,), constraint="non_neg"), TypeError, "'constraint' must be a function"),
+             (dict(shape=(1,), dtype="mixed_float16"), ValueError, "mixed precision"),
+             (dict(shape=(1,), autocast=False), TypeError, "autocast")]
+    for kwargs, error, words in cases:
+        with pytest.raises(error, match=words):
+            layer.add_weight(**kwargs)
+    with pytest.raises(TypeError, match="at most 3 positional arguments"):
+        layer.add_weight((1,), "ones", "float32", True)
+    with pytest.raises(TypeError, match="'shape' both by position and by keyword"):
+        layer.add_weight((1,), shape=(2,))
+    assert not [k for k in vars(layer) if k.startswith("variable")]  # nothing was added
+
+
+def test_dtype_argument_errors():
+    with pytest.raises(ValueError, match="Dense 'd': dtype='mixed_float16' is a Keras mixed-precision policy; dlcore "
+                                         "does not support mixed precision"):
+        L.Dense(2, dtype="mixed_float16", name="d")
+    with pytest.raises(ValueError, match="LSTM 'l': 'dtype' must be a NumPy dtype or its name.*'floot32'"):
+        L.LSTM(2, dtype="floot32", name="l")
+    with pytest.raises(TypeError, match="Dense 'd2': 'dtype' must be a NumPy dtype"):
+        L.Dense(2, dtype=3, name="d2")
+    assert L.Dense(2, dtype=np.float64).dtype == np.float64
+
+
+def test_dtype_policy_objects_of_keras():
+    keras = pytest.importorskip("keras")
+    assert L.Dense(2, dtype=keras.DTypePolicy("float64")).dtype == np.float64  # one dtype: taken
+    with pytest.raises(ValueError, match="mixed precision"):
+        L.Dense(2, dtype=keras.DTypePolicy("mixed_float16"))
 
 
 def test_initializers():

@@ -203,3 +203,101 @@ def test_binding_safety_net():
         _C.avg_pool2d_backward(np.ones((2, 3, 3, 3)), np.empty(x.shape, np.float32), (2, 2, 2, 2, 0, 0))
     with pytest.raises(ValueError):
         _C.global_avg_pool2d_forward(x, np.empty((2, 4), np.float32))
+
+
+# ---------------------------------------------------------------------- global max and 1-D pooling
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_max(backend, dtype, rng):
+    for shape in [(1, 1, 1, 1), (3, 7, 5, 33), (2, 13, 1, 16), (2, 9, 9, 64)]:
+        x = make(shape, dtype, rng)
+        y = backend.call(K.global_max_pool2d_forward, x)
+        assert y.shape == (shape[0], shape[3]) and y.dtype == dtype
+        assert_close(y, ref.global_max_pool2d_forward(x), dtype)
+        dy = make(y.shape, dtype, rng)
+        assert_close(backend.call(K.global_max_pool2d_backward, dy, x), ref.global_max_pool2d_backward(dy, x), dtype)
+    ties = np.ones((2, 3, 4, 5), dtype)  # every pixel a maximum: the gradient goes to the first
+    dx = backend.call(K.global_max_pool2d_backward, np.ones((2, 5), dtype), ties)
+    expect = np.zeros(ties.shape)
+    expect[:, 0, 0, :] = 1.0
+    np.testing.assert_array_equal(dx, expect)
+    xp = backend.xp
+    assert K.global_max_pool2d_forward(xp.ones((0, 2, 2, 3), dtype)).shape == (0, 3)
+    assert K.global_max_pool2d_backward(xp.ones((2, 0), dtype), xp.ones((2, 2, 2, 0), dtype)).shape == (2, 2, 2, 0)
+
+
+def check_pool1d(be, x, k, s, padding, rng, what=""):
+    dtype = x.dtype
+    ss = k if s is None else s
+    what = f"{be.name} x{x.shape} k={k} s={s} {padding} {what}"
+    y = be.call(K.max_pool1d_forward, x, k, s, padding)
+    assert y.dtype == dtype and y.shape == K.pool1d_output_shape(x.shape, k, s, padding)
+    assert_close(y, ref.max_pool1d_forward(x, k, ss, padding), dtype, what=f"max1d forward {what}")
+    dy = make(y.shape, dtype, rng)
+    assert_close(be.call(K.max_pool1d_backward, dy, x, k, s, padding), ref.max_pool1d_backward(dy, x, k, ss, padding),
+                 dtype, what=f"max1d backward {what}")
+    assert_close(be.call(K.avg_pool1d_forward, x, k, s, padding), ref.avg_pool1d_forward(x, k, ss, padding), dtype,
+                 what=f"avg1d forward {what}")
+    assert_close(be.call(K.avg_pool1d_backward, dy, x.shape, k, s, padding),
+                 ref.avg_pool1d_backward(dy, x.shape, k, ss, padding), dtype, what=f"avg1d backward {what}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pool1d(backend, dtype, padding, rng):
+    for (n, length, c), k, s in itertools.product([(3, 11, 5), (2, 16, 16), (1, 7, 33)], [1, 2, 3, 5],
+                                                  [None, 1, 2, 3]):
+        check_pool1d(backend, make((n, length, c), dtype, rng), k, s, padding, rng)
+    check_pool1d(backend, make((2, 3, 4), dtype, rng), 5, 1, "same", rng, what="window longer than the sequence")
+    for layout in LAYOUTS:
+        check_pool1d(backend, make((3, 9, 6), dtype, rng, layout), 2, None, padding, rng, what=layout)
+
+
+def test_pool1d_zero_sizes_and_output_shape(backend):
+    xp = backend.xp
+    assert K.max_pool1d_forward(xp.ones((0, 6, 3), np.float32), 2).shape == (0, 3, 3)
+    assert K.avg_pool1d_backward(xp.ones((0, 3, 3), np.float32), (0, 6, 3), 2).shape == (0, 6, 3)
+    assert K.max_pool1d_backward(xp.ones((2, 3, 0)), xp.ones((2, 6, 0)), 2).shape == (2, 6, 0)
+    assert K.pool1d_output_shape((8, 27, 32), 2) == (8, 13, 32)
+    assert K.pool1d_output_shape((8, 27, 32), 2, padding="same") == (8, 14, 32)
+    assert K.pool1d_output_shape((8, 27, 32), 3, 1) == (8, 25, 32)
+
+
+def test_pool1d_and_global_max_gradcheck(backend, rng):
+    call = backend.call
+    x = rng.permutation(2 * 11 * 3).reshape(2, 11, 3).astype(np.float64) * 0.1
+    for k, s, padding in [(2, None, "valid"), (3, 1, "same"), (3, 2, "same")]:
+        r = make(K.pool1d_output_shape(x.shape, k, s, padding), np.float64, rng)
+        gradcheck_fd(lambda x: float(np.sum(call(K.max_pool1d_forward, x, k, s, padding) * r)), [x],
+                     [call(K.max_pool1d_backward, r, x, k, s, padding)], eps=1e-4, rng=rng)
+        gradcheck_fd(lambda x: float(np.sum(call(K.avg_pool1d_forward, x, k, s, padding) * r)), [x],
+                     [call(K.avg_pool1d_backward, r, x.shape, k, s, padding)], rng=rng)
+    x4 = rng.permutation(2 * 5 * 4 * 3).reshape(2, 5, 4, 3).astype(np.float64) * 0.1
+    g = make((2, 3), np.float64, rng)
+    gradcheck_fd(lambda x: float(np.sum(call(K.global_max_pool2d_forward, x) * g)), [x4],
+                 [call(K.global_max_pool2d_backward, g, x4)], eps=1e-4, rng=rng)
+
+
+def test_pool1d_and_global_max_errors(backend):
+    xp = backend.xp
+    x = xp.ones((2, 6, 3), np.float32)
+    with raises(ValueError, "max_pool1d_forward", "3-D", "(2, 6, 6, 3)"):
+        K.max_pool1d_forward(xp.ones((2, 6, 6, 3), np.float32))
+    with raises(ValueError, "avg_pool1d_forward", "longer than the input", "(2, 6, 3)"):
+        K.avg_pool1d_forward(x, 7)
+    with raises(ValueError, "max_pool1d_forward", "pool_size", "(2, 2)"):
+        K.max_pool1d_forward(x, (2, 2))
+    with raises(ValueError, "max_pool1d_forward", "strides", "0"):
+        K.max_pool1d_forward(x, 2, 0)
+    with raises(ValueError, "avg_pool1d_forward", "padding", "'causal'"):
+        K.avg_pool1d_forward(x, padding="causal")
+    with raises(ValueError, "max_pool1d_backward", "dy", "(2, 3, 3)", "(2, 4, 3)"):
+        K.max_pool1d_backward(xp.ones((2, 4, 3), np.float32), x)
+    with raises(TypeError, "max_pool1d_backward", "float32", "float64"):
+        K.max_pool1d_backward(xp.ones((2, 3, 3)), x)
+    with raises(ValueError, "global_max_pool2d_forward", "at least one pixel", "(2, 0, 6, 3)"):
+        K.global_max_pool2d_forward(xp.ones((2, 0, 6, 3), np.float32))
+    with raises(ValueError, "global_max_pool2d_backward", "dy", "(2, 3)", "(2, 4)"):
+        K.global_max_pool2d_backward(xp.ones((2, 4), np.float32), xp.ones((2, 5, 5, 3), np.float32))
+    with raises(ValueError, "global_max_pool2d_forward", "4-D", "(2, 6, 3)"):
+        K.global_max_pool2d_forward(x)

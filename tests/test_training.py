@@ -67,7 +67,7 @@ def test_optimizer_arguments():
     assert dl.optimizers.Adam(learning_rate=0.5).learning_rate == 0.5
     assert dl.optimizers.Adam(0.5).learning_rate == 0.5
     a = dl.optimizers.Adam(p, lr=2e-4, betas=(0.5, 0.999))
-    assert (a.learning_rate, a.beta_1, a.beta_2, len(a.params)) == (2e-4, 0.5, 0.999, 1)
+    assert (a.api, a.learning_rate, a.param_groups[0]["betas"], len(a.params)) == ("torch", 2e-4, (0.5, 0.999), 1)
     assert dl.optimizers.SGD().learning_rate == 0.01
     assert isinstance(dl.optimizers.get("adam"), dl.optimizers.Adam)
     assert isinstance(dl.optimizers.get("AdamW"), dl.optimizers.AdamW)

@@ -53,16 +53,19 @@ def run(ctx):
 def cpu_rows(ctx):
     rows = []
     torch = ctx.torch
-    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] if ctx.quick else CONV):
+    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] + CONV[4:5] if ctx.quick else CONV):
+        kh, kw = (k, k) if isinstance(k, int) else k
         x = ctx.rng.standard_normal((n, h, w, cin), dtype=np.float32)
-        wt = (ctx.rng.standard_normal((k, k, cin, cout), dtype=np.float32) / np.sqrt(k * k * cin)).astype(np.float32)
+        wt = (ctx.rng.standard_normal((kh, kw, cin, cout), dtype=np.float32) / np.sqrt(kh * kw * cin)).astype(np.float32)
         b = ctx.rng.standard_normal(cout, dtype=np.float32)
         geo = dict(strides=stride, padding=pad)
         y = K.conv2d_forward(x, wt, b, **geo)
         dy = ctx.rng.standard_normal(y.shape, dtype=np.float32)
         m = y.shape[0] * y.shape[1] * y.shape[2]
-        flop = 2.0 * m * k * k * cin * cout
-        shape = f"{n}x{h}x{w}x{cin}->{cout} k{k} s{stride} p{pad}"
+        flop = 2.0 * m * kh * kw * cin * cout
+        ks = f"{kh}x{kw}" if kh != kw else f"{kh}"
+        ss = "x".join(map(str, stride)) if isinstance(stride, tuple) else f"{stride}"
+        shape = f"{n}x{h}x{w}x{cin}->{cout} k{ks} s{ss} p{pad}"
 
         def fwd():
             K.conv2d_forward(x, wt, b, **geo)
@@ -92,15 +95,16 @@ def gpu_rows(ctx, gpu):
     cp, torch = gpu.cp, gpu.torch
     rng = cp.random.default_rng(0)
     rows = []
-    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] if ctx.quick else CONV):
+    for n, h, w, cin, cout, k, stride, pad in (CONV[:2] + CONV[4:5] if ctx.quick else CONV):
         n *= 4
+        kh, kw = (k, k) if isinstance(k, int) else k
         x = rng.standard_normal((n, h, w, cin), dtype=cp.float32)
-        wt = rng.standard_normal((k, k, cin, cout), dtype=cp.float32) * np.float32(1.0 / np.sqrt(k * k * cin))
+        wt = rng.standard_normal((kh, kw, cin, cout), dtype=cp.float32) * np.float32(1.0 / np.sqrt(kh * kw * cin))
         geo = dict(strides=stride, padding=pad)
         y = K.conv2d_forward(x, wt, **geo)
         dy = rng.standard_normal(y.shape, dtype=cp.float32)
-        flop = 2.0 * y.size * k * k * cin
-        shape = f"{n}x{h}x{w}x{cin}->{cout} k{k} s{stride} p{pad}"
+        flop = 2.0 * y.size * kh * kw * cin
+        shape = f"{n}x{h}x{w}x{cin}->{cout} k{kh}x{kw} s{stride} p{pad}"
         t_f = gpu.time(lambda: K.conv2d_forward(x, wt, **geo))
         t_bd = gpu.time(lambda: K.conv2d_backward_data(dy, wt, x.shape, **geo))
         t_bf = gpu.time(lambda: K.conv2d_backward_filter(dy, x, wt.shape, **geo))

@@ -1,4 +1,6 @@
-"""Pooling beside PyTorch CPU (NCHW and channels_last), float32, on the shapes of workloads.POOL.
+"""Pooling beside PyTorch CPU (NCHW and channels_last), float32, on the shapes of workloads.POOL;
+1-D pooling (the 2-D kernels on (N, 1, L, C)) beside torch's max_pool1d / avg_pool1d (NCL) on
+workloads.POOL1D.
 
 Rows: max and average pooling, forward alone and forward + backward (dlcore's *_forward +
 *_backward against torch's forward + autograd backward for the input). Results are checked against
@@ -9,7 +11,7 @@ device copy bandwidth.
 import numpy as np
 
 from common import Row
-from workloads import POOL
+from workloads import POOL, POOL1D
 from dlcore import kernels as K
 
 
@@ -34,7 +36,7 @@ def _torch_pool(torch, kind, mf, x, y, dy, k, dx):
 
 
 def run(ctx):
-    rows = cpu_rows(ctx) if ctx.cpu else []
+    rows = cpu_rows(ctx) + cpu_rows_1d(ctx) if ctx.cpu else []
     gpu = ctx.gpu()
     return rows + (gpu_rows(ctx, gpu) if gpu else [])
 
@@ -73,6 +75,55 @@ def cpu_rows(ctx):
             for (label, _, _), tf, tfb in zip(anchors, a_f, a_fb):
                 rows.append(Row(f"{kind}_pool2d fwd", shape, t_f, label, tf, bytes=bytes_f))
                 rows.append(Row(f"{kind}_pool2d fwd+bwd", shape, t_fb, label, tfb, bytes=bytes_fb))
+    return rows
+
+
+def cpu_rows_1d(ctx):
+    rows = []
+    torch = ctx.torch
+    for n, length, c, k, s in POOL1D:
+        x = ctx.rng.standard_normal((n, length, c), dtype=np.float32)
+        shape = f"{n}x{length}x{c} k{k} s{s}"
+        for kind in ("max", "avg"):
+            fwd_k = getattr(K, f"{kind}_pool1d_forward")
+            bwd_k = getattr(K, f"{kind}_pool1d_backward")
+            y = fwd_k(x, k, s)
+            dy = ctx.rng.standard_normal(y.shape, dtype=np.float32)
+            second = x if kind == "max" else x.shape
+
+            def fwd():
+                fwd_k(x, k, s)
+
+            def fwd_bwd():
+                fwd_k(x, k, s)
+                bwd_k(dy, second, k, s)
+
+            fs_f, fs_fb, label = [fwd], [fwd_bwd], ""
+            if torch is not None:
+                tpool = getattr(torch.nn.functional, f"{kind}_pool1d")
+                tx = torch.from_numpy(x).permute(0, 2, 1).contiguous().requires_grad_(True)
+                tdy = torch.from_numpy(dy).permute(0, 2, 1).contiguous()
+                ty = tpool(tx, k, s)
+                (gx,) = torch.autograd.grad(ty, (tx,), tdy)
+                np.testing.assert_allclose(y, ty.detach().permute(0, 2, 1).numpy(), rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(bwd_k(dy, second, k, s), gx.permute(0, 2, 1).numpy(), rtol=1e-5,
+                                           atol=1e-6)
+
+                def t_fwd():
+                    with torch.no_grad():
+                        tpool(tx, k, s)
+
+                def t_fwd_bwd():
+                    torch.autograd.grad(tpool(tx, k, s), (tx,), tdy)
+
+                fs_f, fs_fb, label = [fwd, t_fwd], [fwd_bwd, t_fwd_bwd], "PyTorch NCL"
+            t_f = ctx.time_turns(fs_f)
+            t_fb = ctx.time_turns(fs_fb)
+            nbytes = 4.0 * (x.size + y.size)
+            rows.append(Row(f"{kind}_pool1d fwd", shape, t_f[0], label, t_f[1] if label else float("nan"),
+                            bytes=nbytes))
+            rows.append(Row(f"{kind}_pool1d fwd+bwd", shape, t_fb[0], label, t_fb[1] if label else float("nan"),
+                            bytes=nbytes + 4.0 * (dy.size + 2 * x.size)))
     return rows
 
 

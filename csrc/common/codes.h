@@ -1,7 +1,8 @@
 // The integer codes that Python passes to the kernels, one enum per kind, shared by csrc/cpu and
 // csrc/cuda. csrc/python/bind_codes.h exports them as dlcore._C.<Enum> (and dlcore._cuda.<Enum>):
-// Activation, Epilogue, Loss and PointwiseLoss. The values are part of the binding contract (the
-// tables in src/dlcore/kernels/ hold the same numbers; tests/test_codes.py checks that they agree):
+// Activation, Epilogue, Loss, PointwiseLoss and Interpolation. The values are part of the binding
+// contract (the tables in src/dlcore/kernels/ hold the same numbers; tests/test_codes.py checks that
+// they agree):
 // never renumber; add a new value at the end, raise the count beside its enum and export it in
 // bind_codes.h (tests/test_codes.py checks the exported values against the binding's range check).
 #pragma once
@@ -56,5 +57,12 @@ enum class PointwiseLoss : int {
   sparse_categorical_xent = 5,  // -log clip(p_label / sum p), probs (N, D), int64 labels (N,)
 };
 constexpr int kPointwiseLossCount = 6;
+
+// How upsample2d_forward / upsample2d_backward compute an output pixel from the input (the taps of
+// csrc/common/upsample.h): nearest repeats each pixel (Keras's UpSampling2D "nearest", ops.repeat);
+// bilinear interpolates between the two nearest input pixels per axis with half-pixel centers
+// (Keras's "bilinear", tf.image.resize / torch interpolate with align_corners=False).
+enum class Interpolation : int { nearest = 0, bilinear = 1 };
+constexpr int kInterpolationCount = 2;
 
 }  // namespace dlcore

@@ -1,6 +1,6 @@
-// The geometry of 2-D convolution and pooling, one plain struct each, shared by the CPU kernels
-// (csrc/cpu/conv2d.h, pool2d.h) and the CUDA kernels (csrc/cuda/conv2d.cuh, pool2d.cuh). Images are
-// NHWC (Keras's layout). Every field is int64_t: products such as n * ho * wo * cout pass 2^31 on
+// The geometry of 2-D convolution, pooling and upsampling, one plain struct each, shared by the CPU
+// kernels (csrc/cpu/conv2d.h, pool2d.h, upsample2d.h) and the CUDA kernels (csrc/cuda/*.cuh).
+// Images are NHWC (Keras's layout). Every field is int64_t: products such as n * ho * wo * cout pass 2^31 on
 // real workloads, and the kernels index with them directly.
 #pragma once
 #include <cstdint>
@@ -42,6 +42,14 @@ struct Pool2dGeometry {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1;
   int64_t pt = 0, pl = 0;  // padding above / left of the image
   int64_t ho = 0, wo = 0;
+};
+
+// x (n, h, w, c), y (n, h * fh, w * fw, c): upsampling by integer factors (common/upsample.h).
+struct Upsample2dGeometry {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t fh = 1, fw = 1;
+  DLCORE_HD int64_t ho() const { return h * fh; }
+  DLCORE_HD int64_t wo() const { return w * fw; }
 };
 
 }  // namespace dlcore

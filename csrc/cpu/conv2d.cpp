@@ -36,7 +36,6 @@
 //   Cin = 1: K = kh*kw is tiny, so the direct kernels of conv2d_kernels.h run instead (per ISA).
 #include "cpu/conv2d.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -46,6 +45,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/scratch.h"
+#include "cpu/thread_pool.h"
 
 // The portable copy of the per-ISA kernels (conv2d_kernels.h).
 #define DLCORE_CONV_NS conv_generic
@@ -188,14 +188,12 @@ void forward_implicit_gemm(const Conv2dGeometry& s, const T* x, const T* w, cons
   const int64_t n_mb = (M + mc - 1) / mc, pixels_per_image = s.ho * s.wo;
   nt = int(std::min<int64_t>(nt, n_mb));
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_ranges(n_mb, nt, nt, [&](int64_t mb_begin, int64_t mb_end) {
     // Each pixel's window origin in its image, and the row pointers of one K block.
     const size_t n_px = static_cast<size_t>(mc);
     std::vector<int64_t> org_h(n_px), org_w(n_px);
     std::vector<const T*> img(n_px), rows_ptr(static_cast<size_t>((mc + mr - 1) / mr * taps_max * mr));
-#pragma omp for schedule(static)
-    for (int64_t mb = 0; mb < n_mb; ++mb) {
+    for (int64_t mb = mb_begin; mb < mb_end; ++mb) {
       const int64_t m0 = mb * mc, mcb = std::min(mc, M - m0), a_panels = (mcb + mr - 1) / mr;
       for (int64_t i = 0; i < mcb; ++i) {
         const int64_t m = m0 + i, n = m / pixels_per_image, rem = m % pixels_per_image;
@@ -239,7 +237,7 @@ void forward_implicit_gemm(const Conv2dGeometry& s, const T* x, const T* w, cons
         }
       }
     }
-  }
+  });
 }
 
 // Which compiled copy of the Winograd tile transforms (conv2d_kernels.h) to run.
@@ -398,15 +396,13 @@ void forward_winograd(const Conv2dGeometry& s, const T* x, const T* w, const Gem
   const int64_t tb = tbk.tb, n_blocks = tbk.n_blocks;
   const int nt = tbk.nt;
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_ranges(n_blocks, nt, nt, [&](int64_t blk_begin, int64_t blk_end) {
     // V and M of a block live in the thread's scratch buffer, reused across calls.
     T* const V = scratch<T, Slot::conv_block>(16 * tb * (ci + co) + co);
     T* const M = V + 16 * tb * ci;
     T* const sink = M + 16 * tb * co;
     const T* rows_ptr[32];  // MR <= 32
-#pragma omp for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
       wt.transform_inputs(x, t0, cnt, zeros.data(), V, tb);
       // M_xi = V_xi @ U_xi, V read in place by the rows microkernel.
@@ -435,7 +431,7 @@ void forward_winograd(const Conv2dGeometry& s, const T* x, const T* w, const Gem
           if (dst[q] != sink) apply_epilogue(dst[q], co, 1, co, ep);
       }
     }
-  }
+  });
 }
 
 // Backward-filter by the same transform. y = A^T [U . V] A is linear in U = G g G^T, so
@@ -457,14 +453,11 @@ void backward_filter_winograd(const Conv2dGeometry& s, const T* dy, const T* x, 
   std::fill(du, du + nt * du_size, T(0));
   const std::vector<T> zeros(static_cast<size_t>(std::max(ci, co)), T(0));
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = nt > 1 ? omp_get_thread_num() : 0;
+  parallel_tasks(nt, nt, [&](int64_t tid) {  // task tid sums its share of the blocks into its own dL/dU
     T* acc = du + tid * du_size;
     T* const V = scratch<T, Slot::conv_block>(16 * tb * (ci + co));  // V and Z of a block, reused across calls
     T* const Z = V + 16 * tb * ci;
-#pragma omp for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    for (int64_t blk = n_blocks * tid / nt; blk < n_blocks * (tid + 1) / nt; ++blk) {
       const int64_t t0 = blk * tb, cnt = std::min(tb, tiles - t0);
       wt.transform_inputs(x, t0, cnt, zeros.data(), V, tb);
       for (int64_t tt = 0; tt < cnt; ++tt) {
@@ -476,7 +469,7 @@ void backward_filter_winograd(const Conv2dGeometry& s, const T* dy, const T* x, 
         gemm<T>(ci, co, cnt, T(1), V + xi * tb * ci, 1, ci, Z + xi * tb * co, co, 1, T(1),
                 acc + xi * ci * co, co, {}, 1);
     }
-  }
+  });
   for (int t = 1; t < nt; ++t) {
     const T* p = du + t * du_size;
     for (int64_t i = 0; i < du_size; ++i) du[i] += p[i];
@@ -631,11 +624,13 @@ void pack_im2col_t(const void* ctx, int64_t i0, int64_t rows, int64_t p0, int64_
     const int64_t r = q * mr, first = i0 + r;
     // The common case: full panels inside one tap, packed together.
     const int64_t full = std::min((rows - r) / mr, (cin - first % cin) / mr);
-    if (full > 0 && (mr == 4 || mr == 6 || mr == 8)) {
+    if (full > 0 && (mr == 4 || mr == 6 || mr == 8 || mr == 12 || mr == 14)) {
       T* d = dst + q * panel;
       if (mr == 4) pack_tap<T, 4>(g, first, mr, full, p0, kc, mr, panel, d);
       if (mr == 6) pack_tap<T, 6>(g, first, mr, full, p0, kc, mr, panel, d);
       if (mr == 8) pack_tap<T, 8>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 12) pack_tap<T, 12>(g, first, mr, full, p0, kc, mr, panel, d);
+      if (mr == 14) pack_tap<T, 14>(g, first, mr, full, p0, kc, mr, panel, d);
       q += full;
       continue;
     }
@@ -697,15 +692,14 @@ void conv2d_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* d
   // output rows overlap in the input, so col2im of two chunks of one image may add to one pixel.
   const int64_t rpc = std::min(rows_per_chunk<T>(s), s.ho), chunks_per_image = (s.ho + rpc - 1) / rpc;
   const int nt = chunk_threads(s.n, 2 * M * K * C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t n = 0; n < s.n; ++n) {
+  parallel_tasks(s.n, nt, [&](int64_t n) {
     T* dcol = scratch<T, Slot::conv_block>(rpc * s.wo * K);
     for (int64_t ci = 0; ci < chunks_per_image; ++ci) {
       const int64_t r0 = n * s.ho + ci * rpc, r1 = std::min(n * s.ho + s.ho, r0 + rpc), m = (r1 - r0) * s.wo;
       gemm<T>(m, K, C, T(1), dy + r0 * s.wo * C, C, 1, wt.data(), K, 1, T(0), dcol, K, {}, nt > 1 ? 1 : 0);
       col2im_add(s, dcol, r0, r1, dx);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -729,14 +723,13 @@ void conv2d_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T*
   const int nt = std::min(num_threads(), threads_for(2 * M * K * C));
   const int parts = M >= int64_t(nt) * 256 ? nt : 1;
   std::vector<T> partial(size_t(parts - 1) * size_t(K * C));
-#pragma omp parallel for num_threads(parts) if (parts > 1) schedule(static)
-  for (int part = 0; part < parts; ++part) {
+  parallel_tasks(parts, parts, [&](int64_t part) {
     const int64_t m0 = M * part / parts, m1 = M * (part + 1) / parts;
     T* acc = part == 0 ? dw : partial.data() + size_t(part - 1) * size_t(K * C);
     const Im2colT<T> g{&s, x, m0};
     const GemmAPacker<T> packer{&pack_im2col_t<T>, &g};
     gemm_packed_a<T>(K, C, m1 - m0, T(1), packer, dy + m0 * C, C, 1, T(0), acc, C, {}, parts > 1 ? 1 : 0);
-  }
+  });
   for (int t = 1; t < parts; ++t) {
     const T* p = partial.data() + size_t(t - 1) * size_t(K * C);
     for (int64_t i = 0; i < K * C; ++i) dw[i] += p[i];
@@ -749,18 +742,15 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db) {
   if (m == 0 || cout == 0) return;
   const int nt = std::min<int64_t>(threads_for(m * cout * 4), m);
   std::vector<T> partial(size_t(nt - 1) * size_t(cout));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(nt, nt, [&](int64_t tid) {
     T* acc = tid == 0 ? db : partial.data() + size_t(tid - 1) * size_t(cout);
     if (tid > 0) std::fill(acc, acc + cout, T(0));
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) {
+    for (int64_t i = m * tid / nt; i < m * (tid + 1) / nt; ++i) {
       const T* row = dy + i * cout;
 #pragma omp simd
       for (int64_t c = 0; c < cout; ++c) acc[c] += row[c];
     }
-  }
+  });
   for (int t = 1; t < nt; ++t)
     for (int64_t c = 0; c < cout; ++c) db[c] += partial[size_t(t - 1) * size_t(cout) + size_t(c)];
 }

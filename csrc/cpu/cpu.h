@@ -1,5 +1,6 @@
 // What the processor offers and how the CPU kernels use it: the instruction-set level chosen at run
-// time, the cache sizes that size the GEMM blocks, and the one OpenMP thread pool.
+// time, the cache sizes that size the GEMM blocks, and the thread count of the one pool
+// (thread_pool.h).
 //
 // The ISA is the highest of avx512 > avx2 > generic that both the processor and the OS support
 // (cpuid + xgetbv). DLCORE_CPU_ISA=avx512|avx2|generic, read once, forces a lower level so that
@@ -22,7 +23,17 @@ Isa parse_isa(const std::string& name);  // throws std::invalid_argument
 struct CacheSizes {
   int64_t l1d, l2, l3;  // bytes, per core for l1d/l2
 };
+// The geometry the kernels block for: what the machine reports (detected_cache_sizes) unless
+// set_cache_sizes replaced it (dlcore does at import from DLCORE_CACHE_SIZES, so that tests and
+// benchmarks can run the blocking logic under another machine's geometry). Set it only while no
+// kernel runs.
 const CacheSizes& cache_sizes();
+CacheSizes detected_cache_sizes();
+void set_cache_sizes(const CacheSizes& sizes);  // each in [4 KiB, 1 GiB], else invalid_argument
+
+// The processor as cpuid names it: the brand string, then family / model / stepping
+// ("AMD EPYC 9R45 (family 26, model 2, stepping 1)"); what the tuning cache is keyed on.
+std::string cpu_model();
 
 int num_threads();
 void set_num_threads(int n);  // n >= 1

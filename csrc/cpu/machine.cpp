@@ -1,16 +1,20 @@
 #include "cpu/machine.h"
 
-#include <omp.h>
-
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "cpu/cpu.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu {
 namespace {
+
+double wtime() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Scalar fallback: 12 independent float chains (compilers keep them in registers).
 float fma_loop_generic(int64_t iters) {
@@ -38,12 +42,11 @@ double measure_peak_gflops(double seconds) {
   volatile float sink = 0;
   // Grow the loop until one timing takes ~1/4 of the budget, then keep the best of a few runs.
   for (int round = 0; round < 40; ++round) {
-    float s = 0;
-    const double t0 = omp_get_wtime();
-#pragma omp parallel num_threads(nt) reduction(+ : s)
-    s += loop(iters);
-    const double t = omp_get_wtime() - t0;
-    sink = sink + s;
+    std::vector<float> s(size_t(nt), 0.f);
+    const double t0 = wtime();
+    parallel_tasks(nt, nt, [&](int64_t tid) { s[size_t(tid)] = loop(iters); });
+    const double t = wtime() - t0;
+    for (float v : s) sink = sink + v;
     best = std::max(best, double(nt) * double(iters) * 12.0 * lanes * 2.0 / t / 1e9);
     if (t < seconds / 4) iters *= 2;
     else if (round >= 3) break;
@@ -61,26 +64,73 @@ double measure_copy_gbps(int64_t bytes, int reps) {
     return 0.0;
   }
   const int nt = num_threads();
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    src[i] = float(i & 1023);
-    dst[i] = 0.f;
-  }
+  // Each thread first touches the pages it copies later (the OS places them near it).
+  parallel_ranges(n, nt, nt, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      src[i] = float(i & 1023);
+      dst[i] = 0.f;
+    }
+  });
   std::vector<double> ts;
   for (int r = 0; r < reps + 1; ++r) {
-    const double t0 = omp_get_wtime();
-#pragma omp parallel num_threads(nt)
-    {
-      const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
-      const int64_t lo = n * tid / nth, hi = n * (tid + 1) / nth;
+    const double t0 = wtime();
+    parallel_ranges(n, nt, nt, [&](int64_t lo, int64_t hi) {
       std::memcpy(dst + lo, src + lo, size_t(hi - lo) * sizeof(float));
-    }
-    if (r > 0) ts.push_back(omp_get_wtime() - t0);  // the first pass is warm-up
+    });
+    if (r > 0) ts.push_back(wtime() - t0);  // the first pass is warm-up
   }
   std::sort(ts.begin(), ts.end());
   std::free(src);
   std::free(dst);
   return 2.0 * double(bytes) / ts[ts.size() / 2] / 1e9;
+}
+
+namespace {
+
+// 64-byte aligned float buffer.
+struct Floats {
+  float* p;
+  explicit Floats(int64_t n) : p(static_cast<float*>(std::aligned_alloc(64, size_t((n * 4 + 63) / 64 * 64)))) {
+    if (!p) throw std::bad_alloc();
+    for (int64_t i = 0; i < n; ++i) p[i] = float((i * 7) % 13) * 0.0625f - 0.375f;
+  }
+  ~Floats() { std::free(p); }
+  Floats(const Floats&) = delete;
+  Floats& operator=(const Floats&) = delete;
+};
+
+}  // namespace
+
+double measure_gemm_gflops(int64_t m, int64_t n, int64_t k, int reps, int threads) {
+  Floats a(m * k), b(k * n), c(m * n);
+  double best = 0;
+  for (int r = 0; r < reps + 1; ++r) {
+    const double t0 = wtime();
+    gemm<float>(m, n, k, 1.f, a.p, k, 1, b.p, n, 1, 0.f, c.p, n, {}, threads);
+    const double t = wtime() - t0;
+    if (r > 0) best = std::max(best, 2.0 * double(m) * double(n) * double(k) / t / 1e9);  // the first warms up
+  }
+  return best;
+}
+
+double measure_ukr_gflops(int variant, double seconds) {
+  const GemmUkrInfo<float>& u = gemm_ukr_f32_variant(active_isa(), variant);
+  constexpr int64_t kc = 256, panels = 8;
+  Floats a(panels * u.mr * kc), b(kc * u.nr), c(panels * u.mr * u.nr);
+  double best = 0;
+  int64_t calls = 64;
+  for (int round = 0; round < 40; ++round) {
+    const double t0 = wtime();
+    for (int64_t i = 0; i < calls; ++i) {
+      const int64_t q = i % panels;
+      u.ukr(u.mr, u.nr, kc, a.p + q * u.mr * kc, b.p, u.nr, c.p + q * u.mr * u.nr, u.nr, 1.f, 0.f);
+    }
+    const double t = wtime() - t0;
+    best = std::max(best, 2.0 * double(u.mr * u.nr * kc) * double(calls) / t / 1e9);
+    if (t < seconds / 8) calls *= 2;
+    else if (round >= 3) break;
+  }
+  return best;
 }
 
 }  // namespace dlcore::cpu

@@ -2,7 +2,6 @@
 // ISA's table and the threading. Formulas in optim.h.
 #include "cpu/optim.h"
 
-#include <omp.h>
 
 #include <vector>
 
@@ -68,12 +67,18 @@ void adam_update(T* p, const T* g, T* m, T* v, T* v_max, int64_t n, const AdamAr
   parallel_chunks(n, [&](int64_t b, int64_t e) { k.adam(p + b, g + b, m + b, v + b, at(v_max, b), e - b, a); });
 }
 
-// Per-thread partial sums added in thread order: the result does not depend on scheduling.
+// Per-chunk partial sums added in chunk order: the result does not depend on which thread ran
+// which chunk.
 template <typename T>
 double sum_squares(const T* x, int64_t n) {
   const auto& k = table<T>();
-  std::vector<double> part(size_t(num_threads()) + 1, 0.0);
-  parallel_chunks(n, [&](int64_t b, int64_t e) { part[size_t(omp_get_thread_num())] = k.sum_squares(x + b, e - b); });
+  const int nt = n >= kParallelThreshold ? num_threads() : 1;
+  const int64_t parts = nt > 1 ? int64_t(nt) * kChunksPerThread : 1;
+  std::vector<double> part(size_t(parts), 0.0);
+  parallel_tasks(parts, nt, [&](int64_t q) {
+    const int64_t b = n * q / parts, e = n * (q + 1) / parts;
+    part[size_t(q)] = k.sum_squares(x + b, e - b);
+  });
   double s = 0.0;
   for (double v : part) s += v;
   return s;

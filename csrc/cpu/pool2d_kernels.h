@@ -4,14 +4,13 @@
 // with DLCORE_POOL_NS set to its own namespace: one source, one compiled copy per ISA. The inner
 // loops run over the C contiguous channels of one pixel and are written so the compiler vectorizes
 // them (`omp simd`, branch-free selects).
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "cpu/cpu.h"
 #include "cpu/pool2d.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu::DLCORE_POOL_NS {
 
@@ -50,21 +49,19 @@ void backward_rows(const Pool2dGeometry& s, T* dx, int64_t work, Body body) {
   if (s.kh <= s.sh) {
     const int64_t rows = s.n * s.ho;
     const int nt = pool_threads(work, rows);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, nt, [&](int64_t r) {
       const int64_t n = r / s.ho, oh = r % s.ho;
       int64_t b0, b1;
       row_band(s, oh, &b0, &b1);
       std::fill(dx + n * img + b0 * s.w * s.c, dx + n * img + b1 * s.w * s.c, T(0));
       body(n, oh);
-    }
+    });
   } else {
     const int nt = pool_threads(work, s.n);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t n = 0; n < s.n; ++n) {
+    parallel_for(s.n, nt, [&](int64_t n) {
       std::fill(dx + n * img, dx + (n + 1) * img, T(0));
       for (int64_t oh = 0; oh < s.ho; ++oh) body(n, oh);
-    }
+    });
   }
 }
 
@@ -76,8 +73,7 @@ template <typename T, typename Body>
 void backward_rows_disjoint(const Pool2dGeometry& s, T* dx, int64_t work, Body body) {
   const int64_t C = s.c, img = s.h * s.w * C, rows = s.n * s.ho;
   const int nt = pool_threads(work, rows);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, nt, [&](int64_t r) {
     const int64_t n = r / s.ho, oh = r % s.ho;
     int64_t b0, b1;
     row_band(s, oh, &b0, &b1);
@@ -98,7 +94,7 @@ void backward_rows_disjoint(const Pool2dGeometry& s, T* dx, int64_t work, Body b
       if (next < s.w) std::fill(row + next * C, row + s.w * C, T(0));
     }
     body(n, oh);
-  }
+  });
 }
 
 inline bool windows_disjoint(const Pool2dGeometry& s) { return s.kh <= s.sh && s.kw <= s.sw; }
@@ -154,8 +150,7 @@ void max_fwd(const Pool2dGeometry& s, const T* x, T* y) {
   using S = Simd<T>;
   const int64_t rows = s.n * s.ho, C = s.c;
   const int nt = pool_threads(rows * s.wo * s.kh * s.kw * C, rows);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, nt, [&](int64_t r) {
     const int64_t n = r / s.ho, oh = r % s.ho;
     const T* xn = x + n * s.h * s.w * C;
     for (int64_t ow = 0; ow < s.wo; ++ow) {
@@ -165,7 +160,7 @@ void max_fwd(const Pool2dGeometry& s, const T* x, T* y) {
       for (; c0 + S::L <= C; c0 += S::L) S::store(yp + c0, window_max(xn, s, win, c0));
       for (; c0 < C; ++c0) yp[c0] = window_max_scalar(xn, s, win, c0);
     }
-  }
+  });
 }
 
 // For each output pixel: recompute the window's maximum per channel, then walk the window in
@@ -225,8 +220,7 @@ template <typename T>
 void avg_fwd(const Pool2dGeometry& s, const T* x, T* y) {
   const int64_t rows = s.n * s.ho, C = s.c;
   const int nt = pool_threads(rows * s.wo * s.kh * s.kw * C, rows);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, nt, [&](int64_t r) {
     const int64_t n = r / s.ho, oh = r % s.ho;
     const T* xn = x + n * s.h * s.w * C;
     for (int64_t ow = 0; ow < s.wo; ++ow) {
@@ -243,7 +237,7 @@ void avg_fwd(const Pool2dGeometry& s, const T* x, T* y) {
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) yp[c] *= inv;
     }
-  }
+  });
 }
 
 template <typename T>
@@ -282,8 +276,7 @@ template <typename T>
 void gavg_fwd(int64_t n, int64_t hw, int64_t c, const T* x, T* y) {
   const int nt = pool_threads(n * hw * c, n);
   const T inv = T(1) / T(hw);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, nt, [&](int64_t i) {
     T* yp = y + i * c;
     std::fill(yp, yp + c, T(0));
     for (int64_t p = 0; p < hw; ++p) {
@@ -293,7 +286,7 @@ void gavg_fwd(int64_t n, int64_t hw, int64_t c, const T* x, T* y) {
     }
 #pragma omp simd
     for (int64_t k = 0; k < c; ++k) yp[k] *= inv;
-  }
+  });
 }
 
 template <typename T>
@@ -301,13 +294,12 @@ void gavg_bwd(int64_t n, int64_t hw, int64_t c, const T* dy, T* dx) {
   const int64_t rows = n * hw;
   const int nt = pool_threads(rows * c, rows);
   const T inv = T(1) / T(hw);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(rows, nt, [&](int64_t r) {
     const T* g = dy + (r / hw) * c;
     T* d = dx + r * c;
 #pragma omp simd
     for (int64_t k = 0; k < c; ++k) d[k] = g[k] * inv;
-  }
+  });
 }
 
 #define DLCORE_POOL_INSTANTIATE(T)                                         \

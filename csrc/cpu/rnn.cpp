@@ -8,13 +8,11 @@
 //     h_{t-1} @ U and dgates @ U^T. These are small (B x H times H x G*H) and run T times against the
 //     SAME matrix, so U (and U^T for backward) is packed into microkernel panels once per call and
 //     only the few rows of h_{t-1} are packed per step.
-//   - one OpenMP parallel region around the whole time loop. The recurrence couples time steps but
-//     never batch rows, so each thread takes a slice of the batch (whole microkernel row panels) and
-//     runs every step for it: recurrent product, then the gate pass on the rows it just computed,
-//     while they are still in cache. No barrier per step.
+//   - one pool task per slice of the batch around the whole time loop (thread_pool.h). The
+//     recurrence couples time steps but never batch rows, so each task takes a slice of the batch
+//     (whole microkernel row panels) and runs every step for it: recurrent product, then the gate
+//     pass on the rows it just computed, while they are still in cache. No barrier per step.
 #include "cpu/rnn.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -28,6 +26,7 @@
 #include "cpu/scratch.h"
 #include "cpu/gemm/gemm.h"
 #include "cpu/rnn_gates.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu {
 
@@ -389,9 +388,8 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
 
   // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
   const int64_t ldg = T_ * G, ldh = T_ * H;  // row strides of a time step's slice
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* abuf = plan.abuf_at(tid);
     if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, nullptr, gates, 1);
@@ -405,7 +403,7 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
       gk.lstm_forward(rows, H, bias, g_t, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, hs + b0 * ldh + t * H, ldh,
                       h_next, ldh);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -426,9 +424,8 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
   const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (4H, H)
   const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);     // rows x H: gradient w.r.t. h_t (all paths)
     T* dc = plan.dnext_at(tid);  // rows x H: gradient w.r.t. c_t from step t+1
@@ -450,10 +447,12 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
     // 2. dx of this thread's rows, then (after every thread's rows exist) its share of the weight
     //    gradients as large GEMMs over all B*T rows.
     if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
-#pragma omp barrier
+  });
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgates, dgates, dkernel, drecurrent, dbias,
                              nullptr);
-  }
+  });
   if (!plan.own_dx) input_gradient<T>(0, N, I, G, dgates, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
@@ -473,9 +472,8 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
   const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
   const T* b_rec = bias + G;
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* gh = plan.extra_at(tid);
     T* abuf = plan.abuf_at(tid);
@@ -487,7 +485,7 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
       gk.gru_forward(rows, H, gates + b0 * ldg + t * G, ldg, gh, G, b_rec, hp_t, ldh, hh_rec + b0 * ldh + t * H,
                      ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -509,9 +507,8 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
   const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (3H, H)
   const BatchSplit& split = plan.split;
   const int64_t ldg = T_ * G, ldh = T_ * H;
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);
     T* dnext = plan.dnext_at(tid);
@@ -527,10 +524,12 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
     if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgx, kernel, dx, 1);
-#pragma omp barrier
+  });
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, G, x, h_prev, dgx, dgh, dkernel, drecurrent, dbias,
                              dbias + G);
-  }
+  });
   if (!plan.own_dx) input_gradient<T>(0, N, I, G, dgx, kernel, dx, rnn_threads(2 * N * G * I));
 }
 
@@ -546,9 +545,8 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
   const GemmUkrInfo<T>& u = plan.u;
   const BatchSplit& split = plan.split;
   const int64_t ldh = T_ * H;
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* abuf = plan.abuf_at(tid);
     if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
@@ -558,7 +556,7 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
       gk.rnn_forward(rows, H, p_t, ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -578,9 +576,8 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
   const BackwardPlan<T> plan(B, T_, I, H, H, recurrent);
   const BatchSplit& split = plan.split;
   const int64_t ldh = T_ * H;
-#pragma omp parallel num_threads(split.nt) if (split.nt > 1)
-  {
-    const int tid = omp_get_thread_num();
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);
     T* abuf = plan.abuf_at(tid);
@@ -593,9 +590,11 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
     if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
-#pragma omp barrier
+  });
+  parallel_tasks(split.nt, split.nt, [&](int64_t task) {
+    const int tid = int(task);
     weight_gradient_share<T>(tid, split.nt, u.nr, N, I, H, H, x, h_prev, dp, dp, dkernel, drecurrent, dbias, nullptr);
-  }
+  });
   if (!plan.own_dx) input_gradient<T>(0, N, I, H, dp, kernel, dx, rnn_threads(2 * N * H * I));
 }
 

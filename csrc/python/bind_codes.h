@@ -21,10 +21,12 @@ constexpr int count_of(Activation) { return kActivationCount; }
 constexpr int count_of(Epilogue) { return kEpilogueCount; }
 constexpr int count_of(Loss) { return kLossCount; }
 constexpr int count_of(PointwiseLoss) { return kPointwiseLossCount; }
+constexpr int count_of(Interpolation) { return kInterpolationCount; }
 constexpr const char* name_of(Activation) { return "Activation"; }
 constexpr const char* name_of(Epilogue) { return "Epilogue"; }
 constexpr const char* name_of(Loss) { return "Loss"; }
 constexpr const char* name_of(PointwiseLoss) { return "PointwiseLoss"; }
+constexpr const char* name_of(Interpolation) { return "Interpolation"; }
 
 // `code` as the enum Code, or ValueError naming `what` (the op and the argument) when it is none of
 // Code's values.
@@ -70,6 +72,10 @@ inline void export_codes(py::module_& m) {
       .value("binary_xent_logits", PointwiseLoss::binary_xent_logits)
       .value("categorical_xent", PointwiseLoss::categorical_xent)
       .value("sparse_categorical_xent", PointwiseLoss::sparse_categorical_xent);
+  py::enum_<Interpolation>(m, "Interpolation", py::module_local(),
+                           "Codes of the upsampling interpolations (upsample2d_forward / _backward `mode`).")
+      .value("nearest", Interpolation::nearest)
+      .value("bilinear", Interpolation::bilinear);
 }
 
 }  // namespace dlcore::bind_codes

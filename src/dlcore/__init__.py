@@ -14,17 +14,33 @@ from . import cuda
 from ._random import manual_seed
 from .tensor import (Parameter, Tensor, arange, concatenate, enable_grad, from_dlpack, full, is_grad_enabled,
                      no_grad, ones, ones_like, rand, randn, stack, tensor, zeros, zeros_like)
-from . import functional, testing
+from .autograd import grad, inference_mode, set_grad_enabled
+from .tensor_functions import (argmax, argmin, clamp, clip, cumsum, einsum, eq, equal, ge, greater, greater_equal, gt,
+                               le, less, less_equal, logical_and, logical_not, logical_or, lt, maximum, minimum, ne,
+                               not_equal, std, var, where)
+from .tensor_functions_rearrange import (argsort, broadcast_to, chunk, flip, gather, index_select, pad,
+                                         repeat_interleave, sort, split, take, take_along_axis, tile, topk)
+from . import autograd, functional, testing
 from . import activations, initializers, regularizers
 from .module import Module
 from . import layers
 from . import losses, metrics, optimizers, schedules
+from . import optim
 
 # Keras-style models and training
 from . import callbacks, data, datasets, utils
 from . import models
+from . import distributed
 from ._version import __version__
 from .models import Input, Model, Sequential
+
+# Keras's and PyTorch's namespaces: keras.ops, keras.backend, keras.preprocessing, torch.nn
+from . import backend, nn, ops, preprocessing
+from .layers import Layer  # keras.Layer, keras.Loss, keras.Metric, keras.Optimizer, keras.KerasTensor
+from .losses import Loss
+from .metrics import Metric
+from .models import KerasTensor
+from .optimizers import Optimizer
 
 __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_isa", "supported_isas",
            "__version__",
@@ -32,5 +48,12 @@ __all__ = ["kernels", "set_num_threads", "get_num_threads", "cpu_isa", "set_cpu_
            "ones_like", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "from_dlpack", "concatenate",
            "stack", "cuda", "functional", "testing",
            "activations", "initializers", "regularizers", "Module", "layers", "losses",
-           "metrics", "optimizers", "schedules"]
+           "metrics", "optimizers", "schedules", "optim"]
 __all__ += ["Sequential", "Model", "Input", "models", "callbacks", "data", "datasets", "utils"]
+__all__ += ["distributed"]
+__all__ += ["autograd", "grad", "set_grad_enabled", "inference_mode", "where", "maximum", "minimum", "clamp", "clip",
+            "eq", "ne", "lt", "le", "gt", "ge", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+            "logical_and", "logical_or", "logical_not", "var", "std", "cumsum", "argmax", "argmin", "split", "chunk",
+            "tile", "repeat_interleave", "flip", "gather", "take_along_axis", "index_select", "take", "sort", "argsort",
+            "topk", "broadcast_to", "einsum", "pad"]
+__all__ += ["ops", "nn", "backend", "preprocessing", "Layer", "Loss", "Metric", "Optimizer", "KerasTensor"]

@@ -1,5 +1,8 @@
 """Data loading and preprocessing: datasets, batching, splits, scaling and image augmentation.
 
+Datasets, samplers and the DataLoader (with its worker processes) live in data_loader.py and
+data_workers.py; they are imported here, where users find them (dl.data.DataLoader).
+
 Everything here works on NumPy arrays (a dlcore Tensor is accepted and converted). Randomness
 (shuffling, splits, augmentation) is seeded: pass `seed=` for a private, reproducible stream, or
 leave it out to draw from dlcore's global generator, which `dl.manual_seed(n)` resets.
@@ -19,7 +22,9 @@ import numbers
 import numpy as np
 
 from . import _random
-from .kernels._validate import refuse_masked
+from .data_loader import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset,
+                          SubsetRandomSampler, TensorDataset, WeightedRandomSampler, default_collate, get_worker_info,
+                          to_numpy)
 from .tensor import Tensor
 
 __all__ = [
@@ -28,6 +33,8 @@ __all__ = [
     "random_flip", "random_shift", "random_crop", "gaussian_noise",
     "RandomFlip", "RandomShift", "RandomCrop", "GaussianNoise", "Compose",
 ]
+__all__ += ["Subset", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+            "BatchSampler", "default_collate", "get_worker_info", "to_numpy"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -45,116 +52,6 @@ def _rng(seed=None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
-
-
-def to_numpy(x) -> np.ndarray:
-    """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like); CuPy arrays and GPU
-    tensors are copied to the host. Masked arrays are refused (their mask would be lost)."""
-    if isinstance(x, np.ndarray):
-        refuse_masked(x, "data")
-        return x
-    if hasattr(x, "numpy") and callable(x.numpy):
-        return np.asarray(x.numpy())
-    if hasattr(x, "get") and hasattr(x, "__cuda_array_interface__"):
-        return x.get()
-    return np.asarray(x)
-
-
-# --------------------------------------------------------------------------------------------
-# Datasets and loaders
-# --------------------------------------------------------------------------------------------
-
-class Dataset:
-    """A sized collection of samples: subclasses define __len__ and __getitem__(i) -> sample.
-
-    A sample is an array or a tuple of arrays (e.g. (x, y)). DataLoader stacks samples into
-    batches.
-    """
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def __getitem__(self, index):
-        raise NotImplementedError
-
-
-class TensorDataset(Dataset):
-    """Samples are rows of equally long arrays: TensorDataset(x, y)[i] == (x[i], y[i])."""
-
-    def __init__(self, *arrays):
-        if not arrays:
-            raise ValueError("TensorDataset: need at least one array")
-        self.arrays = tuple(to_numpy(a) for a in arrays)
-        n = len(self.arrays[0])
-        for i, a in enumerate(self.arrays):
-            if a.ndim == 0 or len(a) != n:
-                shapes = [b.shape for b in self.arrays]
-                raise ValueError(f"TensorDataset: all arrays need the same first dimension, got shapes {shapes}")
-
-    def __len__(self) -> int:
-        return len(self.arrays[0])
-
-    def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
-
-
-class DataLoader:
-    """Iterate over a dataset in batches (tuples of NumPy arrays).
-
-    Args:
-        dataset: a Dataset, or a tuple (x, y) / a single array (wrapped in a TensorDataset).
-        batch_size: samples per batch.
-        shuffle: reshuffle the order at the start of every pass.
-        drop_last: drop the last batch if it is smaller than batch_size.
-        seed: seed of this loader's own generator (reproducible order); None draws from
-            dlcore's global generator.
-        transform: optional function applied to each batch's first array (e.g. augmentation);
-            called as transform(x_batch, rng).
-    """
-
-    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 seed=None, transform=None):
-        if isinstance(dataset, (tuple, list)):
-            dataset = TensorDataset(*dataset)
-        elif not isinstance(dataset, Dataset):
-            dataset = TensorDataset(dataset)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.transform = transform
-        self._rng = np.random.default_rng(seed) if seed is not None else None
-
-    def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        return (self._rng if self._rng is not None else global_rng()).permutation(n)
-
-    def _batch(self, idx: np.ndarray):
-        if isinstance(self.dataset, TensorDataset):
-            return self.dataset[idx]  # one fancy-index per array: no per-sample Python loop
-        samples = [self.dataset[int(i)] for i in idx]
-        if isinstance(samples[0], tuple):
-            return tuple(np.stack([to_numpy(s[k]) for s in samples]) for k in range(len(samples[0])))
-        return (np.stack([to_numpy(s) for s in samples]),)
-
-    def __iter__(self):
-        order = self._order()
-        n_batches = len(self)
-        for b in range(n_batches):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            batch = self._batch(idx)
-            if self.transform is not None:
-                rng = self._rng if self._rng is not None else global_rng()
-                batch = (self.transform(batch[0], rng),) + tuple(batch[1:])
-            yield batch if len(batch) > 1 else batch[0]
 
 
 # --------------------------------------------------------------------------------------------

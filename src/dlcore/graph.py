@@ -17,9 +17,11 @@ so this module does not import dlcore.module, which imports it.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
+from .call_context import training_context
 from .saving import deserialize_layer, serialize_layer
 from .tensor import Tensor, no_grad
 
@@ -61,18 +63,15 @@ def output_shape(layer, input_shape):
 
 
 def dry_run_shape(layer, input_shape):
-    """The output shape of one forward pass on zeros (batch 1 for a None batch), in eval mode."""
+    """The output shape of one forward pass on zeros (batch 1 for a None batch), in inference mode.
+
+    A None time axis is tried with one step. The layers' modes are left as they are.
+    """
     def zeros(shape):
         return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), np.float32))
-    was_training = getattr(layer, "training", False)
     multi = is_multi_shape(input_shape)
-    with no_grad():
-        layer.eval()
-        try:
-            out = layer(*[zeros(s) for s in input_shape]) if multi else layer(zeros(input_shape))
-        finally:
-            if was_training:
-                layer.train()
+    with no_grad(), training_context(False):
+        out = layer([zeros(s) for s in input_shape]) if multi else layer(zeros(input_shape))
     batch = input_shape[0][0] if multi else input_shape[0]
     if isinstance(out, (list, tuple)):
         return [(batch,) + tuple(o.shape[1:]) for o in out]
@@ -83,6 +82,7 @@ def build_layer(layer, input_shape):
     """Create the layer's weights for `input_shape` unless it has them."""
     if not getattr(layer, "built", False) and hasattr(layer, "build"):
         layer.build(input_shape)
+        layer.built = True  # a Keras-style build() need not say so itself (else the first call builds again)
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,13 +128,25 @@ class Node:
         return list(self.inputs) if isinstance(self.inputs, (list, tuple)) else [self.inputs]
 
 
+_INPUT_COUNT = [0]
+_AUTO_INPUT_NAME = re.compile(r"input_layer(_\d+)?")
+
+
 def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=None):
-    """A symbolic input of `shape` (without the batch axis), the start of a functional model."""
+    """A symbolic input of `shape` (without the batch axis), the start of a functional model.
+
+    `name` ("input_layer", "input_layer_1", ... unless given) is the key of this input when a
+    model with several inputs is fed a dict.
+    """
     if batch_shape is not None:
         shape = tuple(batch_shape)[1:]
         batch_size = tuple(batch_shape)[0]
     if shape is None:
         raise ValueError("Input: give shape=(...) (without the batch axis)")
+    if name is None:
+        n = _INPUT_COUNT[0]
+        _INPUT_COUNT[0] += 1
+        name = "input_layer" if n == 0 else f"input_layer_{n}"
     return KerasTensor((batch_size,) + shape_tuple(shape), name=name, dtype=dtype)
 
 
@@ -157,6 +169,9 @@ def symbolic_call(layer, args, kwargs):
     in_shape = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else inputs.shape
     build_layer(layer, in_shape)
     node = Node(layer, inputs, dict(kwargs), output_shape(layer, in_shape))
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)  # layer.input / layer.output
+    for t in node.outputs:
+        t.name = getattr(layer, "name", None)
     return node.outputs if node.multi_output else node.outputs[0]
 
 
@@ -216,6 +231,22 @@ class Graph:
         return order
 
     @property
+    def input_names(self):
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        """The name of the layer that makes each output (Keras): the keys of per-output losses and metrics."""
+        names = []
+        for i, t in enumerate(self.outputs):
+            name = getattr(t.node.layer, "name", None) if t.node is not None else t.name
+            if t.node is not None and t.node.multi_output:
+                name = f"{name}_{t.index}" if t.index else name
+            name = name or f"output_{i}"
+            names.append(name if name not in names else f"{name}_{i}")
+        return names
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes if self.multi_input else shapes[0]
@@ -226,7 +257,16 @@ class Graph:
         return shapes if self.multi_output else shapes[0]
 
     def run(self, inputs, where="model"):
-        """The outputs for real inputs (Tensors), each node's layer called once, in order."""
+        """The outputs for real inputs (Tensors), each node's layer called once, in order.
+
+        Several inputs come as a list in the order of the model's inputs, or as a dict by input name.
+        """
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing or len(inputs) != len(self.inputs):
+                raise ValueError(f"{where}: the inputs given as a dict must be keyed by the model's input names "
+                                 f"{self.input_names}, got keys {sorted(inputs)}")
+            inputs = [inputs[n] for n in self.input_names]
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(self.inputs):
             raise ValueError(f"{where}: expected {len(self.inputs)} inputs, got {len(xs)}")
@@ -259,18 +299,25 @@ class Graph:
                           "inputs": [ref(t) for t in src] if isinstance(src, (list, tuple)) else ref(src),
                           "multi_input": isinstance(src, (list, tuple)),
                           "kwargs": n.kwargs})
-        return {"layers": [serialize_layer(layer) for layer in self.layers],
-                "inputs": [list(t.shape[1:]) for t in self.inputs],
-                "nodes": nodes,
-                "outputs": [ref(t) for t in self.outputs],
-                "multi_input": self.multi_input, "multi_output": self.multi_output}
+        config = {"layers": [serialize_layer(layer) for layer in self.layers],
+                  "inputs": [list(t.shape[1:]) for t in self.inputs],
+                  "nodes": nodes,
+                  "outputs": [ref(t) for t in self.outputs],
+                  "multi_input": self.multi_input, "multi_output": self.multi_output}
+        if any(not _AUTO_INPUT_NAME.fullmatch(n or "") for n in self.input_names):
+            config["input_names"] = self.input_names  # names the user gave: the keys of dict inputs
+        return config
 
     @staticmethod
     def from_config(config):
         """(inputs, outputs) rebuilt from get_config(): fresh layers called on fresh Inputs."""
         try:
             layers = [deserialize_layer(s) for s in config["layers"]]
-            inputs = [Input(tuple(s)) for s in config["inputs"]]
+            names = config.get("input_names") or [None] * len(config["inputs"])
+            if not isinstance(names, list) or len(names) != len(config["inputs"]) or \
+                    not all(n is None or isinstance(n, str) for n in names):
+                raise ValueError("bad input names")
+            inputs = [Input(tuple(s), name=n) for s, n in zip(config["inputs"], names)]
             node_outputs = []
 
             def get(ref):

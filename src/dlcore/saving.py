@@ -250,19 +250,29 @@ def _shape_from_json(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def serialize_compile(optimizer, loss, metrics) -> dict:
-    """The compile settings entry: names stay names, objects become {'class_name', 'config'}."""
+def serialize_compile(optimizer, loss, metrics, loss_weights=None, weighted_metrics=None) -> dict:
+    """The compile settings entry: names stay names, objects become {'class_name', 'config'}; lists
+    and dicts (one loss / metrics per output) keep their structure."""
     def ident(obj):
-        if isinstance(obj, str):
+        if isinstance(obj, str) or obj is None:
             return obj
+        if isinstance(obj, dict):
+            return {"__outputs__": {str(k): ident(v) for k, v in obj.items()}}
+        if isinstance(obj, (list, tuple)):
+            return [ident(v) for v in obj]
         if hasattr(obj, "get_config"):
             return {"class_name": type(obj).__name__, "config": obj.get_config()}
         name = getattr(obj, "__name__", None)
         if name:
             return name
         raise ValueError(f"cannot save the compile settings: {obj!r} has no get_config()")
-    return _jsonable({"optimizer": ident(optimizer), "loss": ident(loss), "metrics": [ident(m) for m in metrics]},
-                     "compile settings")
+    out = {"optimizer": ident(optimizer), "loss": ident(loss), "metrics": ident(list(metrics) if isinstance(
+        metrics, tuple) else metrics)}
+    if loss_weights is not None:
+        out["loss_weights"] = loss_weights
+    if weighted_metrics:
+        out["weighted_metrics"] = ident(weighted_metrics)
+    return _jsonable(out, "compile settings")
 
 
 def deserialize_compile(comp) -> dict:
@@ -271,7 +281,15 @@ def deserialize_compile(comp) -> dict:
     if not isinstance(comp, dict):
         raise ValueError("model file: malformed compile settings")
 
-    def resolve(spec, kind):
+    def resolve(spec, kind, depth=0):
+        if depth > MAX_NESTING:
+            raise ValueError("model file: compile settings nested too deeply")
+        if spec is None and kind != "optimizer":
+            return None
+        if isinstance(spec, list) and kind != "optimizer":
+            return [resolve(s, kind, depth + 1) for s in spec]
+        if isinstance(spec, dict) and set(spec) == {"__outputs__"} and isinstance(spec["__outputs__"], dict):
+            return {k: resolve(v, kind, depth + 1) for k, v in spec["__outputs__"].items()}
         if isinstance(spec, str):
             return (kind != "optimizer" and get_registered_object("function", spec)) or spec
         if isinstance(spec, dict) and isinstance(spec.get("class_name"), str) and isinstance(spec.get("config"), dict):
@@ -285,10 +303,18 @@ def deserialize_compile(comp) -> dict:
         raise ValueError(f"model file: malformed {kind} entry {spec!r:.80}")
 
     metrics = comp.get("metrics") or []
-    if not isinstance(metrics, list):
+    if not isinstance(metrics, (list, dict)):
         raise ValueError("model file: malformed metrics list")
-    return {"optimizer": resolve(comp.get("optimizer"), "optimizer"), "loss": resolve(comp.get("loss"), "loss"),
-            "metrics": [resolve(m, "metric") for m in metrics]}
+    out = {"optimizer": resolve(comp.get("optimizer"), "optimizer"), "loss": resolve(comp.get("loss"), "loss"),
+           "metrics": resolve(metrics, "metric")}
+    weights = comp.get("loss_weights")
+    if weights is not None:
+        if not isinstance(weights, (numbers.Real, list, dict)):
+            raise ValueError("model file: malformed loss_weights")
+        out["loss_weights"] = weights
+    if comp.get("weighted_metrics"):
+        out["weighted_metrics"] = resolve(comp["weighted_metrics"], "metric")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +333,8 @@ def _to_numpy(v):
 
 def _arrays_to_bytes(arrays: dict) -> bytes:
     from safetensors.numpy import save
-    return save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    # np.require, not np.ascontiguousarray, which turns a 0-d weight (a learned scalar) into shape (1,)
+    return save({k: np.require(v, requirements="C") for k, v in arrays.items()})
 
 
 def _bytes_to_arrays(data: bytes, what: str) -> dict:
@@ -582,6 +609,8 @@ def _check_plausible(arch, weights: dict, path):
             for k, v in obj.items():
                 walk(v, str(k), depth + 1)
         elif isinstance(obj, list):
+            if key in ("vocabulary", "idf_weights"):  # a lookup layer's tokens: data, not sizes
+                return
             if "shape" in key or key in ("inputs",):
                 dims = [d for d in obj if isinstance(d, int) and not isinstance(d, bool)]
                 if any(d < 0 for d in dims) or (dims and int(np.prod([max(d, 1) for d in dims], dtype=np.float64))

@@ -2,14 +2,17 @@
 
 A `Tensor` wraps its array together with `requires_grad`, `grad` and `_ctx`, the `Function` node
 that produced it. The engine that records nodes and runs the backward pass is `dlcore.autograd`;
-the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.ops`;
+the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.primitives`;
 the operators and methods that apply them (`t + u`, `t.sum()`, `t.relu()`) come from
-`TensorMethods` (`dlcore.tensor_methods`). This module adds what a tensor is (its array, device,
-dtype, conversions, `backward()`) and the constructors (`dl.tensor`, `zeros`, `randn`, ...).
+`TensorMethods` (`dlcore.tensor_methods`), `RearrangeMethods` (`split`, `gather`, `sort`, ...:
+`dlcore.tensor_rearrange`) and `InplaceMethods` (`+=`, `t[i] = v`, ...: `dlcore.tensor_inplace`).
+This module adds what a tensor is (its array, device, dtype, version counter, conversions,
+`backward()`) and the constructors (`dl.tensor`, `zeros`, `randn`, ...).
 Array code goes through `xp` (`numpy` or `cupy`, from `get_array_module`) so that the same body
 serves both devices.
 
-Layering, each importing only those before it: autograd <- ops <- tensor_methods <- tensor <-
+Layering, each importing only those before it: grad_mode <- autograd <- ops <- tensor_methods
+(tensor_rearrange, tensor_inplace) <- tensor <- tensor_functions (tensor_functions_rearrange) <-
 functional <- activations <- layers. The names that used to be defined here (`Function`,
 `no_grad`, the op classes, ...) are still importable from this module.
 """
@@ -20,18 +23,20 @@ import numbers
 import numpy as np
 
 from . import _random
-from .autograd import _backward
+from .autograd import _backward, _share_version
 from .cuda import require_cupy
 from .kernels._validate import refuse_masked
-from .ops import Cast, Concatenate, GetItem, Stack, get_array_module
+from .primitives import Cast, Concatenate, GetItem, Stack, get_array_module
+from .tensor_inplace import InplaceMethods, _plain_index
 from .tensor_methods import TensorMethods
+from .tensor_rearrange import RearrangeMethods
 
 # Defined in this module before autograd, ops and tensor_methods were split out of it: still
 # importable from here, where other modules and users import them from.
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad  # noqa: F401
-from .ops.math import Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub  # noqa: F401
-from .ops.reduce import Max, Mean, Sum  # noqa: F401
-from .ops.shape import Reshape, Transpose  # noqa: F401
+from .primitives.math import Abs, Add, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub  # noqa: F401
+from .primitives.reduce import Max, Mean, Sum  # noqa: F401
+from .primitives.shape import Reshape, Transpose  # noqa: F401
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -51,6 +56,7 @@ def _wrap(array, fn, index):
     t.requires_grad = fn is not None
     t._ctx = fn
     t._index = index
+    t._vc = None
     return t
 
 
@@ -64,8 +70,6 @@ def _as_array(data, dtype=None, copy=False):
         data = data.data
     refuse_masked(data, "dl.tensor", "data")
     if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
-        if data.dtype.kind not in "biufc":
-            raise TypeError(f"dl.tensor: the data must be numeric, got an array of dtype {data.dtype}")
         if dtype is not None and data.dtype != dtype:
             return data.astype(dtype)
         return data.copy() if copy else data
@@ -75,8 +79,11 @@ def _as_array(data, dtype=None, copy=False):
         except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
             raise ValueError(f"dl.tensor: the nested sequence is ragged (its rows differ in length), so it is not "
                              f"an array: {data!r:.80}; pad the rows to one length") from None
-        if arr.dtype.kind not in "biufc":  # strings, objects: dl.tensor([1, "a"]) is no numeric array
-            raise TypeError("dl.tensor: could not build an array from the given nested sequence (ragged or mixed types)")
+        if arr.dtype == object or (arr.dtype.kind in "US" and not all(
+                isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in np.array(data, dtype=object).ravel())):
+            # dl.tensor([1, "a"]) would silently be the strings ["1", "a"]; a list of strings is a string tensor
+            raise TypeError(f"dl.tensor: could not build an array from the given nested sequence (it mixes numbers "
+                            f"and strings, or holds objects): {data!r:.80}")
         if dtype is not None:
             return arr.astype(dtype)
         if arr.dtype == np.float64 and not isinstance(data, np.generic):
@@ -106,15 +113,17 @@ def _move(array, device):
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, RearrangeMethods, InplaceMethods):
     """An n-dimensional array with an optional gradient.
 
     Attributes: `data` (the NumPy/CuPy array), `grad` (an array like `data`, or None),
     `requires_grad`. Arithmetic follows NumPy broadcasting; gradients are summed back over the
-    broadcast axes. The operators and op methods come from `TensorMethods`.
+    broadcast axes. The operators and op methods come from `TensorMethods`, `RearrangeMethods` and
+    `InplaceMethods`. `_vc` is the version counter of the storage (None until first needed; see
+    `dlcore.autograd`).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "_vc", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
@@ -127,6 +136,7 @@ class Tensor(TensorMethods):
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._index = 0
+        self._vc = None
 
     # ---- facts ------------------------------------------------------------------------------
     @property
@@ -244,8 +254,10 @@ class Tensor(TensorMethods):
         return self.to(dtype=dtype)
 
     def detach(self):
-        """A tensor sharing the data, cut from the graph (requires_grad False)."""
-        return Tensor._make(self.data)
+        """A tensor sharing the data (and its version counter), cut from the graph (requires_grad False)."""
+        t = Tensor._make(self.data)
+        _share_version(self, t)
+        return t
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype not in _FLOATS:
@@ -320,17 +332,6 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype})"
-
-
-def _plain_index(index):
-    """An index with Tensors replaced by their arrays (they index; they carry no gradient)."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
 
 
 # --------------------------------------------------------------------------------------------

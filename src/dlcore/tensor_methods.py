@@ -1,23 +1,48 @@
 """The methods of Tensor that apply ops: arithmetic, comparisons, shape, reductions, math, activations.
 
 `TensorMethods` is a base class of `dlcore.tensor.Tensor` (as tinygrad's Tensor takes its operators
-from a math mixin): each method applies one Function of `dlcore.ops` to the tensor. It holds no
+from a math mixin): each method applies one Function of `dlcore.primitives` to the tensor. It holds no
 state and relies on three hooks of the class that inherits it:
 
     _other(o)        o as a tensor operand (numbers and arrays become constants)
     _cmp(o, f)       f(self.data, o) as a constant tensor (comparisons carry no gradient)
     _wrap(a, fn, i)  a constant tensor around array a (fn None, i 0)
+
+Names follow PyTorch (`clamp`, `permute`, `expand`, `swapaxes`); reductions take NumPy's `axis` /
+`keepdims` and PyTorch's `dim` / `keepdim` alike. The selection and rearrangement methods (`split`,
+`gather`, `sort`, ...) are in `tensor_rearrange.py`, the in-place ones in `tensor_inplace.py`.
 """
 from __future__ import annotations
 
-from .ops import (Abs, Add, Clip, Div, Exp, Log, LogSoftmax, MatMul, Max, Mean, Mul, Neg, Pow, PowScalar, Relu,
-                  Reshape, Sigmoid, Softmax, Sqrt, Sub, Sum, Tanh, Transpose)
+import numpy as np
+
+from .primitives import (Abs, Add, BroadcastTo, Clip, Clone, Cumsum, Div, Exp, Log, LogSoftmax, MatMul, Max, Maximum, Mean,
+                  Mul, Neg, Pow, PowScalar, Relu, Reshape, Sigmoid, Softmax, Sqrt, Sub, Sum, Tanh, Transpose, Where)
 
 
 def _axis(axis):
     if isinstance(axis, list):
         return tuple(axis)
     return axis
+
+
+def _pick(op, axis, dim, a="axis", b="dim"):
+    """`axis` or its PyTorch name `dim` (only one of them may be given)."""
+    if dim is None:
+        return axis
+    if axis is not None:
+        raise TypeError(f"{op}: got both '{a}' and '{b}' (its PyTorch name); pass one of them")
+    return dim
+
+
+def _axis_arg(op, axis, ndim):
+    """An int axis in [-ndim, ndim), normalized to [0, ndim)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: 'dim' must be an int, got {type(axis).__name__}")
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise ValueError(f"{op}: 'dim' must be in [{-max(ndim, 1)}, {max(ndim, 1)}) for a tensor with {ndim} "
+                         f"dimension(s), got {axis}")
+    return int(axis) % max(ndim, 1)
 
 
 class TensorMethods:
@@ -94,6 +119,44 @@ class TensorMethods:
 
     __hash__ = object.__hash__  # defining __eq__ alone would make tensors unhashable
 
+    # PyTorch's and NumPy's names of the comparisons
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def lt(self, o):
+        return self < o
+
+    def le(self, o):
+        return self <= o
+
+    def gt(self, o):
+        return self > o
+
+    def ge(self, o):
+        return self >= o
+
+    equal, not_equal, less, less_equal, greater, greater_equal = eq, ne, lt, le, gt, ge
+
+    # logical operators on boolean (or integer) tensors: masks for where(), no gradient
+    def __and__(self, o):
+        return self._cmp(o, lambda a, b: a & b)
+
+    def __or__(self, o):
+        return self._cmp(o, lambda a, b: a | b)
+
+    def __xor__(self, o):
+        return self._cmp(o, lambda a, b: a ^ b)
+
+    def __invert__(self):
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"~ (logical not): expected a boolean or integer tensor, got dtype {self.dtype}")
+        return self._wrap(~self.data, None, 0)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -109,14 +172,34 @@ class TensorMethods:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if len(axes) == 2 and self.ndim != 2:  # torch style: swap two axes
-            perm = list(range(self.ndim))
-            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
-            axes = tuple(perm)
+            return self.swapaxes(*axes)
         return Transpose.apply(self, axes=axes or None)
+
+    def permute(self, *dims):
+        """The axes in the order `dims` (PyTorch's name of NumPy's `transpose(axes)`)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: 'dims' must order all {self.ndim} axes once each, got {dims}")
+        return Transpose.apply(self, axes=tuple(int(d) % self.ndim for d in dims))
+
+    def swapaxes(self, axis0, axis1):
+        """The tensor with axes `axis0` and `axis1` exchanged (a view)."""
+        perm = list(range(self.ndim))
+        i, j = _axis_arg("swapaxes", axis0, self.ndim), _axis_arg("swapaxes", axis1, self.ndim)
+        perm[i], perm[j] = perm[j], perm[i]
+        return Transpose.apply(self, axes=tuple(perm))
+
+    swapdims = swapaxes
 
     @property
     def T(self):
         return Transpose.apply(self, axes=None)
+
+    @property
+    def mT(self):
+        """The last two axes swapped (a batch of matrices transposed)."""
+        return self.swapaxes(-1, -2)
 
     def squeeze(self, axis=None):
         shape = self.shape
@@ -134,12 +217,40 @@ class TensorMethods:
 
     expand_dims = unsqueeze
 
-    # ---- reductions -------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def broadcast_to(self, shape):
+        """A read-only view repeated along new or size-1 axes to `shape` (NumPy's broadcasting rules)."""
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+        try:
+            np.broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast to {shape}") from None
+        if np.broadcast_shapes(self.shape, shape) != shape:
+            raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast to {shape}")
+        return BroadcastTo.apply(self, shape=shape)
 
-    def mean(self, axis=None, keepdims=False):
-        return Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
+    def expand(self, *sizes):
+        """PyTorch's broadcast_to: -1 keeps an axis's size."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+        return self.broadcast_to(shape)
+
+    def expand_as(self, other):
+        return self.broadcast_to(other.shape)
+
+    def clone(self):
+        """A copy with storage of its own; differentiable (the gradient passes unchanged)."""
+        return Clone.apply(self)
+
+    # ---- reductions -------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _pick("sum", axis, dim), _pick("sum", keepdims or None, keepdim, "keepdims", "keepdim")
+        return Sum.apply(self, axis=_axis(axis), keepdims=bool(keepdims))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _pick("mean", axis, dim), _pick("mean", keepdims or None, keepdim, "keepdims", "keepdim")
+        return Mean.apply(self, axis=_axis(axis), keepdims=bool(keepdims))
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims, sign=1)
@@ -147,15 +258,52 @@ class TensorMethods:
     def min(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims, sign=-1)
 
-    def var(self, axis=None, keepdims=False):
-        d = self - self.mean(axis, keepdims=True)
-        return (d * d).mean(axis, keepdims=keepdims)
+    def var(self, axis=None, keepdims=False, *, correction=None, ddof=None, unbiased=None, dim=None, keepdim=None):
+        """Variance over `axis` (all axes by default): sum((x - mean)^2) / (N - correction).
 
-    def argmax(self, axis=None):
-        return self._wrap(self.data.argmax(axis=axis), None, 0)
+        `correction` (PyTorch) = `ddof` (NumPy); `unbiased=True` is correction 1. The default is 0,
+        the population variance, as in NumPy and Keras (`keras.ops.var`); PyTorch's `var` defaults
+        to 1: pass `correction=1` for its result.
+        """
+        axis = _axis(_pick("var", axis, dim))
+        keepdims = bool(_pick("var", keepdims or None, keepdim, "keepdims", "keepdim"))
+        c = _correction("var", correction, ddof, unbiased)
+        m = self.mean(axis, keepdims=True)
+        d = self - m
+        n = self.size // max(m.size, 1) if self.size else 0
+        return (d * d).sum(axis, keepdims=keepdims) / max(n - c, 0)
 
-    def argmin(self, axis=None):
-        return self._wrap(self.data.argmin(axis=axis), None, 0)
+    def std(self, axis=None, keepdims=False, *, correction=None, ddof=None, unbiased=None, dim=None, keepdim=None):
+        """Standard deviation: the square root of `var` (same arguments; population by default)."""
+        return self.var(axis, keepdims, correction=correction, ddof=ddof, unbiased=unbiased, dim=dim,
+                        keepdim=keepdim).sqrt()
+
+    def cumsum(self, axis=None, *, dim=None):
+        """Cumulative sum along `axis` (`dim`); None sums over the flattened tensor, as NumPy does."""
+        axis = _pick("cumsum", axis, dim)
+        if axis is not None:
+            axis = _axis_arg("cumsum", axis, self.ndim)
+        return Cumsum.apply(self, axis=axis)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices of the maxima along `axis` (over the flattened tensor when None); int64, no gradient."""
+        return self._arg("argmax", axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices of the minima along `axis` (over the flattened tensor when None); int64, no gradient."""
+        return self._arg("argmin", axis, keepdims, dim, keepdim)
+
+    def _arg(self, op, axis, keepdims, dim, keepdim):
+        axis = _pick(op, axis, dim)
+        keepdims = bool(_pick(op, keepdims or None, keepdim, "keepdims", "keepdim"))
+        if axis is not None:
+            axis = _axis_arg(op, axis, self.ndim)
+        if self.size == 0:
+            raise ValueError(f"{op}: the tensor is empty (shape {self.shape}); there is no extreme to point at")
+        out = getattr(self.data, op)(axis=axis)
+        if keepdims:
+            out = out.reshape((1,) * self.ndim) if axis is None else self.xp.expand_dims(out, axis)
+        return self._wrap(out.astype(np.int64, copy=False), None, 0)
 
     # ---- elementwise math -------------------------------------------------------------------
     def exp(self):
@@ -170,10 +318,38 @@ class TensorMethods:
     def abs(self):
         return Abs.apply(self)
 
-    def clip(self, min=None, max=None):
-        return Clip.apply(self, lo=min, hi=max)
+    def clamp(self, min=None, max=None):
+        """Clip to [min, max] (either may be None). Bounds may be numbers or tensors (broadcast); the
+        gradient goes to the input where min <= x <= max, else to the bound that was taken."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' and 'max' must be given")
+        if (min is None or isinstance(min, (int, float))) and (max is None or isinstance(max, (int, float))):
+            return Clip.apply(self, lo=min, hi=max)
+        out = self
+        if min is not None:
+            lo = self._other(min)
+            out = Where.apply(lo, out, cond=out.data < lo.data)
+        if max is not None:
+            hi = self._other(max)
+            out = Where.apply(hi, out, cond=out.data > hi.data)
+        return out
 
-    clamp = clip
+    clip = clamp
+
+    def maximum(self, other):
+        """The elementwise maximum with `other` (broadcast); ties split the gradient in halves."""
+        return Maximum.apply(self, self._other(other), sign=1)
+
+    def minimum(self, other):
+        """The elementwise minimum with `other` (broadcast); ties split the gradient in halves."""
+        return Maximum.apply(self, self._other(other), sign=-1)
+
+    def where(self, condition, other):
+        """self where `condition` holds, else `other` (PyTorch's `x.where(cond, y)`)."""
+        cond = condition.data if hasattr(condition, "_ctx") else self.xp.asarray(condition)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: 'condition' must be a boolean tensor, got dtype {cond.dtype}")
+        return Where.apply(self, self._other(other), cond=cond)
 
     def pow(self, p):
         return self ** p
@@ -181,7 +357,7 @@ class TensorMethods:
     def neg(self):
         return Neg.apply(self)
 
-    # ---- activations (the Functions of dlcore.ops.activation; dlcore.functional applies the same) --
+    # ---- activations (the Functions of dlcore.primitives.activation; dlcore.functional applies the same) --
     def relu(self):
         return Relu.apply(self)
 
@@ -196,3 +372,17 @@ class TensorMethods:
 
     def log_softmax(self, axis=-1):
         return LogSoftmax.apply(self, axis=int(axis))
+
+
+def _correction(op, correction, ddof, unbiased):
+    given = [(n, v) for n, v in (("correction", correction), ("ddof", ddof), ("unbiased", unbiased)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: pass one of 'correction', 'ddof' and 'unbiased', got {[n for n, _ in given]}")
+    if not given:
+        return 0
+    name, value = given[0]
+    if name == "unbiased":
+        return 1 if value else 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{op}: '{name}' must be a non-negative number, got {value!r}")
+    return value

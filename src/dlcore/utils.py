@@ -1,13 +1,46 @@
-"""Training utilities: the Keras-style progress bar and plot_history."""
+"""Utilities: the Keras-style progress bar and plot_history; get_file and the data helpers (re-exported)."""
 from __future__ import annotations
 
+import random
 import re
 import sys
 import time
 
 import numpy as np
 
+from .data import normalize, to_categorical
+from .dataset_utils import (image_dataset_from_directory, pad_sequences, split_dataset, text_dataset_from_directory,
+                            timeseries_dataset_from_array)
+from ._random import manual_seed
+from .file_utils import DownloadError, dlcore_home, extract_archive, get_file, hash_file, validate_file
+
 __all__ = ["Progbar", "plot_history", "format_time_per_step"]
+__all__ += ["get_file", "dlcore_home", "hash_file", "validate_file", "extract_archive", "DownloadError",
+            "to_categorical", "normalize", "pad_sequences", "split_dataset", "timeseries_dataset_from_array",
+            "image_dataset_from_directory", "text_dataset_from_directory"]
+__all__ += ["set_random_seed"]
+
+
+def set_random_seed(seed):
+    """Seed Python's `random`, NumPy's global generator and dlcore's (`dl.manual_seed`), as Keras's
+    keras.utils.set_random_seed seeds Python, NumPy and its backend.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+
+    dl.utils.set_random_seed(42)
+    a = dl.randn(3).numpy()
+    dl.utils.set_random_seed(42)
+    print(bool((a == dl.randn(3).numpy()).all()))     # True
+    ```
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"set_random_seed: seed must be an int, got {type(seed).__name__}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2 ** 32)
+    manual_seed(int(seed))
 
 
 def snake_case(name: str) -> str:

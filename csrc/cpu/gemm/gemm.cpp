@@ -2,12 +2,14 @@
 // microkernels. The algorithm and the microkernel contract are described in gemm.h.
 #include "cpu/gemm/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
+#include <numeric>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -19,6 +21,7 @@
 #include "common/scalar_math.h"
 #include "cpu/cpu.h"
 #include "cpu/scratch.h"
+#include "cpu/thread_pool.h"
 
 namespace dlcore::cpu {
 namespace {
@@ -60,6 +63,8 @@ void pack_rows(int64_t cnt, int64_t kc, const T* src, int64_t ld, int w, T* dst)
       case 6: return pack_rows_full<T, 6>(kc, src, ld, dst);
       case 8: return pack_rows_full<T, 8>(kc, src, ld, dst);
       case 16: return pack_rows_full<T, 16>(kc, src, ld, dst);
+      case 12: return pack_rows_full<T, 12>(kc, src, ld, dst);
+      case 14: return pack_rows_full<T, 14>(kc, src, ld, dst);
       case 32: return pack_rows_full<T, 32>(kc, src, ld, dst);
       default: break;
     }
@@ -147,14 +152,16 @@ struct Blocking {
 template <typename T>
 Blocking blocking_for(const GemmUkrInfo<T>& u) {
   const CacheSizes& cs = cache_sizes();
+  const GemmTuning& tu = gemm_tuning();
   const int64_t sz = sizeof(T);
   Blocking b;
   // KC: the depth of one pass over a C tile. Deeper passes load and store C less often: on Zen 4
   // 384..512 were best, 256 10% and 128 20% slower at 1024^3. The B micro-panel (KC x NR) then
   // lives in L2, which streams it at several times the kernel's rate, and the A micro-panel in L1.
-  b.kc = kGemmKc;
-  // MC: an A block (MC x KC) fills about half of L2 ...
-  b.mc = std::max<int64_t>(u.mr, (cs.l2 / 2) / (b.kc * sz) / u.mr * u.mr);
+  // The tuning pass measures it (gemm_tuning().kc, 512 by default).
+  b.kc = tu.kc;
+  // MC: an A block (MC x KC) fills about half of L2 (the tuning pass may choose less) ...
+  b.mc = std::max<int64_t>(u.mr, (cs.l2 / tu.a_block_l2_div) / (b.kc * sz) / u.mr * u.mr);
   // ... and NC: a B block (KC x NC) a quarter of L3 (shared by the threads).
   b.nc = std::clamp<int64_t>((cs.l3 / 4) / (b.kc * sz) / u.nr * u.nr, u.nr, 8192);
   // Driver 2 reads B in place only while B fits in that quarter of L3 too: a larger B (the weight
@@ -193,6 +200,19 @@ struct Problem {
   int64_t a_i0 = 0;
 };
 
+// Whether a B micro-panel read in place (kc rows, rs_b elements apart) keeps its place in L2 while
+// the A panels of a block stream past it. Rows a power-of-two multiple of 64 bytes apart share
+// few L2 sets: 4 KiB apart, a 1 MiB 16-way L2 holds 256 such rows, fewer than one panel of
+// KC = 512, and each A panel would fetch the B panel from L3 again. Those strides (B 1024 floats
+// wide, say) are packed instead. The count assumes 8 ways, the fewest of the caches dlcore meets.
+bool b_panel_fits_l2(int64_t rs_b_bytes, int64_t kc) {
+  constexpr int64_t kLine = 64, kWays = 8;
+  const int64_t sets = std::max<int64_t>(cache_sizes().l2 / kLine / kWays, 1);
+  if (rs_b_bytes % kLine != 0) return true;  // rows straddle lines: they spread over the sets
+  const int64_t g = std::gcd(rs_b_bytes / kLine % sets, sets);
+  return sets / (g == 0 ? sets : g) * kWays >= 2 * kc;
+}
+
 // Split K into equal blocks of at most kc (no thin last block).
 int64_t balanced_kc(int64_t k, int64_t kc) { return ceil_div(k, ceil_div(k, kc)); }
 
@@ -207,10 +227,11 @@ void macro_kernel(const GemmUkrInfo<T>& u, int64_t mc, int64_t nc, int64_t jp0, 
   for (int64_t jp = jp0; jp < jp1; ++jp) {
     const int64_t jr = jp * nr, ncols = std::min<int64_t>(nr, nc - jr);
     const auto [bp, ldb] = bpanel(jp);
+    const GemmUkr<T> ukr = u.ukr_edge && ncols <= u.nr_edge ? u.ukr_edge : u.ukr;
     for (int64_t ir = 0; ir < mc; ir += mr) {
       const int64_t rows = std::min<int64_t>(mr, mc - ir);
       T* ct = c + ir * ldc + jr;
-      u.ukr(rows, ncols, kc, ap + ir * kc, bp, ldb, ct, ldc, alpha, beta);
+      ukr(rows, ncols, kc, ap + ir * kc, bp, ldb, ct, ldc, alpha, beta);
       if (ep) {
         GemmEpilogue<T> ep_t = *ep;
         if (ep_t.bias) ep_t.bias += jr;
@@ -242,7 +263,10 @@ void pack_a_block(const Problem<T>& P, int mr, int64_t ic, int64_t mc, int64_t p
 template <typename T>
 void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
   const int mr = u.dot_mr, nj = 4;
-  const int64_t kc_max = balanced_kc(P.k, 512);  // a few rows of A and all of B^T stay in L1/L2
+  // K blocks keep a few rows of A and all of B^T in L1/L2; when all of B^T fits in 64 KiB there is
+  // one block, so that each row of A is streamed once, start to end (in blocks of 512, A's rows
+  // were walked in 2 KiB pieces a row apart, which the prefetchers follow poorly).
+  const int64_t kc_max = P.n * P.k * int64_t(sizeof(T)) <= (64 << 10) ? P.k : balanced_kc(P.k, 512);
   const int64_t ldbt = round_up(kc_max, 16);
   T* bt = scratch_b<T>(P.n * ldbt);
   for (int64_t pc = 0; pc < P.k; pc += kc_max) {
@@ -265,6 +289,17 @@ void gemm_dot_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
       }
     }
   }
+}
+
+// ---- Driver 0: a few rows of A and a row-major B: the row-vector kernel ---------------------------
+//
+// A vector-matrix product (batch-1 inference, m = 1) reads each element of B once and does one FMA
+// with it: it is bound by reading B. Packing B would read it twice and write it once; the register
+// tile would waste MR - m of its rows. The row-vector kernel streams B's rows where they lie.
+template <typename T>
+void gemm_rowvec_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
+  u.rowvec(P.m, P.n, P.k, P.a, P.rs_a, P.cs_a, P.b, P.rs_b, P.c, P.ldc, P.alpha, P.beta);
+  apply_epilogue(P.c, P.ldc, P.m, P.n, P.ep);
 }
 
 // ---- Driver 2: B read in place (row-major B), one thread ----------------------------------------
@@ -300,6 +335,10 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   }
 }
 
+// Tasks per thread of a split C: a few, so that a thread the OS runs late (a neighbour's pool
+// spinning on its core) holds up only a small share of the call (thread_pool.h).
+constexpr int kTasksPerThread = 4;
+
 // Threads take disjoint blocks of C (rows when there are enough, else column panels, in multiples
 // of mr and nr) and each runs serial(sub-problem) on its block: no shared buffers, no barriers.
 template <typename T, class Serial>
@@ -308,8 +347,9 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
   const bool by_rows = row_panels >= 2 * nt || row_panels >= col_panels;
   const int64_t parts = by_rows ? row_panels : col_panels;
   nt = int(std::min<int64_t>(nt, parts));
-  auto part = [&](int t) {
-    const int64_t p0 = parts * t / nt, p1 = parts * (t + 1) / nt;
+  const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * kTasksPerThread) : 1;
+  auto part = [&](int64_t t) {
+    const int64_t p0 = parts * t / tasks, p1 = parts * (t + 1) / tasks;
     Problem<T> S = P;
     if (by_rows) {
       const int64_t r0 = p0 * mr, r1 = std::min(P.m, p1 * mr);
@@ -325,21 +365,20 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
     }
     if (S.m > 0 && S.n > 0) serial(S);
   };
-  if (nt <= 1) return part(0);
-  // The runtime may grant fewer threads than asked (inside another parallel region, say): the
-  // threads it gives take the parts in turn.
-#pragma omp parallel num_threads(nt)
-  for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads()) part(t);
+  parallel_tasks(tasks, nt, part);
 }
 
 // ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
+//
+// For each B block: the threads pack its panels (one task per share), then compute with it. When m
+// has enough MR panels for every thread to get a full-height block, each task packs and multiplies
+// its own A blocks (split ic); otherwise each A block is packed by all and multiplied by all, each
+// task taking a range of B panels (split jr). The end of each parallel_tasks call is the barrier.
 template <typename T>
 void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk, int nt) {
   const int mr = u.mr, nr = u.nr;
   const int64_t m = P.m, n = P.n, k = P.k;
 
-  // Split the ic loop when every thread gets at least one full-height block of MR panels;
-  // otherwise all threads share one A block and split the jr loop.
   int64_t n_ic = ceil_div(m, blk.mc);
   bool split_ic = false;
   int64_t mc_eff = std::min(blk.mc, round_up(m, mr));
@@ -355,55 +394,46 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
   T* bbuf = scratch_b<T>(kc_max * nc_max);
   T* abuf_shared = split_ic ? nullptr : scratch_a<T>(mc_eff * kc_max);
 
-  // The body every thread runs; work is split by hand (not `omp for`) so that it is also correct
-  // when run by one thread inside someone else's parallel region.
-  auto body = [&](int tid, int nth) {
-    auto barrier = [nth] {
-      if (nth > 1) {
-#pragma omp barrier
-      }
-    };
-    T* ap_own = split_ic ? scratch_a<T>(mc_eff * kc_max) : nullptr;
-    for (int64_t jc = 0; jc < n; jc += nc_max) {
-      const int64_t nc = std::min(nc_max, n - jc);
-      const int64_t n_panels = ceil_div(nc, nr);
-      GemmEpilogue<T> ep_j = P.ep;
-      if (ep_j.bias) ep_j.bias += jc;
-      for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, k - pc);
-        const T beta = pc == 0 ? P.beta : T(1);
-        const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, n - jc);
+    const int64_t n_panels = ceil_div(nc, nr);
+    GemmEpilogue<T> ep_j = P.ep;
+    if (ep_j.bias) ep_j.bias += jc;
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const T beta = pc == 0 ? P.beta : T(1);
+      const GemmEpilogue<T>* ep = pc + kc == k ? &ep_j : nullptr;
 
-        for (int64_t jp = n_panels * tid / nth; jp < n_panels * (tid + 1) / nth; ++jp)
+      parallel_ranges(n_panels, int64_t(nt) * kTasksPerThread, nt, [&](int64_t jp0, int64_t jp1) {
+        for (int64_t jp = jp0; jp < jp1; ++jp)
           pack_panel(std::min<int64_t>(nr, nc - jp * nr), kc, P.b + pc * P.rs_b + (jc + jp * nr) * P.cs_b, P.rs_b,
                      P.cs_b, nr, bbuf + jp * nr * kc);
-        barrier();
-        auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
+      });
+      auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
 
-        if (split_ic) {
-          for (int64_t bi = n_ic * tid / nth; bi < n_ic * (tid + 1) / nth; ++bi) {
+      if (split_ic) {
+        parallel_ranges(n_ic, n_ic, nt, [&](int64_t bi0, int64_t bi1) {
+          T* ap = scratch_a<T>(mc_eff * kc_max);  // the running thread's own
+          for (int64_t bi = bi0; bi < bi1; ++bi) {
             const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
-            pack_a_block(P, mr, ic, mc, pc, kc, ap_own, 0, ceil_div(mc, mr));
-            macro_kernel(u, mc, nc, 0, n_panels, kc, ap_own, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
+            pack_a_block(P, mr, ic, mc, pc, kc, ap, 0, ceil_div(mc, mr));
+            macro_kernel(u, mc, nc, 0, n_panels, kc, ap, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
           }
-        } else {
-          for (int64_t ic = 0; ic < m; ic += mc_eff) {
-            const int64_t mc = std::min(mc_eff, m - ic);
-            const int64_t a_panels = ceil_div(mc, mr);
-            pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, a_panels * tid / nth, a_panels * (tid + 1) / nth);
-            barrier();
-            macro_kernel(u, mc, nc, n_panels * tid / nth, n_panels * (tid + 1) / nth, kc, abuf_shared, bpanel,
-                         P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta, ep);
-            barrier();
-          }
+        });
+      } else {
+        for (int64_t ic = 0; ic < m; ic += mc_eff) {
+          const int64_t mc = std::min(mc_eff, m - ic);
+          parallel_ranges(ceil_div(mc, mr), nt, nt, [&](int64_t p0, int64_t p1) {
+            pack_a_block(P, mr, ic, mc, pc, kc, abuf_shared, p0, p1);
+          });
+          parallel_ranges(n_panels, int64_t(nt) * kTasksPerThread, nt, [&](int64_t jp0, int64_t jp1) {
+            macro_kernel(u, mc, nc, jp0, jp1, kc, abuf_shared, bpanel, P.c + ic * P.ldc + jc, P.ldc, P.alpha, beta,
+                         ep);
+          });
         }
-        barrier();  // bbuf is repacked next
       }
     }
-  };
-  if (nt <= 1) return body(0, 1);
-#pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
+  }
 }
 
 }  // namespace
@@ -435,13 +465,52 @@ const GemmUkrInfo<T>& with_narrow(const GemmUkrInfo<T>& u, int64_t n) {
   return u.narrow && n <= u.narrow->nr ? *u.narrow : u;
 }
 
+namespace {
+GemmTuning& tuning_slot() {
+  static GemmTuning t;
+  return t;
+}
+}  // namespace
+
+const GemmTuning& gemm_tuning() { return tuning_slot(); }
+
+int gemm_ukr_f32_variants(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return int(std::size(gemm_ukr_avx512_f32));
+    case Isa::avx2: return int(std::size(gemm_ukr_avx2_f32));
+    default: return int(std::size(gemm_ukr_generic_f32));
+  }
+}
+
+const GemmUkrInfo<float>& gemm_ukr_f32_variant(Isa isa, int i) {
+  if (i < 0 || i >= gemm_ukr_f32_variants(isa))
+    throw std::invalid_argument("gemm_ukr_f32_variant: no variant " + std::to_string(i) + " for " + isa_name(isa));
+  switch (isa) {
+    case Isa::avx512: return gemm_ukr_avx512_f32[i];
+    case Isa::avx2: return gemm_ukr_avx2_f32[i];
+    default: return gemm_ukr_generic_f32[i];
+  }
+}
+
+void set_gemm_tuning(const GemmTuning& t) {
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    const int v = t.ukr_f32[int(isa)];
+    if (v < 0 || v >= gemm_ukr_f32_variants(isa))
+      throw std::invalid_argument(std::string("set_gemm_tuning: ukr_f32 for ") + isa_name(isa) + " must be in [0, " +
+                                  std::to_string(gemm_ukr_f32_variants(isa)) + "), got " + std::to_string(v));
+  }
+  if (t.kc < 64 || t.kc > 2048)
+    throw std::invalid_argument("set_gemm_tuning: kc must be in [64, 2048], got " + std::to_string(t.kc));
+  if (t.a_block_l2_div < 1 || t.a_block_l2_div > 8)
+    throw std::invalid_argument("set_gemm_tuning: a_block_l2_div must be in [1, 8], got " +
+                                std::to_string(t.a_block_l2_div));
+  tuning_slot() = t;
+}
+
 template <>
 const GemmUkrInfo<float>& gemm_ukr<float>(int64_t n) {
-  switch (active_isa()) {
-    case Isa::avx512: return with_narrow(gemm_ukr_avx512_f32, n);
-    case Isa::avx2: return with_narrow(gemm_ukr_avx2_f32, n);
-    default: return gemm_ukr_generic_f32;
-  }
+  const Isa isa = active_isa();
+  return with_narrow(gemm_ukr_f32_variant(isa, tuning_slot().ukr_f32[int(isa)]), n);
 }
 
 template <>
@@ -458,7 +527,66 @@ constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 
 namespace {
 
-// The driver for one call (gemm.h describes the choice).
+enum class Driver { dot, b_in_place, b_packed, rowvec };
+
+// The choice for one call (gemm.h describes the drivers).
+template <typename T>
+struct Choice {
+  Driver driver;
+  const GemmUkrInfo<T>* u;
+  Blocking blk;
+  int nt;
+  int64_t edge_dot = 0;  // the last columns, run by the dot driver instead (see run)
+};
+
+template <typename T>
+Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, int64_t rs_b, int64_t cs_b,
+                 int max_threads) {
+  Choice<T> c;
+  c.u = &gemm_ukr<T>(n);
+  // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
+  // costs more than it saves.
+  int nt = max_threads > 0 ? max_threads : num_threads();
+  if (2 * m * n * k < kMinParallelFlops) nt = 1;
+  c.nt = std::min(nt, threads_for(2 * m * n * k));
+  // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !a_packer && cs_a == 1 && n <= 16 && k >= 16) {
+    c.driver = Driver::dot, c.u = &ud, c.blk = Blocking{balanced_kc(k, 512), ud.dot_mr, 4, 0};
+    return c;
+  }
+  // At most four rows of A and a row-major B: the row-vector kernel (driver 0).
+  if (const GemmUkrInfo<T>& ur = gemm_ukr<T>(); ur.rowvec && !a_packer && m <= 4 && cs_b == 1) {
+    c.driver = Driver::rowvec, c.u = &ur, c.blk = Blocking{k, m, 64, 0};
+    return c;
+  }
+  // A short C (a few row panels): the float32 variant whose MR pads m least (the tuned one on a tie),
+  // so that m = 16 does not run two 12-row panels.
+  if constexpr (std::is_same_v<T, float>) {
+    const Isa isa = active_isa();
+    if (c.u == &gemm_ukr<T>() && m <= 4 * c.u->mr)
+      for (int v = 0; v < gemm_ukr_f32_variants(isa); ++v) {
+        const GemmUkrInfo<T>& cand = gemm_ukr_f32_variant(isa, v);
+        if (round_up(m, cand.mr) < round_up(m, c.u->mr)) c.u = &cand;
+      }
+  }
+  c.blk = blocking_for(*c.u);
+  c.blk.kc = balanced_kc(k, c.blk.kc);  // the depth the drivers use (equal blocks)
+  // Row-major B whose panels keep their place in L2, at most a couple of A blocks per thread to
+  // reuse each B panel, and B cache-sized or few rows of A (a B from DRAM is read once in place;
+  // packing it would read it twice and write it once): packing B would cost more than it saves
+  // (driver 2). Otherwise pack B once, shared by the threads (driver 3).
+  const bool few_rows = m <= 64;  // each B panel read at most eight times (MR >= 8)
+  const bool in_place = cs_b == 1 && m <= 2 * c.blk.mc &&
+                        (few_rows || (k * n <= c.blk.b_in_place_max &&
+                                      b_panel_fits_l2(rs_b * int64_t(sizeof(T)), c.blk.kc)));
+  c.driver = in_place ? Driver::b_in_place : Driver::b_packed;
+  // A C a few columns wider than a multiple of the narrowest tile (n = 33, 65): those columns would
+  // cost a whole tile's work each. With A row-major they go to the dot driver instead.
+  const int64_t w = c.u->ukr_edge ? c.u->nr_edge : c.u->nr, e = n % w;
+  if (n > w && e > 0 && e <= 4 && !a_packer && cs_a == 1 && k >= 16 && gemm_ukr<T>().dot[0]) c.edge_dot = e;
+  return c;
+}
+
 template <typename T>
 void run(const Problem<T>& P, int max_threads) {
   const int64_t m = P.m, n = P.n, k = P.k;
@@ -468,24 +596,25 @@ void run(const Problem<T>& P, int max_threads) {
     apply_epilogue(P.c, P.ldc, m, n, P.ep);
     return;
   }
-  const GemmUkrInfo<T>& u = gemm_ukr<T>(n);
-
-  // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
-  // costs more than it saves.
-  int nt = max_threads > 0 ? max_threads : num_threads();
-  if (2 * m * n * k < kMinParallelFlops) nt = 1;
-  nt = std::min(nt, threads_for(2 * m * n * k));
-
-  // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
-  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !P.pa && P.cs_a == 1 && n <= 16 && k >= 16)
-    return split_c(P, ud.dot_mr, 4, nt, [&](const Problem<T>& S) { gemm_dot_rows(S, ud); });
-  const Blocking blk = blocking_for(u);
-  // Row-major B, cache-sized, and at most a couple of A blocks per thread to reuse each B panel:
-  // packing B would cost more than it saves (driver 2). Otherwise pack B once, shared by the
-  // threads (driver 3).
-  if (P.cs_b == 1 && m <= 2 * blk.mc && k * n <= blk.b_in_place_max)
-    return split_c(P, u.mr, u.nr, nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, blk); });
-  gemm_packed(P, u, blk, nt);
+  const Choice<T> c = choose<T>(m, n, k, P.pa != nullptr, P.cs_a, P.rs_b, P.cs_b, max_threads);
+  if (c.edge_dot) {
+    Problem<T> L = P, R = P;
+    L.n = n - c.edge_dot;
+    R.n = c.edge_dot, R.b += L.n * P.cs_b, R.c += L.n;
+    if (R.ep.bias) R.ep.bias += L.n;
+    run(L, max_threads);
+    return run(R, max_threads);
+  }
+  const GemmUkrInfo<T>& u = *c.u;
+  switch (c.driver) {
+    case Driver::dot:
+      return split_c(P, u.dot_mr, 4, c.nt, [&](const Problem<T>& S) { gemm_dot_rows(S, u); });
+    case Driver::b_in_place:
+      return split_c(P, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); });
+    case Driver::b_packed: return gemm_packed(P, u, c.blk, c.nt);
+    case Driver::rowvec:
+      return split_c(P, 4, 64, c.nt, [&](const Problem<T>& S) { gemm_rowvec_rows(S, u); });
+  }
 }
 
 }  // namespace
@@ -508,6 +637,18 @@ void gemm_pack_panel(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t 
   pack_panel(cnt, kc, src, sp, si, w, dst);
 }
 
+template <typename T>
+GemmPlan gemm_plan(int64_t m, int64_t n, int64_t k, int64_t rs_a, int64_t cs_a, int64_t rs_b, int64_t cs_b,
+                   int max_threads) {
+  (void)rs_a;
+  const Choice<T> c = choose<T>(m, n, k, false, cs_a, rs_b, cs_b, max_threads);
+  static const char* const names[] = {"dot", "b_in_place", "b_packed", "rowvec"};
+  const bool dot = c.driver == Driver::dot;
+  return {names[int(c.driver)], c.u->name, dot ? c.u->dot_mr : c.u->mr, dot ? 4 : c.u->nr,
+          dot || !c.u->ukr_edge ? (dot ? 4 : c.u->nr) : c.u->nr_edge, int(c.edge_dot), c.nt, c.blk.kc, c.blk.mc,
+          c.blk.nc};
+}
+
 template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
                           int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
@@ -516,6 +657,8 @@ template void gemm_packed_a<float>(int64_t, int64_t, int64_t, float, const GemmA
                                    int64_t, int64_t, float, float*, int64_t, const GemmEpilogue<float>&, int);
 template void gemm_packed_a<double>(int64_t, int64_t, int64_t, double, const GemmAPacker<double>&, const double*,
                                     int64_t, int64_t, double, double*, int64_t, const GemmEpilogue<double>&, int);
+template GemmPlan gemm_plan<float>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int);
+template GemmPlan gemm_plan<double>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int);
 template void gemm_pack_panel<float>(int64_t, int64_t, const float*, int64_t, int64_t, int, float*);
 template void gemm_pack_panel<double>(int64_t, int64_t, const double*, int64_t, int64_t, int, double*);
 template void apply_epilogue<float>(float*, int64_t, int64_t, int64_t, const GemmEpilogue<float>&);

@@ -20,16 +20,22 @@
 // block fills about half of L2, a B block a quarter of L3. The bias + activation epilogue runs on
 // each C tile right after its last K block, while the tile is still in cache.
 //
-// Three drivers share the microkernels (gemm.cpp picks one per call):
+// Four drivers share the microkernels (gemm.cpp picks one per call):
+//   0. row vector: m <= 4 and B row-major (batch-1 inference). B is streamed row by row from where
+//      it lies, each element read once; see the row-vector kernel below.
 //   1. dot products: C narrow (n <= 16) and A row-major. Every C element is a dot product of a row
 //      of A, read in place, with a row of B^T (packed, n x k, tiny); see the dot kernel below.
-//   2. B in place: B row-major, m at most two A blocks and B no larger than a quarter of L3. The
-//      five loops above without packing B: each full NR-wide panel of B is handed to the microkernel
-//      where it lies (ldb = B's row stride), only the narrower last panel is packed. Packing B (a
-//      full read and write of B) does not pay off when few rows of A reuse each panel, unless B
-//      must come from DRAM, which the packing loop streams far better than the microkernel.
+//   2. B in place: B row-major, m at most two A blocks, and B no larger than a quarter of L3 or m at
+//      most four A panels. The five loops above without packing B: each full NR-wide panel of B is
+//      handed to the microkernel where it lies (ldb = B's row stride), only the narrower last panel
+//      is packed. Packing B (a full read and write of B) does not pay off when few rows of A reuse
+//      each panel, unless B must come from DRAM for many rows, which the packing loop streams far
+//      better than the microkernel. With more than four A panels, never when B's row stride is a
+//      multiple of a power of two that folds a panel's rows into a few L2 sets (b_panel_fits_l2 in
+//      gemm.cpp): B 1024 floats wide, read in place, would reload each panel from L3 for every A
+//      panel.
 //   3. B packed: everything else, the loops above as written.
-// Threads: drivers 1 and 2 give each thread its own block of C rows (or of C column panels when m
+// Threads: drivers 0, 1 and 2 give each thread its own block of C rows (or of C column panels when m
 // has too few row panels) and run the serial driver on it, with no barrier. Driver 3 packs each B
 // block once, shared by the threads, then splits the ic loop when m has enough blocks for every
 // thread, otherwise the jr loop. Calls under ~4 Mflop run on one thread: waking a second one, and
@@ -79,6 +85,7 @@
 #include <cstdint>
 
 #include "common/codes.h"  // enum class Epilogue
+#include "cpu/cpu.h"       // Isa
 
 namespace dlcore::cpu {
 
@@ -100,6 +107,20 @@ template <typename T>
 using GemmRowsUkr = void (*)(int64_t m, int64_t n, int64_t taps, int64_t k, const T* const* a, const T* b,
                              int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
 
+// The row-vector kernel for a few rows of A against a wide B read in place (batch-1 inference:
+// a vector-matrix product), the contract:
+//
+//   void rowvec(int64_t m, int64_t n, int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+//               int64_t ldb, T* c, int64_t ldc, T alpha, T beta);          m <= 4
+//
+//   a: element (i, p) at a[i * rs_a + p * cs_a]; b: row-major, b[p * ldb + j]; c: row-major.
+//   Computes C := beta * C + alpha * A B on the m x n block (beta == 0: C is never read). B is
+//   streamed row by row, each row read once from where it lies (contiguous, so the hardware
+//   prefetches it): the product is bound by reading B, which packing would read twice.
+template <typename T>
+using GemmRowvecUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+                               int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
+
 template <typename T>
 struct GemmUkrInfo {
   GemmUkr<T> ukr;
@@ -109,19 +130,56 @@ struct GemmUkrInfo {
   const GemmUkrInfo* narrow = nullptr;  // used instead when n <= narrow->nr
   GemmDotUkr<T> dot[4] = {};            // dot kernels for 1..4 columns, or nullptr
   int dot_mr = 0;
+  GemmRowvecUkr<T> rowvec = nullptr;    // the row-vector kernel (m <= 4), or nullptr
+  // ukr with one SIMD vector of columns (NR / 2 when NR is two vectors), the same MR: the last B
+  // panel of a C whose width leaves at most that many columns (n = 65 with NR = 32: the third
+  // panel would do a full panel's work for one column). Or nullptr.
+  GemmUkr<T> ukr_edge = nullptr;
+  int nr_edge = 0;  // its width
 };
 
-// One entry per ISA; defined in gemm_ukr_<isa>.cpp.
-extern const GemmUkrInfo<float> gemm_ukr_generic_f32, gemm_ukr_avx2_f32, gemm_ukr_avx512_f32;
+// One entry per ISA; defined in gemm_ukr_<isa>.cpp. The float32 tables hold the variants a tuning
+// pass chooses from (index 0 the default): register tiles of different heights MR, which keep
+// 2 * MR accumulators in flight (a core with two full-width FMA pipes and a 4-cycle latency needs
+// at least 8; more hide load latency better, fewer leave registers for the B row).
+extern const GemmUkrInfo<float> gemm_ukr_generic_f32[1], gemm_ukr_avx2_f32[1], gemm_ukr_avx512_f32[3];
 extern const GemmUkrInfo<double> gemm_ukr_generic_f64, gemm_ukr_avx2_f64, gemm_ukr_avx512_f64;
 
 // The microkernel for the active ISA (its narrow variant when one exists and n <= its NR).
 template <typename T>
 const GemmUkrInfo<T>& gemm_ukr(int64_t n = INT64_MAX);
 
-// KC, the depth of one pass over a C tile (see blocking_for in gemm.cpp); the implicit-GEMM
-// convolution blocks its K the same way.
+// KC, the default depth of one pass over a C tile (see blocking_for in gemm.cpp); the
+// implicit-GEMM convolution blocks its K the same way.
 constexpr int64_t kGemmKc = 512;
+
+// ---- Tuning: the choices a measurement on the machine at hand makes (dlcore/tune.py) ----------
+//
+// Set only while no kernel runs (dlcore does at import, from its tuning cache): a call that read
+// one microkernel for its packing and another for its compute would be wrong.
+struct GemmTuning {
+  int ukr_f32[3] = {0, 0, 0};  // per ISA (generic, avx2, avx512): index into gemm_ukr_<isa>_f32
+  int64_t kc = kGemmKc;        // depth of a K block, 64..2048
+  int a_block_l2_div = 2;      // an A block (MC x KC) fills L2 / this, 1..8
+};
+const GemmTuning& gemm_tuning();
+void set_gemm_tuning(const GemmTuning& t);  // throws invalid_argument for a value out of range
+int gemm_ukr_f32_variants(Isa isa);         // how many float32 microkernels an ISA offers
+const GemmUkrInfo<float>& gemm_ukr_f32_variant(Isa isa, int i);
+
+// How gemm() would run one problem: the driver, its microkernel and blocking, threads. For tests
+// and benchmarks (the sweep checks every geometry's plans), and the tuning pass.
+struct GemmPlan {
+  const char* driver;  // "rowvec", "dot", "b_in_place" or "b_packed" (gemm.h, top)
+  const char* kernel;  // the microkernel's name
+  int mr, nr, nr_edge;  // nr_edge: the width of the kernel of a narrow last B panel
+  int edge_dot;         // the last columns (n % nr_edge <= 4) computed by the dot driver, or 0
+  int threads;
+  int64_t kc, mc, nc;
+};
+template <typename T>
+GemmPlan gemm_plan(int64_t m, int64_t n, int64_t k, int64_t rs_a, int64_t cs_a, int64_t rs_b, int64_t cs_b,
+                   int max_threads = 0);
 
 // max_threads: 0 = the pool's size (cpu::num_threads()); 1 when called from inside a parallel region.
 template <typename T>

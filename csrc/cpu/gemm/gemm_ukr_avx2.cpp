@@ -21,6 +21,7 @@ struct F32x8 {
   static R bcast(const T* p) { return _mm256_broadcast_ss(p); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static M mask(int64_t n) {
     const int v = n >= W ? W : n <= 0 ? 0 : int(n);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -47,6 +48,7 @@ struct F64x4 {
   static R bcast(const T* p) { return _mm256_broadcast_sd(p); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static M mask(int64_t n) {
     const long long v = n >= W ? W : n <= 0 ? 0 : n;
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(v), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -63,8 +65,9 @@ struct F64x4 {
 
 static constexpr GemmUkrInfo<float> narrow_f32 = simd::ukr_info<F32x8, 12, 1>("avx2 12x8");
 static constexpr GemmUkrInfo<double> narrow_f64 = simd::ukr_info<F64x4, 12, 1>("avx2 12x4");
-constexpr GemmUkrInfo<float> gemm_ukr_avx2_f32 =
-    simd::ukr_info_with_dot<F32x8, 6, 2, 2>("avx2 6x16", &narrow_f32);
+constexpr GemmUkrInfo<float> gemm_ukr_avx2_f32[1] = {
+    simd::ukr_info_with_dot<F32x8, 6, 2, 2>("avx2 6x16", &narrow_f32),  // 12 of the 16 ymm registers
+};
 constexpr GemmUkrInfo<double> gemm_ukr_avx2_f64 =
     simd::ukr_info_with_dot<F64x4, 6, 2, 2>("avx2 6x8", &narrow_f64);
 

@@ -1,5 +1,6 @@
-// AVX-512 GEMM microkernels: f32 8 x 32 (16 zmm accumulators), f64 8 x 16; narrow 16 x 16 and 16 x 8
-// (16 accumulators of one vector each); dot kernels 4 x 4.
+// AVX-512 GEMM microkernels: f32 8 x 32, 12 x 32 or 14 x 32 (16, 24 or 28 zmm accumulators; the
+// tuning pass picks one), f64 8 x 16; narrow 16 x 16 and 16 x 8 (16 accumulators of one vector
+// each); dot kernels 4 x 4.
 #include <immintrin.h>
 
 #include "cpu/gemm/gemm.h"
@@ -24,6 +25,7 @@ struct F32x16 {
   static R bcast(const T* p) { return _mm512_set1_ps(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static M mask(int64_t n) { return lanes16(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_ps(p, m, v); }
@@ -49,6 +51,7 @@ struct F64x8 {
   static R bcast(const T* p) { return _mm512_set1_pd(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static M mask(int64_t n) { return lanes8(n); }
   static R loadm(const T* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
   static void storem(T* p, R v, M m) { _mm512_mask_storeu_pd(p, m, v); }
@@ -63,8 +66,11 @@ struct F64x8 {
 
 static constexpr GemmUkrInfo<float> narrow_f32 = simd::ukr_info<F32x16, 16, 1>("avx512 16x16");
 static constexpr GemmUkrInfo<double> narrow_f64 = simd::ukr_info<F64x8, 16, 1>("avx512 16x8");
-constexpr GemmUkrInfo<float> gemm_ukr_avx512_f32 =
-    simd::ukr_info_with_dot<F32x16, 8, 2, 4>("avx512 8x32", &narrow_f32);
+constexpr GemmUkrInfo<float> gemm_ukr_avx512_f32[3] = {
+    simd::ukr_info_with_dot<F32x16, 8, 2, 4>("avx512 8x32", &narrow_f32),    // 16 accumulators
+    simd::ukr_info_with_dot<F32x16, 12, 2, 4>("avx512 12x32", &narrow_f32),  // 24
+    simd::ukr_info_with_dot<F32x16, 14, 2, 4>("avx512 14x32", &narrow_f32),  // 28 (+ 2 B + 1 broadcast = 31 zmm)
+};
 constexpr GemmUkrInfo<double> gemm_ukr_avx512_f64 =
     simd::ukr_info_with_dot<F64x8, 8, 2, 4>("avx512 8x16", &narrow_f64);
 

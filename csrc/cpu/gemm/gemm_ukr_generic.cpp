@@ -51,8 +51,8 @@ void ukr_rows_generic(int64_t m, int64_t n, int64_t taps, int64_t k, const T* co
 
 }  // namespace
 
-const GemmUkrInfo<float> gemm_ukr_generic_f32{&ukr_generic<float, 4, 16>, &ukr_rows_generic<float, 4, 16>, 4, 16,
-                                              "generic 4x16"};
+const GemmUkrInfo<float> gemm_ukr_generic_f32[1] = {
+    {&ukr_generic<float, 4, 16>, &ukr_rows_generic<float, 4, 16>, 4, 16, "generic 4x16"}};
 const GemmUkrInfo<double> gemm_ukr_generic_f64{&ukr_generic<double, 4, 8>, &ukr_rows_generic<double, 4, 8>, 4, 8,
                                                "generic 4x8"};
 

@@ -10,7 +10,7 @@
 // of stalling the stores at the end (C rows are ldc apart: each row is a separate miss).
 //
 // V provides: T, R (register), M (lane mask), W (lanes), zero, set1, load (aligned), loadu, storeu,
-// bcast, fma(a, b, c) = a*b + c, mul, mask(n) (first min(n, W) lanes), loadm, storem, and
+// bcast, fma(a, b, c) = a*b + c, mul, add, mask(n) (first min(n, W) lanes), loadm, storem, and
 // sum4(r0, r1, r2, r3, out) (out[q] = the sum of the lanes of r_q).
 // B rows are ldb apart (NR for a packed panel, the row stride of B when it is read in place), so B
 // is read with unaligned loads, which cost nothing extra on aligned addresses.
@@ -182,6 +182,71 @@ void gemm_dot_ukr(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64
   }
 }
 
+// The row-vector kernel (the contract in gemm.h): C (m <= 4 rows) := beta C + alpha A B with B
+// streamed row by row. C's rows stay in L1/L2 while eight rows of B at a time are added into them:
+// per vector of C, eight B loads, one C load and store, and 8 * m FMAs.
+template <class V, int M>
+void gemm_rowvec_m(int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, int64_t cs_a, const typename V::T* b,
+                   int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  using T = typename V::T;
+  using R = typename V::R;
+  constexpr int W = V::W, P = 8;
+  const int64_t nv = n / W * W;
+  const typename V::M tail = V::mask(n - nv);
+  for (int i = 0; i < M; ++i) {  // C := beta * C first (beta == 0: zeros, C not read)
+    T* ci = c + i * ldc;
+    if (beta == T(0))
+      for (int64_t j = 0; j < n; ++j) ci[j] = T(0);
+    else if (beta != T(1))
+      for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+  }
+  int64_t p = 0;
+  for (; p + P <= k; p += P) {
+    R av[M][P];
+    for (int i = 0; i < M; ++i)
+      for (int q = 0; q < P; ++q) av[i][q] = V::set1(alpha * a[i * rs_a + (p + q) * cs_a]);
+    const T* bp = b + p * ldb;
+    auto step = [&](int64_t j, auto load, auto store) {
+      R x[P];
+      for (int q = 0; q < P; ++q) x[q] = load(bp + q * ldb + j);
+      for (int i = 0; i < M; ++i) {
+        T* cp = c + i * ldc + j;
+        R r0 = V::fma(av[i][0], x[0], load(cp)), r1 = V::mul(av[i][1], x[1]);
+        for (int q = 2; q < P; q += 2) {
+          r0 = V::fma(av[i][q], x[q], r0);
+          r1 = V::fma(av[i][q + 1], x[q + 1], r1);
+        }
+        store(cp, V::add(r0, r1));
+      }
+    };
+    for (int64_t j = 0; j < nv; j += W)
+      step(j, [](const T* x) { return V::loadu(x); }, [](T* x, R r) { V::storeu(x, r); });
+    if (nv < n)
+      step(nv, [tail](const T* x) { return V::loadm(x, tail); }, [tail](T* x, R r) { V::storem(x, r, tail); });
+  }
+  for (; p < k; ++p) {
+    const T* bp = b + p * ldb;
+    for (int i = 0; i < M; ++i) {
+      const T ai = alpha * a[i * rs_a + p * cs_a];
+      T* ci = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) ci[j] += ai * bp[j];
+    }
+  }
+}
+
+template <class V>
+void gemm_rowvec(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_t rs_a, int64_t cs_a,
+                 const typename V::T* b, int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha,
+                 typename V::T beta) {
+  switch (m) {
+    case 1: return gemm_rowvec_m<V, 1>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 2: return gemm_rowvec_m<V, 2>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 3: return gemm_rowvec_m<V, 3>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    case 4: return gemm_rowvec_m<V, 4>(n, k, a, rs_a, cs_a, b, ldb, c, ldc, alpha, beta);
+    default: return;
+  }
+}
+
 // An ISA's table entries (gemm.h): the MR x (NV * W) tile kernels, and for the main tile also the
 // dot kernels (DOT_MR rows, 1..4 columns) and its narrow variant. constexpr, so that the tables are
 // initialized before any code runs.
@@ -201,7 +266,10 @@ constexpr GemmUkrInfo<typename V::T> ukr_info_with_dot(const char* name,
           narrow,
           {&gemm_dot_ukr<V, DOT_MR, 1>, &gemm_dot_ukr<V, DOT_MR, 2>, &gemm_dot_ukr<V, DOT_MR, 3>,
            &gemm_dot_ukr<V, DOT_MR, 4>},
-          DOT_MR};
+          DOT_MR,
+          &gemm_rowvec<V>,
+          NV > 1 ? &gemm_ukr<V, MR, 1> : nullptr,
+          NV > 1 ? V::W : 0};
 }
 
 }  // namespace dlcore::cpu::simd

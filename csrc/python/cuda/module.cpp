@@ -17,6 +17,8 @@ void register_cuda_activation(py::module_& m);
 void register_cuda_loss(py::module_& m);
 void register_cuda_optim(py::module_& m);
 void register_cuda_rnn(py::module_& m);
+void register_cuda_upsample2d(py::module_& m);
+void register_cuda_depthwise_conv2d(py::module_& m);
 }  // namespace dlcore
 
 PYBIND11_MODULE(_cuda, m) {
@@ -42,4 +44,6 @@ PYBIND11_MODULE(_cuda, m) {
   dlcore::register_cuda_loss(m);
   dlcore::register_cuda_optim(m);
   dlcore::register_cuda_rnn(m);
+  dlcore::register_cuda_upsample2d(m);
+  dlcore::register_cuda_depthwise_conv2d(m);
 }

@@ -22,3 +22,10 @@ def _array(x):
 # the activations the GEMM and conv kernels run fused in their epilogue, and the kernel that computes
 # the backward of each from the output
 _GEMM_BACKWARD = {"relu": "relu_backward", "sigmoid": "sigmoid_backward", "tanh": "tanh_backward"}
+
+# the same backward on Tensors, from the output tensor y (for second derivatives, create_graph=True)
+_GEMM_BACKWARD_GRAPH = {
+    "relu": lambda g, y: g * (y.data > 0),
+    "sigmoid": lambda g, y: g * (y * (1 - y)),
+    "tanh": lambda g, y: g * (1 - y * y),
+}

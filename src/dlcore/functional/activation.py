@@ -1,13 +1,13 @@
 """Activations on Tensors (F.relu, F.softmax, ...) and the Keras activation names.
 
-The Functions (forward and backward on the activation kernels) are in `dlcore.ops.activation`,
+The Functions (forward and backward on the activation kernels) are in `dlcore.primitives.activation`,
 where Tensor's methods (`t.relu()`) apply them too. `ACTIVATIONS` and `get_activation` resolve
 Keras names (`dl.activations` is built on them) so that `linear(..., activation="gelu")` and conv
 can apply an activation given by name.
 """
 from __future__ import annotations
 
-from ..ops.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh
+from ..primitives.activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh
 from ._common import _t
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .. import kernels as K
 from ..autograd import Function
-from ..ops._helpers import _kernel
-from ._common import _GEMM_BACKWARD, _t
+from ..primitives._helpers import _kernel
+from ._common import _GEMM_BACKWARD, _GEMM_BACKWARD_GRAPH, _t
 from .activation import get_activation
 
 
@@ -13,7 +13,10 @@ class Linear(Function):
 
     backward: dz = act'(y) * g;  dx = dz @ w^T;  dw = x^T @ dz;  db = sum_rows(dz)
     (the two products are K.gemm calls with a transposed operand; no transpose copies).
+    backward_graph: the same with Tensor matmuls, from the output re-wrapped as a tensor of this node.
     """
+
+    saved_inputs = (0, 1)
 
     def forward(self, x, w, b, activation):
         lead = x.shape[:-1]
@@ -21,6 +24,7 @@ class Linear(Function):
         y = K.gemm(x2, w, bias=b, activation=activation)
         self.x2, self.w, self.lead, self.activation, self.has_b = x2, w, lead, activation, b is not None
         self.y = y if activation is not None else None
+        self.saves_output = activation is not None
         return y.reshape(lead + (w.shape[1],)) if x.ndim != 2 else y
 
     def backward(self, g):
@@ -33,6 +37,14 @@ class Linear(Function):
         if len(self.lead) != 1:
             dx = dx.reshape(self.lead + (self.w.shape[0],))
         return dx, dw, db
+
+    def backward_graph(self, g, x, w, b):
+        if self.activation is not None:
+            g = _GEMM_BACKWARD_GRAPH[self.activation](g, self.output(self.y.reshape(g.shape)))
+        g2 = g.reshape(-1, g.shape[-1])
+        dx = (g2 @ w.T).reshape(x.shape)
+        dw = x.reshape(-1, x.shape[-1]).T @ g2
+        return dx, dw, g2.sum(axis=0) if b is not None else None
 
 
 def linear(x, w, b=None, activation=None):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
-from ..ops import get_array_module
-from ..ops._helpers import _kernel
-from ..tensor import Tensor, _wrap
+from ..autograd import Function
+from ..primitives import get_array_module
+from ..primitives._helpers import _kernel
+from ..tensor import Tensor
 from ._common import _array, _t
 
 
@@ -16,6 +16,17 @@ class _Loss(Function):
     reduction "none" gives per-sample losses (N,); their kernel grad is that of their sum, so the
     incoming gradient of each sample scales its own row.
     """
+
+    saved_inputs = ()  # the gradient is computed by the forward's kernel call
+
+    def forward(self, pred, kernel_name, target, sample_weight, reduction):
+        loss, self.grad = _kernel(kernel_name)(pred, target, reduction=reduction, sample_weight=sample_weight)
+        self.reduction, self.shape, self.kernel_name = reduction, pred.shape, kernel_name
+        return get_array_module(pred).asarray(loss, dtype=pred.dtype)
+
+    @property
+    def name(self):
+        return self.__dict__.get("kernel_name", "loss")
 
     def backward(self, g):
         grad = self.grad
@@ -86,16 +97,7 @@ def _loss(kernel_name, y_pred, y_true, reduction, sample_weight, op, sparse=Fals
 
 
 def _loss_apply(pred, target, sample_weight, kernel_name, reduction):
-    kernel = _kernel(kernel_name)
-    fn = _Loss()
-    loss, fn.grad = kernel(pred.data, target, reduction=reduction, sample_weight=sample_weight)
-    fn.reduction, fn.shape = reduction, pred.shape
-    xp = get_array_module(pred.data)
-    out = xp.asarray(loss, dtype=pred.data.dtype)
-    if is_grad_enabled() and pred.requires_grad:
-        fn.parents = (pred,)
-        return _wrap(out, fn, 0)
-    return _wrap(out, None, 0)
+    return _Loss.apply(pred, kernel_name=kernel_name, target=target, sample_weight=sample_weight, reduction=reduction)
 
 
 def mse(y_true, y_pred, reduction="mean", sample_weight=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..ops import get_array_module
+from ..primitives import get_array_module
 from ..tensor import Tensor
 from ._common import _array, _t
 
@@ -114,3 +114,70 @@ def layer_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
         raise ValueError(f"layer_norm: axis must name the trailing axes of the input, got {axis} for shape {x.shape}")
     return LayerNorm.apply(x, _t(gamma), _t(beta), axes=axes, epsilon=epsilon)
 
+
+
+class GroupNorm(Function):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, statistics per sample and channel group, over
+    the group's channels and every other axis; x with its channels last (N, ..., C), seen as
+    (N, S, G, C/G).
+
+    backward (xhat normalized, gg = g * gamma, means over the group's S * C/G values):
+        dx = inv_std * (gg - mean(gg) - xhat * mean(gg * xhat))
+    """
+
+    def forward(self, x, gamma, beta, groups, epsilon):
+        xp = get_array_module(x)
+        n, c = x.shape[0], x.shape[-1]
+        self.shape, self.grouped = x.shape, (n, -1, groups, c // groups)
+        xg = x.reshape(self.grouped)
+        mean = xg.mean(axis=(1, 3), keepdims=True)
+        var = xg.var(axis=(1, 3), keepdims=True)
+        self.inv_std = 1.0 / xp.sqrt(var + epsilon)
+        self.xhat = ((xg - mean) * self.inv_std).reshape(x.shape)
+        self.gamma, self.has_beta = gamma, beta is not None
+        y = self.xhat * gamma if gamma is not None else self.xhat
+        return y + beta if beta is not None else y
+
+    def backward(self, g):
+        lead = tuple(range(g.ndim - 1))
+        dgamma = (g * self.xhat).sum(axis=lead) if self.gamma is not None else None
+        dbeta = g.sum(axis=lead) if self.has_beta else None
+        gg = (g * self.gamma if self.gamma is not None else g).reshape(self.grouped)
+        xhat = self.xhat.reshape(self.grouped)
+        dx = self.inv_std * (gg - gg.mean(axis=(1, 3), keepdims=True)
+                             - xhat * (gg * xhat).mean(axis=(1, 3), keepdims=True))
+        return dx.reshape(self.shape), dgamma, dbeta
+
+
+def group_norm(x, gamma=None, beta=None, groups=32, axis=-1, epsilon=1e-3):
+    """Group normalization (Keras's GroupNormalization): the channels on `axis` split into `groups`
+    groups; each sample normalized per group over the group's channels and every other non-batch axis.
+    gamma / beta (channels,) or None.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore.functional as F
+    y = F.group_norm(np.random.rand(2, 4, 6), groups=3).numpy()
+    assert abs(y[0, :, :2].mean()) < 1e-6
+    ```
+    """
+    x = _t(x)
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input (batch, ..., channels), got shape {x.shape}")
+    axis = axis % x.ndim
+    if axis == 0:
+        raise ValueError(f"group_norm: 'axis' must not be the batch axis, got {axis} for shape {x.shape}")
+    c = x.shape[axis]
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or c % groups:
+        raise ValueError(f"group_norm: 'groups' must be a positive int dividing the {c} channels on axis {axis}, "
+                         f"got {groups!r}")
+    last = axis == x.ndim - 1
+    if not last:  # channels to the end and back
+        order = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
+        x = x.transpose(*order)
+    y = GroupNorm.apply(x, _t(gamma), _t(beta), groups=groups, epsilon=float(epsilon))
+    if not last:
+        inverse = tuple(int(i) for i in np.argsort(order))
+        y = y.transpose(*inverse)
+    return y

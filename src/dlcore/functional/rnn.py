@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
-from ..ops._helpers import _kernel
+from ..primitives._helpers import _kernel
 from ._common import _t
 
 

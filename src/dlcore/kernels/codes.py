@@ -1,7 +1,7 @@
 """The int codes the kernels take, read from the enums that dlcore._C exports.
 
 The codes are written once, in csrc/common/codes.h (shared by the CPU and CUDA kernels), and exported
-to Python as ``dlcore._C.Activation``, ``Epilogue``, ``Loss`` and ``PointwiseLoss``. The kernel API's
+to Python as ``dlcore._C.Activation``, ``Epilogue``, ``Loss``, ``PointwiseLoss`` and ``Interpolation``. The kernel API's
 tables below map its own names (Keras's spellings) onto those members; nothing here spells a number.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ _EPILOGUE = _ints(_C.Epilogue)
 _ACTIVATION = _ints(_C.Activation)
 _LOSS = _ints(_C.Loss)
 _POINTWISE = _ints(_C.PointwiseLoss)
+_INTERPOLATION = _ints(_C.Interpolation)
 
 # The activation a GEMM or a convolution applies to its output in the same pass (GEMM_ACTIVATIONS,
 # CONV_ACTIVATIONS): None and "linear" are the identity.
@@ -46,3 +47,6 @@ CUDA_LOSSES = {
     "categorical_cross_entropy": _POINTWISE["categorical_xent"],
     "sparse_categorical_cross_entropy": _POINTWISE["sparse_categorical_xent"],
 }
+
+# The upsampling interpolations (upsample2d_forward / upsample2d_backward), by Keras's names.
+INTERPOLATIONS = dict(_INTERPOLATION)

@@ -1,41 +1,103 @@
 """Layer: a Module with the Keras lifecycle.
 
-`__init__` validates and standardizes arguments, `build(input_shape)` creates the weights (on the
+`__init__` validates and standardizes arguments, `build(input_shape)` creates the weights (when
+the constructor returns if the input shape is known -- `input_shape=`, `input_dim=` -- else on the
 first call, from the input's shape), `call(inputs, training=None)` stays short and delegates to
-`dlcore.functional`. Inputs may be Tensors or NumPy arrays; floats are cast to the layer's dtype
-(float32 unless `dtype=` says otherwise).
+`dlcore.functional`. Inputs may be Tensors or NumPy arrays, or a list of them (merge layers);
+floats are cast to the layer's dtype (float32 unless `dtype=` says otherwise).
+
+Masks (Keras): a layer whose `call` takes `mask` receives the mask of its input (from
+`dlcore.call_context`); after the call, a layer with `supports_masking = True` gives its output the
+mask `compute_mask(inputs, mask)` returns (by default the input's: the layer keeps time steps as
+they are). A mask reaching a layer that does not support masking is dropped with a warning, as in
+Keras.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from .. import activations
+from ..call_context import get_mask, set_mask
 from ..module import Module
 
 
+def _is_list(x):
+    return isinstance(x, (list, tuple))
+
+
 class Layer(Module):
+    default_training = False  # Keras: a layer called without training= (and outside any call) infers
     cast_inputs = True  # Embedding keeps integer ids as they are
+    supports_masking = False
+
+    def _after_init(self):
+        shape = self._known_input_shape()
+        if shape is not None and not self.built:
+            self.build(shape)
+            self.built = True
+
+    def _known_input_shape(self):
+        """The input shape (batch axis first) when the constructor's arguments tell it, else None."""
+        return self.batch_input_shape
 
     def _call_eager(self, inputs, *args, **kwargs):
-        inputs = self._as_input(inputs, cast=self.cast_inputs)
+        in_mask = [get_mask(x) for x in inputs] if _is_list(inputs) else get_mask(inputs)
+        if _is_list(inputs):
+            inputs = [self._as_input(x, f"inputs[{i}]", cast=self.cast_inputs) for i, x in enumerate(inputs)]
+            for x, m in zip(inputs, in_mask):
+                if m is not None:
+                    set_mask(x, m)  # a cast input keeps its mask
+        else:
+            inputs = self._as_input(inputs, cast=self.cast_inputs)
+            if in_mask is not None:
+                set_mask(inputs, in_mask)
         if not self.built:
-            self.build(tuple(inputs.shape))
+            self.build([tuple(x.shape) for x in inputs] if _is_list(inputs) else tuple(inputs.shape))
             self.built = True
-        return self.call(inputs, *args, **kwargs)
+        has_mask = any(m is not None for m in in_mask) if _is_list(in_mask) else in_mask is not None
+        if has_mask and kwargs.get("mask") is None and self._forward_takes("mask"):
+            kwargs["mask"] = in_mask
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.supports_masking:
+            mask = kwargs.get("mask", in_mask)
+            _attach_masks(outputs, self.compute_mask(inputs, mask))
+        elif has_mask:
+            warnings.warn(f"{self._where()} was given an input with a mask, but it does not support masking: the "
+                          f"mask stops here and the layers after it will not see it", stacklevel=3)
+        return outputs
 
     def call(self, inputs, training=None):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output (Keras): the input's, for a layer that keeps the time steps."""
+        return mask if self.supports_masking else None
+
+    def _forward_fn(self):
+        return type(self).call
+
     def forward(self, *args, **kwargs):
         return self(*args, **kwargs)
-
-    def _training(self, training):
-        return self.training if training is None else bool(training)
 
     def _need_built(self):
         if not self.built:
             raise ValueError(f"{self._where()}: the layer is not built yet; call it on an input or pass input_shape=")
+
+
+def _attach_masks(outputs, masks):
+    """Record each output's mask (unless it has one already: a layer may return its input as is)."""
+    if masks is None:
+        return
+    outs = list(outputs) if _is_list(outputs) else [outputs]
+    if _is_list(masks):
+        masks = list(masks)
+    else:  # one mask: the (first) output's; the others (final RNN states) are per sample
+        masks = [masks] + [None] * (len(outs) - 1)
+    for out, mask in zip(outs, masks):
+        if mask is not None and get_mask(out) is None:
+            set_mask(out, mask)
 
 
 def check_rank(layer, input_shape, rank, layout):

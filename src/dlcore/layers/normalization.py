@@ -1,4 +1,4 @@
-"""BatchNormalization and LayerNormalization (Keras arguments and defaults)."""
+"""BatchNormalization, LayerNormalization and GroupNormalization (Keras arguments and defaults)."""
 from __future__ import annotations
 
 import numbers
@@ -107,6 +107,87 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis if isinstance(self.axis, int) else list(self.axis),
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+
+
+class GroupNormalization(Layer):
+    """Group normalization (Wu & He 2018; Keras's GroupNormalization): the channels on `axis` are split
+    into `groups` groups, and each sample is normalized per group, over the group's channels and every
+    other non-batch axis; then scaled (gamma) and shifted (beta) per channel. The statistics never mix
+    samples, so it behaves the same in training and inference and for any batch size. groups=1 is
+    layer normalization over all non-batch axes; groups=channels is instance normalization.
+
+    Weights: `gamma` (channels,) and `beta` (channels,), in Keras's order.
+
+    Args:
+        groups: the number of groups, dividing the channels (default 32).
+        axis: the channel axis (default -1).
+        epsilon: added to the variance (default 1e-3).
+        center, scale: whether to learn beta / gamma (default True).
+        beta_initializer, gamma_initializer: initializers (zeros / ones).
+        beta_regularizer, gamma_regularizer: regularizers.
+
+    Input shape: (batch, ..., channels) (any rank >= 2). Output shape: the input's.
+
+    Example:
+    ```python
+    import numpy as np
+    import dlcore as dl
+    y = dl.layers.GroupNormalization(groups=2)(np.random.rand(3, 5, 5, 4).astype("float32")).numpy()
+    group = y[0, :, :, :2]
+    assert abs(group.mean()) < 1e-5 and abs(group.std() - 1.0) < 1e-2
+    ```
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        where = self._where()
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"{where}: 'groups' must be a positive int, got {groups!r}")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"{where}: 'axis' must be an int, got {axis!r}")
+        if epsilon <= 0:
+            raise ValueError(f"{where}: 'epsilon' must be > 0, got {epsilon}")
+        self.groups, self.axis, self.epsilon = groups, axis, float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape):
+        where = self._where()
+        if len(input_shape) < 2 or not -len(input_shape) <= self.axis < len(input_shape) \
+                or self.axis % len(input_shape) == 0:
+            raise ValueError(f"{where}: axis {self.axis} is not a channel axis of an input of shape "
+                             f"{tuple(input_shape)}")
+        c = input_shape[self.axis]
+        if c is None:
+            raise ValueError(f"{where}: the channel axis {self.axis} of the input must be known, got "
+                             f"{tuple(input_shape)}")
+        if c < self.groups or c % self.groups:
+            raise ValueError(f"{where}: the {c} channels on axis {self.axis} must be a multiple of groups="
+                             f"{self.groups} (and at least as many), got input shape {tuple(input_shape)}")
+        self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer) if self.scale else None
+        self.beta = self.add_weight("beta", (c,), self.beta_initializer,
+                                    regularizer=self.beta_regularizer) if self.center else None
+        self._channels = c
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if inputs.ndim < 2 or not -inputs.ndim <= self.axis < inputs.ndim or inputs.shape[self.axis] != self._channels:
+            raise ValueError(f"{self._where()}: expected input with {self._channels} channels on axis {self.axis}, "
+                             f"got shape {tuple(inputs.shape)}")
+        return F.group_norm(inputs, self.gamma, self.beta, groups=self.groups, axis=self.axis, epsilon=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
                 "beta_initializer": initializers.serialize(self.beta_initializer),
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),

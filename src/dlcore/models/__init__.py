@@ -26,11 +26,12 @@ dlcore.data.EpochIterator); summary() in dlcore.summary_utils; the file format a
 of classes a file may name in dlcore.saving.
 """
 from ..graph import Input, KerasTensor
-from ..saving import deserialize_model, load_model
+from ..saving import deserialize_model, load_model, save_model
 from .model import Functional, Model  # noqa: F401  (dl.models.Functional: the functional class name files may use)
 from .sequential import Sequential
 
 __all__ = ["Model", "Sequential", "Input", "load_model", "model_from_config", "KerasTensor"]
+__all__ += ["save_model"]
 
 
 def model_from_config(spec):

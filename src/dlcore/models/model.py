@@ -15,12 +15,9 @@ weights as NumPy arrays, and the doors to summary (dlcore.summary_utils) and sav
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from .. import saving, summary_utils
-from ..data import to_numpy
 from ..graph import Graph, dry_run_shape, is_multi_shape, shape_tuple
 from ..module import Module
 from ..trainer import Trainer
@@ -35,6 +32,8 @@ class Model(Trainer, Module):
     (or forward(self, x), PyTorch style).
     """
 
+    default_training = False  # Keras: model(x) is inference
+
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         Module.__init__(self, name=name, **kwargs)
         Trainer.__init__(self)
@@ -46,6 +45,8 @@ class Model(Trainer, Module):
             self._graph = Graph(inputs, outputs)
             self.layers = self._graph.layers
             self._build_input_shape = self._graph.input_shape
+            if not self.trainable:
+                self.trainable = False  # freezes every layer inside
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
@@ -67,18 +68,68 @@ class Model(Trainer, Module):
                                        else (None,) + tuple(x.shape[1:]))
         return super().__call__(*args, **kwargs)
 
-    def _accepts_training(self):
-        """Whether the forward pass takes training= (call's signature, or forward's for PyTorch style)."""
-        cached = self.__dict__.get("_accepts_training_cache")
-        if cached is None:
-            own_call = self._graph is not None or type(self).call is not Model.call
-            try:
-                params = inspect.signature(self.call if own_call else self.forward).parameters
-                cached = "training" in params or (own_call and any(p.kind == p.VAR_KEYWORD for p in params.values()))
-            except (TypeError, ValueError):
-                cached = False
-            self.__dict__["_accepts_training_cache"] = cached
-        return cached
+    def _forward_fn(self):
+        """call() (functional or subclassed Keras style), or forward() (PyTorch style)."""
+        return type(self).call if type(self).forward is Model.forward else type(self).forward
+
+    # ---- the functional API -------------------------------------------------------------
+    def _require_graph(self, what):
+        if self._graph is None:
+            raise AttributeError(f"{self.name}: '{what}' exists for models built from dl.Input (functional) and for "
+                                 f"built Sequential models; this {type(self).__name__} has no symbolic graph")
+        return self._graph
+
+    @property
+    def inputs(self):
+        """The model's input KerasTensors (a list), for building a new Model on its layers."""
+        return list(self._require_graph("inputs").inputs)
+
+    @property
+    def outputs(self):
+        """The model's output KerasTensors (a list)."""
+        return list(self._require_graph("outputs").outputs)
+
+    @property
+    def input(self):
+        graph = self._require_graph("input")
+        return list(graph.inputs) if graph.multi_input else graph.inputs[0]
+
+    @property
+    def output(self):
+        graph = self._require_graph("output")
+        return list(graph.outputs) if graph.multi_output else graph.outputs[0]
+
+    @property
+    def input_names(self):
+        return self._graph.input_names if self._graph is not None else []
+
+    @property
+    def output_names(self):
+        """The names of the outputs: the keys of loss / metric dicts in compile() and of y dicts in fit()."""
+        return self._graph.output_names if self._graph is not None else []
+
+    def get_layer(self, name=None, index=None):
+        """The layer called `name`, or at position `index` of `model.layers` (Keras)."""
+        layers = self._sublayers()
+        if (name is None) == (index is None):
+            raise ValueError(f"{self.name}.get_layer: give either name= or index=, got name={name!r}, "
+                             f"index={index!r}")
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"{self.name}.get_layer: index {index!r} is out of range for a model with "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ValueError(f"{self.name}.get_layer: no layer named {name!r}; the layers are "
+                         f"{[getattr(layer, 'name', '?') for layer in layers]}")
+
+    def reset_states(self):
+        """Reset the states of every stateful recurrent layer inside (Keras)."""
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_states"):
+                m.reset_states()
 
     # ---- building -----------------------------------------------------------------------
     @property
@@ -116,27 +167,9 @@ class Model(Trainer, Module):
         return dry_run_shape(self, input_shape)
 
     # ---- weights ------------------------------------------------------------------------
-    def get_weights(self):
-        """Copies of every weight (state_dict order) as NumPy arrays."""
-        return [np.array(to_numpy(v), copy=True) for v in self.state_dict().values()]
-
-    def set_weights(self, weights):
-        """Assign weights given in get_weights() order; shapes are checked before anything changes."""
-        state = self.state_dict()
-        weights = list(weights)
-        if len(weights) != len(state):
-            raise ValueError(f"{self.name}.set_weights: expected {len(state)} arrays, got {len(weights)}")
-        new = {}
-        for (k, cur), w in zip(state.items(), weights):
-            w, cur = to_numpy(w), to_numpy(cur)
-            if tuple(w.shape) != tuple(cur.shape):
-                raise ValueError(f"{self.name}.set_weights: weight {k} has shape {tuple(cur.shape)}, "
-                                 f"got {tuple(w.shape)}")
-            new[k] = np.array(w, dtype=cur.dtype, copy=True)
-        self.load_state_dict(new)
-
     def count_params(self):
-        return int(sum(int(np.prod(p.shape)) for p in self.parameters()))
+        """Number of scalars in every weight, trainable and not (Keras)."""
+        return int(sum(int(np.prod(p.shape)) for p in self.weights))
 
     def summary(self, line_length=None, print_fn=None):
         """Print a Keras-style table: layer (type), output shape, parameter count, and the totals."""
@@ -157,7 +190,10 @@ class Model(Trainer, Module):
 
     def get_config(self):
         if self._graph is not None:
-            return {"name": self.name, **self._graph.get_config()}
+            config = {"name": self.name, **self._graph.get_config()}
+            if not self.trainable:
+                config["trainable"] = False
+            return config
         raise NotImplementedError(f"{type(self).__name__}: a subclassed model needs its own get_config() (and "
                                   "@dlcore.saving.register_serializable) to be saved whole; or use save_weights()")
 
@@ -165,7 +201,7 @@ class Model(Trainer, Module):
     def from_config(cls, config):
         if "nodes" in config:
             inputs, outputs = Graph.from_config(config)
-            return cls(inputs, outputs, name=config.get("name"))
+            return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
         return cls(**config)
 
 

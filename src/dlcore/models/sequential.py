@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from ..graph import KerasTensor, build_layer, is_multi_shape, output_shape, shape_tuple
+from ..graph import Graph, Input, KerasTensor, is_multi_shape, output_shape, shape_tuple
 from ..module import Module
 from ..saving import deserialize_layer, serialize_layer
 from .model import Model
@@ -49,12 +49,15 @@ class Sequential(Model):
     layer, so models nest (an autoencoder is Sequential([encoder, decoder])).
     """
 
-    def __init__(self, layers=None, name=None, input_shape=None):
+    def __init__(self, layers=None, trainable=True, name=None, input_shape=None):
         super().__init__(name=name)
         self.layers = []
+        self._seq_graph = None   # the symbolic graph of the built model (model.inputs, layer.output)
         self._pending_input_shape = shape_tuple(input_shape) if input_shape is not None else None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False  # freezes every layer inside
 
     def add(self, layer):
         """Append a layer (or a KerasTensor from dl.Input to fix the input shape)."""
@@ -78,14 +81,41 @@ class Sequential(Model):
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers")
         self._optimizer_bound = False
-        return self.layers.pop()
+        layer = self.layers.pop()
+        if self._build_input_shape is not None and self.layers:
+            self._try_build(self._build_input_shape)
+        return layer
 
     def _try_build(self, input_shape):
+        """Build every layer by calling it on a dl.Input of `input_shape`: the symbolic graph that
+        model.inputs / model.outputs and layer.output read (replacing the one of an earlier build)."""
         self._build_input_shape = input_shape
-        shape = input_shape
         for layer in self.layers:
-            build_layer(layer, shape)
-            shape = output_shape(layer, shape)
+            nodes = layer.__dict__.get("_inbound_nodes")
+            if nodes and self._seq_graph is not None:
+                ours = {id(n) for n in self._seq_graph.nodes}
+                nodes[:] = [n for n in nodes if id(n) not in ours]
+        inputs = x = Input(batch_shape=input_shape)
+        for layer in self.layers:
+            x = layer(x)
+            if isinstance(x, list):
+                raise ValueError(f"{self.name}: every layer of a Sequential model must have one output; "
+                                 f"{type(layer).__name__} '{layer.name}' has {len(x)} (use the functional API)")
+        self._seq_graph = Graph(inputs, x)
+
+    def _require_graph(self, what):
+        if self._seq_graph is None or not self.built:
+            raise AttributeError(f"{self.name}: '{what}' needs the model built (give input_shape= to its first "
+                                 f"layer, start it with dl.Input, or call build())")
+        return self._seq_graph
+
+    @property
+    def input_names(self):
+        return self._seq_graph.input_names if self._seq_graph is not None else []
+
+    @property
+    def output_names(self):
+        return self._seq_graph.output_names if self._seq_graph is not None else []
 
     def build(self, input_shape=None):
         shape = input_shape
@@ -116,11 +146,15 @@ class Sequential(Model):
         return shape
 
     def get_config(self):
-        return {"name": self.name, "layers": [serialize_layer(layer) for layer in self.layers]}
+        config = {"name": self.name, "layers": [serialize_layer(layer) for layer in self.layers]}
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config):
         layers = config.get("layers")
         if not isinstance(layers, list):
             raise ValueError("model file: a Sequential config needs a list of layers")
-        return cls([deserialize_layer(s) for s in layers], name=config.get("name"))
+        return cls([deserialize_layer(s) for s in layers], name=config.get("name"),
+                   trainable=config.get("trainable", True))

@@ -1,23 +1,21 @@
-"""The primitive ops: Functions on arrays, each one class with `forward` and `backward` side by side.
+"""Keras's `keras.ops`, reached as `dl.ops` (`from dlcore import ops`): NumPy-style functions over
+Tensors, differentiable where Keras's are, with Keras's argument names.
 
-An op never sees a Tensor: `forward` takes arrays (NumPy or CuPy) and configuration, `backward` the
-gradient of its output(s); the engine in `dlcore.autograd` records and runs them, and the Tensor
-methods (`dlcore.tensor`) and `dlcore.functional` apply them. Files by family:
+    from dlcore import ops
+    y = ops.relu(ops.matmul(x, w) + b)
+    z = ops.mean(ops.square(y), axis=-1)
 
-    math.py        Add Sub Mul Div Neg PowScalar Pow MatMul Exp Log Sqrt Abs Clip Cast
-    shape.py       GetItem Reshape Transpose Concatenate Stack
-    reduce.py      Sum Mean Max (max and min)
-    activation.py  Relu Sigmoid Tanh LeakyRelu Elu Gelu Softplus Silu Softmax LogSoftmax
-
-The other families (linear, conv, pooling, recurrent, normalization, dropout, embedding, losses)
-keep their Functions beside their argument checks in `dlcore.functional`.
+Arrays and numbers are accepted wherever a tensor is and become constant Tensors. Several are the
+tensor ops of `dlcore.tensor_functions` under Keras's names and argument orders (`repeat` is
+`dl.repeat_interleave`, `top_k` is `dl.topk`). The autograd primitives (the Function classes Add,
+MatMul, ...) live in `dlcore.primitives`. `docs/keras_compatibility.md` lists the Keras ops that
+are not provided.
 """
-from ._helpers import get_array_module
-from .activation import Elu, Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Silu, Softmax, Softplus, Tanh
-from .math import Abs, Add, Cast, Clip, Div, Exp, Log, MatMul, Mul, Neg, Pow, PowScalar, Sqrt, Sub
-from .reduce import Max, Mean, Sum
-from .shape import Concatenate, GetItem, Reshape, Stack, Transpose
+from __future__ import annotations
 
-__all__ = ["get_array_module", "Add", "Sub", "Mul", "Div", "Neg", "PowScalar", "Pow", "MatMul", "Exp", "Log", "Sqrt",
-           "Abs", "Clip", "Cast", "GetItem", "Reshape", "Transpose", "Concatenate", "Stack", "Sum", "Mean", "Max",
-           "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Gelu", "Softplus", "Silu", "Softmax", "LogSoftmax"]
+from . import nn, numpy
+from .nn import *  # noqa: F401,F403
+from .numpy import *  # noqa: F401,F403
+
+__all__ = numpy.__all__ + nn.__all__
+

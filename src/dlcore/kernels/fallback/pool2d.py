@@ -75,3 +75,17 @@ def global_avg_forward(xp, x, y):
 def global_avg_backward(xp, dy, dx):
     _, h, w, _ = dx.shape
     dx[...] = (dy / (h * w))[:, None, None, :]
+
+
+def global_max_forward(xp, x, y):
+    y[...] = x.max(axis=(1, 2))
+
+
+def global_max_backward(xp, dy, x, dx):
+    """dx: dy[n, c] at the first (row-major) argmax of x[n, :, :, c], zero elsewhere."""
+    n, h, w, c = x.shape
+    if dx.size == 0:
+        return
+    first = x.reshape(n, h * w, c).argmax(axis=1)  # (N, C), the first occurrence
+    hit = xp.arange(h * w).reshape(1, h * w, 1) == first.reshape(n, 1, c)
+    dx[...] = (hit * dy.reshape(n, 1, c)).reshape(x.shape)

@@ -1,0 +1,150 @@
+"""The GEMM cliff sweep: dlcore beside NumPy over every power of two from 64 to 4096 and its
+neighbours (+-1, +-16), thin shapes (one side 1..64: batch-1 vector-matrix products, matrix-vector,
+narrow heads) and the Dense / convolution / LSTM shapes of the benchmark models, float32.
+
+    python bench/gemm_sweep.py [--threads 2] [--max 4096] [--quick] [--markdown FILE]
+
+Three checks, printed at the end (exit status 1 when one fails):
+  1. every point runs at >= 0.9x NumPy's speed;
+  2. over the sweep, the median ratio is >= 1.0x NumPy;
+  3. no point runs more than 1.3x slower (in GFLOP/s) than a neighbour: the sizes around one power
+     of two (p-16, p-1, p, p+1, p+16), square, vector x matrix and matrix x vector. (The other thin
+     and model families list different shapes, whose rates differ by their arithmetic intensity;
+     they are held to the NumPy checks only.)
+Every point is validated against a float64 product before it is timed; dlcore and NumPy take turns
+(bench/common.py median_times). The machine line names the CPU, its ISA and its measured peak.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dlcore  # noqa: E402
+from dlcore import kernels as K  # noqa: E402
+from common import cpu_model, median_times  # noqa: E402
+
+MIN_VS_NUMPY = 0.9
+MIN_MEDIAN_VS_NUMPY = 1.0
+MAX_NEIGHBOUR_SLOWDOWN = 1.3
+
+
+def sweep(max_size: int, quick: bool):
+    """(family, [(m, n, k), ...], neighbours?) with the shapes of a neighbour family in size order."""
+    fams = []
+    p = 64
+    while p <= max_size:
+        sizes = [p - 1, p, p + 1] if quick else [p - 16, p - 1, p, p + 1, p + 16]
+        fams.append((f"square ~{p}", [(s, s, s) for s in sizes], True))
+        p *= 2
+    big = min(4096, max_size)
+    mid = min(1024, max_size)
+    around = (lambda q: [q - 1, q, q + 1]) if quick else (lambda q: [q - 16, q - 1, q, q + 1, q + 16])
+    fams += [
+        (f"vector x matrix ~{mid}", [(1, s, s) for s in around(mid)], True),
+        (f"vector x matrix ~{big}", [(1, s, s) for s in around(big)], True),
+        (f"matrix x vector ~{big}", [(s, 1, s) for s in around(big)], True),
+        ("batch-m x matrix", [(m, mid, big) for m in (1, 4, 16, 64)], False),
+        ("narrow n", [(mid, n, mid) for n in (1, 4, 10, 16, 33, 64)], False),
+        ("thin k", [(mid, mid, k) for k in (1, 4, 16, 64)], False),
+        ("Dense (MNIST MLP)", [(128, 512, 784), (128, 10, 512), (784, 512, 128), (512, 10, 128)], False),
+        ("conv im2col (M=N*Ho*Wo, Cout, 9*Cin)", [(43264, 32, 9), (10816, 64, 288), (100352, 64, 576)], False),
+        ("LSTM B64 H256 (recurrent, projection, weight grad)", [(64, 1024, 256), (6400, 1024, 128),
+                                                                 (128, 1024, 6400), (256, 1024, 6400)], False),
+    ]
+    return fams
+
+
+def time_point(m, n, k, rng, reps):
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    got = K.gemm(a, b, out=out)
+    err = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-300)
+    assert err < 1e-5, f"gemm {m}x{n}x{k}: relative error {err:.2e} before timing"
+    reps = max(3, min(reps, int(4e10 / (2 * m * n * k))))
+    t_dl, t_np = median_times([lambda: K.gemm(a, b, out=out), lambda: np.matmul(a, b, out=out)], reps)
+    return t_dl, t_np
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max", type=int, default=4096, help="largest power of two of the square sweep")
+    p.add_argument("--quick", action="store_true", help="p-1, p, p+1 only, fewer repetitions")
+    p.add_argument("--markdown", default="", help="also write the table to this file")
+    p.add_argument("--results", default="", help="put the table and its checks in this machine's section of this "
+                   "file (bench/RESULTS.md), leaving other machines' sections alone")
+    args = p.parse_args(argv)
+    dlcore.set_num_threads(args.threads)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=args.threads, user_api="blas")
+    except ImportError:
+        pass
+    peak = dlcore._C.measure_peak_gflops(0.5)
+    head = (f"{cpu_model()}: dlcore ISA {dlcore.cpu_isa()}, GEMM kernel {dlcore._C.gemm_kernel_name('float32')}, "
+            f"{args.threads} threads, measured peak {peak:.0f} GFLOP/s; NumPy {np.__version__}")
+    print(head, flush=True)
+    rng = np.random.default_rng(0)
+    rows = []  # (family, shape, t_dl, t_np, gflops, ratio)
+    lines = ["| family | M x N x K | dlcore ms | NumPy ms | vs NumPy | GFLOP/s | % peak | vs neighbours |",
+             "|---|---|---|---|---|---|---|---|"]
+    failures, neighbour_slowdowns = [], []
+    for fam, shapes, neighbours in sweep(args.max, args.quick):
+        got = []
+        for m, n, k in shapes:
+            t_dl, t_np = time_point(m, n, k, rng, 5 if args.quick else 9)
+            got.append((m, n, k, t_dl, t_np, 2.0 * m * n * k / t_dl / 1e9))
+        for i, (m, n, k, t_dl, t_np, gf) in enumerate(got):
+            neigh = [got[j][5] for j in (i - 1, i + 1) if neighbours and 0 <= j < len(got)]
+            worst = max(neigh) / gf if neigh else 1.0
+            if neigh:
+                neighbour_slowdowns.append(worst)
+            ratio = t_np / t_dl
+            flags = []
+            if ratio < MIN_VS_NUMPY:
+                flags.append(f"< {MIN_VS_NUMPY}x NumPy")
+            if worst > MAX_NEIGHBOUR_SLOWDOWN:
+                flags.append(f"{worst:.2f}x slower than a neighbour")
+            if flags:
+                failures.append(f"{m}x{n}x{k} ({fam}): " + ", ".join(flags))
+            rows.append((fam, (m, n, k), t_dl, t_np, gf, ratio))
+            line = (f"| {fam} | {m}x{n}x{k} | {t_dl * 1e3:.3f} | {t_np * 1e3:.3f} | {ratio:.2f}x | {gf:.1f} | "
+                    f"{100 * gf / peak:.0f}% | {f'{worst:.2f}x' if neigh else '-'}"
+                    f"{' **' + '; '.join(flags) + '**' if flags else ''} |")
+            lines.append(line)
+            print(line, flush=True)
+    med = statistics.median(r[5] for r in rows)
+    if med < MIN_MEDIAN_VS_NUMPY:
+        failures.append(f"median ratio {med:.2f}x < {MIN_MEDIAN_VS_NUMPY}x NumPy")
+    worst = min(rows, key=lambda r: r[5])
+    summary = [f"points: {len(rows)}; median vs NumPy {med:.2f}x; worst {worst[5]:.2f}x at "
+               f"{'x'.join(map(str, worst[1]))} ({worst[0]})",
+               "checks: " + ("PASS" if not failures else "FAIL\n  " + "\n  ".join(failures))]
+    print("\n".join(summary))
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(head + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(summary) + "\n")
+    if args.results:
+        from results import target, update
+        slow = [r for r in neighbour_slowdowns]
+        update(args.results, cpu_model(), cpu_model(), "sweep",
+               f"### GEMM cliff sweep: `python bench/gemm_sweep.py{' --quick' if args.quick else ''}`\n\n{head}\n\n"
+               + "\n".join(lines) + "\n\n" + "\n".join(summary),
+               {"GEMM sweep: worst point vs NumPy": target(worst[5], MIN_VS_NUMPY),
+                "GEMM sweep: median vs NumPy": target(med, MIN_MEDIAN_VS_NUMPY),
+                "GEMM sweep: worst slowdown vs a neighbour": target(max(slow or [1.0]), MAX_NEIGHBOUR_SLOWDOWN,
+                                                                    "lower")})
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+// The depthwise convolution kernels (depthwise_conv2d_kernels.h) compiled with AVX512 flags. Called
+// only after depthwise_conv2d.cpp has checked active_isa().
+#define DLCORE_DEPTHWISE_NS depthwise_avx512
+#define DLCORE_DEPTHWISE_VEC_BYTES 64
+#include "cpu/depthwise_conv2d_kernels.h"

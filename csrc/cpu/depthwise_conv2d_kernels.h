@@ -1,0 +1,192 @@
+// The depthwise convolution kernels (shapes, layouts and formulas: depthwise_conv2d.h).
+//
+// This file is included by depthwise_conv2d.cpp (portable build), depthwise_conv2d_avx2.cpp and
+// depthwise_conv2d_avx512.cpp, each with DLCORE_DEPTHWISE_NS set to its own namespace: one source,
+// one compiled copy per ISA (DLCORE_DEPTHWISE_VEC_BYTES its vector width). Every inner loop runs over
+// the C contiguous channels of one pixel: a channel's value times its own filter tap, added to its
+// own output.
+
+#include <cstring>
+
+#include "cpu/depthwise_conv2d.h"
+#include "cpu/parallel.h"
+
+namespace dlcore::cpu::DLCORE_DEPTHWISE_NS {
+
+// One SIMD register of this ISA (a GCC/Clang vector type, so that the same source compiles per ISA):
+// the forward pass keeps a pixel's outputs of L channels in it across all the taps.
+template <typename T>
+struct Vec {
+  typedef T V __attribute__((vector_size(DLCORE_DEPTHWISE_VEC_BYTES)));
+  static constexpr int64_t L = DLCORE_DEPTHWISE_VEC_BYTES / int64_t(sizeof(T));  // lanes
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+};
+
+// Output row (n, oh), pixel by pixel, L channels at a time: the accumulator starts from the bias (or
+// zero), adds x * w of every tap inside the image, and is stored once. (Accumulating in memory, tap by
+// tap over the pixel's C outputs, was several times slower: a load and a store per tap and vector.)
+// The remaining C % L channels run the same loop one by one.
+template <typename T>
+void fwd(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
+  using S = Vec<T>;
+  const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, kh = s.kh, kw = s.kw;
+  const int64_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pt = s.pt, pl = s.pl;
+  parallel_rows(s.n * Ho, 2 * Wo * kh * kw * C, [=](int64_t r) {
+    const int64_t n = r / Ho, oh = r % Ho;
+    const T* xn = x + n * H * W * C;
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+      T* yp = y + (r * Wo + ow) * C;
+      int64_t c0 = 0;
+      for (; c0 + S::L <= C; c0 += S::L) {
+        typename S::V acc = bias ? S::load(bias + c0) : typename S::V{};
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t ih = oh * sh + i * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t iw = ow * sw + j * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            acc += S::load(xn + (ih * W + iw) * C + c0) * S::load(w + (i * kw + j) * C + c0);
+          }
+        }
+        S::store(yp + c0, acc);
+      }
+      for (; c0 < C; ++c0) {
+        T acc = bias ? bias[c0] : T(0);
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t ih = oh * sh + i * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t iw = ow * sw + j * dw - pl;
+            if (iw >= 0 && iw < W) acc += xn[(ih * W + iw) * C + c0] * w[(i * kw + j) * C + c0];
+          }
+        }
+        yp[c0] = acc;
+      }
+    }
+  });
+}
+
+// Input row (n, ih): tap (i, j) of output (oh, ow) reads it when oh*sh + i*dh - pt = ih and
+// ow*sw + j*dw - pl = iw; every such output adds dy * w[i, j] to the input pixel. The taps that read
+// the row (filter row i, output row oh) are listed once per row, those that read the pixel's column
+// once per pixel; then each block of L channels sums over them in a register and is stored once.
+constexpr int64_t kMaxListedTaps = 64;  // filters wider or taller than this take bwd_data_any
+
+template <typename T>
+void bwd_data_any(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
+  const int64_t C = s.cin;
+  parallel_rows(s.n * s.h, 2 * s.w * s.kh * s.kw * C, [&](int64_t r) {
+    const int64_t n = r / s.h, ih = r % s.h;
+    T* dxr = dx + r * s.w * C;
+    for (int64_t k = 0; k < s.w * C; ++k) dxr[k] = T(0);
+    for (int64_t i = 0; i < s.kh; ++i) {
+      const int64_t t = ih + s.pt - i * s.dh;
+      if (t < 0 || t % s.sh != 0 || t / s.sh >= s.ho) continue;
+      const T* dyrow = dy + (n * s.ho + t / s.sh) * s.wo * C;
+      for (int64_t iw = 0; iw < s.w; ++iw) {
+        T* d = dxr + iw * C;
+        for (int64_t j = 0; j < s.kw; ++j) {
+          const int64_t u = iw + s.pl - j * s.dw;
+          if (u < 0 || u % s.sw != 0 || u / s.sw >= s.wo) continue;
+          const T* g = dyrow + (u / s.sw) * C;
+          const T* wp = w + (i * s.kw + j) * C;
+#pragma omp simd
+          for (int64_t c = 0; c < C; ++c) d[c] += g[c] * wp[c];
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void bwd_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
+  if (s.kh > kMaxListedTaps || s.kw > kMaxListedTaps) return bwd_data_any(s, dy, w, dx);
+  using S = Vec<T>;
+  const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, kh = s.kh, kw = s.kw;
+  const int64_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pt = s.pt, pl = s.pl;
+  parallel_rows(s.n * H, 2 * W * kh * kw * C, [=](int64_t r) {
+    const int64_t n = r / H, ih = r % H;
+    int64_t row_i[kMaxListedTaps], row_o[kMaxListedTaps], nr = 0;  // (filter row, output row) reading ih
+    for (int64_t i = 0; i < kh; ++i) {
+      const int64_t t = ih + pt - i * dh;
+      if (t >= 0 && t % sh == 0 && t / sh < Ho) row_i[nr] = i, row_o[nr] = t / sh, ++nr;
+    }
+    for (int64_t iw = 0; iw < W; ++iw) {
+      int64_t col_j[kMaxListedTaps], col_o[kMaxListedTaps], nc = 0;  // (filter column, output column)
+      for (int64_t j = 0; j < kw; ++j) {
+        const int64_t u = iw + pl - j * dw;
+        if (u >= 0 && u % sw == 0 && u / sw < Wo) col_j[nc] = j, col_o[nc] = u / sw, ++nc;
+      }
+      T* d = dx + (r * W + iw) * C;
+      int64_t c0 = 0;
+      for (; c0 + S::L <= C; c0 += S::L) {
+        typename S::V acc{};
+        for (int64_t a = 0; a < nr; ++a) {
+          const T* dyrow = dy + (n * Ho + row_o[a]) * Wo * C + c0;
+          const T* wrow = w + row_i[a] * kw * C + c0;
+          for (int64_t b = 0; b < nc; ++b) acc += S::load(dyrow + col_o[b] * C) * S::load(wrow + col_j[b] * C);
+        }
+        S::store(d + c0, acc);
+      }
+      for (; c0 < C; ++c0) {
+        T acc = T(0);
+        for (int64_t a = 0; a < nr; ++a)
+          for (int64_t b = 0; b < nc; ++b)
+            acc += dy[((n * Ho + row_o[a]) * Wo + col_o[b]) * C + c0] * w[(row_i[a] * kw + col_j[b]) * C + c0];
+        d[c0] = acc;
+      }
+    }
+  });
+}
+
+// dw[i, j, c] = sum over every output pixel of x (at tap (i, j)) * dy: the output rows are cut into
+// nt ranges, run as tasks; task q sums into its own kh*kw*C slice q of `scratch` (nt slices, zeroed
+// by the caller, so an empty range leaves zeros), and the slices are added at the end.
+template <typename T>
+void bwd_filter(const Conv2dGeometry& s, const T* dy, const T* x, int nt, T* scratch, T* dw) {
+  const int64_t C = s.cin, taps = s.kh * s.kw * C, rows = s.n * s.ho;
+  parallel_tasks(nt, nt, [&](int64_t q) {
+    T* acc = scratch + q * taps;
+    for (int64_t r = rows * q / nt; r < rows * (q + 1) / nt; ++r) {
+      const int64_t n = r / s.ho, oh = r % s.ho;
+      for (int64_t ow = 0; ow < s.wo; ++ow) {
+        const T* g = dy + (r * s.wo + ow) * C;
+        for (int64_t i = 0; i < s.kh; ++i) {
+          const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+          if (ih < 0 || ih >= s.h) continue;
+          const T* xrow = x + (n * s.h + ih) * s.w * C;
+          for (int64_t j = 0; j < s.kw; ++j) {
+            const int64_t iw = ow * s.sw + j * s.dw - s.pl;
+            if (iw < 0 || iw >= s.w) continue;
+            const T* xp = xrow + iw * C;
+            T* a = acc + (i * s.kw + j) * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) a[c] += xp[c] * g[c];
+          }
+        }
+      }
+    }
+  });
+#pragma omp simd
+  for (int64_t k = 0; k < taps; ++k) dw[k] = scratch[k];
+  for (int t = 1; t < nt; ++t) {
+    const T* part = scratch + int64_t(t) * taps;
+#pragma omp simd
+    for (int64_t k = 0; k < taps; ++k) dw[k] += part[k];
+  }
+}
+
+#define DLCORE_DEPTHWISE_INSTANTIATE(T)                                                 \
+  template void fwd<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);        \
+  template void bwd_data<T>(const Conv2dGeometry&, const T*, const T*, T*);             \
+  template void bwd_filter<T>(const Conv2dGeometry&, const T*, const T*, int, T*, T*);
+DLCORE_DEPTHWISE_INSTANTIATE(float)
+DLCORE_DEPTHWISE_INSTANTIATE(double)
+#undef DLCORE_DEPTHWISE_INSTANTIATE
+
+}  // namespace dlcore::cpu::DLCORE_DEPTHWISE_NS

@@ -1,0 +1,94 @@
+"""The CPU data plane: NumPy buffers moved by MPI (also the GPU plane's staging path and the control plane).
+
+A plane moves flat, C-contiguous 1-D buffers: `pack` copies arrays into one (scaling them on the
+way), `allreduce_` / `bcast_` work on it in place, `views` hands its pieces back as arrays of the
+original shapes and `unpack` copies them into existing arrays. The GPU plane (device.py) has the
+same methods on CuPy buffers.
+
+MPI has no float16 and reduces bool only with logical operators: float16 buffers are reduced in
+float32 (rounded once at the end), bool buffers as bytes (sum/max is OR, min/prod is AND).
+Broadcasts and gathers move bytes, so they work for every fixed-size dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["HostPlane"]
+
+
+class HostPlane:
+    kind = "host"
+    xp = np
+
+    def __init__(self, world):
+        self.world = world
+        self.comm = world.comm
+        mpi = world.MPI
+        self._ops = None if mpi is None else {"sum": mpi.SUM, "min": mpi.MIN, "max": mpi.MAX, "prod": mpi.PROD}
+
+    def close(self):
+        pass
+
+    # ---- buffers ------------------------------------------------------------------------------
+    @staticmethod
+    def empty(n, dtype):
+        return np.empty(int(n), dtype=dtype)
+
+    @staticmethod
+    def pack(arrays, bucket, scale=1.0, out=None):
+        """The arrays, times `scale`, end to end in one flat buffer of the bucket's dtype (one pass)."""
+        buf = np.empty(bucket.size, bucket.dtype) if out is None else out
+        s = bucket.dtype.type(scale) if scale != 1.0 else None
+        for slot, a in zip(bucket.slots, arrays):
+            dst = buf[slot.offset:slot.offset + slot.size].reshape(slot.shape)
+            if s is None:
+                np.copyto(dst, a, casting="same_kind")
+            else:
+                np.multiply(a, s, out=dst, casting="same_kind")
+        return buf
+
+    @staticmethod
+    def views(buf, bucket):
+        """The pieces of `buf`, shaped like the arrays packed into it (no copy)."""
+        return [buf[s.offset:s.offset + s.size].reshape(s.shape) for s in bucket.slots]
+
+    @staticmethod
+    def unpack(buf, bucket, arrays):
+        """Copy the pieces of `buf` into `arrays` (in place)."""
+        for slot, a in zip(bucket.slots, arrays):
+            np.copyto(a, buf[slot.offset:slot.offset + slot.size].reshape(slot.shape), casting="same_kind")
+
+    # ---- collectives (in place on flat contiguous buffers) -------------------------------------
+    def allreduce_(self, buf, op="sum"):
+        """Reduce `buf` over the ranks in place with op 'sum', 'min', 'max' or 'prod'."""
+        if self.world.size == 1 or buf.size == 0:
+            return buf
+        mpi = self.world.MPI
+        if buf.dtype == np.bool_:
+            self.comm.Allreduce(mpi.IN_PLACE, buf.view(np.uint8), mpi.MAX if op in ("sum", "max") else mpi.MIN)
+        elif buf.dtype == np.float16:
+            wide = buf.astype(np.float32)
+            self.comm.Allreduce(mpi.IN_PLACE, wide, self._ops[op])
+            buf[...] = wide
+        else:
+            self.comm.Allreduce(mpi.IN_PLACE, buf, self._ops[op])
+        return buf
+
+    def bcast_(self, buf, root=0):
+        """Every rank's `buf` becomes root's (in place)."""
+        if self.world.size > 1 and buf.size:
+            self.comm.Bcast(buf.view(np.uint8), root=root)
+        return buf
+
+    def allgatherv(self, buf, counts):
+        """Every rank's `buf` (counts[r] elements on rank r) end to end, in rank order."""
+        counts = [int(c) for c in counts]
+        out = np.empty(sum(counts), buf.dtype)
+        if self.world.size == 1:
+            out[...] = buf
+            return out
+        item = buf.dtype.itemsize
+        sizes = [c * item for c in counts]
+        displs = [sum(sizes[:r]) for r in range(len(sizes))]
+        self.comm.Allgatherv(buf.view(np.uint8), [out.view(np.uint8), sizes, displs, self.world.MPI.BYTE])
+        return out

@@ -1,0 +1,369 @@
+"""DistributedOptimizer: any dlcore optimizer, with its gradients averaged over the processes first.
+
+    opt = dl.distributed.DistributedOptimizer(dl.optimizers.Adam(model.parameters(), lr=1e-3))
+    dl.distributed.broadcast_parameters(model.state_dict(), root=0)   # every replica starts alike
+    dl.distributed.broadcast_optimizer_state(opt, root=0)
+    for xb, yb in loader:                                              # each rank: its own batches
+        opt.zero_grad(); loss_fn(model(xb), yb).backward(); opt.step()
+
+`step()` averages the gradients, then runs the wrapped optimizer's own step, so gradient
+clipping (`clipnorm`, `global_clipnorm`) sees the global gradient and every replica applies the
+same update: replicas that start equal stay bit-identical. The exchange per step:
+
+1. one 16-byte check that every rank has gradients for the same parameters, with the same
+   shapes and dtypes (a mismatch raises the same ValueError on every rank, naming the
+   parameters, rather than summing unrelated buffers or waiting forever);
+2. the gradients are packed into buckets (buckets.py: reverse parameter order, ~25 MB each),
+   scaled by 1/size on the way, summed in place by one allreduce per bucket (MPI for NumPy,
+   NCCL for CuPy), and handed back as views of the bucket: after step(), a parameter's
+   `.grad` lies in the exchange buffer, which the next step() reuses.
+
+The returned object is an instance of a subclass of the optimizer's class, sharing the wrapped
+optimizer's state (it *is* that optimizer, with an averaging step): `isinstance(opt, Adam)` holds,
+model.save() records it as the plain optimizer, and train_on_batch / fit use it as they would
+the plain one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import optimizers
+from ..tensor import Tensor
+from . import buckets
+from .collectives import array_kind, check_same, plane
+from .world import world
+
+__all__ = ["DistributedOptimizer", "broadcast_parameters", "broadcast_optimizer_state", "is_distributed"]
+
+_MAX_PLANS = 8   # exchange plans kept (a model whose branches alternate has a few gradient patterns)
+
+
+def _describe(p, i):
+    name = getattr(p, "name", None)
+    return f"parameter {i}" + (f" {name!r}" if name else "")
+
+
+class Exchange:
+    """Averages (or sums) lists of arrays over the ranks in buckets; keeps each pattern's plan and
+    buffers between steps. Shared by DistributedOptimizer and broadcast_parameters."""
+
+    def __init__(self, op="average", cap_bytes=buckets.DEFAULT_CAP_BYTES):
+        self.op, self.cap_bytes = op, int(cap_bytes)
+        self._plans = {}
+
+    def plan(self, signature, entries):
+        got = self._plans.pop(signature, None)
+        if got is None:
+            got = (buckets.plan(entries, self.cap_bytes), {})
+        self._plans[signature] = got  # most recently used last
+        while len(self._plans) > _MAX_PLANS:
+            self._plans.pop(next(iter(self._plans)))
+        return got
+
+    def reduce(self, w, items, what, explain):
+        """items: [(key, array, group)], group 'grad' (averaged or summed: self.op, handed back as views)
+        or 'buffer' (averaged, copied back into the array). Returns the new arrays of the 'grad' items
+        in order (views into the exchange buffers)."""
+        entries = [buckets.Entry(k, tuple(a.shape), a.dtype, array_kind(a), g) for k, a, g in items]
+        signature = tuple((e.key, e.shape, e.dtype.str, e.device, e.group) for e in entries)
+        check_same(w, what, signature, explain)
+        plan, buffers = self.plan(signature, entries)
+        by_key = {k: a for k, a, _ in items}
+        out = {}
+        for i, bucket in enumerate(plan):
+            pl = plane(w, bucket.device)
+            arrays = [by_key[s.key] for s in bucket.slots]
+            scale = 1.0 / w.size if (bucket.group == "buffer" or self.op == "average") else 1.0
+            buf = buffers.get(i)
+            if buf is None:
+                buf = buffers[i] = pl.empty(bucket.size, bucket.dtype)
+            pl.pack(arrays, bucket, scale, out=buf)
+            pl.allreduce_(buf, "sum")
+            if bucket.group == "buffer":
+                pl.unpack(buf, bucket, arrays)
+            else:
+                out.update(zip((s.key for s in bucket.slots), pl.views(buf, bucket)))
+        return [out[k] for k, _, g in items if g == "grad"]
+
+
+def _explain_gradients(params):
+    """A message naming the parameters whose gradients the ranks disagree on."""
+    def explain(signatures):
+        per_rank = [{e[0]: e for e in sig if e[4] == "grad"} for sig in signatures]
+        keys = sorted(set().union(*per_rank))
+        lines = []
+        for k in keys:
+            have = [r for r, d in enumerate(per_rank) if k in d]
+            what = _describe(params[k], k) if 0 <= k < len(params) else f"gradient {k}"
+            if len(have) != len(per_rank):
+                lacking = [r for r in range(len(per_rank)) if r not in have]
+                lines.append(f"{what}: a gradient on rank(s) {have}, none on rank(s) {lacking}")
+            elif len({(d[k][1], d[k][2], d[k][3]) for d in per_rank}) > 1:
+                forms = ", ".join(f"rank {r}: shape {d[k][1]} {np.dtype(d[k][2])} on {d[k][3]}"
+                                  for r, d in enumerate(per_rank))
+                lines.append(f"{what}: {forms}")
+        if not lines:
+            lines = [f"rank {r}: {len(d)} gradient(s)" for r, d in enumerate(per_rank)]
+        more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+        return ("the processes do not have gradients for the same parameters in this step: " + "; ".join(lines[:5])
+                + more + ". Every process must run the same layers in each step (with the same model); a layer "
+                "used on some processes only needs a zero-valued use on the others")
+    return explain
+
+
+class _Distributed:
+    """Mixed in before the wrapped optimizer's class: the averaging step."""
+
+    def synchronize(self):
+        """Average the gradients (`.grad`) of the optimizer's parameters over the processes now.
+
+        step() does it by itself; call it to work on the averaged gradients before step() (which
+        then does not average them again). zero_grad() starts a new step.
+        """
+        self._distributed_synchronized = True
+        w = world()
+        if w.size == 1:
+            return
+        params = self.params
+        items = [(i, p.grad.data if isinstance(p.grad, Tensor) else p.grad, "grad")
+                 for i, p in enumerate(params) if p.grad is not None]
+        buffers = self._distributed_buffers
+        items += [(len(params) + j, b.data, "buffer") for j, b in enumerate(buffers)]
+        new = self._distributed_exchange.reduce(w, items, "DistributedOptimizer", _explain_gradients(params))
+        for (i, _, _), g in zip(items, new):
+            params[i].grad = g
+
+    def step(self, closure=None):
+        """Average the gradients over the processes, then update (the wrapped optimizer's step)."""
+        loss = closure() if closure is not None else None
+        if not self.__dict__.get("_distributed_synchronized"):
+            self.synchronize()
+        self._distributed_synchronized = False
+        super().step()
+        return loss
+
+    def zero_grad(self, set_to_none=True):
+        self._distributed_synchronized = False
+        return super().zero_grad(set_to_none)
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras style: average the given gradients over the processes, then apply them."""
+        pairs = list(grads_and_vars)
+        w = world()
+        if w.size > 1:
+            items = [(i, g.data if isinstance(g, Tensor) else g, "grad") for i, (g, _) in enumerate(pairs)
+                     if g is not None]
+            items += [(len(pairs) + j, b.data, "buffer") for j, b in enumerate(self._distributed_buffers)]
+            new = iter(self._distributed_exchange.reduce(w, items, "DistributedOptimizer.apply_gradients",
+                                                         _explain_gradients([v for _, v in pairs])))
+            pairs = [(None if g is None else next(new), v) for g, v in pairs]
+        return super().apply_gradients(pairs)
+
+    def set_buffers(self, buffers):
+        """Tensors (not trained by this optimizer) averaged over the processes at every step, e.g.
+        BatchNormalization's moving statistics; fit() sets its model's."""
+        buffers = list(buffers or [])
+        for i, b in enumerate(buffers):
+            if not isinstance(b, Tensor):
+                raise TypeError(f"DistributedOptimizer: buffers[{i}] is a {type(b).__name__}, expected a dlcore "
+                                "Tensor (e.g. a BatchNormalization layer's moving_mean)")
+            if b.dtype.kind != "f":
+                raise TypeError(f"DistributedOptimizer: buffers[{i}] has dtype {b.dtype}; only float buffers can be "
+                                "averaged")
+        self._distributed_buffers = buffers
+
+    @property
+    def wrapped_class(self):
+        """The class of the optimizer this one distributes (e.g. dl.optimizers.Adam)."""
+        return self._distributed_base
+
+    def __repr__(self):
+        return f"DistributedOptimizer({self._distributed_base.__repr__(self)})"
+
+
+_CLASSES = {}
+
+
+def _distributed_class(base):
+    cls = _CLASSES.get(base)
+    if cls is None:
+        # named like the optimizer it distributes, so that a saved model records the plain optimizer
+        cls = type(base.__name__, (_Distributed, base), {"__module__": base.__module__,
+                                                          "__qualname__": f"DistributedOptimizer[{base.__qualname__}]",
+                                                          "_distributed_base": base})
+        _CLASSES[base] = cls
+    return cls
+
+
+def is_distributed(optimizer) -> bool:
+    """Whether `optimizer` came from DistributedOptimizer (its steps average the gradients).
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    opt = dl.distributed.DistributedOptimizer(dl.optimizers.SGD(learning_rate=0.1))
+    assert dl.distributed.is_distributed(opt) and not dl.distributed.is_distributed(dl.optimizers.SGD())
+    ```
+    """
+    return isinstance(optimizer, _Distributed)
+
+
+def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=None):
+    """Wrap a dlcore optimizer so that each step averages the gradients over all processes first.
+
+    Horovod's `hvd.DistributedOptimizer`: every process computes gradients on its own part of
+    the batch; `step()` (or `apply_gradients`) averages them in packed buckets (reverse parameter
+    order, about `bucket_cap_mb` each; MPI for NumPy, NCCL for CuPy) before clipping and the
+    update, so every replica applies the same update. With one process it is the optimizer
+    itself.
+
+    Args:
+        optimizer: a dlcore Optimizer (or a name like "adam", or a config dict).
+        op: "average" (the gradient of the mean loss over the global batch) or "sum".
+        bucket_cap_mb: size of one exchange buffer in MiB (bigger: fewer, larger messages).
+        buffers: Tensors averaged over the processes at every step besides the gradients, such
+            as BatchNormalization's moving_mean / moving_variance (fit() passes its model's).
+
+    Returns:
+        The optimizer, as an instance of a subclass of its class that shares its state.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import dlcore as dl
+    model = dl.Sequential([dl.layers.Dense(1, input_shape=(3,))])
+    opt = dl.distributed.DistributedOptimizer(dl.optimizers.SGD(learning_rate=0.1))
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(np.ones((8, 3), np.float32), np.zeros((8, 1), np.float32), epochs=1, batch_size=4, verbose=0)
+    ```
+    """
+    if isinstance(optimizer, _Distributed):
+        raise ValueError("DistributedOptimizer: this optimizer is already distributed")
+    try:
+        opt = optimizers.get(optimizer)
+    except TypeError:
+        raise TypeError(f"DistributedOptimizer: optimizer must be a dlcore Optimizer, a name or a config dict, "
+                        f"got {type(optimizer).__name__}") from None
+    if op not in ("average", "sum"):
+        raise ValueError(f"DistributedOptimizer: op must be 'average' or 'sum', got {op!r}")
+    if isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, (int, float)) or not bucket_cap_mb > 0:
+        raise ValueError(f"DistributedOptimizer: bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
+    cls = _distributed_class(type(opt))
+    dist = cls.__new__(cls)
+    dist.__dict__ = opt.__dict__   # one optimizer, two faces: state, parameters and step count are shared
+    dist._distributed_exchange = Exchange(op, max(1, int(bucket_cap_mb * 2 ** 20)))
+    dist.set_buffers(buffers)
+    world()  # join the job now (threads, device), not in the middle of the first step
+    return dist
+
+
+# ---- starting every replica alike -----------------------------------------------------------------
+
+def _named_arrays(params, what):
+    """[(name, writable array)] from a state_dict, a Module, or a list of Tensors / (name, Tensor) pairs."""
+    if hasattr(params, "state_dict") and hasattr(params, "named_parameters"):  # a Module or a Model
+        params = params.state_dict()
+    if isinstance(params, dict):
+        items = sorted(params.items(), key=lambda kv: str(kv[0]))  # the same order on every rank
+    else:
+        items = []
+        for i, p in enumerate(params):
+            items.append(p if isinstance(p, tuple) and len(p) == 2 else (getattr(p, "name", None) or str(i), p))
+    out = []
+    for name, v in items:
+        a = v.data if isinstance(v, Tensor) else v
+        if not (isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__")):
+            raise TypeError(f"dlcore.distributed.{what}: {name!r} is a {type(v).__name__}, expected an array or a "
+                            "Tensor (pass model.state_dict(), model.parameters() or a list of tensors)")
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"dlcore.distributed.{what}: {name!r} has dtype {a.dtype}, which cannot be sent")
+        out.append((str(name), a))
+    return out
+
+
+def _broadcast_arrays(w, named, root, what, cap_bytes=buckets.DEFAULT_CAP_BYTES):
+    """Root's values into every rank's arrays, in place, packed in buckets (one bcast per bucket)."""
+    signature = tuple((n, tuple(a.shape), a.dtype.str, array_kind(a)) for n, a in named)
+    check_same(w, what, signature)
+    entries = [buckets.Entry(i, tuple(a.shape), a.dtype, array_kind(a), "param") for i, (_, a) in enumerate(named)]
+    for bucket in buckets.plan(entries, cap_bytes):
+        pl = plane(w, bucket.device)
+        arrays = [named[s.key][1] for s in bucket.slots]
+        buf = pl.pack(arrays, bucket) if w.rank == root else pl.empty(bucket.size, bucket.dtype)
+        pl.bcast_(buf, root)
+        if w.rank != root:
+            pl.unpack(buf, bucket, arrays)
+
+
+def _check_root(what, root, w):
+    if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < w.size:
+        raise ValueError(f"dlcore.distributed.{what}: root must be a rank in [0, {w.size}), got {root!r}")
+    return int(root)
+
+
+def broadcast_parameters(params, root=0):
+    """Overwrite every process's weights with root's, in place (start all replicas alike).
+
+    Args:
+        params: `model.state_dict()` (every weight, trainable or not), a Module / Model, or a list
+            of Tensors or (name, Tensor) pairs. Dicts are sent in sorted-key order.
+        root: the rank whose weights everyone receives.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    model = dl.Sequential([dl.layers.Dense(4, input_shape=(3,))])
+    dl.distributed.broadcast_parameters(model.state_dict(), root=0)
+    ```
+    """
+    w = world()
+    root = _check_root("broadcast_parameters", root, w)
+    named = _named_arrays(params, "broadcast_parameters")
+    if w.size > 1:
+        _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_parameters")
+
+
+def broadcast_optimizer_state(optimizer, root=0):
+    """Overwrite every process's optimizer state with root's: slot arrays (Adam's m and v, ...), the
+    step count and a constant learning rate.
+
+    Build the optimizer first (give it the parameters, or train one step); with fit() this
+    happens by itself.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    model = dl.Sequential([dl.layers.Dense(4, input_shape=(3,))])
+    opt = dl.optimizers.Adam(model.parameters(), lr=1e-3)
+    dl.distributed.broadcast_optimizer_state(opt, root=0)
+    ```
+    """
+    if not isinstance(optimizer, optimizers.Optimizer):
+        raise TypeError(f"dlcore.distributed.broadcast_optimizer_state: expected a dlcore Optimizer, got "
+                        f"{type(optimizer).__name__}")
+    w = world()
+    root = _check_root("broadcast_optimizer_state", root, w)
+    if w.size == 1:
+        return
+    # the slot arrays travel in buckets; the per-parameter scalars (PyTorch's "step"), the param
+    # groups' hyperparameters (lr, betas, ...) and the step count as one small object
+    named = [(f"{i}.{k}", s[k]) for i, s in enumerate(optimizer.state) for k in sorted(s) if hasattr(s[k], "shape")]
+    _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_optimizer_state")
+    lr = getattr(optimizer, "_learning_rate", None)   # the constant, not a schedule's current value
+    scalars = w.comm.bcast({
+        "iterations": int(optimizer.iterations),
+        "learning_rate": lr if isinstance(lr, float) else None,
+        "state": [{k: v for k, v in s.items() if not hasattr(v, "shape")} for s in optimizer.state],
+        "groups": [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups],
+    }, root=root)
+    optimizer.iterations = scalars["iterations"]
+    if scalars["learning_rate"] is not None and isinstance(lr, float):
+        optimizer.learning_rate = scalars["learning_rate"]
+    for mine, theirs in zip(optimizer.state, scalars["state"]):
+        mine.update(theirs)
+    for mine, theirs in zip(optimizer.param_groups, scalars["groups"]):
+        mine.update(theirs)

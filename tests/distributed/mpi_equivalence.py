@@ -1,0 +1,173 @@
+"""Run under mpiexec: N processes on B/N samples each give the weights of one process on B.
+
+Each rank trains a reference model alone (plain optimizer, the whole batch of B samples, no
+communication) and the same model data-parallel (DistributedOptimizer, its B/N samples), starting
+from rank 0's weights (the data-parallel model starts from rank-dependent weights and gets rank 0's
+by broadcast_parameters), then compares. float64 throughout, so that the only difference is the
+order of the floating-point sums (the batch split in N parts): the tolerance is a few ulps of
+float64 times the number of steps, far below any real discrepancy (a missing average, clipping of
+the local instead of the global gradient, a skipped parameter would be off by 1e-3 or more).
+Also: replicas stay bit-identical, a gradient mismatch between ranks raises everywhere, and
+apply_gradients / broadcast_optimizer_state.
+
+Rank 0 prints `RESULT <json>`.
+"""
+import json
+import sys
+
+import numpy as np
+
+import dlcore as dl
+
+D = dl.distributed
+D.init()
+r, n = D.rank(), D.size()
+B, STEPS = 24, 6
+TOL = 1e-10
+results = {}
+
+
+class Branchy(dl.Module):
+    """Two heads; head b only runs on even steps, so its weights get no gradient on odd steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = dl.layers.Dense(16, activation="tanh", input_dim=5, dtype="float64")
+        self.a = dl.layers.Dense(3, input_dim=16, dtype="float64")
+        self.b = dl.layers.Dense(3, input_dim=16, dtype="float64")
+
+    def forward(self, x, use_b=True):
+        h = self.body(x)
+        return self.a(h) + self.b(h) if use_b else self.a(h)
+
+
+def make(seed):
+    dl.manual_seed(seed)
+    m = Branchy()
+    m(dl.tensor(np.zeros((1, 5))))  # build the weights now (they are created on the first call)
+    return m
+
+
+def batches():
+    rng = np.random.default_rng(123)
+    for step in range(STEPS):
+        yield step, rng.standard_normal((B, 5)), rng.standard_normal((B, 3))
+
+
+def loss_of(model, x, y, step, branch):
+    out = model(dl.tensor(x), use_b=(step % 2 == 0) if branch else True)
+    return dl.functional.mse(dl.tensor(y), out)
+
+
+def train(optimizer_factory, distributed, branch=False, keras_style=False):
+    model = make(0 if not distributed or r == 0 else 100 + r)   # other ranks start elsewhere: broadcast fixes it
+    opt = optimizer_factory(model.parameters())
+    if distributed:
+        opt = D.DistributedOptimizer(opt)
+        D.broadcast_parameters(model.state_dict(), root=0)
+    for step, x, y in batches():
+        if distributed:
+            part = slice(r * B // n, (r + 1) * B // n)
+            x, y = x[part], y[part]
+        if keras_style:
+            model.zero_grad()
+            loss_of(model, x, y, step, branch).backward()
+            opt.apply_gradients([(p.grad, p) for p in model.parameters()])
+        else:
+            opt.zero_grad()
+            loss_of(model, x, y, step, branch).backward()
+            opt.step()
+    return model
+
+
+def compare(name, factory, branch=False, keras_style=False):
+    ref = train(factory, False, branch, keras_style)
+    got = train(factory, True, branch, keras_style)
+    err = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a)))))
+              for a, b in zip(ref.state_dict().values(), got.state_dict().values()))
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(ref.state_dict().values(),
+                                                               make(0).state_dict().values()))
+    blobs = D.allgather_object(b"".join(np.ascontiguousarray(v).tobytes() for v in got.state_dict().values()))
+    results[name] = {"max_rel_err": err, "moved": moved, "identical": all(b == blobs[0] for b in blobs)}
+
+
+compare("sgd_momentum", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9))
+compare("adam_global_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05))
+compare("adam_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, clipnorm=0.02))
+compare("branch_rmsprop", lambda p: dl.optimizers.RMSprop(p, lr=0.01), branch=True)
+compare("apply_gradients_adamw", lambda p: dl.optimizers.AdamW(p, lr=0.05), keras_style=True)
+
+# negative control: clipping each rank's own gradient and then averaging (the bug the wrapper avoids by
+# averaging first) ends far outside the tolerance, so the comparisons above have teeth
+model = make(0)
+opt = dl.optimizers.Adam(model.parameters(), lr=0.05)
+for step, x, y in batches():
+    part = slice(r * B // n, (r + 1) * B // n)
+    opt.zero_grad()
+    loss_of(model, x[part], y[part], step, False).backward()
+    norm = np.sqrt(sum(float((p.grad ** 2).sum()) for p in model.parameters()))
+    for p in model.parameters():
+        p.grad = D.allreduce(p.grad * min(1.0, 0.05 / norm))
+    opt.step()
+ref = train(lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05), False)
+results["local_clip_error"] = max(float(np.max(np.abs(a - b))) for a, b in
+                                  zip(ref.state_dict().values(), model.state_dict().values()))
+
+# a gradient mismatch (rank 0 ran head b, the others did not) raises on every rank, naming the parameters
+model = make(0)
+opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1))
+x = np.ones((4, 5))
+opt.zero_grad()
+out = model(dl.tensor(x), use_b=(r == 0))
+out.sum().backward()
+try:
+    opt.step()
+    results["mismatch"] = "no error"
+except ValueError as e:
+    results["mismatch"] = str(e)
+results["mismatch_all_raised"] = D.allreduce_object(int("no error" != results["mismatch"]), op="min")
+
+# shapes differ between ranks (a different model): also one clear error
+model = make(0) if r == 0 else dl.Sequential([dl.layers.Dense(3, input_shape=(5,), dtype="float64")])
+opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1))
+opt.zero_grad()
+(model(dl.tensor(x)) if r else model(dl.tensor(x))).sum().backward()
+try:
+    opt.step()
+    results["model_mismatch"] = "no error"
+except ValueError as e:
+    results["model_mismatch"] = str(e)
+
+# broadcast_optimizer_state: rank-dependent Adam state becomes rank 0's
+model = make(0)
+opt = dl.optimizers.Adam(model.parameters(), lr=0.01)
+for step, x, y in batches():
+    opt.zero_grad()
+    loss_of(model, x + r, y, step, False).backward()
+    opt.step()
+    if step == r:
+        break
+D.broadcast_optimizer_state(opt, root=0)
+blob = b"".join(np.asarray(v).tobytes() for s in opt.state for v in s.values()) + bytes([opt.iterations])
+blobs = D.allgather_object(blob)
+results["optimizer_state_identical"] = all(b == blobs[0] for b in blobs)
+
+# BatchNorm moving statistics passed as buffers are averaged at every step: replicas stay identical
+dl.manual_seed(0)
+bn_model = dl.Sequential([dl.layers.Dense(4, input_shape=(5,), dtype="float64"),
+                          dl.layers.BatchNormalization(dtype="float64")])
+bn_layer = bn_model.layers[1]
+opt = D.DistributedOptimizer(dl.optimizers.SGD(bn_model.parameters(), lr=0.1),
+                             buffers=[bn_layer.moving_mean, bn_layer.moving_variance])
+for step, x, y in batches():
+    part = slice(r * B // n, (r + 1) * B // n)
+    bn_model.train()
+    opt.zero_grad()
+    dl.functional.mse(dl.tensor(y[part, :3]), bn_model(dl.tensor(x[part]), training=True)[:, :3]).backward()
+    opt.step()
+blobs = D.allgather_object(bn_layer.moving_mean.numpy().tobytes() + bn_layer.moving_variance.numpy().tobytes())
+results["bn_buffers_identical"] = all(b == blobs[0] for b in blobs)
+
+if r == 0:
+    print("RESULT " + json.dumps({"size": n, "tol": TOL, "results": results}), flush=True)
+sys.stdout.flush()

@@ -1,0 +1,156 @@
+"""Depthwise convolution against the float64 reference (the dense convolution with block-diagonal filters,
+reference.grouped_filters) on every backend: forward with bias, backward-data, backward-filter; depth
+multipliers 1-3, strides, dilation, every padding form, odd and empty shapes, non-contiguous inputs,
+thread counts; finite-difference gradient checks; errors, the same on every backend."""
+import itertools
+
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import kernels as K
+from harness import DTYPES, LAYOUTS, Backend, assert_close, gradcheck_fd, make, raises
+import reference as ref
+
+CPU = Backend("cpu", np)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def dense(w):
+    """Depthwise filters (kh, kw, C, m) as dense ones (kh, kw, C, C*m)."""
+    kh, kw, c, m = w.shape
+    return ref.grouped_filters(np.asarray(w).reshape(kh, kw, 1, c * m), c)
+
+
+def check(be, x, w, b, strides, padding, dilation, rng, what=""):
+    dtype = x.dtype
+    s, d = pair(strides), pair(dilation)
+    full = dense(w)
+    pads = ref.conv2d_pads(padding, x.shape, full.shape, s, d)
+    what = f"{be.name} x{x.shape} w{w.shape} s={s} d={d} p={padding} {what}"
+    geo = dict(strides=strides, padding=padding, dilation=dilation)
+    y = be.call(K.depthwise_conv2d_forward, x, w, b, **geo)
+    expect = ref.conv2d_forward(x, full, b, s, pads, d)
+    assert y.shape == expect.shape == K.depthwise_conv2d_output_shape(x.shape, w.shape, **geo) and y.dtype == dtype
+    assert_close(y, expect, dtype, what=f"forward {what}")
+    dy = make(y.shape, dtype, rng)
+    assert_close(be.call(K.depthwise_conv2d_backward_data, dy, w, x.shape, **geo),
+                 ref.conv2d_backward_data(dy, full, x.shape, s, pads, d), dtype, what=f"backward-data {what}")
+    dw = ref.grouped_filter_blocks(ref.conv2d_backward_filter(dy, x, full.shape, s, pads, d), x.shape[3])
+    assert_close(be.call(K.depthwise_conv2d_backward_filter, dy, x, w.shape, **geo), dw.reshape(w.shape), dtype,
+                 what=f"backward-filter {what}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding", ["valid", "same", 1, ((0, 2), (1, 0))], ids=str)
+def test_strides_dilation_padding(backend, dtype, padding, rng):
+    for (n, h, w, c, k, m), s, d in itertools.product([(2, 9, 8, 5, 3, 1), (1, 7, 10, 16, 2, 2)], [1, 2, 3], [1, 2]):
+        x, wt, b = make((n, h, w, c), dtype, rng), make((k, k, c, m), dtype, rng), make((c * m,), dtype, rng)
+        check(backend, x, wt, b, s, padding, d, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_odd_shapes(backend, dtype, rng):
+    cases = [  # (n, h, w, c, (kh, kw), m, strides, padding)
+        (1, 1, 1, 1, (1, 1), 1, 1, "valid"),
+        (3, 7, 5, 33, (3, 1), 1, (2, 1), "same"),
+        (2, 13, 17, 7, (5, 3), 3, (1, 3), "valid"),
+        (1, 5, 5, 97, (3, 3), 1, 1, "same"),
+        (2, 6, 6, 4, (6, 6), 2, 1, "valid"),  # window == input
+        (2, 3, 4, 17, (7, 7), 1, 2, "same"),  # window larger than the input
+        (1, 2, 70, 3, (1, 66), 1, 1, "valid"),  # wider than the listed taps of the CPU backward-data
+    ]
+    for n, h, w, c, k, m, s, p in cases:
+        x, wt = make((n, h, w, c), dtype, rng), make(k + (c, m), dtype, rng)
+        check(backend, x, wt, make((c * m,), dtype, rng), s, p, 1, rng)
+        check(backend, x, wt, None, s, p, 1, rng, what="no bias")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_non_contiguous_inputs(backend, dtype, layout, rng):
+    x, w, b = make((2, 7, 6, 5), dtype, rng, layout), make((3, 3, 5, 2), dtype, rng, layout), make((10,), dtype, rng)
+    check(backend, x, w, b, 1, "same", 1, rng, what=layout)
+
+
+def test_large_and_threads(isa, rng):
+    x, w, b = make((4, 20, 22, 64), np.float32, rng), make((3, 3, 64, 1), np.float32, rng), make((64,), np.float32, rng)
+    before = dlcore.get_num_threads()
+    try:
+        for nt in [1, 2]:
+            dlcore.set_num_threads(nt)
+            check(CPU, x, w, b, 1, "same", 1, rng, what=f"{isa} {nt} threads")
+            check(CPU, x, w, b, 2, "valid", 1, rng, what=f"{isa} {nt} threads")
+    finally:
+        dlcore.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_zero_sizes(backend, dtype):
+    xp = backend.xp
+    w = xp.ones((3, 3, 4, 2), dtype)
+    assert K.depthwise_conv2d_forward(xp.ones((0, 5, 5, 4), dtype), w).shape == (0, 3, 3, 8)
+    assert K.depthwise_conv2d_backward_data(xp.ones((0, 3, 3, 8), dtype), w, (0, 5, 5, 4)).shape == (0, 5, 5, 4)
+    dw = K.depthwise_conv2d_backward_filter(xp.ones((0, 3, 3, 8), dtype), xp.ones((0, 5, 5, 4), dtype), w.shape)
+    assert dw.shape == w.shape and float(abs(dw).sum()) == 0.0
+    assert K.depthwise_conv2d_forward(xp.ones((2, 5, 5, 0), dtype), xp.ones((3, 3, 0, 2), dtype)).shape == (2, 3, 3, 0)
+
+
+def test_gradcheck(backend, rng):
+    x, w, b = make((2, 7, 6, 3), np.float64, rng), make((3, 2, 3, 2), np.float64, rng), make((6,), np.float64, rng)
+    call = backend.call
+    for geo in [dict(strides=1, padding="valid", dilation=1), dict(strides=2, padding="same", dilation=1),
+                dict(strides=1, padding=((2, 0), (1, 1)), dilation=2)]:
+        r = make(K.depthwise_conv2d_output_shape(x.shape, w.shape, **geo), np.float64, rng)
+
+        def f(x, w, b):
+            return float(np.sum(call(K.depthwise_conv2d_forward, x, w, b, **geo) * r))
+
+        grads = [call(K.depthwise_conv2d_backward_data, r, w, x.shape, **geo),
+                 call(K.depthwise_conv2d_backward_filter, r, x, w.shape, **geo), r.sum(axis=(0, 1, 2))]
+        gradcheck_fd(f, [x, w, b], grads, rng=rng)
+
+
+def test_errors(backend):
+    xp = backend.xp
+    x, w = xp.ones((2, 5, 5, 3), np.float32), xp.ones((3, 3, 3, 2), np.float32)
+    with raises(TypeError, "depthwise_conv2d_forward", "float32 or float64", "int32"):
+        K.depthwise_conv2d_forward(x.astype(np.int32), w)
+    with raises(TypeError, "depthwise_conv2d_forward", "float32", "float64"):
+        K.depthwise_conv2d_forward(x, w.astype(np.float64))
+    with raises(ValueError, "depthwise_conv2d_forward", "4-D", "(3, 3, 2)"):
+        K.depthwise_conv2d_forward(x, w[0])
+    with raises(ValueError, "depthwise_conv2d_forward", "channel mismatch", "(2, 5, 5, 3)", "(3, 3, 4, 2)"):
+        K.depthwise_conv2d_forward(x, xp.ones((3, 3, 4, 2), np.float32))
+    with raises(ValueError, "depthwise_conv2d_forward", "depth multiplier", "(3, 3, 3, 0)"):
+        K.depthwise_conv2d_forward(x, xp.ones((3, 3, 3, 0), np.float32))
+    with raises(ValueError, "depthwise_conv2d_forward", "bias", "(6,)", "(3,)"):
+        K.depthwise_conv2d_forward(x, w, xp.ones(3, np.float32))
+    with raises(ValueError, "depthwise_conv2d_forward", "larger than the padded input"):
+        K.depthwise_conv2d_forward(x, xp.ones((7, 7, 3, 1), np.float32))
+    with raises(ValueError, "depthwise_conv2d_forward", "strides", "0"):
+        K.depthwise_conv2d_forward(x, w, strides=0)
+    with raises(ValueError, "depthwise_conv2d_backward_data", "dy", "(2, 3, 3, 6)", "(2, 3, 3, 3)"):
+        K.depthwise_conv2d_backward_data(xp.ones((2, 3, 3, 3), np.float32), w, x.shape)
+    with raises(ValueError, "depthwise_conv2d_backward_filter", "w_shape", "tuple of ints"):
+        K.depthwise_conv2d_backward_filter(xp.ones((2, 3, 3, 6), np.float32), x, (3, 3, 3.0, 2))
+
+
+def test_binding_safety_net():
+    from dlcore import _C
+    x, w = np.ones((2, 5, 5, 3), np.float32), np.ones((3, 3, 3), np.float32)
+    geo = (1, 1, 0, 0, 0, 0, 1, 1)
+    with pytest.raises(ValueError):  # output of the wrong size
+        _C.depthwise_conv2d_forward(x, w, None, np.empty((2, 4, 3, 3), np.float32), geo)
+    with pytest.raises(ValueError):  # channel mismatch
+        _C.depthwise_conv2d_forward(x, np.ones((3, 3, 4), np.float32), None, np.empty((2, 3, 3, 3), np.float32), geo)
+    with pytest.raises(ValueError):  # negative padding
+        _C.depthwise_conv2d_backward_data(np.ones((2, 3, 3, 3), np.float32), w, np.empty(x.shape, np.float32),
+                                          (1, 1, -1, 0, 0, 0, 1, 1))
+    with pytest.raises(ValueError):  # mixed dtypes
+        _C.depthwise_conv2d_backward_filter(np.ones((2, 3, 3, 3)), x, np.empty(w.shape, np.float32), geo)
+    with pytest.raises(ValueError):  # filter larger than the input
+        _C.depthwise_conv2d_forward(x, np.ones((7, 7, 3), np.float32), None, np.empty((2, 1, 1, 3), np.float32), geo)
