@@ -113,3 +113,40 @@ def test_direct_calls_cannot_crash_the_process():
         with pytest.raises(ValueError):
             call()
     assert dlcore.kernels.softmax_forward(np.zeros((2, 3), F32)).shape == (2, 3)
+
+
+def test_dtypes_are_compared_by_value_not_identity():
+    # An unpickled float32 array carries its own dtype object, not NumPy's singleton: the bindings
+    # compared dtypes by identity and refused it ("expected float32 or float64, got float32").
+    import pickle
+
+    from dlcore import kernels as K
+    for dtype in (np.float32, np.float64):
+        x = pickle.loads(pickle.dumps(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype)))
+        assert x.dtype is not np.dtype(dtype) and x.dtype == dtype
+        want = np.exp(x - x.max(-1, keepdims=True))
+        np.testing.assert_allclose(K.softmax_forward(x), want / want.sum(-1, keepdims=True), rtol=1e-6)
+        out = pickle.loads(pickle.dumps(np.empty_like(x)))
+        _C.softmax_forward(x, out, 1, x.size, 1)  # the output's dtype decides the dispatch
+        np.testing.assert_allclose(out.reshape(-1), np.exp(x.reshape(-1)) / np.exp(x).sum(), rtol=1e-6)
+        a = pickle.loads(pickle.dumps(np.eye(3, dtype=dtype)))
+        np.testing.assert_allclose(K.gemm(a, a), np.eye(3), rtol=1e-6)
+    swapped = np.ones(3, ">f4")  # the same type in the other byte order is not float32 to the kernels
+    with raises(ValueError, "softmax_forward"):
+        _C.softmax_forward(swapped, np.empty(3, ">f4"), 1, 3, 1)
+
+
+def test_depthwise_and_upsample_geometry_that_overflows_is_refused():
+    x, w, y = np.ones((1, 4, 4, 1), F32), np.ones((2, 2, 1), F32), np.zeros((1, 3, 3, 1), F32)
+    with raises(ValueError, "depthwise_conv2d_forward", "geometry"):
+        _C.depthwise_conv2d_forward(x, w, None, y, (1, 1, 0, 0, 0, 0, 2 ** 63 - 1, 1))
+    with raises(ValueError, "depthwise_conv2d_forward", "geometry"):
+        _C.depthwise_conv2d_forward(x, w, None, y, (1, 1, 2 ** 63 - 2, 2 ** 63 - 2, 0, 0, 1, 1))
+    _C.depthwise_conv2d_forward(x, w, None, y, (1, 1, 0, 0, 0, 0, 1, 1))
+    assert (y == 4).all()
+    nearest = int(_C.Interpolation.nearest)
+    # H * fh = 4 * 2**62 wraps to 0, the height of the output given
+    with raises(ValueError, "upsample2d_forward", "overflows"):
+        _C.upsample2d_forward(np.ones((1, 4, 1, 1), F32), np.zeros((1, 0, 1, 1), F32), (2 ** 62, 1), nearest)
+    with raises(ValueError, "upsample2d_backward", "overflows"):
+        _C.upsample2d_backward(np.zeros((1, 0, 1, 1), F32), np.ones((1, 4, 1, 1), F32), (2 ** 62, 1), nearest)
