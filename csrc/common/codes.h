@@ -44,17 +44,17 @@ enum class Loss : int {
 };
 constexpr int kLossCount = 6;
 
-// CUDA losses computed elementwise (pointwise_loss; formulas in csrc/cuda/loss.cu). Numbered apart
-// from Loss because the CUDA kernels split the losses differently: softmax cross-entropy is a kernel
-// of its own there, sparse categorical cross-entropy is a code here (an entry point on the CPU,
-// loss_sparse), and categorical cross-entropy takes the probabilities as given (not renormalized).
+// CUDA losses (pointwise_loss; formulas in csrc/cuda/loss.cu). Numbered apart from Loss because the
+// CUDA kernels split the losses differently: softmax cross-entropy is a kernel of its own there, and
+// sparse categorical cross-entropy is a code here (an entry point on the CPU, loss_sparse). The
+// categorical codes normalise the probabilities by their sum first, as Keras and the CPU kernel do.
 enum class PointwiseLoss : int {
   mse = 0,
   mae = 1,
   binary_xent = 2,
   binary_xent_logits = 3,
-  categorical_xent = 4,         // -sum_c t_c log clip(p_c)
-  sparse_categorical_xent = 5,  // -log clip(p_label), probs (N, D), int64 labels (N,)
+  categorical_xent = 4,         // -sum_c t_c log clip(p_c / sum p)
+  sparse_categorical_xent = 5,  // -log clip(p_label / sum p), probs (N, D), int64 labels (N,)
 };
 constexpr int kPointwiseLossCount = 6;
 

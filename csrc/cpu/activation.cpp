@@ -50,7 +50,9 @@ void backward_portable(Activation act, const T* dy, const T* z, T* dx, int64_t n
   }
 }
 
-// One softmax row: y = exp(x - max) / sum, or log_softmax y = x - max - log(sum).
+// One softmax row: y = exp(x - max) / sum, or log_softmax y = (x - max) - log(sum): x - max is exact
+// near the maximum, and subtracting max + log(sum) instead would round that sum to max's ulp (a
+// relative error of ~4e-5 at logits near 1000 in float32).
 template <typename T>
 void softmax_row_portable(const T* x, T* y, int64_t n, bool log) {
   if (n == 0) return;
@@ -60,8 +62,8 @@ void softmax_row_portable(const T* x, T* y, int64_t n, bool log) {
   T s = 0;
   if (log) {
     for (int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
-    const T lse = m + std::log(s);
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+    const T ls = std::log(s);
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - ls;
   } else {
     for (int64_t i = 0; i < n; ++i) s += (y[i] = std::exp(x[i] - m));
     const T r = T(1) / s;
@@ -82,7 +84,8 @@ void softmax_backward_row_portable(const T* dy, const T* y, T* dx, int64_t n, bo
 }
 
 template <typename T>
-T xent_row_portable(const T* x, T* g, int64_t n, T scale) {
+T xent_row_portable(const T* x, T* g, int64_t n, T scale, T* shift) {
+  *shift = T(0);
   if (n == 0) return -std::numeric_limits<T>::infinity();
   T m = -std::numeric_limits<T>::infinity();
   for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
@@ -91,7 +94,8 @@ T xent_row_portable(const T* x, T* g, int64_t n, T scale) {
   for (int64_t i = 0; i < n; ++i) s += (g[i] = std::exp(x[i] - m));
   const T r = scale / s;
   for (int64_t i = 0; i < n; ++i) g[i] *= r;
-  return m + std::log(s);
+  *shift = m;
+  return std::log(s);
 }
 
 void math_portable(int fn, const float* x, float* y, int64_t n) {
@@ -123,7 +127,9 @@ struct Kernels<float> {
   static void softmax_backward_row(const float* dy, const float* y, float* dx, int64_t n, bool log) {
     k().softmax_backward_row(dy, y, dx, n, log);
   }
-  static float xent_row(const float* x, float* g, int64_t n, float s) { return k().xent_row(x, g, n, s); }
+  static float xent_row(const float* x, float* g, int64_t n, float s, float* shift) {
+    return k().xent_row(x, g, n, s, shift);
+  }
   static void exp_inplace(float* y, int64_t n) { k().math(0, y, y, n); }
 };
 
@@ -139,7 +145,9 @@ struct Kernels<double> {
   static void softmax_backward_row(const double* dy, const double* y, double* dx, int64_t n, bool log) {
     softmax_backward_row_portable(dy, y, dx, n, log);
   }
-  static double xent_row(const double* x, double* g, int64_t n, double s) { return xent_row_portable(x, g, n, s); }
+  static double xent_row(const double* x, double* g, int64_t n, double s, double* shift) {
+    return xent_row_portable(x, g, n, s, shift);
+  }
   static void exp_inplace(double* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = std::exp(y[i]);
   }
@@ -268,8 +276,8 @@ void softmax_backward(const T* dy, const T* y, T* dx, int64_t outer, int64_t n, 
 }
 
 template <typename T>
-T softmax_xent_row(const T* x, T* g, int64_t n, T scale) {
-  return Kernels<T>::xent_row(x, g, n, scale);
+T softmax_xent_row(const T* x, T* g, int64_t n, T scale, T* shift) {
+  return Kernels<T>::xent_row(x, g, n, scale, shift);
 }
 
 #define DLCORE_INSTANTIATE(T)                                                                 \
@@ -277,7 +285,7 @@ T softmax_xent_row(const T* x, T* g, int64_t n, T scale) {
   template void activation_backward<T>(Activation, const T*, const T*, T*, int64_t, T);       \
   template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);            \
   template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool); \
-  template T softmax_xent_row<T>(const T*, T*, int64_t, T);
+  template T softmax_xent_row<T>(const T*, T*, int64_t, T, T*);
 DLCORE_INSTANTIATE(float)
 DLCORE_INSTANTIATE(double)
 #undef DLCORE_INSTANTIATE

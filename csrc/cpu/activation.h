@@ -34,10 +34,11 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, 
 template <typename T>
 void softmax_backward(const T* dy, const T* y, T* dx, int64_t outer, int64_t n, int64_t inner, bool log);
 
-// One row of softmax cross-entropy: g = scale * softmax(x), returns log(sum(exp(x))) computed
-// stably (max-shifted). Used by the loss kernels (loss.cpp).
+// One row of softmax cross-entropy: g = scale * softmax(x); stores the shift m = max(x) in *shift and
+// returns log(sum(exp(x - m))), so that logsumexp(x) - x_c = (m - x_c) + the returned value keeps
+// full precision for large logits (adding m first would round it to m's ulp). Used by loss.cpp.
 template <typename T>
-T softmax_xent_row(const T* x, T* g, int64_t n, T scale);
+T softmax_xent_row(const T* x, T* g, int64_t n, T scale, T* shift);
 
 // ---- the per-ISA float32 table -------------------------------------------------------------------
 // Single-threaded kernels on contiguous data; the threading is done by the callers above.
@@ -46,7 +47,7 @@ struct ActKernelsF32 {
   void (*backward)(Activation act, const float* dy, const float* z, float* dx, int64_t n, float param);
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
   void (*softmax_backward_row)(const float* dy, const float* y, float* dx, int64_t n, bool log);
-  float (*xent_row)(const float* x, float* g, int64_t n, float scale);
+  float (*xent_row)(const float* x, float* g, int64_t n, float scale, float* shift);
   // The vector math itself, exposed so tests can measure its error on a dense grid:
   // fn 0 exp, 1 expm1, 2 tanh, 3 log1p (on [0, 1]), 4 erfc (on [0, inf)).
   void (*math)(int fn, const float* x, float* y, int64_t n);

@@ -434,11 +434,11 @@ void softmax_row(const float* x, float* y, int64_t n, bool log) {
     for (int64_t i = 0; i < n; ++i) y[i] = log ? x[i] - m - std::log(s) : std::exp(x[i] - m) / s;
     return;
   }
-  if (log) {
-    const float lse = m + std::log(exp_shift_sum<V>(x, nullptr, n, m));
+  if (log) {  // (x - m) - log(sum): exact near the maximum (m + log(sum) would round to m's ulp)
+    const float ls = std::log(exp_shift_sum<V>(x, nullptr, n, m));
     using R = typename V::R;
-    const R c = V::set1(lse);
-    map1<V>(x, y, n, [&](R v) { return V::sub(v, c); });
+    const R vm = V::set1(m), vls = V::set1(ls);
+    map1<V>(x, y, n, [&](R v) { return V::sub(V::sub(v, vm), vls); });
   } else {
     const float s = exp_shift_sum<V>(x, y, n, m);
     scale_add<V>(y, n, 1.0f / s, 0.0f);
@@ -468,19 +468,22 @@ void softmax_backward_row(const float* dy, const float* y, float* dx, int64_t n,
   }
 }
 
+// g = scale * softmax(x); *shift = max(x); returns log(sum(exp(x - max))) (activation.h).
 template <class V>
-float xent_row(const float* x, float* g, int64_t n, float scale) {
+float xent_row(const float* x, float* g, int64_t n, float scale, float* shift) {
+  *shift = 0.0f;
   if (n == 0) return -std::numeric_limits<float>::infinity();
   const float m = row_max<V>(x, n);
+  *shift = m;
   if (std::isinf(m)) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
     for (int64_t i = 0; i < n; ++i) g[i] = scale * std::exp(x[i] - m) / s;
-    return m + std::log(s);
+    return std::log(s);
   }
   const float s = exp_shift_sum<V>(x, g, n, m);
   scale_add<V>(g, n, scale / s, 0.0f);
-  return m + std::log(s);
+  return std::log(s);
 }
 
 template <class V>

@@ -12,6 +12,14 @@
 namespace dlcore::cpu {
 namespace {
 
+// Whether a probability lies strictly inside the clip range (eps, 1 - eps), or is NaN: the clipped
+// losses have zero gradient outside the range (Keras's clip), and a NaN input gets a NaN gradient
+// rather than a silent zero.
+template <typename T>
+inline bool unclipped(T q, T eps) {
+  return !(q <= eps || q >= T(1) - eps);
+}
+
 // Keras's probability cross-entropy on one row, with the sum-normalization and clipping:
 //   S = sum p,  q = p / S,  r = clip(q, eps, 1 - eps),  l = -sum_c t_c log r_c.
 // Gradient: dl/dq_c = -t_c / r_c where q_c lies inside the clip range (0 outside), and through the
@@ -27,7 +35,7 @@ T categorical_row(const T* p, const T* t, int64_t label, int64_t C, T eps, T gs,
     const T q = p[c] * invS;
     const T r = std::min(std::max(q, eps), T(1) - eps);
     const T tc = t ? t[c] : T(c == label ? 1 : 0);
-    const T dq = (q > eps && q < T(1) - eps) ? -tc / r : T(0);
+    const T dq = unclipped(q, eps) ? -tc / r : T(0);
     l -= tc == T(0) ? T(0) : tc * std::log(r);
     g[c] = dq;
     dot += dq * q;
@@ -50,12 +58,14 @@ void loss_dense(Loss kind, const T* pred, const T* target, const T* weight, int6
     T l = 0;
     switch (kind) {
       case Loss::softmax_xent_dense: {
-        // g = gs * (sum(t) softmax(x) - t),  l = sum(t) lse - t . x
-        const T lse = softmax_xent_row(x, g, D, T(1));
-        T st = 0, tx = 0;
-        for (int64_t c = 0; c < D; ++c) st += t[c], tx += t[c] * x[c];
+        // g = gs * (sum(t) softmax(x) - t),  l = sum_c t_c (lse - x_c) = sum(t) log(s) + sum_c t_c (m - x_c)
+        // with lse = m + log(s): m - x_c is exact near the maximum, so large logits keep full precision
+        T m;
+        const T ls = softmax_xent_row(x, g, D, T(1), &m);
+        T st = 0, tmx = 0;
+        for (int64_t c = 0; c < D; ++c) st += t[c], tmx += t[c] * (m - x[c]);
         for (int64_t c = 0; c < D; ++c) g[c] = gs * (st * g[c] - t[c]);
-        l = D > 0 ? st * lse - tx : T(0);
+        l = D > 0 ? st * ls + tmx : T(0);
         break;
       }
       case Loss::categorical_xent:
@@ -66,7 +76,7 @@ void loss_dense(Loss kind, const T* pred, const T* target, const T* weight, int6
         for (int64_t d = 0; d < D; ++d) {
           const T q = std::min(std::max(x[d], eps), T(1) - eps);
           l -= t[d] * std::log(q) + (T(1) - t[d]) * std::log(T(1) - q);
-          const T dq = (x[d] > eps && x[d] < T(1) - eps) ? -(t[d] / q - (T(1) - t[d]) / (T(1) - q)) : T(0);
+          const T dq = unclipped(x[d], eps) ? -(t[d] / q - (T(1) - t[d]) / (T(1) - q)) : T(0);
           g[d] = gs * invD * dq;
         }
         l *= invD;
@@ -95,7 +105,7 @@ void loss_dense(Loss kind, const T* pred, const T* target, const T* weight, int6
         for (int64_t d = 0; d < D; ++d) {
           const T r = x[d] - t[d];
           l += std::fabs(r);
-          g[d] = gs * invD * T(r > T(0) ? 1 : r < T(0) ? -1 : 0);
+          g[d] = gs * invD * (r > T(0) ? T(1) : r < T(0) ? T(-1) : r);  // sign(r); 0 at 0, NaN at NaN
         }
         l *= invD;
         break;
@@ -114,10 +124,11 @@ void loss_sparse(Loss kind, const T* pred, const int64_t* labels, const T* weigh
     const T w = weight ? weight[i] : T(1), gs = gscale * w;
     T l;
     if (kind == Loss::softmax_xent_dense) {
-      // g = gs * (softmax(x) - onehot(y)),  l = lse - x_y
-      const T lse = softmax_xent_row(x, g, C, gs);
+      // g = gs * (softmax(x) - onehot(y)),  l = lse - x_y = (m - x_y) + log(s), m = max(x)
+      T m;
+      const T ls = softmax_xent_row(x, g, C, gs, &m);
       g[y] -= gs;
-      l = lse - x[y];
+      l = (m - x[y]) + ls;
     } else {
       l = categorical_row(x, static_cast<const T*>(nullptr), y, C, eps, gs, g);
     }

@@ -7,8 +7,9 @@
 // [ow*sw - pl, ow*sw - pl + kw), clipped to the image: padding never takes part, neither in the
 // max nor in the average's count (Keras's "same" pooling).
 //
-//   max:  y = max over the window;  dx gets each dy at the FIRST position (row-major order within the
-//         window) holding the maximum, recomputed from x (no argmax array is stored).
+//   max:  y = max over the window (NaN when the window holds a NaN, as NumPy and PyTorch);  dx gets
+//         each dy at the FIRST position (row-major order within the window) holding the maximum --
+//         the first NaN when there is one -- recomputed from x (no argmax array is stored).
 //   avg:  y = sum over the window / (number of window pixels inside the image);
 //         dx gets dy / count at every window pixel.
 //   global average:  y (N, C) = mean over H*W;  dx = dy / (H*W) everywhere.

@@ -117,7 +117,9 @@ struct Simd {
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 };
 
-// The maximum over the window of channels [c0, c0 + L): seeded with the first pixel.
+// The maximum over the window of channels [c0, c0 + L): seeded with the first pixel. A NaN anywhere
+// in the window makes the maximum NaN (NumPy's and PyTorch's max): `v > m || v != v` takes v when it
+// is larger or NaN, and once m is NaN nothing is larger than it.
 template <typename T>
 inline typename Simd<T>::V window_max(const T* xn, const Pool2dGeometry& s, const Window& win, int64_t c0) {
   using S = Simd<T>;
@@ -126,7 +128,7 @@ inline typename Simd<T>::V window_max(const T* xn, const Pool2dGeometry& s, cons
   for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
     for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
       const typename S::V v = S::load(xn + (ih * s.w + iw) * C + c0);
-      m = v > m ? v : m;
+      m = (v > m) | (v != v) ? v : m;
     }
   return m;
 }
@@ -138,7 +140,7 @@ inline T window_max_scalar(const T* xn, const Pool2dGeometry& s, const Window& w
   for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
     for (int64_t iw = ih == win.ih0 ? win.iw0 + 1 : win.iw0; iw < win.iw1; ++iw) {
       const T v = xn[(ih * s.w + iw) * C + c];
-      m = v > m ? v : m;
+      m = (v > m || v != v) ? v : m;
     }
   return m;
 }
@@ -162,8 +164,9 @@ void max_fwd(const Pool2dGeometry& s, const T* x, T* y) {
 }
 
 // For each output pixel: recompute the window's maximum per channel, then walk the window in
-// order; the first pixel equal to the maximum receives the remaining gradient `rem`, which then
-// drops to zero, so later equal pixels receive nothing. Branch-free over channels.
+// order; the first pixel equal to the maximum (the first NaN, when the maximum is NaN) receives the
+// remaining gradient `rem`, which then drops to zero, so later equal pixels receive nothing.
+// Branch-free over channels.
 template <typename T>
 void max_bwd(const Pool2dGeometry& s, const T* dy, const T* x, T* dx) {
   using S = Simd<T>;
@@ -183,7 +186,8 @@ void max_bwd(const Pool2dGeometry& s, const T* dy, const T* x, T* dx) {
         for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
           for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
             const int64_t at = (ih * s.w + iw) * C + c0;
-            const auto hit = S::load(xn + at) == m;
+            const typename S::V xv = S::load(xn + at);
+            const auto hit = (xv == m) | ((xv != xv) & (m != m));
             const typename S::V add = hit ? rem : zero;
             S::store(dxn + at, disjoint ? add : S::load(dxn + at) + add);  // disjoint: this window alone covers it
             rem = hit ? zero : rem;
@@ -195,7 +199,7 @@ void max_bwd(const Pool2dGeometry& s, const T* dy, const T* x, T* dx) {
         for (int64_t ih = win.ih0; ih < win.ih1; ++ih)
           for (int64_t iw = win.iw0; iw < win.iw1; ++iw) {
             const int64_t at = (ih * s.w + iw) * C + c0;
-            const bool hit = xn[at] == m;
+            const bool hit = xn[at] == m || (xn[at] != xn[at] && m != m);
             const T add = hit ? rem : T(0);
             dxn[at] = disjoint ? add : dxn[at] + add;
             rem = hit ? T(0) : rem;

@@ -112,9 +112,9 @@ __global__ void softmax_rows_kernel(const T* x, T* y, int64_t rows, int64_t n, b
   T sum = T(0);
   for (int64_t j = lane; j < n; j += 32) sum += exp(xr[j] - mx);
   sum = warp_sum(sum);
-  if (log) {
-    const T lse = mx + std::log(sum);
-    for (int64_t j = lane; j < n; j += 32) yr[j] = xr[j] - lse;
+  if (log) {  // (x - max) - log(sum): x - max is exact near the maximum, max + log(sum) would round
+    const T ls = std::log(sum);
+    for (int64_t j = lane; j < n; j += 32) yr[j] = (xr[j] - mx) - ls;
   } else {
     const T inv = T(1) / sum;
     for (int64_t j = lane; j < n; j += 32) yr[j] = exp(xr[j] - mx) * inv;
@@ -134,8 +134,8 @@ __global__ void softmax_columns_kernel(const T* x, T* y, int64_t outer, int64_t 
     T sum = T(0);
     for (int64_t j = 0; j < n; ++j) sum += exp(xc[j * inner] - mx);
     if (log) {
-      const T lse = mx + std::log(sum);
-      for (int64_t j = 0; j < n; ++j) yc[j * inner] = xc[j * inner] - lse;
+      const T ls = std::log(sum);
+      for (int64_t j = 0; j < n; ++j) yc[j * inner] = (xc[j * inner] - mx) - ls;
     } else {
       const T inv = T(1) / sum;
       for (int64_t j = 0; j < n; ++j) yc[j * inner] = exp(xc[j * inner] - mx) * inv;

@@ -10,7 +10,8 @@
 // channels, so every load of a warp is one coalesced run of C values.
 // Backward: one thread per INPUT element, gathering from every window that contains it (no
 // atomics, deterministic). Max pooling recomputes each window's first argmax (row-major order,
-// as the CPU kernel) from x and takes dy only where that argmax is this element.
+// as the CPU kernel; the first NaN when the window holds one, whose maximum is then NaN) from x and
+// takes dy only where that argmax is this element.
 // Global average: one thread per (n, c), summing over H*W (coalesced across c).
 #include <cfloat>
 
@@ -43,7 +44,8 @@ __device__ __forceinline__ int64_t window_argmax(const Pool2dGeometry& g, const 
       if (w < 0 || w >= g.w) continue;
       const int64_t idx = ((n * g.h + h) * g.w + w) * g.c + c;
       const T v = x[idx];
-      if (best_i < 0 || v > best) best = v, best_i = idx;
+      // the first maximum, or the first NaN: a NaN in the window makes the maximum NaN (NumPy, PyTorch)
+      if (best_i < 0 || (best == best && (v > best || v != v))) best = v, best_i = idx;
     }
   }
   if (best_out) *best_out = best;

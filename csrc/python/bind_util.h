@@ -12,11 +12,20 @@
 #include <string>
 #include <vector>
 
+#include "python/checked.h"  // checked::mul / add / product: every size product of a binding
+
 namespace dlcore::py_util {
 namespace py = pybind11;
 
 inline void require(bool ok, const std::string& msg) {
   if (!ok) throw std::invalid_argument(msg);
+}
+
+// Whether dtype `a` is `b` for the kernels: the same type in the same (native) byte order. Compared by
+// value (NumPy's PyArray_EquivTypes), never by object identity: a dtype is not always NumPy's
+// singleton (an unpickled float32 array carries its own dtype object) and must be accepted the same.
+inline bool same_dtype(const py::dtype& a, const py::dtype& b) {
+  return a.is(b) || py::detail::npy_api::get().PyArray_EquivTypes_(a.ptr(), b.ptr());
 }
 
 template <typename T>
@@ -28,7 +37,7 @@ struct View {
   int ndim() const { return int(shape.size()); }
   int64_t size() const {
     int64_t s = 1;
-    for (auto d : shape) s *= d;
+    for (auto d : shape) s = checked::mul(s, d, "array size");
     return s;
   }
 };
@@ -38,7 +47,7 @@ template <typename T>
 View<T> view(const py::array& arr, const char* what, bool writable = false) {
   // The messages are built only on failure: formatting a dtype costs microseconds, more than a
   // small kernel call.
-  if (!(py::isinstance<py::array_t<T>>(arr) && arr.dtype().is(py::dtype::of<T>())))
+  if (!(py::isinstance<py::array_t<T>>(arr) && same_dtype(arr.dtype(), py::dtype::of<T>())))
     require(false, std::string(what) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) + ", got " +
                        std::string(py::str(arr.dtype())));
   if (writable && !arr.writeable()) require(false, std::string(what) + ": output array is read-only");
@@ -61,8 +70,8 @@ View<T> view(const py::array& arr, const char* what, bool writable = false) {
 template <class F>
 auto dispatch_float(const py::array& arr, const char* what, F&& f) {
   const py::dtype dt = arr.dtype();
-  if (dt.is(py::dtype::of<float>())) return f(float{});
-  if (!dt.is(py::dtype::of<double>()))
+  if (same_dtype(dt, py::dtype::of<float>())) return f(float{});
+  if (!same_dtype(dt, py::dtype::of<double>()))
     throw std::invalid_argument(std::string(what) + ": expected dtype float32 or float64, got " +
                                 std::string(py::str(dt)));
   return f(double{});

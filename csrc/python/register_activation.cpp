@@ -42,7 +42,9 @@ void act_backward(int act, const py::array& dy, const py::array& z, const py::ar
 }
 
 void check_dims(int64_t size, int64_t outer, int64_t n, int64_t inner, const char* op) {
-  require(outer >= 0 && n >= 0 && inner >= 0 && outer * n * inner == size,
+  require(outer >= 0 && n >= 0 && inner >= 0, std::string(op) + ": (outer, n, inner) must be >= 0");
+  const std::string what = std::string(op) + ": (outer, n, inner)";
+  require(checked::product({outer, n, inner}, what.c_str()) == size,
           std::string(op) + ": (outer, n, inner) does not match the array size");
 }
 

@@ -29,7 +29,15 @@ Conv2dGeometry conv_shape(const std::vector<int64_t>& xs, const std::vector<int6
   require(s.kh >= 1 && s.kw >= 1 && s.sh >= 1 && s.sw >= 1 && s.dh >= 1 && s.dw >= 1,
           std::string(op) + ": window, strides and dilation must be >= 1");
   require(s.pt >= 0 && s.pb >= 0 && s.pl >= 0 && s.pr >= 0, std::string(op) + ": padding must be >= 0");
+  const std::string what = std::string(op) + ": geometry";
+  const char* w = what.c_str();
+  // finish() forms the dilated window and the padded size; the kernels index up to both
+  checked::add(checked::mul(s.kh - 1, s.dh, w), 1, w);
+  checked::add(checked::mul(s.kw - 1, s.dw, w), 1, w);
+  checked::add(checked::add(s.h, s.pt, w), s.pb, w);
+  checked::add(checked::add(s.w, s.pl, w), s.pr, w);
   require(s.finish(), std::string(op) + ": the filter is larger than the padded input");
+  checked::product({s.n, s.ho, s.wo, s.cout, s.kh, s.kw, s.cin, 2}, w);  // the kernels' flop count
   return s;
 }
 

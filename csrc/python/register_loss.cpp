@@ -22,12 +22,13 @@ template <typename T>
 void dense(int kind, const py::array& pred, const py::array& target, const std::optional<py::array>& weight,
            int64_t N, int64_t D, double gscale, double eps, const py::array& loss, const py::array& grad) {
   const Loss loss_kind = code_arg<Loss>(kind, "loss_dense: kind");
-  require(N >= 0 && D >= 0, "loss_dense: negative size");
-  const T* p = flat<T>(pred, "loss_dense: pred", N * D);
-  const T* t = flat<T>(target, "loss_dense: target", N * D);
+  const int64_t ND = checked::product({N, D}, "loss_dense: (N, D)");
+  checked::mul(D, 8, "loss_dense: D");  // the kernel's cost estimate per row
+  const T* p = flat<T>(pred, "loss_dense: pred", ND);
+  const T* t = flat<T>(target, "loss_dense: target", ND);
   const T* w = weight ? flat<T>(*weight, "loss_dense: sample_weight", N) : nullptr;
   T* l = flat<T>(loss, "loss_dense: loss", N, true);
-  T* g = flat<T>(grad, "loss_dense: grad", N * D, true);
+  T* g = flat<T>(grad, "loss_dense: grad", ND, true);
   py::gil_scoped_release nogil;
   cpu::loss_dense<T>(loss_kind, p, t, w, N, D, T(gscale), T(eps), l, g);
 }
@@ -38,15 +39,16 @@ void sparse(int kind, const py::array& pred, const py::array& labels, const std:
   const Loss loss_kind = code_arg<Loss>(kind, "loss_sparse: kind");
   require(loss_kind == Loss::softmax_xent_dense || loss_kind == Loss::categorical_xent,
           "loss_sparse: kind must be 0 (softmax cross-entropy) or 1 (categorical)");
-  require(N >= 0 && C >= 0, "loss_sparse: negative size");
-  const T* p = flat<T>(pred, "loss_sparse: pred", N * C);
+  const int64_t NC = checked::product({N, C}, "loss_sparse: (N, C)");
+  checked::mul(C, 8, "loss_sparse: C");  // the kernel's cost estimate per row
+  const T* p = flat<T>(pred, "loss_sparse: pred", NC);
   const int64_t* y = flat<int64_t>(labels, "loss_sparse: labels", N);
   for (int64_t i = 0; i < N; ++i)
     require(y[i] >= 0 && y[i] < C, "loss_sparse: label " + std::to_string(y[i]) + " out of range for " +
                                        std::to_string(C) + " classes");
   const T* w = weight ? flat<T>(*weight, "loss_sparse: sample_weight", N) : nullptr;
   T* l = flat<T>(loss, "loss_sparse: loss", N, true);
-  T* g = flat<T>(grad, "loss_sparse: grad", N * C, true);
+  T* g = flat<T>(grad, "loss_sparse: grad", NC, true);
   py::gil_scoped_release nogil;
   cpu::loss_sparse<T>(loss_kind, p, y, w, N, C, T(gscale), T(eps), l, g);
 }

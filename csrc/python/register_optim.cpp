@@ -27,6 +27,8 @@ void sgd(const py::array& p, const py::array& g, const std::optional<py::array>&
   const T* pg = flat<T>(g, "sgd_update: grad", n, false);
   T* pv = flat<T>(vel, "sgd_update: velocity", n, true);
   require(mu == 0.0 || pv, "sgd_update: momentum needs a velocity array");
+  checked::require_disjoint("sgd_update", checked::mul(n, int64_t(sizeof(T)), "sgd_update: size"),
+                            {{"param", pp, true}, {"velocity", pv, true}, {"grad", pg, false}});
   cpu::SgdArgs<T> a{lr, mu, wd, nesterov};
   py::gil_scoped_release nogil;
   cpu::sgd_update<T>(pp, pg, pv, n, a);
@@ -38,6 +40,8 @@ void adagrad(const py::array& p, const py::array& g, const py::array& acc, doubl
   T* pp = flat<T>(p, "adagrad_update: param", n, true);
   const T* pg = flat<T>(g, "adagrad_update: grad", n, false);
   T* pa = flat<T>(acc, "adagrad_update: accum", n, true);
+  checked::require_disjoint("adagrad_update", checked::mul(n, int64_t(sizeof(T)), "adagrad_update: size"),
+                            {{"param", pp, true}, {"accum", pa, true}, {"grad", pg, false}});
   py::gil_scoped_release nogil;
   cpu::adagrad_update<T>(pp, pg, pa, n, lr, eps, wd);
 }
@@ -54,6 +58,9 @@ void rmsprop(const py::array& p, const py::array& g, const py::array& sq, const 
   T* pa = flat<T>(ga, "rmsprop_update: grad_avg", n, true);
   require(mu == 0.0 || pm, "rmsprop_update: momentum needs mom_buf");
   require(!centered || pa, "rmsprop_update: centered needs grad_avg");
+  checked::require_disjoint("rmsprop_update", checked::mul(n, int64_t(sizeof(T)), "rmsprop_update: size"),
+                            {{"param", pp, true}, {"sq_avg", ps, true}, {"mom_buf", pm, true},
+                             {"grad_avg", pa, true}, {"grad", pg, false}});
   cpu::RmspropArgs<T> a{lr, rho, eps, mu, wd, centered};
   py::gil_scoped_release nogil;
   cpu::rmsprop_update<T>(pp, pg, ps, pm, pa, n, a);
@@ -71,6 +78,9 @@ void adam(const py::array& p, const py::array& g, const py::array& m, const py::
   T* px = flat<T>(vmax, "adam_update: v_max", n, true);
   require(!amsgrad || px, "adam_update: amsgrad needs v_max");
   require(step >= 1, "adam_update: step must be >= 1");
+  checked::require_disjoint("adam_update", checked::mul(n, int64_t(sizeof(T)), "adam_update: size"),
+                            {{"param", pp, true}, {"m", pm, true}, {"v", pv, true}, {"v_max", px, true},
+                             {"grad", pg, false}});
   cpu::AdamArgs<T> a{lr, b1, b2, eps, wd, step, decoupled, amsgrad};
   py::gil_scoped_release nogil;
   cpu::adam_update<T>(pp, pg, pm, pv, px, n, a);

@@ -22,7 +22,8 @@ View<T> contiguous(const py::array& a, const std::string& what, bool writable = 
 }
 
 // The pooling shape of an input (N, H, W, C) and output (N, Ho, Wo, C), checked: every window must
-// start inside the image and cover at least one pixel of it.
+// start inside the image and cover at least one pixel of it, and every index the kernels form
+// (oh * sh + kh, the work estimate n * ho * wo * c * kh * kw) must fit in int64 (checked.h).
 Pool2dGeometry pool_shape(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
                             const Geometry& g, const std::string& op) {
   require(xs.size() == 4 && ys.size() == 4, op + ": arrays must be 4-D");
@@ -34,8 +35,13 @@ Pool2dGeometry pool_shape(const std::vector<int64_t>& xs, const std::vector<int6
   require(s.kh >= 1 && s.kw >= 1 && s.sh >= 1 && s.sw >= 1, op + ": pool size and strides must be >= 1");
   require(s.pt >= 0 && s.pl >= 0 && s.pt < s.kh && s.pl < s.kw, op + ": padding must be in [0, pool size)");
   require(s.ho >= 0 && s.wo >= 0, op + ": bad output size");
+  const std::string what = op + ": geometry";
+  const char* w = what.c_str();
+  checked::add(checked::mul(s.ho, s.sh, w), s.kh, w);  // the kernels index up to ho * sh + kh rows
+  checked::add(checked::mul(s.wo, s.sw, w), s.kw, w);  // and wo * sw + kw columns
   if (s.ho > 0) require(s.h > 0 && (s.ho - 1) * s.sh - s.pt < s.h, op + ": output rows outside the input");
   if (s.wo > 0) require(s.w > 0 && (s.wo - 1) * s.sw - s.pl < s.w, op + ": output columns outside the input");
+  checked::product({s.n, s.ho, s.wo, s.c, s.kh, s.kw, 3}, w);  // the kernels' work estimate
   return s;
 }
 
@@ -73,8 +79,8 @@ void gavg(const py::array& ina, const py::array& outa, bool forward) {
   const View<T>& vec = forward ? out : in;  // the (N, C) side
   require(img.ndim() == 4 && vec.ndim() == 2 && vec.dim(0) == img.dim(0) && vec.dim(1) == img.dim(3),
           op + ": shapes must be (N, H, W, C) and (N, C)");
-  const int64_t n = img.dim(0), hw = img.dim(1) * img.dim(2), c = img.dim(3);
-  require(hw > 0 || n * c == 0, op + ": H*W must be > 0");
+  const int64_t n = img.dim(0), hw = checked::mul(img.dim(1), img.dim(2), (op + ": H*W").c_str()), c = img.dim(3);
+  require(hw > 0 || n == 0 || c == 0, op + ": H*W must be > 0");
   py::gil_scoped_release nogil;
   if (forward) cpu::global_avg_pool2d_forward<T>(n, hw, c, in.data, out.data);
   else cpu::global_avg_pool2d_backward<T>(n, hw, c, in.data, out.data);

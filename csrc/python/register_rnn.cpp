@@ -47,16 +47,17 @@ cpu::Strided<T> weight(const py::array& arr, const std::string& what, const std:
 }
 
 struct Dims {
-  int64_t B, T, I, H;
+  int64_t B, T, I, H, G;  // G = gates * H: the width of the kernels and the gate buffers
 };
 
 template <typename T>
-Dims dims_of(const py::array& x, const py::array& recurrent, const char* op) {
+Dims dims_of(const py::array& x, const py::array& recurrent, const char* op, int64_t gates) {
   View<T> xv = view<T>(x, (std::string(op) + ": x").c_str());
   View<T> rv = view<T>(recurrent, (std::string(op) + ": recurrent_kernel").c_str());
   require(xv.ndim() == 3, std::string(op) + ": x must be 3-D (B, T, I)");
   require(rv.ndim() == 2, std::string(op) + ": recurrent_kernel must be 2-D");
-  return {xv.dim(0), xv.dim(1), xv.dim(2), rv.dim(0)};
+  const int64_t H = rv.dim(0);
+  return {xv.dim(0), xv.dim(1), xv.dim(2), H, checked::mul(gates, H, op)};
 }
 
 // ---- LSTM ----------------------------------------------------------------------------------------
@@ -66,16 +67,16 @@ void lstm_fwd(const py::array& x, const py::array& h0, const py::array& c0, cons
               const py::array& recurrent, const py::array& bias, const py::array& hs, const py::array& gates,
               const py::array& cs, const py::array& h_prev) {
   const char* op = "lstm_forward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 4);
   const std::string o(op);
   auto xv = arg<T>(x, o + ": x", {B, T_, I});
   auto h0v = arg<T>(h0, o + ": h0", {B, H});
   auto c0v = arg<T>(c0, o + ": c0", {B, H});
-  auto k = weight<T>(kernel, o + ": kernel", {I, 4 * H});
-  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, 4 * H});
-  auto bv = arg<T>(bias, o + ": bias", {4 * H});
+  auto k = weight<T>(kernel, o + ": kernel", {I, G});
+  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, G});
+  auto bv = arg<T>(bias, o + ": bias", {G});
   auto hsv = arg<T>(hs, o + ": hs", {B, T_, H}, true);
-  auto gv = arg<T>(gates, o + ": gates", {B, T_, 4 * H}, true);
+  auto gv = arg<T>(gates, o + ": gates", {B, T_, G}, true);
   auto csv = arg<T>(cs, o + ": cs", {B, T_, H}, true);
   auto hpv = arg<T>(h_prev, o + ": h_prev", {B, T_, H}, true);
   py::gil_scoped_release nogil;
@@ -89,24 +90,24 @@ void lstm_bwd(const Opt& dhs, const Opt& dh_T, const Opt& dc_T, const py::array&
               const py::array& h_prev, const py::array& dx, const py::array& dh0, const py::array& dc0,
               const py::array& dkernel, const py::array& drecurrent, const py::array& dbias) {
   const char* op = "lstm_backward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 4);
   const std::string o(op);
   const T* dhs_p = opt_arg<T>(dhs, o + ": dhs", {B, T_, H});
   const T* dhT_p = opt_arg<T>(dh_T, o + ": dh_T", {B, H});
   const T* dcT_p = opt_arg<T>(dc_T, o + ": dc_T", {B, H});
   auto xv = arg<T>(x, o + ": x", {B, T_, I});
   auto c0v = arg<T>(c0, o + ": c0", {B, H});
-  auto k = weight<T>(kernel, o + ": kernel", {I, 4 * H});
-  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, 4 * H});
-  auto gv = arg<T>(gates, o + ": gates", {B, T_, 4 * H});
+  auto k = weight<T>(kernel, o + ": kernel", {I, G});
+  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, G});
+  auto gv = arg<T>(gates, o + ": gates", {B, T_, G});
   auto csv = arg<T>(cs, o + ": cs", {B, T_, H});
   auto hpv = arg<T>(h_prev, o + ": h_prev", {B, T_, H});
   auto dxv = arg<T>(dx, o + ": dx", {B, T_, I}, true);
   auto dh0v = arg<T>(dh0, o + ": dh0", {B, H}, true);
   auto dc0v = arg<T>(dc0, o + ": dc0", {B, H}, true);
-  auto dkv = arg<T>(dkernel, o + ": dkernel", {I, 4 * H}, true);
-  auto drv = arg<T>(drecurrent, o + ": drecurrent_kernel", {H, 4 * H}, true);
-  auto dbv = arg<T>(dbias, o + ": dbias", {4 * H}, true);
+  auto dkv = arg<T>(dkernel, o + ": dkernel", {I, G}, true);
+  auto drv = arg<T>(drecurrent, o + ": drecurrent_kernel", {H, G}, true);
+  auto dbv = arg<T>(dbias, o + ": dbias", {G}, true);
   py::gil_scoped_release nogil;
   cpu::lstm_backward<T>(B, T_, I, H, dhs_p, dhT_p, dcT_p, xv.data, c0v.data, k, r, gv.data, csv.data, hpv.data,
                         dxv.data, dh0v.data, dc0v.data, dkv.data, drv.data, dbv.data);
@@ -119,15 +120,15 @@ void gru_fwd(const py::array& x, const py::array& h0, const py::array& kernel, c
              const py::array& bias, const py::array& hs, const py::array& gates, const py::array& hh_rec,
              const py::array& h_prev) {
   const char* op = "gru_forward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 3);
   const std::string o(op);
   auto xv = arg<T>(x, o + ": x", {B, T_, I});
   auto h0v = arg<T>(h0, o + ": h0", {B, H});
-  auto k = weight<T>(kernel, o + ": kernel", {I, 3 * H});
-  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, 3 * H});
-  auto bv = arg<T>(bias, o + ": bias", {2, 3 * H});
+  auto k = weight<T>(kernel, o + ": kernel", {I, G});
+  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, G});
+  auto bv = arg<T>(bias, o + ": bias", {2, G});
   auto hsv = arg<T>(hs, o + ": hs", {B, T_, H}, true);
-  auto gv = arg<T>(gates, o + ": gates", {B, T_, 3 * H}, true);
+  auto gv = arg<T>(gates, o + ": gates", {B, T_, G}, true);
   auto hrv = arg<T>(hh_rec, o + ": hh_rec", {B, T_, H}, true);
   auto hpv = arg<T>(h_prev, o + ": h_prev", {B, T_, H}, true);
   py::gil_scoped_release nogil;
@@ -140,21 +141,21 @@ void gru_bwd(const Opt& dhs, const Opt& dh_T, const py::array& x, const py::arra
              const py::array& dx, const py::array& dh0, const py::array& dkernel, const py::array& drecurrent,
              const py::array& dbias) {
   const char* op = "gru_backward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 3);
   const std::string o(op);
   const T* dhs_p = opt_arg<T>(dhs, o + ": dhs", {B, T_, H});
   const T* dhT_p = opt_arg<T>(dh_T, o + ": dh_T", {B, H});
   auto xv = arg<T>(x, o + ": x", {B, T_, I});
-  auto k = weight<T>(kernel, o + ": kernel", {I, 3 * H});
-  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, 3 * H});
-  auto gv = arg<T>(gates, o + ": gates", {B, T_, 3 * H});
+  auto k = weight<T>(kernel, o + ": kernel", {I, G});
+  auto r = weight<T>(recurrent, o + ": recurrent_kernel", {H, G});
+  auto gv = arg<T>(gates, o + ": gates", {B, T_, G});
   auto hrv = arg<T>(hh_rec, o + ": hh_rec", {B, T_, H});
   auto hpv = arg<T>(h_prev, o + ": h_prev", {B, T_, H});
   auto dxv = arg<T>(dx, o + ": dx", {B, T_, I}, true);
   auto dh0v = arg<T>(dh0, o + ": dh0", {B, H}, true);
-  auto dkv = arg<T>(dkernel, o + ": dkernel", {I, 3 * H}, true);
-  auto drv = arg<T>(drecurrent, o + ": drecurrent_kernel", {H, 3 * H}, true);
-  auto dbv = arg<T>(dbias, o + ": dbias", {2, 3 * H}, true);
+  auto dkv = arg<T>(dkernel, o + ": dkernel", {I, G}, true);
+  auto drv = arg<T>(drecurrent, o + ": drecurrent_kernel", {H, G}, true);
+  auto dbv = arg<T>(dbias, o + ": dbias", {2, G}, true);
   py::gil_scoped_release nogil;
   cpu::gru_backward<T>(B, T_, I, H, dhs_p, dhT_p, xv.data, k, r, gv.data, hrv.data, hpv.data, dxv.data, dh0v.data,
                        dkv.data, drv.data, dbv.data);
@@ -166,7 +167,7 @@ template <typename T>
 void rnn_fwd(const py::array& x, const py::array& h0, const py::array& kernel, const py::array& recurrent,
              const py::array& bias, const py::array& hs, const py::array& hs_act, const py::array& h_prev) {
   const char* op = "simple_rnn_forward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 1);
   const std::string o(op);
   auto xv = arg<T>(x, o + ": x", {B, T_, I});
   auto h0v = arg<T>(h0, o + ": h0", {B, H});
@@ -185,7 +186,7 @@ void rnn_bwd(const Opt& dhs, const Opt& dh_T, const py::array& x, const py::arra
              const py::array& recurrent, const py::array& hs_act, const py::array& h_prev, const py::array& dx,
              const py::array& dh0, const py::array& dkernel, const py::array& drecurrent, const py::array& dbias) {
   const char* op = "simple_rnn_backward";
-  const auto [B, T_, I, H] = dims_of<T>(x, recurrent, op);
+  const auto [B, T_, I, H, G] = dims_of<T>(x, recurrent, op, 1);
   const std::string o(op);
   const T* dhs_p = opt_arg<T>(dhs, o + ": dhs", {B, T_, H});
   const T* dhT_p = opt_arg<T>(dh_T, o + ": dh_T", {B, H});

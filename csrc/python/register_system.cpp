@@ -105,8 +105,10 @@ void register_system(py::module_& m) {
         py::arg("dtype") = "float32", py::arg("max_threads") = 0,
         "How gemm would run this problem on contiguous operands: driver, microkernel, blocking, threads.");
   m.def("measure_gemm_gflops", [](int64_t m_, int64_t n, int64_t k, int reps, int threads) {
-    py_util::require(m_ > 0 && n > 0 && k > 0 && reps >= 1 && threads >= 1 && m_ * k <= (int64_t(1) << 28) &&
-                         k * n <= (int64_t(1) << 28) && m_ * n <= (int64_t(1) << 28),
+    const char* what = "measure_gemm_gflops: (m, n, k)";
+    py_util::require(m_ > 0 && n > 0 && k > 0 && reps >= 1 && threads >= 1 &&
+                         checked::mul(m_, k, what) <= (int64_t(1) << 28) &&
+                         checked::mul(k, n, what) <= (int64_t(1) << 28) && checked::mul(m_, n, what) <= (int64_t(1) << 28),
                      "measure_gemm_gflops: sizes, reps and threads must be positive, each operand at most 2^28 elements");
     py::gil_scoped_release nogil;
     return cpu::measure_gemm_gflops(m_, n, k, reps, threads);

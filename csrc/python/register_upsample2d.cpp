@@ -23,6 +23,8 @@ Upsample2dGeometry geometry(const std::vector<int64_t>& xs, const std::vector<in
   require(f[0] >= 1 && f[1] >= 1, op + ": the factors must be >= 1");
   Upsample2dGeometry s;
   s.n = xs[0], s.h = xs[1], s.w = xs[2], s.c = xs[3], s.fh = f[0], s.fw = f[1];
+  const std::string what = op + ": (N, H*fh, W*fw, C)";
+  checked::product({s.n, s.h, s.fh, s.w, s.fw, s.c}, what.c_str());  // ho(), wo() and the output's size
   require(ys[0] == s.n && ys[1] == s.ho() && ys[2] == s.wo() && ys[3] == s.c,
           op + ": the output must be (N, H*fh, W*fw, C) for the input (N, H, W, C)");
   return s;

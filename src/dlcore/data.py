@@ -96,14 +96,36 @@ def unpack_batch(batch):
 
 
 def class_weights_to_sample_weights(y, class_weight: dict) -> np.ndarray:
-    """One weight per sample, class_weight[label], the labels read from integer or one-hot targets y."""
-    y = to_numpy(y[0] if isinstance(y, (list, tuple)) else y)
-    labels = y.argmax(axis=-1) if (y.ndim >= 2 and y.shape[-1] > 1) else y.reshape(len(y), -1)[:, 0]
-    labels = np.asarray(labels).astype(np.int64)
-    table = np.ones(int(max(max(class_weight) + 1, labels.max() + 1 if labels.size else 0)), np.float32)
+    """One weight per sample, class_weight[label], the labels read from integer or one-hot targets y
+    (Keras: the argmax of one-hot rows, else the rounded value). Classes missing from class_weight
+    weigh 1. Keys must be class indices >= 0 and values finite numbers: a key of -1 would otherwise
+    reweigh the last class, silently."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}")
+    weights = {}
     for k, v in class_weight.items():
-        table[int(k)] = float(v)
-    return table[labels]
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise ValueError(f"class_weight: keys must be class indices (ints >= 0), got {k!r}")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"class_weight: weights must be finite numbers >= 0, got {v!r} for class {k}")
+        weights[int(k)] = float(v)
+    y = to_numpy(y[0] if isinstance(y, (list, tuple)) else y)
+    if y.ndim == 0 or (y.dtype.kind not in "iub" and y.dtype.kind != "f"):
+        raise ValueError(f"class_weight: the targets must be class indices or one-hot rows, got an array of "
+                         f"shape {y.shape} and dtype {y.dtype}")
+    labels = y.argmax(axis=-1) if (y.ndim >= 2 and y.shape[-1] > 1) else y.reshape(len(y), -1)[:, 0]
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all():
+            raise ValueError("class_weight: the targets hold NaN or infinity, which is no class")
+        labels = np.round(labels)
+    labels = labels.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"class_weight: the targets hold the negative class index {int(labels.min())}")
+    out = np.ones(labels.shape, np.float32)  # no table indexed by label: a label of 10**9 allocates nothing
+    for k, v in weights.items():
+        out[labels == k] = v
+    return out
 
 
 def train_validation_split(x, y, sample_weight, validation_split: float):

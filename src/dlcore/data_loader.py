@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _random, data_workers
 from .data_workers import batch_seed, canonical, current_worker_info
+from .kernels._validate import refuse_masked
 from .tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "Sampler", "SequentialSampler", "RandomSampler",
@@ -31,7 +32,7 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "Sampler", "SequentialSampler",
 
 def to_numpy(x) -> np.ndarray:
     """A NumPy view of x (a NumPy array, a dlcore Tensor or anything array-like); CuPy arrays and GPU
-    tensors are copied to the host.
+    tensors are copied to the host. Masked arrays are refused (their mask would be lost).
 
     Example:
     ```python
@@ -40,6 +41,7 @@ def to_numpy(x) -> np.ndarray:
     ```
     """
     if isinstance(x, np.ndarray):
+        refuse_masked(x, "data")
         return x
     if hasattr(x, "numpy") and callable(x.numpy):
         return np.asarray(x.numpy())

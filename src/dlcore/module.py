@@ -6,8 +6,8 @@ PyTorch style: subclass, assign sub-modules and Parameters as attributes in `__i
 model), `call(inputs, training=None)` computes.
 
 Tracking is by attribute: `named_parameters()` walks the attributes in assignment order --
-Parameters, Modules, and lists/tuples/dicts of them -- recursively, and names each weight by its
-attribute path (`"fc1.kernel"`, `"blocks.0.bias"`).
+Parameters, Modules, and lists/tuples/dicts of them, under any name (`_blocks` too) -- recursively,
+and names each weight by its attribute path (`"fc1.kernel"`, `"blocks.0.bias"`).
 
 state_dict contract (stable; saving builds on it): an ordered dict from those dotted names to the
 weights' arrays -- trainable and non-trainable (e.g. BatchNormalization's moving_mean) -- in
@@ -45,7 +45,8 @@ import numpy as np
 
 from . import graph, initializers, regularizers
 from .call_context import current_training, resolve_training, training_context
-from .saving import register_kind, register_serializable
+from .kernels._validate import refuse_masked
+from .saving import charge_weight, register_kind, register_serializable
 from .tensor import DEFAULT_DTYPE, Parameter, Tensor, _move
 
 _NAME_COUNTS: dict = {}
@@ -281,7 +282,11 @@ class Module(metaclass=_ModuleType):
         init = initializers.get(initializer)
         shape = () if given["shape"] is None else given["shape"]
         shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        p = Parameter(np.asarray(init(shape, dtype=dtype)), requires_grad=bool(given["trainable"]), name=name)
+        if charge_weight(shape, f"{self._where()}: weight '{name}'"):  # inside load_model: counted first,
+            value = np.zeros(shape, dtype)                                 # and the file's values replace it
+        else:
+            value = np.asarray(init(shape, dtype=dtype))
+        p = Parameter(value, requires_grad=bool(given["trainable"]), name=name)
         p.regularizer = regularizers.get(given["regularizer"])
         p.constraint = given["constraint"]
         setattr(self, name, p)
@@ -314,7 +319,7 @@ class Module(metaclass=_ModuleType):
                 for i, v in enumerate(value):
                     if isinstance(v, (Parameter, Module)):
                         yield f"{key}.{i}", v
-            elif isinstance(value, dict) and not key.startswith("_"):
+            elif isinstance(value, dict):
                 for k, v in value.items():
                     if isinstance(v, (Parameter, Module)):
                         yield f"{key}.{k}", v
@@ -543,6 +548,7 @@ class Module(metaclass=_ModuleType):
                 return x.to(dtype=self.dtype)
             return x
         if isinstance(x, (np.ndarray, list, tuple, float, int, np.generic)) or hasattr(x, "__array__"):
+            refuse_masked(x, self._where(), name)
             arr = np.asarray(x)
             if arr.dtype.kind not in "fiub":
                 raise TypeError(f"{self._where()}: '{name}' must be numeric, got an array of dtype {arr.dtype}")

@@ -18,19 +18,27 @@ previous file as it was.
 Loading trusts nothing: member sizes are checked before anything is read (no zip bombs), JSON is
 parsed with the standard parser, classes are looked up by name in the registry below (never
 imported or evaluated), weight names and shapes are checked against the rebuilt model before any
-weight is assigned. Every problem raises ValueError.
+weight is assigned. While the architecture is rebuilt, every weight it creates is counted against
+the values the file stores before it is allocated (`charge_weight`, called by Module.add_weight):
+a small file cannot make the loader allocate more weights than it holds, and weights about to be
+replaced by the file's are allocated as zeros, never initialised. Every problem raises ValueError.
+docs/security.md says what loading a file can and cannot do.
 
 The registry is the one table of what a file may name: layers and models (kind "layer"), losses,
 metrics, optimizers, and loss / metric functions. This module imports no other part of dlcore:
 the modules that define the base classes declare them with `register_kind`, dlcore's own layers
 and models register themselves when their class is defined (Module.__init_subclass__), and users
-register theirs with `@register_serializable` or `load_model(custom_objects=...)`. A model is
+register theirs with `@register_serializable`, or pass them to one `load_model(custom_objects=...)`
+call (registered for that call only, as Keras scopes them). A model is
 reached through its methods (get_config / from_config, build, state_dict / load_state_dict,
 compile, get_compile_config, load_optimizer_state) and the `_build_input_shape` it was built for.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
+import math
 import numbers
 import os
 import zipfile
@@ -64,6 +72,8 @@ MAX_NESTING = 64                 # models nested inside models, JSON depth
 
 _BASES = []      # (kind, base class), in declaration order: how a class's kind is found
 _REGISTRY = {}   # kind -> {name: class or function}
+# load_model(custom_objects=...): {kind: {name: object}} seen by lookups in this context only
+_SCOPED = contextvars.ContextVar("dlcore_saving_custom_objects", default=None)
 
 
 def register_kind(kind: str, base: type) -> None:
@@ -82,6 +92,14 @@ def _kind_of(obj):
     return "function" if callable(obj) else None
 
 
+def _checked_kind(obj, where):
+    kind = _kind_of(obj)
+    if kind is None:
+        raise TypeError(f"{where}: expected a layer, model, loss, metric or optimizer class, or "
+                        f"a loss / metric function; got {_short(obj)}")
+    return kind
+
+
 def register_serializable(cls=None, *, name=None):
     """Let files name your own layer, model, loss, metric or optimizer class (or loss / metric function).
 
@@ -89,17 +107,43 @@ def register_serializable(cls=None, *, name=None):
     registered already. Only registered classes can be rebuilt from a file.
     """
     def wrap(obj):
-        kind = _kind_of(obj)
-        if kind is None:
-            raise TypeError(f"register_serializable: expected a layer, model, loss, metric or optimizer class, or "
-                            f"a loss / metric function; got {_short(obj)}")
+        kind = _checked_kind(obj, "register_serializable")
         _REGISTRY.setdefault(kind, {})[name or obj.__name__] = obj
         return obj
     return wrap(cls) if cls is not None else wrap
 
 
+@contextlib.contextmanager
+def _custom_objects(custom_objects, where):
+    """Within the block (this thread / context only), lookups also find `custom_objects` {name: obj},
+    ahead of the registry; nothing is registered for later."""
+    if custom_objects is None:
+        yield
+        return
+    if not isinstance(custom_objects, dict):
+        raise TypeError(f"{where}: custom_objects must be a dict {{name: class or function}}, "
+                        f"got {type(custom_objects).__name__}")
+    scoped = {kind: dict(names) for kind, names in (_SCOPED.get() or {}).items()}
+    for name, obj in custom_objects.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: custom_objects keys must be names (str), got {_short(name)}")
+        kind = _checked_kind(obj, f"{where}: custom_objects[{name!r}]")
+        scoped.setdefault(kind, {})[name] = obj
+    token = _SCOPED.set(scoped)
+    try:
+        yield
+    finally:
+        _SCOPED.reset(token)
+
+
 def get_registered_object(kind: str, name: str):
-    """The class (or function) registered as `name` for `kind`, or None."""
+    """The class (or function) registered as `name` for `kind` (or given to the load_model call in
+    progress as a custom object), or None."""
+    scoped = _SCOPED.get()
+    if scoped:
+        obj = scoped.get(kind, {}).get(name)
+        if obj is not None:
+            return obj
     return _REGISTRY.get(kind, {}).get(name)
 
 
@@ -346,7 +390,8 @@ def _unflatten_state(obj, arrays, depth=0):
         if set(obj) == {"__dict__"} and isinstance(obj["__dict__"], list):
             out = {}
             for item in obj["__dict__"]:
-                if not (isinstance(item, list) and len(item) == 2):
+                if not (isinstance(item, list) and len(item) == 2) or not (
+                        item[0] is None or isinstance(item[0], (bool, str, int, float))):
                     raise ValueError("model file: malformed optimizer state")
                 out[item[0]] = _unflatten_state(item[1], arrays, depth + 1)
             return out
@@ -510,6 +555,39 @@ def _check_and_assign_weights(model, arrays: dict, where: str):
 MAX_INPUT_ELEMENTS = 1 << 28     # one sample of the recorded input shape (used to build the model)
 
 
+class _WeightBudget:
+    """The weight values a model file stores: what rebuilding its architecture may allocate."""
+
+    def __init__(self, limit: int, path):
+        self.limit, self.used, self.path = limit, 0, path
+
+
+_BUDGET = contextvars.ContextVar("dlcore_saving_weight_budget", default=None)
+
+
+def charge_weight(shape, where: str) -> bool:
+    """Count a weight about to be created against the load in progress, BEFORE it is allocated.
+
+    Module.add_weight calls this first. Inside load_model, the weights the architecture creates may
+    total at most the values the file stores (it holds every weight, so a real model never needs
+    more): a ValueError names the weight that would pass that, and nothing of it is allocated.
+    Returns True inside a load -- the caller then allocates zeros rather than running the
+    initializer, since the file's values replace them -- and False anywhere else.
+    """
+    budget = _BUDGET.get()
+    if budget is None:
+        return False
+    dims = tuple(shape)
+    if not all(isinstance(d, numbers.Integral) and d >= 0 for d in dims):
+        raise ValueError(f"cannot load {budget.path}: {where} would have the shape {dims!r}")
+    budget.used += math.prod(int(d) for d in dims)
+    if budget.used > budget.limit:
+        raise ValueError(f"cannot load {budget.path}: the architecture needs more weight values than the "
+                         f"{budget.limit} the file stores ({where} of shape {dims} passes that); "
+                         f"the file is corrupted or hostile")
+    return True
+
+
 def _check_plausible(arch, weights: dict, path):
     """Refuse architectures whose sizes the weights file cannot back, BEFORE anything is allocated.
 
@@ -554,12 +632,17 @@ def _check_plausible(arch, weights: dict, path):
 
 
 def load_model(path, compile: bool = True, custom_objects=None):
-    """Rebuild a model saved with model.save(path): same architecture, weights and optimizer state."""
-    for name, obj in (custom_objects or {}).items():
-        try:
-            register_serializable(obj, name=name)
-        except TypeError as e:
-            raise TypeError(f"load_model: custom_objects[{name!r}]: {e}") from None
+    """Rebuild a model saved with model.save(path): same architecture, weights and optimizer state.
+
+    custom_objects: {name: class or function} for the classes and loss / metric functions of your own
+    that the file names, for this call only (as Keras); or register them once with
+    @register_serializable. Rebuilding allocates no more weights than the file stores.
+    """
+    with _custom_objects(custom_objects, "load_model"):
+        return _load_model(path, compile)
+
+
+def _load_model(path, compile):
     with _Archive(path) as ar:
         meta = ar.read_json(ARCH_MEMBER)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -569,10 +652,13 @@ def load_model(path, compile: bool = True, custom_objects=None):
                              f"this dlcore reads ({FORMAT_VERSION}); upgrade dlcore")
         weights = _bytes_to_arrays(ar.read(WEIGHTS_MEMBER), WEIGHTS_MEMBER)
         _check_plausible(meta.get("model"), weights, path)
+        token = _BUDGET.set(_WeightBudget(sum(math.prod(a.shape) for a in weights.values()), path))
         try:
             model = deserialize_model(meta.get("model"))
         except RecursionError:
             raise ValueError(f"cannot load {path}: the architecture is nested too deeply") from None
+        finally:
+            _BUDGET.reset(token)
         _check_and_assign_weights(model, weights, f"cannot load {path}")
         comp = meta.get("compile")
         if compile and comp:

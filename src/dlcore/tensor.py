@@ -18,11 +18,14 @@ functional <- activations <- layers. The names that used to be defined here (`Fu
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import _random
 from .autograd import _backward, _share_version
 from .cuda import require_cupy
+from .kernels._validate import refuse_masked
 from .primitives import Cast, Concatenate, GetItem, Stack, get_array_module
 from .tensor_inplace import InplaceMethods, _plain_index
 from .tensor_methods import TensorMethods
@@ -65,14 +68,22 @@ def _as_array(data, dtype=None, copy=False):
     """
     if isinstance(data, Tensor):
         data = data.data
+    refuse_masked(data, "dl.tensor", "data")
     if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
         if dtype is not None and data.dtype != dtype:
             return data.astype(dtype)
         return data.copy() if copy else data
     if isinstance(data, (list, tuple, int, float, bool, np.generic)):
-        arr = np.array(data)
-        if arr.dtype == object:
-            raise TypeError("dl.tensor: could not build an array from the given nested sequence (ragged or mixed types)")
+        try:
+            arr = np.array(data)
+        except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
+            raise ValueError(f"dl.tensor: the nested sequence is ragged (its rows differ in length), so it is not "
+                             f"an array: {data!r:.80}; pad the rows to one length") from None
+        if arr.dtype == object or (arr.dtype.kind in "US" and not all(
+                isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in np.array(data, dtype=object).ravel())):
+            # dl.tensor([1, "a"]) would silently be the strings ["1", "a"]; a list of strings is a string tensor
+            raise TypeError(f"dl.tensor: could not build an array from the given nested sequence (it mixes numbers "
+                            f"and strings, or holds objects): {data!r:.80}")
         if dtype is not None:
             return arr.astype(dtype)
         if arr.dtype == np.float64 and not isinstance(data, np.generic):
@@ -361,10 +372,14 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-def _shape(shape):
+def _shape(shape, op="dl.zeros"):
+    """The shape of a constructor call, (2, 3) or ((2, 3),), checked: non-negative ints."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    shape = tuple(shape)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise ValueError(f"{op}: the shape must be non-negative ints, got {shape!r:.80}")
+    return tuple(int(d) for d in shape)
 
 
 def _make(array, dtype, requires_grad, device):
@@ -377,7 +392,7 @@ def zeros(*shape, dtype=None, requires_grad=False, device=None):
 
 
 def ones(*shape, dtype=None, requires_grad=False, device=None):
-    return _make(np.ones(_shape(shape)), dtype, requires_grad, device)
+    return _make(np.ones(_shape(shape, "dl.ones")), dtype, requires_grad, device)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
@@ -387,12 +402,12 @@ def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
 
 def randn(*shape, dtype=None, requires_grad=False, device=None):
     """Standard-normal samples from dlcore's generator (seeded by dl.manual_seed)."""
-    return _make(_random.generator().standard_normal(_shape(shape)), dtype, requires_grad, device)
+    return _make(_random.generator().standard_normal(_shape(shape, "dl.randn")), dtype, requires_grad, device)
 
 
 def rand(*shape, dtype=None, requires_grad=False, device=None):
     """Uniform [0, 1) samples from dlcore's generator (seeded by dl.manual_seed)."""
-    return _make(_random.generator().random(_shape(shape)), dtype, requires_grad, device)
+    return _make(_random.generator().random(_shape(shape, "dl.rand")), dtype, requires_grad, device)
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None):

@@ -389,6 +389,9 @@ class Trainer:
                 cb.on_test_batch_end(step, logs)
                 if bar is not None:
                     bar.update(step + 1, logs, finalize=False)
+        if not (self.__dict__.get("_loss_means") or {}).get("loss", MeanTracker()).count:
+            # a loss and metrics over no sample are undefined, not nan / 0.0
+            raise ValueError("evaluate: the data holds no samples (or produced no batch); give at least one")
         logs = self._logs()
         if bar is not None:
             bar.update(bar.seen, logs, finalize=True)

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "python/checked.h"  // checked::mul / add / product: every size product of a binding
+
 namespace dlcore::cuda_bind {
 namespace py = pybind11;
 

@@ -28,8 +28,7 @@ void register_cuda_activation(py::module_& m) {
     });
   });
   m.def("softmax_forward", [](Ptr x, Ptr y, int64_t outer, int64_t n, int64_t inner, bool log, bool f64, Ptr s) {
-    require(outer >= 0 && n >= 0 && inner >= 0, "softmax_forward: negative size");
-    const int64_t total = outer * n * inner;
+    const int64_t total = checked::product({outer, n, inner}, "softmax_forward: (outer, n, inner)");
     py::gil_scoped_release nogil;
     dispatch_float(f64, [&](auto zero) {
       using T = decltype(zero);
@@ -39,8 +38,7 @@ void register_cuda_activation(py::module_& m) {
   });
   m.def("softmax_backward",
         [](Ptr dy, Ptr y, Ptr dx, int64_t outer, int64_t n, int64_t inner, bool log, bool f64, Ptr s) {
-          require(outer >= 0 && n >= 0 && inner >= 0, "softmax_backward: negative size");
-          const int64_t total = outer * n * inner;
+          const int64_t total = checked::product({outer, n, inner}, "softmax_backward: (outer, n, inner)");
           py::gil_scoped_release nogil;
           dispatch_float(f64, [&](auto zero) {
             using T = decltype(zero);

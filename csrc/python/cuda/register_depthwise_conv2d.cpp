@@ -18,9 +18,16 @@ Conv2dGeometry geom(const std::vector<int64_t>& v) {
   g.kh = v[7], g.kw = v[8], g.sh = v[9], g.sw = v[10], g.dh = v[11], g.dw = v[12], g.pt = v[13], g.pl = v[14];
   require(g.cin == g.cout, "depthwise_conv2d: C_in and C_out must be equal");
   require(g.sh >= 1 && g.sw >= 1 && g.dh >= 1 && g.dw >= 1, "depthwise_conv2d: strides and dilation must be >= 1");
-  // Any Ho, Wo, pt, pl is memory-safe: the kernels bounds-check every image position they read.
+  // Any Ho, Wo, pt, pl is memory-safe: the kernels bounds-check every image position they read. The
+  // products they form while indexing must fit in int64 (python/checked.h).
+  const char* what = "depthwise_conv2d: geometry";
+  checked::add(checked::mul(g.ho, g.sh, what), checked::mul(g.kh, g.dh, what), what);
+  checked::add(checked::mul(g.wo, g.sw, what), checked::mul(g.kw, g.dw, what), what);
+  checked::product({g.n, g.h, g.w, g.cin}, what);
+  checked::product({g.n, g.ho, g.wo, g.cin, g.kh, g.kw, 2}, what);
   return g;
 }
+// (geom() has checked these products)
 int64_t in_size(const Conv2dGeometry& g) { return g.n * g.h * g.w * g.cin; }
 int64_t out_size(const Conv2dGeometry& g) { return g.n * g.ho * g.wo * g.cin; }
 int64_t filter_size(const Conv2dGeometry& g) { return g.kh * g.kw * g.cin; }
@@ -60,7 +67,7 @@ void register_cuda_depthwise_conv2d(py::module_& m) {
       using T = decltype(zero);
       const char* op = "depthwise_conv2d_backward_filter";
       cuda::depthwise_conv2d_backward_filter<T>(g, data<const T>(dy, out_size(g), op), data<const T>(x, in_size(g), op),
-                                                parts, data<T>(partial, parts * filter_size(g), op),
+                                                parts, data<T>(partial, checked::mul(parts, filter_size(g), op), op),
                                                 data<T>(dw, filter_size(g), op), stream(s));
     });
   });

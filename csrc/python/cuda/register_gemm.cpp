@@ -15,7 +15,11 @@ void register_cuda_gemm(py::module_& m) {
         require(M >= 0 && N >= 0 && K >= 0, "gemm: negative size");
         require(ldc >= N || M <= 1, "gemm: ldc < n");
         const Epilogue epilogue = code_arg<Epilogue>(act, "gemm: act");
-        require((M * K == 0 || a) && (K * N == 0 || b) && (M * N == 0 || c), "gemm: null device pointer");
+        checked::product({M, N, K, 2}, "gemm: (m, n, k)");  // the flop count the kernel forms
+        checked::mul(M, ldc, "gemm: (m, ldc)");
+        const int64_t mk = checked::mul(M, K, "gemm: (m, k)"), kn = checked::mul(K, N, "gemm: (k, n)");
+        require((mk == 0 || a) && (kn == 0 || b) && (checked::mul(M, N, "gemm: (m, n)") == 0 || c),
+                "gemm: null device pointer");
         py::gil_scoped_release nogil;
         dispatch_float(f64, [&](auto zero) {
           using T = decltype(zero);
@@ -32,7 +36,7 @@ void register_cuda_gemm(py::module_& m) {
       [](int64_t rows, int64_t cols, Ptr x, Ptr out, bool accumulate, bool f64, Ptr s) {
         dispatch_float(f64, [&](auto zero) {
           using T = decltype(zero);
-          cuda::column_sum<T>(rows, cols, data<const T>(x, rows * cols, "column_sum: x"), data<T>(out, cols, "column_sum: out"),
+          cuda::column_sum<T>(rows, cols, data<const T>(x, checked::mul(rows, cols, "column_sum: (rows, cols)"), "column_sum: x"), data<T>(out, cols, "column_sum: out"),
                               accumulate, stream(s));
         });
       },

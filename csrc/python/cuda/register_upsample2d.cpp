@@ -17,8 +17,10 @@ Upsample2dGeometry geom(const std::vector<int64_t>& v) {
   Upsample2dGeometry g;
   g.n = v[0], g.h = v[1], g.w = v[2], g.c = v[3], g.fh = v[4], g.fw = v[5];
   require(g.fh >= 1 && g.fw >= 1, "upsample2d: the factors must be >= 1");
+  checked::product({g.n, g.h, g.fh, g.w, g.fw, g.c}, "upsample2d: (N, H*fh, W*fw, C)");  // ho(), wo(), sizes
   return g;
 }
+// (geom() has checked these products)
 int64_t in_size(const Upsample2dGeometry& g) { return g.n * g.h * g.w * g.c; }
 int64_t out_size(const Upsample2dGeometry& g) { return g.n * g.ho() * g.wo() * g.c; }
 }  // namespace

@@ -38,6 +38,14 @@ class _Loss(Function):
 _REDUCTIONS = ("mean", "sum", "none", "sum_over_batch_size", None)
 
 
+def _like_prediction(target_shape, pred_shape) -> bool:
+    """Keras's rule for y_true against y_pred: the same shape, or the same once a trailing axis of
+    size 1 is dropped from one of them ((N,) against (N, 1)). Any other shape holding the same number
+    of values -- a transposed (2, N) against (N, 2) -- is an error, never reshaped."""
+    t, p = tuple(target_shape), tuple(pred_shape)
+    return t == p or t == p + (1,) or t + (1,) == p
+
+
 def _loss(kernel_name, y_pred, y_true, reduction, sample_weight, op, sparse=False):
     y_pred = _t(y_pred, "y_pred")
     if reduction not in _REDUCTIONS:
@@ -50,11 +58,15 @@ def _loss(kernel_name, y_pred, y_true, reduction, sample_weight, op, sparse=Fals
     pred = y_pred
     shape = pred.shape
     if sparse:
-        target = target.reshape(-1) if target.ndim > 1 and target.shape[-1] == 1 or target.ndim == pred.ndim - 1 \
-            else target
+        if pred.ndim < 2:
+            raise ValueError(f"{op}: y_pred must be (N, C) (or (N, ..., C)) class scores, got shape {shape}")
+        expected = tuple(shape[:-1])
+        if tuple(target.shape) not in (expected, expected + (1,)):
+            raise ValueError(f"{op}: labels must have shape {expected} (or {expected + (1,)}) for predictions of "
+                             f"shape {shape}, got {tuple(target.shape)}")
+        target = target.reshape(-1)
         if pred.ndim > 2:
             pred = pred.reshape(-1, pred.shape[-1])
-            target = target.reshape(-1)
         if target.dtype.kind == "f":
             if not (target == xp.round(target)).all():
                 raise ValueError(f"{op}: labels must be integer class indices, got non-integer floats")
@@ -72,11 +84,10 @@ def _loss(kernel_name, y_pred, y_true, reduction, sample_weight, op, sparse=Fals
         if target.dtype != pred.dtype:
             target = target.astype(pred.dtype)
         if target.shape != pred.shape:
-            if target.size == pred.data.size:
-                target = target.reshape(pred.shape)
-            else:
-                raise ValueError(f"{op}: y_true and y_pred must have the same shape, got y_true {target.shape} "
-                                 f"and y_pred {pred.shape}")
+            if not _like_prediction(target.shape, pred.shape):
+                raise ValueError(f"{op}: y_true and y_pred must have the same shape (up to a trailing axis of "
+                                 f"size 1), got y_true {tuple(target.shape)} and y_pred {tuple(pred.shape)}")
+            target = target.reshape(pred.shape)
         if pred.ndim == 1:
             pred = pred.reshape(-1, 1)
             target = target.reshape(-1, 1)
@@ -126,7 +137,11 @@ def sparse_categorical_cross_entropy(y_true, y_pred, from_logits=False, reductio
 def huber(y_true, y_pred, delta=1.0, reduction="mean", sample_weight=None):
     """Huber loss: 0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) beyond (composed from tensor ops)."""
     y_pred = _t(y_pred)
-    y_true = Tensor._make(_array(_t(y_true)).astype(y_pred.dtype).reshape(y_pred.shape))
+    target = _array(_t(y_true))
+    if not _like_prediction(target.shape, y_pred.shape):
+        raise ValueError(f"huber: y_true and y_pred must have the same shape (up to a trailing axis of size 1), "
+                         f"got y_true {tuple(target.shape)} and y_pred {tuple(y_pred.shape)}")
+    y_true = Tensor._make(target.astype(y_pred.dtype).reshape(y_pred.shape))
     d = abs(y_pred - y_true)
     quad = d.clip(None, delta)
     per = (quad * quad * 0.5 + (d - quad) * delta)

@@ -23,6 +23,20 @@ def is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def refuse_masked(x, where: str, name: str = "") -> None:
+    """TypeError for the NumPy array subclasses whose meaning would be lost silently: a masked array's
+    mask (NumPy's np.asarray and every kernel ignore it) and np.matrix's semantics (`*` is a matrix
+    product, every result is 2-D). Called where arrays enter dlcore: the kernel API, dl.tensor, layer
+    inputs and the data given to fit / evaluate / predict."""
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray:
+        what = f"'{name}' " if name else ""
+        if isinstance(x, np.ma.MaskedArray):
+            raise TypeError(f"{where}: {what}is a NumPy masked array, and dlcore would ignore its mask; fill the "
+                            "masked values first (x.filled(value)), or drop the masked samples")
+        if isinstance(x, np.matrix):
+            raise TypeError(f"{where}: {what}is a np.matrix; pass np.asarray(x)")
+
+
 def float_array(xp, x, op: str, name: str):
     """`x` as a float32/float64 array of module `xp`, or a TypeError naming `op` and `name`.
 

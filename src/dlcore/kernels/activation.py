@@ -18,6 +18,7 @@ Formulas (s = sigmoid):
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import _C
 from . import codes
@@ -44,6 +45,15 @@ def _target(xp, out, shape, dtype, op, *inputs):
     if target is out and any(out is not a and xp.may_share_memory(out, a) for a in inputs):
         target = xp.empty(shape, dtype=dtype)
     return target, out
+
+
+def _param(op, name, value):
+    """leaky_relu's slope or elu's alpha as a float: a finite real number, else TypeError / ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: '{name}' must be a real number, got {type(value).__name__} ({value!r:.40})")
+    if not math.isfinite(value):
+        raise ValueError(f"{op}: '{name}' must be finite, got {value!r}")
+    return float(value)
 
 
 def _forward(op, name, x, out, param=0.0):
@@ -95,22 +105,24 @@ def relu_backward(dy, y, out=None):
 
 def leaky_relu_forward(x, negative_slope=0.2, out=None):
     """y = x if x > 0 else negative_slope * x (Keras's default slope 0.2)."""
-    return _forward("leaky_relu_forward", "leaky_relu", x, out, negative_slope)
+    op = "leaky_relu_forward"
+    return _forward(op, "leaky_relu", x, out, _param(op, "negative_slope", negative_slope))
 
 
 def leaky_relu_backward(dy, x, negative_slope=0.2, out=None):
     """dx = dy if x > 0 else negative_slope * dy."""
-    return _backward("leaky_relu_backward", "leaky_relu", dy, x, "x", out, negative_slope)
+    op = "leaky_relu_backward"
+    return _backward(op, "leaky_relu", dy, x, "x", out, _param(op, "negative_slope", negative_slope))
 
 
 def elu_forward(x, alpha=1.0, out=None):
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
-    return _forward("elu_forward", "elu", x, out, alpha)
+    return _forward("elu_forward", "elu", x, out, _param("elu_forward", "alpha", alpha))
 
 
 def elu_backward(dy, x, alpha=1.0, out=None):
     """dx = dy if x > 0 else dy * alpha * exp(x)."""
-    return _backward("elu_backward", "elu", dy, x, "x", out, alpha)
+    return _backward("elu_backward", "elu", dy, x, "x", out, _param("elu_backward", "alpha", alpha))
 
 
 def gelu_forward(x, approximate=False, out=None):

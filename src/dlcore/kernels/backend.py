@@ -36,6 +36,8 @@ import threading
 
 import numpy as np
 
+from ._validate import refuse_masked
+
 CPU, CUDA, FALLBACK = "cpu", "cuda", "fallback"
 BACKENDS = (CPU, CUDA, FALLBACK)
 
@@ -130,6 +132,7 @@ def select(op: str, names, *arrays):
         return np, (FALLBACK if LOCAL.forced == FALLBACK else CPU)
     host = gpu = None
     for i, a in enumerate(arrays):
+        refuse_masked(a, op, names[i] if names else f"arrays[{i}]")
         if type(a) is np.ndarray:
             host = i if host is None else host
         elif a is not None and is_gpu_array(a):

@@ -7,6 +7,8 @@ epilogue as array operations (fallback/gemm.py).
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import _C
@@ -57,7 +59,8 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     # else (and every error) goes through the full checks below. A small GEMM takes a few
     # microseconds, so this path avoids every check that is not needed.
     if (type(a) is np.ndarray and type(b) is np.ndarray and bias is None and activation is None
-            and a.ndim == 2 and b.ndim == 2 and LOCAL.forced != FALLBACK):
+            and a.ndim == 2 and b.ndim == 2 and LOCAL.forced != FALLBACK
+            and type(alpha) in _SCALARS and type(beta) in _SCALARS):
         dtype = a.dtype
         if (dtype is _F32 or dtype is _F64) and b.dtype is dtype:
             rows, inner = a.shape[::-1] if trans_a else a.shape
@@ -74,6 +77,7 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
                     return out
 
     op = "gemm"
+    alpha, beta = _scalar(op, "alpha", alpha), _scalar(op, "beta", beta)
     xp, backend = select(op, ("a", "b", "out", "bias"), a, b, out, bias)
     a = float_array(xp, a, op, "a")
     b = float_array(xp, b, op, "b")
@@ -103,6 +107,16 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     else:
         fallback.gemm(xp, a, b, trans_a, trans_b, alpha, beta, target, bias, activation, tf32_enabled())
     return finish(target, out)
+
+
+_SCALARS = (float, int)  # the fast path's alpha / beta types; anything else is checked by _scalar
+
+
+def _scalar(op, name, value):
+    """alpha / beta as a float: a real number (Python's or NumPy's), else a TypeError naming it."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: '{name}' must be a real number, got {type(value).__name__} ({value!r:.40})")
+    return float(value)
 
 
 def _op_strides(x, trans):

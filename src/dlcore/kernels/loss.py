@@ -21,6 +21,8 @@ Per-sample formulas (axis c runs over classes, d over the flattened features of 
 - mean_squared_error: l = mean_d (p - t)^2;  mean_absolute_error: l = mean_d |p - t|
 
 Clipped probabilities have zero gradient outside (eps, 1 - eps), as Keras's clip does. eps = 1e-7.
+A NaN in the prediction gives a NaN loss and a NaN gradient (never a silent 0). logsumexp(x) - x_c
+is computed as (max - x_c) + log(sum(exp(x - max))), which keeps full precision for large logits.
 Backends: cpu, csrc/cpu/loss.cpp; cuda, csrc/cuda/loss.cu; fallback, fallback/loss.py.
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .. import _C
 from . import codes
 from ._device import cuda, f64, ptr, stream
 from ._validate import contiguous, float_array, same_dtype
-from .backend import CPU, CUDA, FALLBACK, select
+from .backend import CPU, CUDA, select
 from .fallback import loss as fallback
 
 EPSILON = 1e-7  # Keras's backend epsilon
@@ -39,11 +41,6 @@ REDUCTIONS = ("mean", "sum", "none")
 
 # The loss codes of each binding: csrc/cpu/loss.h (enum class Loss) and csrc/cuda/loss.cu.
 CPU_LOSS_CODES, CUDA_LOSS_CODES = codes.CPU_LOSSES, codes.CUDA_LOSSES  # csrc/common/codes.h
-# csrc/cuda/loss.cu clips the categorical losses' probabilities without Keras's normalization by
-# sum(p), which the CPU kernel and the reference apply (the value and the gradient differ unless the
-# rows sum to 1, and the gradient even then): on CuPy arrays these two run the fallback's formula
-# until the CUDA kernel normalizes too.
-_CUDA_UNLIKE_KERAS = ("categorical_cross_entropy", "sparse_categorical_cross_entropy")
 
 
 def _check_reduction(op, reduction):
@@ -69,8 +66,6 @@ def _run(xp, backend, name, pred, target, labels, weight, reduction):
     gscale = 1.0 / n if reduction == "mean" and n > 0 else 1.0
     per_sample = xp.empty((n,), dtype=pred.dtype)
     grad = xp.empty(pred.shape, dtype=pred.dtype)
-    if backend == CUDA and name in _CUDA_UNLIKE_KERAS:
-        backend = FALLBACK
     if pred.size == 0:  # no samples, or samples of no elements: every per-sample loss is 0
         per_sample[...] = 0
     elif backend == CPU:

@@ -14,6 +14,8 @@ Keras.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 
 from .. import activations
@@ -113,9 +115,21 @@ def activation_arg(layer_name, activation):
     return activation
 
 
+def float_arg(value, layer_name, arg, low=-math.inf, high=math.inf, low_open=False, high_open=False):
+    """A real number (Python's or NumPy's) in the range, as a float: TypeError for anything else
+    (a bool, a string), ValueError for NaN or a value out of the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{layer_name}: '{arg}' must be a number, got {type(value).__name__} ({value!r:.60})")
+    v = float(value)
+    if math.isnan(v) or (v <= low if low_open else v < low) or (v >= high if high_open else v > high):
+        lo, hi = ("(" if low_open else "[") + f"{low:g}", f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{layer_name}: '{arg}' must be a float in {lo}, {hi}, got {value!r}")
+    return v
+
+
 def int_tuple(value, n, layer_name, arg):
     """An int or an n-sequence of ints as an n-tuple of positive ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,) * n
     try:
         value = tuple(int(v) for v in value)

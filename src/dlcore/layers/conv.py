@@ -2,6 +2,8 @@
 SeparableConv1D / 2D. Thin subclasses of one base, as Keras."""
 from __future__ import annotations
 
+import numbers
+
 from .. import activations, initializers, regularizers
 from .. import functional as F
 from ._layout import positive_int
@@ -16,7 +18,7 @@ class _Conv(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         where, n = self._where(), self.rank
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
             raise ValueError(f"{where}: 'filters' must be a positive int, got {filters!r}")
         self.groups = positive_int(where, "groups", groups)
         if filters % self.groups:
@@ -24,7 +26,7 @@ class _Conv(Layer):
                              f"groups={groups}")
         if data_format not in (None, "channels_last"):
             raise ValueError(f"{where}: only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
-        self.filters = filters
+        self.filters = int(filters)
         self.kernel_size = int_tuple(kernel_size, n, where, "kernel_size")
         self.strides = int_tuple(strides, n, where, "strides")
         self.dilation_rate = int_tuple(dilation_rate, n, where, "dilation_rate")

@@ -6,7 +6,7 @@ import numpy as np
 from .. import activations, initializers, regularizers
 from .. import functional as F
 from ..tensor import Tensor
-from .base import Layer, activation_arg
+from .base import Layer, activation_arg, float_arg
 
 
 def seed_arg(layer, seed):
@@ -58,7 +58,7 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        if inputs.shape[-1] != self.kernel.shape[0] or inputs.ndim < 2:
+        if inputs.ndim < 2 or inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self._where()}: expected input with last dimension {self.kernel.shape[0]}, "
                              f"got shape {tuple(inputs.shape)}")
         return F.linear(inputs, self.kernel, self.bias, self.activation)
@@ -175,9 +175,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"{self._where()}: 'rate' must be a float in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = float_arg(rate, self._where(), "rate", 0.0, 1.0, high_open=True)
         if noise_shape is not None:
             if not isinstance(noise_shape, (list, tuple)) or not all(
                     n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1)

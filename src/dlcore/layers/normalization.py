@@ -1,9 +1,11 @@
 """BatchNormalization, LayerNormalization and GroupNormalization (Keras arguments and defaults)."""
 from __future__ import annotations
 
+import numbers
+
 from .. import functional as F
 from .. import initializers, regularizers
-from .base import Layer
+from .base import Layer, float_arg
 
 
 class BatchNormalization(Layer):
@@ -16,13 +18,11 @@ class BatchNormalization(Layer):
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axis, int):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"{self._where()}: 'axis' must be an int, got {axis!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{self._where()}: 'momentum' must be in [0, 1], got {momentum}")
-        if epsilon <= 0:
-            raise ValueError(f"{self._where()}: 'epsilon' must be > 0, got {epsilon}")
-        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        momentum = float_arg(momentum, self._where(), "momentum", 0.0, 1.0)
+        epsilon = float_arg(epsilon, self._where(), "epsilon", 0.0, low_open=True)
+        self.axis, self.momentum, self.epsilon = int(axis), momentum, epsilon
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
@@ -69,10 +69,15 @@ class LayerNormalization(Layer):
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        self.axis = axis if isinstance(axis, int) else tuple(axis)
-        if epsilon <= 0:
-            raise ValueError(f"{self._where()}: 'epsilon' must be > 0, got {epsilon}")
-        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
+            self.axis = int(axis)
+        elif isinstance(axis, (tuple, list)) and axis and all(
+                isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis):
+            self.axis = tuple(int(a) for a in axis)
+        else:
+            raise TypeError(f"{self._where()}: 'axis' must be an int or a tuple of ints, got {axis!r:.60}")
+        epsilon = float_arg(epsilon, self._where(), "epsilon", 0.0, low_open=True)
+        self.epsilon, self.center, self.scale = epsilon, bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Metric, MeanMetricWrapper, same_rank
+from .base import Metric, MeanMetricWrapper, nan_where, same_rank, shape_like
 
 
 class Accuracy(Metric):
@@ -22,7 +22,7 @@ class Accuracy(Metric):
     """
 
     def _values(self, y_true, y_pred):
-        return (y_true.reshape(y_pred.shape) == y_pred).astype(np.float64)
+        return nan_where(shape_like(y_true, y_pred.shape, self.name) == y_pred, y_pred)
 
 
 class BinaryAccuracy(Metric):
@@ -48,7 +48,7 @@ class BinaryAccuracy(Metric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred):
-        return (y_true.reshape(y_pred.shape) == (y_pred > self.threshold)).astype(np.float64)
+        return nan_where(shape_like(y_true, y_pred.shape, self.name) == (y_pred > self.threshold), y_pred)
 
     def get_config(self):
         return {"name": self.name, "threshold": self.threshold}
@@ -72,7 +72,10 @@ class CategoricalAccuracy(Metric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred):
-        return (y_true.argmax(-1) == y_pred.argmax(-1)).astype(np.float64)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"{self.name}: y_true must be one-hot rows of y_pred's shape {y_pred.shape}, "
+                             f"got {y_true.shape}")
+        return nan_where(y_true.argmax(-1) == y_pred.argmax(-1), y_pred, axis=-1)
 
 
 class SparseCategoricalAccuracy(Metric):
@@ -93,8 +96,8 @@ class SparseCategoricalAccuracy(Metric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred):
-        labels = y_true.reshape(y_pred.shape[:-1]) if y_true.size == int(np.prod(y_pred.shape[:-1])) else y_true
-        return (labels.astype(np.int64) == y_pred.argmax(-1)).astype(np.float64)
+        labels = shape_like(y_true, y_pred.shape[:-1], self.name)
+        return nan_where(labels.astype(np.int64) == y_pred.argmax(-1), y_pred, axis=-1)
 
 
 class AutoAccuracy(Metric):

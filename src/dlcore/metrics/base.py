@@ -1,6 +1,10 @@
 """The metric base classes: stateful objects with update_state / result / reset_state (Keras),
 computed on host arrays in float64; `metric(y_true, y_pred)` updates the state and returns the
 result, as in Keras 3.
+
+Never silent: y_true must have y_pred's shape (up to a trailing axis of size 1), never reshaped
+from another shape of the same size; a prediction holding NaN is no answer, so its accuracy is
+NaN (the running result turns NaN, as the loss does), and the confusion metrics turn NaN too.
 """
 from __future__ import annotations
 
@@ -28,6 +32,26 @@ def same_rank(y_true, y_pred):
     elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
         y_pred = y_pred.reshape(y_pred.shape[:-1])
     return y_true, y_pred
+
+
+def shape_like(y_true, shape, where):
+    """y_true reshaped to `shape` when it differs at most by a trailing axis of size 1 (Keras), else a
+    ValueError: a transposed y of the same size is an error, not reshaped."""
+    t, p = tuple(y_true.shape), tuple(shape)
+    if t == p or t == p + (1,) or t + (1,) == p:
+        return y_true.reshape(p)
+    raise ValueError(f"{where}: y_true must have the shape of y_pred {p} (up to a trailing axis of size 1), got {t}")
+
+
+def nan_where(values, y_pred, axis=None):
+    """`values` as float64 with NaN where the prediction (its row, when `axis` is given) holds a NaN:
+    a NaN prediction is no answer, so it is never counted right or wrong."""
+    values = np.asarray(values, dtype=np.float64)
+    if y_pred.dtype.kind in "fc":
+        bad = np.isnan(y_pred) if axis is None else np.isnan(y_pred).any(axis=axis)
+        if bad.any():
+            values = np.where(bad, np.nan, values)
+    return values
 
 
 def weights_like(sample_weight, shape, op):

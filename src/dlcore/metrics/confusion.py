@@ -60,8 +60,9 @@ def confusion_counts(truth, pred, weights, thresholds):
 
 
 def _divide(a, b):
+    """a / b, 0 where b is 0 (Keras's divide_no_nan), NaN where a count is NaN (a NaN prediction was seen)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0))
 
 
 class _Thresholded(Metric):
@@ -86,6 +87,8 @@ class _Thresholded(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         truth, pred, w = _prepare(self.name, y_true, y_pred, sample_weight, self.top_k, self.class_id)
         tp, fp, tn, fn = confusion_counts(truth, pred, w, self.thresholds)
+        if np.isnan(pred).any():  # a NaN prediction is no answer: the counts, and so the result, turn NaN
+            tp, fp, tn, fn = (np.full_like(tp, np.nan) for _ in range(4))
         self.tp += tp
         self.fp += fp
         self.tn += tn
@@ -320,6 +323,9 @@ class AUC(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         truth, pred, w = _prepare(self.name, y_true, y_pred, sample_weight)
+        if np.isnan(pred).any():  # a NaN prediction is no answer: the counts, and so the AUC, turn NaN
+            self.tp, self.fp, self.tn, self.fn = (np.full_like(c, np.nan) for c in (self.tp, self.fp, self.tn, self.fn))
+            return
         if self.from_logits:
             pred = 1.0 / (1.0 + np.exp(-pred))
         pred = np.clip(pred, 0.0, 1.0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Metric, same_rank, to_host, weights_like
+from .base import Metric, same_rank, shape_like, to_host, weights_like
 
 
 def _per_sample(v):
@@ -29,7 +29,7 @@ class MeanSquaredError(Metric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred):
-        return _per_sample((y_pred - y_true.reshape(y_pred.shape)) ** 2)
+        return _per_sample((y_pred - shape_like(y_true, y_pred.shape, self.name)) ** 2)
 
 
 class MeanAbsoluteError(Metric):
@@ -51,7 +51,7 @@ class MeanAbsoluteError(Metric):
         super().__init__(name, dtype)
 
     def _values(self, y_true, y_pred):
-        return _per_sample(np.abs(y_pred - y_true.reshape(y_pred.shape)))
+        return _per_sample(np.abs(y_pred - shape_like(y_true, y_pred.shape, self.name)))
 
 
 class RootMeanSquaredError(MeanSquaredError):

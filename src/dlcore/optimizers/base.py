@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import kernels as K
 from .. import schedules
-from ..tensor import Tensor, get_array_module
+from ..tensor import Tensor, _move, get_array_module
 
 # Keras's base-optimizer arguments every Keras-style optimizer takes (after its own)
 KERAS_COMMON = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None, "name": None}
@@ -309,13 +309,20 @@ class Optimizer:
 
     def _slots(self, i, group):
         """The state of parameter i, with any slot its group's current settings need (a group's
-        amsgrad / momentum / centered may be switched on after the first step)."""
+        amsgrad / momentum / centered may be switched on after the first step), on the parameter's
+        device and in its dtype: model.to(device, dtype) after the state was created moves and casts
+        the parameters, and their state follows them."""
         s = self.state[i]
+        p = self.params[i]
+        xp = get_array_module(p.data)
         names = self.keras_slots() if self.api == "keras" else self.torch_slots(group)
         for n in names:
             if n not in s:
-                p = self.params[i]
-                s[n] = get_array_module(p.data).zeros(p.shape, dtype=p.dtype)
+                s[n] = xp.zeros(p.shape, dtype=p.dtype)
+        for n, v in s.items():
+            is_array = isinstance(v, np.ndarray) or hasattr(v, "__cuda_array_interface__")
+            if is_array and (v.dtype != p.dtype or get_array_module(v) is not xp):
+                s[n] = xp.ascontiguousarray(_move(v, p.device), dtype=p.dtype)
         return s
 
     def keras_slots(self):

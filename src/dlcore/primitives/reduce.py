@@ -45,7 +45,11 @@ class Mean(Function):
 
 
 class Max(Function):
-    """max (sign=1) or min (sign=-1) over axes; ties share the gradient equally."""
+    """max (sign=1) or min (sign=-1) over axes; ties share the gradient equally.
+
+    A NaN makes the max and the min NaN (NumPy's, PyTorch's); the gradient then goes to the NaN
+    entries (shared among them), as max pooling sends it to the NaN -- never to a non-NaN entry,
+    and never lost."""
 
     saved_inputs = (0,)
     saves_output = True
@@ -60,6 +64,9 @@ class Max(Function):
         if not self.keepdims:
             g = g.reshape(self.y.shape)
         mask = (self.a == self.y)
+        if self.a.dtype.kind in "fc":
+            xp = get_array_module(self.a)
+            mask |= xp.isnan(self.a) & xp.isnan(self.y)
         count = mask.sum(axis=self.axis, keepdims=True)
         return (g * mask / count).astype(self.a.dtype)
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 from .activation import sigmoid
 
 
+def _unclipped(p, eps):
+    """Inside the clip range (eps, 1 - eps), or NaN: a NaN input gets a NaN gradient, not a silent 0."""
+    return ~((p <= eps) | (p >= 1 - eps))
+
+
 def _one_hot(xp, labels, like):
     t = xp.zeros_like(like)
     t[xp.arange(like.shape[0]), labels] = 1
@@ -37,7 +42,7 @@ def _categorical(xp, p, t, eps):
     s = p.sum(axis=1, keepdims=True)
     q = p / s
     r = xp.clip(q, eps, 1 - eps)
-    dq = xp.where((q > eps) & (q < 1 - eps), -t / r, 0)
+    dq = xp.where(_unclipped(q, eps), -t / r, 0)
     l = -xp.where(t == 0, 0, t * xp.log(r)).sum(axis=1)
     return l, (dq - (dq * q).sum(axis=1, keepdims=True)) / s
 
@@ -45,7 +50,7 @@ def _categorical(xp, p, t, eps):
 def _binary(xp, p, t, eps):
     q = xp.clip(p, eps, 1 - eps)
     l = -(t * xp.log(q) + (1 - t) * xp.log(1 - q))
-    return l, xp.where((p > eps) & (p < 1 - eps), -(t / q - (1 - t) / (1 - q)), 0)
+    return l, xp.where(_unclipped(p, eps), -(t / q - (1 - t) / (1 - q)), 0)
 
 
 def _binary_logits(xp, x, t):
