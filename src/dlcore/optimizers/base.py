@@ -30,24 +30,25 @@ state_dict: Keras style {"iterations", "config", "state": [{slot: array} per par
 PyTorch style {"state": {index: {"step", slot: array}}, "param_groups": [{hyperparameters,
 "params": [indices]}], "iterations"}. load_state_dict checks counts, slot names and shapes first,
 then copies in place.
+
+Where the rest is: the constructor's arguments (the two styles told apart, `check_number`) in
+optimizers/arguments.py, `build` / `add_param_group` and the state slots in optimizers/param_groups.py,
+`state_dict` / `load_state_dict` / `get_config` / `from_config` in optimizers/serialization.py: base
+classes of `Optimizer`, which keeps the constructor, the learning rate and the updates.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .. import kernels as K
 from .. import schedules
-from ..tensor import Tensor, _move, get_array_module
+from ..tensor import Tensor, get_array_module
+from .arguments import ArgumentsMixin
+from .param_groups import ParamGroupsMixin
+from .serialization import SerializationMixin
 
-# Keras's base-optimizer arguments every Keras-style optimizer takes (after its own)
-KERAS_COMMON = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None, "name": None}
-# PyTorch's execution hints: dlcore's updates are one pass per parameter whatever they say, and the
-# results are the same as torch.optim's for every setting (torch promises the same)
-TORCH_HINTS = ("foreach", "fused")
-# PyTorch's arguments dlcore cannot honour: accepted only at their default (False)
-TORCH_UNSUPPORTED = ("capturable", "differentiable")
+# the argument checks every optimizer uses, defined with the argument parsing; imported from here
+from .arguments import KERAS_COMMON, TORCH_HINTS, TORCH_UNSUPPORTED, check_betas, check_number  # noqa: F401
 
 
 def kernel(name):
@@ -57,33 +58,7 @@ def kernel(name):
     return f
 
 
-def _is_params(obj):
-    """True when `obj` looks like PyTorch's first argument (parameters), not a learning rate."""
-    if obj is None or isinstance(obj, (int, float, schedules.LearningRateSchedule)) or callable(obj):
-        return False
-    return not isinstance(obj, (str, bytes))
-
-
-def check_number(op, name, value, lo=0.0, hi=None, hi_open=False, lo_open=False):
-    """`value` as a float, or a ValueError naming the optimizer, the argument and the range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    bad = not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo)) or \
-        (hi is not None and (v >= hi if hi_open else v > hi))
-    if bad:
-        rng = f"{'(' if lo_open else '['}{lo}, {hi if hi is not None else 'inf'}{')' if hi_open or hi is None else ']'}"
-        raise ValueError(f"{op}: {name} must be a finite number in {rng}, got {value!r}")
-    return v
-
-
-def check_betas(op, betas, names=("betas[0]", "betas[1]")):
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
-    return tuple(check_number(op, n, b, 0.0, 1.0, hi_open=True) for n, b in zip(names, betas))
-
-
-class Optimizer:
+class Optimizer(ArgumentsMixin, ParamGroupsMixin, SerializationMixin):
     """Base class of dlcore's optimizers (Keras's `keras.optimizers.Optimizer` and PyTorch's
     `torch.optim.Optimizer` in one).
 
@@ -135,201 +110,6 @@ class Optimizer:
             self._init_torch(op, hp)
         if params is not None:
             self._add_params(params, op)
-
-    # ---- arguments -------------------------------------------------------------------------------
-    def _parse(self, op, args, kwargs):
-        """('keras' | 'torch', params or None, {argument: value}) from the constructor's arguments.
-
-        The hyperparameters' names choose the style: PyTorch's (`lr`, `betas`, `eps`, ...) give
-        torch.optim's formulas, Keras's (`learning_rate`, `beta_1`, `epsilon`, ...) Keras's. The
-        parameters themselves (first, or `params=`) may come with either; given with neither kind
-        of name, they mean PyTorch's style (`Adam(model.parameters())`).
-        """
-        keras_names = set(self.keras_args) | set(KERAS_COMMON)
-        torch_names = set(self.torch_args) | set(self.torch_kwonly)
-        only_torch = sorted(k for k in kwargs if k in torch_names - keras_names)
-        only_keras = sorted(k for k in kwargs if k in keras_names - torch_names)
-        if only_torch and only_keras:
-            raise TypeError(f"{op}: {', '.join(only_keras)} {'is' if len(only_keras) == 1 else 'are'} Keras's "
-                            f"argument name(s) but {', '.join(only_torch)} PyTorch's; build the optimizer in one "
-                            f"style, e.g. {op}(model.parameters(), lr=...) (PyTorch's formulas) or "
-                            f"{op}(learning_rate=...) (Keras's formulas)")
-        params_first = bool(args) and _is_params(args[0])
-        if params_first and "params" in kwargs:
-            raise TypeError(f"{op}: got params twice (positionally and as params=)")
-        params = args[0] if params_first else kwargs.pop("params", None)
-        rest = args[1:] if params_first else args
-        if only_torch or (params is not None and not only_keras):
-            return "torch", params, self._bind(op, rest, kwargs, self.torch_args, self.torch_kwonly, "PyTorch")
-        return "keras", params, self._bind(op, rest, kwargs, self.keras_args, KERAS_COMMON, "Keras")
-
-    @staticmethod
-    def _bind(op, args, kwargs, positional, keyword, style):
-        if len(args) > len(positional):
-            raise TypeError(f"{op}: takes at most {len(positional)} positional argument(s) in {style}'s style "
-                            f"({', '.join(positional)}), got {len(args)}")
-        values = {**keyword, **positional}  # a subclass's own default wins (AdamW's weight_decay)
-        for name, v in zip(positional, args):
-            values[name] = v
-        for name, v in kwargs.items():
-            if name not in values:
-                raise TypeError(f"{op}: unexpected keyword argument {name!r} for {style}'s style; it takes "
-                                f"{', '.join(list(positional) + list(keyword))}")
-            if name in positional and list(positional).index(name) < len(args):
-                raise TypeError(f"{op}: got multiple values for argument {name!r}")
-            values[name] = v
-        return values
-
-    def _init_keras(self, op, hp):
-        lr = hp.pop("learning_rate")
-        self._learning_rate = self._check_lr(op, lr, keras=True)
-        wd = hp.pop("weight_decay")
-        self.weight_decay = 0.0 if wd is None else check_number(op, "weight_decay", wd)
-        clips = {k: hp.pop(k) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
-        if sum(v is not None for v in clips.values()) > 1:
-            raise ValueError(f"{op}: use only one of clipnorm, clipvalue and global_clipnorm, got "
-                             f"{ {k: v for k, v in clips.items() if v is not None} }")
-        for k, v in clips.items():
-            setattr(self, k, None if v is None else check_number(op, k, v, 0.0, lo_open=True))
-        name = hp.pop("name")
-        self.name = name if name is not None else op.lower()
-        for k, v in hp.items():
-            setattr(self, k, v)
-        self.check_keras(op)
-        self.param_groups = [{"params": []}]
-
-    def _init_torch(self, op, hp):
-        for k in TORCH_UNSUPPORTED:
-            if hp.get(k):
-                raise ValueError(f"{op}: {k}=True is not supported by dlcore (its updates are not recorded by "
-                                 f"autograd and need no CUDA-graph capture)")
-        hp["lr"] = self._check_lr(op, hp["lr"], keras=False)
-        self.name = op.lower()
-        self.defaults = hp
-        self.check_torch(op, hp)
-
-    @staticmethod
-    def _check_lr(op, lr, keras):
-        if keras and (isinstance(lr, schedules.LearningRateSchedule) or callable(lr)):
-            return lr
-        if not keras and (isinstance(lr, schedules.LearningRateSchedule) or callable(lr)):
-            raise TypeError(f"{op}: lr must be a number in PyTorch's style (drive it with dl.optim.lr_scheduler); "
-                            f"a learning-rate schedule is Keras's learning_rate=")
-        return check_number(op, "learning_rate" if keras else "lr", lr)
-
-    def check_keras(self, op):
-        """Validate the Keras-style hyperparameters (attributes); subclasses extend."""
-
-    def check_torch(self, op, group):
-        """Validate one PyTorch-style group's hyperparameters; subclasses extend."""
-
-    # ---- parameters ------------------------------------------------------------------------------
-    def build(self, params):
-        """Take the parameters to optimize (Keras's build(var_list)); parameters already held are kept."""
-        params = list(params)
-        if params and isinstance(params[0], dict):
-            for group in params:
-                self.add_param_group(group)
-            return self
-        new = [p for p in self._as_params(params, type(self).__name__) if id(p) not in self._index]
-        if self.api == "keras":
-            self._register(self.param_groups[0], new)
-        elif new:
-            self.add_param_group({"params": new})
-        self.built = True
-        return self
-
-    def _add_params(self, params, op):
-        if isinstance(params, Tensor):
-            raise TypeError(f"{op}: params must be an iterable of parameters or of dicts (param groups), got a "
-                            f"single Tensor; pass [tensor] or model.parameters()")
-        params = list(params)
-        if not params:
-            raise ValueError(f"{op}: got an empty parameter list (the model has no weights yet? build it first, e.g. "
-                             f"by calling it once or giving its first layer input_shape=)")
-        if self.api == "keras":  # Adam(model.parameters(), learning_rate=...): Keras's formulas, bound now
-            self.build(params)
-        elif isinstance(params[0], dict):
-            for group in params:
-                self.add_param_group(group)
-        else:
-            self.add_param_group({"params": params})
-
-    @staticmethod
-    def _as_params(params, op):
-        out = []
-        for i, p in enumerate(params):
-            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):  # named_parameters()
-                p = p[1]
-            if not isinstance(p, Tensor):
-                raise TypeError(f"{op}: parameter {i} is a {type(p).__name__}, expected a dl.Parameter "
-                                f"(pass model.parameters())")
-            out.append(p)
-        return out
-
-    def add_param_group(self, param_group):
-        """PyTorch's add_param_group: a dict with "params" and any hyperparameters to override."""
-        op = type(self).__name__
-        if self.api == "keras":
-            raise TypeError(f"{op}: param groups belong to PyTorch's style; this optimizer was built with Keras's "
-                            f"arguments (give the parameters first, e.g. {op}(model.parameters(), lr=...))")
-        if not isinstance(param_group, dict) or "params" not in param_group:
-            raise TypeError(f"{op}: a param group is a dict with a 'params' entry, got {param_group!r:.80}")
-        params = param_group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
-        params = self._as_params(params, op)
-        if any(id(p) in self._index for p in params) or len({id(p) for p in params}) != len(params):
-            raise ValueError(f"{op}: some parameters appear in more than one parameter group")
-        group = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}}
-        group["lr"] = self._check_lr(op, group["lr"], keras=False)
-        self.check_torch(op, group)
-        group["params"] = []
-        self.param_groups.append(group)
-        self._register(group, params)
-        self.built = True
-
-    def _register(self, group, params):
-        for p in params:
-            if not p.data.flags.c_contiguous:  # the update kernels write parameters in place
-                p.data = get_array_module(p.data).ascontiguousarray(p.data)
-            self._index[id(p)] = len(self.params)
-            self.params.append(p)
-            self.state.append(self._new_state(p, group))
-            group["params"].append(p)
-        if self.api == "keras":
-            self.built = True
-
-    def _new_state(self, p, group):
-        xp = get_array_module(p.data)
-        if self.api == "keras":
-            return {s: xp.zeros(p.shape, dtype=p.dtype) for s in self.keras_slots()}
-        state = {"step": 0.0} if self.torch_step else {}
-        state.update({s: xp.zeros(p.shape, dtype=p.dtype) for s in self.torch_slots(group)})
-        return state
-
-    def _slots(self, i, group):
-        """The state of parameter i, with any slot its group's current settings need (a group's
-        amsgrad / momentum / centered may be switched on after the first step), on the parameter's
-        device and in its dtype: model.to(device, dtype) after the state was created moves and casts
-        the parameters, and their state follows them."""
-        s = self.state[i]
-        p = self.params[i]
-        xp = get_array_module(p.data)
-        names = self.keras_slots() if self.api == "keras" else self.torch_slots(group)
-        for n in names:
-            if n not in s:
-                s[n] = xp.zeros(p.shape, dtype=p.dtype)
-        for n, v in s.items():
-            is_array = isinstance(v, np.ndarray) or hasattr(v, "__cuda_array_interface__")
-            if is_array and (v.dtype != p.dtype or get_array_module(v) is not xp):
-                s[n] = xp.ascontiguousarray(_move(v, p.device), dtype=p.dtype)
-        return s
-
-    def keras_slots(self):
-        return ()
-
-    def torch_slots(self, group):
-        return ()
 
     # ---- learning rate ---------------------------------------------------------------------------
     @property
@@ -470,127 +250,6 @@ class Optimizer:
 
     def torch_update(self, param, grad, state, group):  # pragma: no cover - interface
         raise NotImplementedError
-
-    # ---- state -----------------------------------------------------------------------------------
-    def state_dict(self):
-        """The optimizer's state: Keras style {"iterations", "config", "state": [...]}, PyTorch style
-        torch's layout {"state": {index: {...}}, "param_groups": [...]} plus "iterations"."""
-        if self.api == "keras":
-            return {"iterations": self.iterations, "config": self.get_config(),
-                    "state": [dict(s) for s in self.state]}
-        groups = []
-        for g in self.param_groups:
-            entry = {k: v for k, v in g.items() if k != "params"}
-            entry["params"] = [self._index[id(p)] for p in g["params"]]
-            groups.append(entry)
-        return {"state": {i: dict(s) for i, s in enumerate(self.state)}, "param_groups": groups,
-                "iterations": self.iterations}
-
-    def load_state_dict(self, state):
-        """Restore the state after checking parameter counts, slot names and shapes (nothing is
-        changed when a check fails)."""
-        op = type(self).__name__
-        if not isinstance(state, dict):
-            raise TypeError(f"{op}: load_state_dict expects a dict (from state_dict()), got {type(state).__name__}")
-        torch_layout = "param_groups" in state
-        if torch_layout != (self.api == "torch"):
-            raise ValueError(f"{op}: load_state_dict: the state comes from a {'PyTorch' if torch_layout else 'Keras'}-"
-                             f"style optimizer, this one was built in {'PyTorch' if self.api == 'torch' else 'Keras'}'s "
-                             f"style (their formulas and state differ)")
-        if torch_layout:
-            self._load_torch(op, state)
-        else:
-            self._load_keras(op, state.get("state", []))
-        self.iterations = int(state.get("iterations", 0))
-        self.after_load()
-
-    def _check_entry(self, op, i, name, value, scalar):
-        if scalar:
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ValueError(f"{op}: load_state_dict: '{name}' of parameter {i} must be a number, got "
-                                 f"{type(value).__name__}")
-        elif tuple(np.shape(value)) != tuple(self.params[i].shape):
-            raise ValueError(f"{op}: load_state_dict: slot '{name}' of parameter {i} has shape "
-                             f"{tuple(np.shape(value))}, expected {tuple(self.params[i].shape)}")
-
-    def _load_keras(self, op, slots):
-        """The Keras layout: the same slots as this optimizer's, copied in place (legacy names converted)."""
-        if not isinstance(slots, (list, tuple)) or len(slots) != len(self.params):
-            n = len(slots) if isinstance(slots, (list, tuple)) else "no"
-            raise ValueError(f"{op}: load_state_dict: the state has {n} parameter(s), the optimizer has "
-                             f"{len(self.params)} (build it with the same parameters first)")
-        lr = self.learning_rate
-        converted = []
-        for i, (mine, theirs) in enumerate(zip(self.state, slots)):
-            theirs = dict(theirs)
-            for old, (new, convert) in self.legacy_slots.items():
-                if old in theirs and new not in theirs:
-                    theirs[new] = convert(np.asarray(theirs.pop(old)), lr)
-            if set(theirs) != set(mine):
-                raise ValueError(f"{op}: load_state_dict: parameter {i} has slots {sorted(theirs)}, expected "
-                                 f"{sorted(mine)}")
-            for k, v in theirs.items():
-                self._check_entry(op, i, k, v, scalar=False)
-            converted.append(theirs)
-        for mine, theirs in zip(self.state, converted):
-            for k, v in theirs.items():
-                mine[k][...] = np.asarray(v) if isinstance(mine[k], np.ndarray) else v
-
-    def _load_torch(self, op, state):
-        """torch's layout: per-parameter entries by index (a parameter without one starts afresh, as
-        in torch), the groups' hyperparameters restored."""
-        groups = state["param_groups"]
-        sizes, mine_sizes = [len(g["params"]) for g in groups], [len(g["params"]) for g in self.param_groups]
-        if sizes != mine_sizes:
-            raise ValueError(f"{op}: load_state_dict: the state has {len(groups)} param group(s) of sizes {sizes}, "
-                             f"the optimizer {mine_sizes} (build it with the same parameters first)")
-        saved = state.get("state", {})
-        scalars = {"step", *self.torch_scalars}
-        allowed = set(self.torch_slot_names) | scalars
-        fresh = []
-        for group, theirs_group in zip(self.param_groups, groups):
-            for p, j in zip(group["params"], theirs_group["params"]):
-                i = self._index[id(p)]
-                entry = saved.get(j, saved.get(str(j)))
-                new = self._new_state(p, group)
-                if entry is not None:
-                    unknown = sorted(set(entry) - allowed)
-                    if unknown:
-                        raise ValueError(f"{op}: load_state_dict: parameter {i} has unknown slot(s) {unknown}; "
-                                         f"expected some of {sorted(allowed)}")
-                    for k, v in entry.items():
-                        self._check_entry(op, i, k, v, scalar=k in scalars)
-                        new[k] = float(v) if k in scalars else \
-                            get_array_module(p.data).asarray(v, dtype=p.dtype).copy()
-                fresh.append((i, new))
-        for i, new in fresh:
-            self.state[i] = new
-        for mine, theirs in zip(self.param_groups, groups):
-            mine.update({k: (tuple(v) if k == "betas" else v) for k, v in theirs.items() if k != "params"})
-
-    def after_load(self):
-        """Called after load_state_dict (recompute what derives from the step count)."""
-
-    def get_config(self):
-        """Keras style: Keras's argument names (a schedule serialized); PyTorch style: PyTorch's."""
-        if self.api == "torch":
-            return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.defaults.items()}
-        lr = self._learning_rate
-        lr = schedules.serialize(lr) if isinstance(lr, schedules.LearningRateSchedule) else lr
-        config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
-                  "clipnorm": self.clipnorm, "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
-        config.update({k: getattr(self, k) for k in self.keras_args if k != "learning_rate"})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        lr = config.get("learning_rate")
-        if isinstance(lr, dict):
-            config["learning_rate"] = schedules.deserialize(lr)
-        if isinstance(config.get("betas"), list):
-            config["betas"] = tuple(config["betas"])
-        return cls(**config)
 
     def __repr__(self):
         if self.api == "torch":
