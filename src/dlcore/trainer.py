@@ -10,6 +10,10 @@ dlcore.compile_utils containers.
 
 The class mixing Trainer in is a Module (parameters(), __call__ with training=) that may have
 `output_names` (a functional model's).
+
+Where the rest is: compile() and the compiled losses, metrics, optimizer and logs in
+dlcore.trainer_compile; evaluate(), predict() and the one-batch methods in dlcore.trainer_eval. This
+module keeps the one-batch steps and fit().
 """
 from __future__ import annotations
 
@@ -23,14 +27,12 @@ import numpy as np
 
 from . import callbacks as callbacks_module
 from . import data as data_module
-from . import optimizers
 from .call_context import get_mask
-from .compile_utils import CompileLoss, CompileMetrics, MeanTracker
-from .data import map_arrays, num_samples, to_numpy
+from .data import map_arrays, num_samples
 from .distributed import fit as distributed_fit
-from .saving import serialize_compile
 from .tensor import Tensor, no_grad
-from .utils import Progbar
+from .trainer_compile import CompileMixin, _as_list
+from .trainer_eval import EvaluateMixin
 
 __all__ = ["Trainer"]
 
@@ -43,10 +45,6 @@ def _to_tensor(x, device=None):
     if a.dtype == np.float64:
         a = a.astype(np.float32)
     return Tensor(a, device=None if device == "cpu" else device)
-
-
-def _as_list(y):
-    return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
 def _validation_freq(freq):
@@ -70,7 +68,7 @@ def _validates_after(epoch, freq):
     return epoch + 1 in freq if isinstance(freq, frozenset) else (epoch + 1) % freq == 0
 
 
-class Trainer:
+class Trainer(CompileMixin, EvaluateMixin):
     """compile(), fit(), evaluate(), predict(), train_on_batch(), test_on_batch(), predict_on_batch()."""
 
     def __init__(self):
@@ -82,145 +80,6 @@ class Trainer:
         self._compile_loss = None
         self._compile_metrics = None
         self._optimizer_bound = False
-
-    # ---- compile ------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                run_eagerly=None, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Choose the optimizer, the loss(es) and the metrics (Keras).
-
-        Args:
-            optimizer: a name ('adam') or an optimizer object.
-            loss: a name, a dl.losses.Loss or a function; for a model with several outputs, a list
-                with one per output or a dict by output name (`model.output_names`).
-            loss_weights: a number (one output), a list or a dict by output name: the total loss is
-                the weighted sum of the outputs' losses.
-            metrics: a list of metrics; several outputs: a list with one entry per output or a dict
-                by output name. They ignore sample weights.
-            weighted_metrics: like `metrics`, weighted by `sample_weight` / `class_weight`.
-            run_eagerly, jit_compile: execution hints of Keras's compiled backends. dlcore always
-                runs eagerly, which gives the same results; any value is accepted.
-            steps_per_execution: 1 only (dlcore runs one batch per step; more would change when
-                callbacks run, so it is refused).
-            auto_scale_loss: accepted (True or False): it scales losses for float16 training, which
-                dlcore does not do, so it changes nothing, as in Keras without mixed precision.
-        """
-        if steps_per_execution != 1:
-            raise ValueError(f"compile: steps_per_execution={steps_per_execution!r} is not supported (dlcore runs "
-                             f"one batch per step, and callbacks after every batch); use 1")
-        if jit_compile not in (True, False, "auto"):
-            raise ValueError(f"compile: 'jit_compile' must be True, False or 'auto', got {jit_compile!r}")
-        if not isinstance(auto_scale_loss, bool):
-            raise TypeError(f"compile: 'auto_scale_loss' must be a bool, got {auto_scale_loss!r}")
-        if run_eagerly not in (None, True, False):
-            raise TypeError(f"compile: 'run_eagerly' must be a bool or None, got {run_eagerly!r}")
-        optimizer_obj = optimizers.get(optimizer)
-        compile_loss = CompileLoss(loss, loss_weights)
-        compile_metrics = CompileMetrics(metrics, loss=loss, weighted_specs=weighted_metrics)
-        names = list(getattr(self, "output_names", None) or [])
-        if names:
-            compile_loss.build(names)
-            compile_metrics.build(names)
-        self.optimizer, self.loss = optimizer_obj, compile_loss.fn
-        self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
-        self._compiled = True
-        self._optimizer_bound = False
-        self.stop_training = False
-
-    def _build_compiled(self, y_pred, names=None):
-        """Resolve the per-output losses and metrics on the first batch (models without output_names);
-        `names`: the keys of outputs given as a dict (a subclassed model's call may return one)."""
-        if self._compile_loss.output_names is not None:
-            n = len(self._compile_loss.output_names)
-            if n == len(_as_list(y_pred)) or (n == 1 and not isinstance(y_pred, (list, tuple))):
-                return
-        preds = _as_list(y_pred)
-        names = list(names or getattr(self, "output_names", None) or [])
-        if len(names) != len(preds):
-            names = ["output"] if len(preds) == 1 else [f"output_{i}" for i in range(len(preds))]
-        self._compile_loss.build(names)
-        self._compile_metrics.build(names)
-
-    def _targets(self, y):
-        """y as a list in output order when it is a dict by output name (several outputs)."""
-        if not isinstance(y, dict):
-            return y
-        names = self._compile_loss.output_names or list(getattr(self, "output_names", None) or [])
-        unknown = [k for k in y if k not in names]
-        if unknown or not names:
-            raise ValueError(f"{self.name}: y is a dict with keys {sorted(y)}, but the model's outputs are {names}")
-        missing = [n for n in names if n not in y]
-        for n in missing:
-            if self._compile_loss.fns is not None and self._compile_loss.fns[names.index(n)] is not None:
-                raise ValueError(f"{self.name}: y has no target for output '{n}', which has a loss")
-        return [y.get(n) for n in names] if len(names) > 1 else y[names[0]]
-
-    def get_compile_config(self):
-        """The compile settings as JSON data (what a model file stores), or None before compile()."""
-        if not self._compiled:
-            return None
-        return serialize_compile(self.optimizer, self._compile_loss.spec, self._compile_metrics.specs,
-                                 loss_weights=self._compile_loss.weights_spec,
-                                 weighted_metrics=self._compile_metrics.weighted_specs)
-
-    def load_optimizer_state(self, state):
-        """Restore the optimizer's state_dict() once it holds this model's weights (loading a model file)."""
-        if isinstance(state, dict) and state.get("state") == [] and not state.get("iterations"):
-            return  # saved before the first training step: nothing to restore
-        self._bind_optimizer()
-        self.optimizer.load_state_dict(state)
-
-    def _require_compiled(self, what):
-        if not self._compiled:
-            raise RuntimeError(f"{self.name}.{what}: call model.compile(optimizer=..., loss=...) first")
-
-    def _bind_optimizer(self):
-        """Give the optimizer the model's trainable parameters (they exist only once the model is built).
-
-        Checked at every step: a layer frozen (trainable = False) since the last step is skipped by
-        the optimizer, one unfrozen is added to it.
-        """
-        params = [p for p in self.parameters() if getattr(p, "requires_grad", True)]
-        ids = frozenset(id(p) for p in params)
-        if self._optimizer_bound and ids == self.__dict__.get("_bound_ids"):
-            return ids
-        self.__dict__["_bound_ids"] = ids
-        for p in params:
-            # the update kernels write weights in place and need them C-contiguous (an initializer
-            # may hand back a transposed view); fixing the layout before the optimizer holds them is safe
-            if not p.data.flags.c_contiguous:
-                p.data = p.xp.ascontiguousarray(p.data)
-        opt = self.optimizer
-        if hasattr(opt, "set_parameters"):
-            opt.set_parameters(params)
-        elif hasattr(opt, "build"):
-            opt.build(params)
-        else:
-            raise TypeError(f"compile: optimizer {type(opt).__name__} cannot be attached to the model's parameters")
-        self._optimizer_bound = True
-        return ids
-
-    @property
-    def metrics_names(self):
-        names = ["loss"]
-        if self._compile_loss is not None:
-            names += self._compile_loss.names
-        return names + (self._compile_metrics.names if self._compile_metrics else [])
-
-    def _reset_metrics(self):
-        if self._compile_metrics is not None:
-            self._compile_metrics.reset_state()
-        self._loss_means = {}
-
-    def _track_loss(self, loss, parts, n):
-        means = self.__dict__.setdefault("_loss_means", {})
-        for name, value in (("loss", loss), *parts.items()):
-            means.setdefault(name, MeanTracker()).update(value, n)
-
-    def _logs(self):
-        means = self.__dict__.get("_loss_means") or {}
-        logs = {name: m.result() for name, m in means.items()}
-        logs.setdefault("loss", float("nan"))
-        return {**logs, **(self._compile_metrics.results() if self._compile_metrics else {})}
 
     # ---- one step -----------------------------------------------------------------------
     def _forward(self, x, training):
@@ -352,120 +211,6 @@ class Trainer:
                 sys.stdout.flush()
             cb.on_train_end(logs)
         return history
-
-    # ---- evaluate / predict -------------------------------------------------------------
-    def evaluate_data(self, validation_data, batch_size, steps=None):
-        """Loss and metrics (a dict) over validation data: (x, y[, sw]) arrays or a loader."""
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-            x, y = validation_data[0], validation_data[1]
-            sw = validation_data[2] if len(validation_data) == 3 else None
-            return self.evaluate(x, y, batch_size=batch_size, sample_weight=sw, verbose=0, steps=steps,
-                                 return_dict=True)
-        return self.evaluate(validation_data, batch_size=batch_size, verbose=0, steps=steps, return_dict=True)
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
-        """Loss (and metrics) over the data, in eval mode without gradients.
-
-        verbose: 0 silent, 1 a progress bar, 2 one line ("auto", the default, is 1, as Keras).
-        Returns the loss alone when there are no metrics, else [loss, *metrics]; a dict with
-        return_dict=True.
-        """
-        self._require_compiled("evaluate")
-        batch_size = 32 if batch_size is None else batch_size
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"evaluate: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        batches = data_module.EpochIterator(x, y, sample_weight, batch_size, steps, what="evaluate")
-        cb = callbacks_module.CallbackList(callbacks, model=self, steps=batches.num_batches, verbose=verbose)
-        bar = Progbar(batches.num_batches, verbose=verbose) if verbose else None
-        self._reset_metrics()
-        cb.on_test_begin()
-        with no_grad():
-            for step, (xb, yb, swb) in enumerate(batches):
-                cb.on_test_batch_begin(step)
-                self._track_loss(*self.test_step(xb, yb, swb), num_samples(xb))
-                logs = self._logs()
-                cb.on_test_batch_end(step, logs)
-                if bar is not None:
-                    bar.update(step + 1, logs, finalize=False)
-        if not (self.__dict__.get("_loss_means") or {}).get("loss", MeanTracker()).count:
-            # a loss and metrics over no sample are undefined, not nan / 0.0
-            raise ValueError("evaluate: the data holds no samples (or produced no batch); give at least one")
-        logs = self._logs()
-        if bar is not None:
-            bar.update(bar.seen, logs, finalize=True)
-        cb.on_test_end(logs)
-        return self._result(logs, return_dict)
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for x, computed in batches with training=False without gradients; NumPy array(s): one,
-        a list, or a dict by output name (a model built with a dict of outputs).
-
-        verbose: 0 silent, 1 a progress bar, 2 one line ("auto" is 1). callbacks get
-        on_predict_begin / on_predict_batch_begin / on_predict_batch_end (logs {"outputs": ...}) /
-        on_predict_end, as in Keras.
-        """
-        batch_size = 32 if batch_size is None else batch_size
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"predict: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-        batches = data_module.EpochIterator(x, None, None, batch_size, steps, what="predict")
-        cb = callbacks_module.CallbackList(callbacks, model=self, steps=batches.num_batches, verbose=verbose)
-        bar = Progbar(batches.num_batches, verbose=verbose) if verbose else None
-        outs = []
-        cb.on_predict_begin()
-        with no_grad():
-            for step, (xb, _, _) in enumerate(batches):
-                cb.on_predict_batch_begin(step)
-                out = self._forward(xb, training=False)
-                outs.append(map_arrays(lambda t: np.array(to_numpy(t)), out))
-                cb.on_predict_batch_end(step, {"outputs": outs[-1]})
-                if bar is not None:
-                    bar.update(step + 1, None, finalize=False)
-        if bar is not None:
-            bar.update(bar.seen, None, finalize=True)
-        cb.on_predict_end()
-        if not outs:
-            raise ValueError("predict: no input batches")
-        if isinstance(outs[0], dict):  # a model built with a dict of outputs
-            return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
-        if isinstance(outs[0], list):
-            return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
-        return np.concatenate(outs)
-
-    # ---- one batch ----------------------------------------------------------------------
-    def predict_on_batch(self, x):
-        return self.predict(x, batch_size=max(num_samples(x), 1), verbose=0)
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
-                       return_dict=False):
-        """One optimizer step on one batch; returns the loss (and metrics) of that batch."""
-        self._require_compiled("train_on_batch")
-        if reset_metrics:
-            self._reset_metrics()
-        x, y = map_arrays(to_numpy, x), map_arrays(to_numpy, y)
-        if class_weight is not None:
-            cw = data_module.class_weights_to_sample_weights(y, class_weight)
-            sample_weight = cw if sample_weight is None else np.asarray(sample_weight, np.float32) * cw
-        self._loss_means = {}  # the loss of this batch
-        self._track_loss(*self.train_step(x, y, sample_weight), 1)
-        return self._result(self._logs(), return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
-        self._require_compiled("test_on_batch")
-        if reset_metrics:
-            self._reset_metrics()
-        self._loss_means = {}
-        with no_grad():
-            self._track_loss(*self.test_step(map_arrays(to_numpy, x), map_arrays(to_numpy, y), sample_weight), 1)
-        return self._result(self._logs(), return_dict)
-
-    @staticmethod
-    def _result(logs, return_dict):
-        if return_dict:
-            return logs
-        return logs["loss"] if len(logs) == 1 else list(logs.values())
 
 
 class _InterruptFlag:
