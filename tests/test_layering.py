@@ -33,9 +33,9 @@ mae max_pool2d mean_absolute_error mean_squared_error mse relu sigmoid silu simp
 sparse_categorical_cross_entropy swish tanh""".split()
 
 # the modules of the layering, bottom to top
-OURS = ("dlcore.grad_mode", "dlcore.autograd", "dlcore.primitives", "dlcore.tensor_methods", "dlcore.tensor_rearrange",
-        "dlcore.tensor_inplace", "dlcore.tensor", "dlcore.tensor_functions", "dlcore.tensor_functions_rearrange",
-        "dlcore.functional", "dlcore.activations", "dlcore.layers")
+OURS = ("dlcore.grad_mode", "dlcore.autograd", "dlcore.primitives", "dlcore.tensor_methods", "dlcore.tensor_reduce",
+        "dlcore.tensor_rearrange", "dlcore.tensor_inplace", "dlcore.tensor", "dlcore.tensor_functions",
+        "dlcore.tensor_functions_rearrange", "dlcore.functional", "dlcore.activations", "dlcore.layers")
 
 
 @pytest.mark.parametrize("module, names", [("dlcore.tensor", TENSOR_NAMES), ("dlcore.functional", FUNCTIONAL_NAMES)])

@@ -4,7 +4,8 @@ A `Tensor` wraps its array together with `requires_grad`, `grad` and `_ctx`, the
 that produced it. The engine that records nodes and runs the backward pass is `dlcore.autograd`;
 the primitive ops (Functions on arrays, forward and backward side by side) are in `dlcore.primitives`;
 the operators and methods that apply them (`t + u`, `t.sum()`, `t.relu()`) come from
-`TensorMethods` (`dlcore.tensor_methods`), `RearrangeMethods` (`split`, `gather`, `sort`, ...:
+`TensorMethods` (`dlcore.tensor_methods`), `ReduceMethods` (`sum`, `mean`, `var`, `argmax`, ...:
+`dlcore.tensor_reduce`), `RearrangeMethods` (`split`, `gather`, `sort`, ...:
 `dlcore.tensor_rearrange`) and `InplaceMethods` (`+=`, `t[i] = v`, ...: `dlcore.tensor_inplace`).
 This module adds what a tensor is (its array, device, dtype, version counter, conversions,
 `backward()`) and the constructors (`dl.tensor`, `zeros`, `randn`, ...).
@@ -12,7 +13,7 @@ Array code goes through `xp` (`numpy` or `cupy`, from `get_array_module`) so tha
 serves both devices.
 
 Layering, each importing only those before it: grad_mode <- autograd <- ops <- tensor_methods
-(tensor_rearrange, tensor_inplace) <- tensor <- tensor_functions (tensor_functions_rearrange) <-
+(tensor_reduce, tensor_rearrange, tensor_inplace) <- tensor <- tensor_functions (tensor_functions_rearrange) <-
 functional <- activations <- layers. The names that used to be defined here (`Function`,
 `no_grad`, the op classes, ...) are still importable from this module.
 """
@@ -30,6 +31,7 @@ from .primitives import Cast, Concatenate, GetItem, Stack, get_array_module
 from .tensor_inplace import InplaceMethods, _plain_index
 from .tensor_methods import TensorMethods
 from .tensor_rearrange import RearrangeMethods
+from .tensor_reduce import ReduceMethods
 
 # Defined in this module before autograd, ops and tensor_methods were split out of it: still
 # importable from here, where other modules and users import them from.
@@ -113,14 +115,14 @@ def _move(array, device):
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-class Tensor(TensorMethods, RearrangeMethods, InplaceMethods):
+class Tensor(TensorMethods, ReduceMethods, RearrangeMethods, InplaceMethods):
     """An n-dimensional array with an optional gradient.
 
     Attributes: `data` (the NumPy/CuPy array), `grad` (an array like `data`, or None),
     `requires_grad`. Arithmetic follows NumPy broadcasting; gradients are summed back over the
-    broadcast axes. The operators and op methods come from `TensorMethods`, `RearrangeMethods` and
-    `InplaceMethods`. `_vc` is the version counter of the storage (None until first needed; see
-    `dlcore.autograd`).
+    broadcast axes. The operators and op methods come from `TensorMethods`, `ReduceMethods`,
+    `RearrangeMethods` and `InplaceMethods`. `_vc` is the version counter of the storage (None
+    until first needed; see `dlcore.autograd`).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "_vc", "__weakref__")
