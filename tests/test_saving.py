@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import dlcore as dl
-from dlcore import saving
+from dlcore import model_file, saving
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -323,7 +323,7 @@ def test_missing_and_extra_weights(saved):
 
 def test_zip_bomb_sizes(saved, monkeypatch):
     # a deflated member claiming more than the JSON limit is refused before it is inflated
-    monkeypatch.setattr(saving, "MAX_JSON_BYTES", 1 << 20)
+    monkeypatch.setattr(model_file, "MAX_JSON_BYTES", 1 << 20)  # the archive reader's limit
     rewrite(saved, replace={"dlcore.json": b" " * (2 << 20)})
     expect_error(saved, "claims")
     # a stored member whose header claims more bytes than the file holds
@@ -491,7 +491,8 @@ def test_saving_imports_no_model_code():
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
     graph = check.edges(ROOT / "src" / "dlcore")
-    assert graph["dlcore.saving"] <= {"dlcore._version", "dlcore.io_utils"}
+    assert graph["dlcore.saving"] <= {"dlcore._version", "dlcore.io_utils", "dlcore.model_file"}
+    assert graph["dlcore.model_file"] == set()
     ours = {"dlcore", "dlcore.saving", "dlcore.module", "dlcore.graph", "dlcore.trainer", "dlcore.compile_utils",
             "dlcore.summary_utils", "dlcore.data", "dlcore.callbacks", "dlcore.utils"} | \
         {m for m in graph if m.startswith("dlcore.models")}
