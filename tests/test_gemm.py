@@ -43,14 +43,16 @@ def test_layouts(backend, dtype, layout, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_alpha_beta(backend, dtype, rng):
-    for alpha, beta in [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)]:
-        a, b = operands(37, 41, 53, False, True, dtype, rng)
-        c = make((37, 41), dtype, rng)
+    # (37, 41, 53): tiles down each column panel; (37, 300, 5): a shallow K, row panel by row panel
+    for (m, n, k), (alpha, beta) in itertools.product([(37, 41, 53), (37, 300, 5)],
+                                                      [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)]):
+        a, b = operands(m, n, k, False, True, dtype, rng)
+        c = make((m, n), dtype, rng)
         expect = ref.gemm(a, b, False, True, alpha, beta, c)
         a, b, c = backend.to((a, b, c))
         got = K.gemm(a, b, trans_b=True, alpha=alpha, beta=beta, out=c)
         assert got is c
-        assert_close(c, expect, dtype, what=f"alpha={alpha} beta={beta}")
+        assert_close(c, expect, dtype, what=f"{m}x{n}x{k} alpha={alpha} beta={beta}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -163,7 +165,9 @@ def test_driver_threads(isa, dtype, rng):
               (700, 300, 200, True, False),   # A transposed
               (1, 300, 1100, False, False),   # row-vector kernel, threads split K (each sums its own rows)
               (3, 70, 2000, True, False),     # the same, A transposed, n not a multiple of the vector
-              (4, 37, 300, False, False)]     # row-vector kernel, K too short to split: threads split columns
+              (4, 37, 300, False, False),     # row-vector kernel, K too short to split: threads split columns
+              (70, 1030, 4, False, False),    # a shallow K: tiles row panel by row panel, C rows ~4 KiB apart
+              (300, 1024, 3, True, False)]    # the same, B packed, A transposed
     before = dlcore.get_num_threads()
     try:
         for threads in (1, 2, 3):
