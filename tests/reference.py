@@ -180,7 +180,7 @@ def max_pool2d_backward(dy, x, pool_size, strides, padding="valid"):
     for oh, ow, rows, cols in pool2d_windows(x.shape, pool_size, strides, padding):
         win = x[:, rows, cols, :]
         width = win.shape[2]
-        first = win.reshape(n, -1, c).argmax(axis=1)  # argmax returns the first occurrence
+        first = win.reshape(n, win.shape[1] * width, c).argmax(axis=1)  # the first occurrence (or first NaN)
         np.add.at(dx, (nn, rows.start + first // width, cols.start + first % width, cc), dy[:, oh, ow, :])
     return dx
 
@@ -307,6 +307,7 @@ def upsample2d_forward(x, size, interpolation="nearest"):
 
 
 def upsample2d_backward(dy, x_shape, size, interpolation="nearest"):
+    """A tap of weight 0 passes no gradient (not even a NaN dy's): the output does not depend on it."""
     dy = f64(dy)
     n, h, w, c = x_shape
     fh, fw = size
@@ -315,7 +316,8 @@ def upsample2d_backward(dy, x_shape, size, interpolation="nearest"):
         for ow in range(w * fw):
             for ih, a in upsample_taps(oh, fh, h, interpolation):
                 for iw, b in upsample_taps(ow, fw, w, interpolation):
-                    dx[:, ih, iw, :] += a * b * dy[:, oh, ow, :]
+                    if a * b != 0:
+                        dx[:, ih, iw, :] += a * b * dy[:, oh, ow, :]
     return dx
 
 
@@ -742,7 +744,7 @@ def sparse_categorical_xent_per_sample(probs, labels, eps=KERAS_EPS):
 
 def _flat(x):
     x = f64(x)
-    return x.reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # (0, d) too: -1 cannot be inferred from 0
 
 
 def binary_xent_per_sample(probs, targets, eps=KERAS_EPS):
@@ -848,7 +850,8 @@ def loss_grad(name, pred, target, reduction="mean", sample_weight=None, eps=KERA
         g = (dq - np.sum(dq * q, axis=1, keepdims=True)) / s
     elif name == "binary_xent":
         q = np.clip(x, eps, 1.0 - eps)
-        g = np.where((x > eps) & (x < 1.0 - eps), -(t / q - (1.0 - t) / (1.0 - q)), 0.0) / d
+        inside = ~((x <= eps) | (x >= 1.0 - eps))  # zero gradient where clipped; NaN stays NaN
+        g = np.where(inside, -(t / q - (1.0 - t) / (1.0 - q)), 0.0) / d
     elif name == "binary_xent_logits":
         g = (sigmoid(x) - t) / d
     elif name == "mse":

@@ -21,7 +21,9 @@ template <typename T> DLCORE_HD T sigmoid(T x) {
 template <typename T> DLCORE_HD T tanh(T x) { return std::tanh(x); }
 
 // Derivatives written in terms of the output y = f(x), which is what a layer keeps.
-template <typename T> DLCORE_HD T relu_grad_from_output(T y) { return y > T(0) ? T(1) : T(0); }
+// dy * relu'(.) as a select, not a product: where y <= 0 the gradient is 0 even for a NaN or infinite
+// dy (PyTorch's threshold_backward; the SIMD kernels and the fallback select too).
+template <typename T> DLCORE_HD T relu_backward(T dy, T y) { return y > T(0) ? dy : T(0); }
 template <typename T> DLCORE_HD T sigmoid_grad_from_output(T y) { return y * (T(1) - y); }
 template <typename T> DLCORE_HD T tanh_grad_from_output(T y) { return T(1) - y * y; }
 

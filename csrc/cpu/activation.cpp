@@ -36,7 +36,7 @@ void forward_portable(Activation act, const T* x, T* y, int64_t n, T p) {
 template <typename T>
 void backward_portable(Activation act, const T* dy, const T* z, T* dx, int64_t n, T p) {
   switch (act) {
-    case Activation::relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::relu_grad_from_output(z[i]); break;
+    case Activation::relu: for (int64_t i = 0; i < n; ++i) dx[i] = math::relu_backward(dy[i], z[i]); break;
     case Activation::leaky_relu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::leaky_relu_grad(z[i], p); break;
     case Activation::elu: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::elu_grad(z[i], p); break;
     case Activation::gelu_erf: for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * math::gelu_erf_grad(z[i]); break;

@@ -187,7 +187,10 @@ inline typename V::R verfc(typename V::R zin) {
   const R nhi = V::sub(V::set1(0.0f), hi);
   const R s = V::add(p, nhi), bb = V::sub(s, p);
   const R e = V::add(V::sub(p, V::sub(s, bb)), V::sub(nhi, bb));
-  return V::mul(V::mul(t, vexp<V>(s)), V::add(V::set1(1.0f), V::sub(e, lo)));
+  const R r = V::mul(V::mul(t, vexp<V>(s)), V::add(V::set1(1.0f), V::sub(e, lo)));
+  // beyond the clamp erfc is below half the smallest float: 0, not erfc(10) (gelu(-1e30) is -0, not
+  // -1e-15, and gelu(-inf) is NaN as on every other path, not -inf)
+  return V::sel(V::gt(zin, V::set1(10.0f)), V::set1(0.0f), r);
 }
 
 // sigmoid(x) and 1 - sigmoid(x) from e = exp(-|x|) <= 1 (no overflow, no cancellation)

@@ -42,7 +42,7 @@ __device__ __forceinline__ T act_forward(Activation act, T x, T p) {
 template <typename T>
 __device__ __forceinline__ T act_backward(Activation act, T dy, T z, T p) {
   switch (act) {
-    case Activation::relu: return dy * math::relu_grad_from_output(z);
+    case Activation::relu: return math::relu_backward(dy, z);
     case Activation::leaky_relu: return dy * math::leaky_relu_grad(z, p);
     case Activation::elu: return dy * math::elu_grad(z, p);
     case Activation::gelu_erf: return dy * math::gelu_erf_grad(z);

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ._validate import is_int
+from ._validate import MAX_ELEMENTS, MAX_EXTENT, is_int
 
 
 class ConvGeometry(NamedTuple):
@@ -55,15 +55,16 @@ def _pair(value, op, name):
     if is_int(value):
         value = (value, value)
     if (not isinstance(value, (tuple, list)) or len(value) != 2 or not all(is_int(v) for v in value)
-            or min(value) < 1):
-        raise ValueError(f"{op}: '{name}' must be a positive int or a pair of positive ints, got {value!r}")
+            or min(value) < 1 or max(value) > MAX_EXTENT):
+        raise ValueError(f"{op}: '{name}' must be a positive int or a pair of positive ints, got {value!r} "
+                         f"(each at most 2^31 - 1)")
     return int(value[0]), int(value[1])
 
 
 def _explicit_padding(padding):
     """((top, bottom), (left, right)) from an int, an (ph, pw) pair or explicit pairs; else None."""
     def nonneg(v):
-        return is_int(v) and v >= 0
+        return is_int(v) and 0 <= v <= MAX_EXTENT
     if nonneg(padding):
         p = int(padding)
         return (p, p), (p, p)
@@ -95,6 +96,9 @@ def conv2d_geometry(x_shape, w_shape, strides, padding, dilation, op, groups=1) 
     With `groups` > 1 the filters hold C_in / groups input channels (Keras's layout) and the geometry
     is that of the whole convolution (Cin and Cout of all groups)."""
     x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
+    for what, shape in (("input", x_shape), ("filters", w_shape)):
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ValueError(f"{op}: the {what} shape {shape} is too large for an array")
     if len(x_shape) != 4:
         raise ValueError(f"{op}: input must be 4-D (N, H, W, C_in), got shape {x_shape}")
     if len(w_shape) != 4:
@@ -150,9 +154,10 @@ def _padding_1d(padding, k, d, op):
         if padding.lower() in ("valid", "same"):
             return padding  # the height is 1 and kh = 1, so "same" pads nothing there
         raise ValueError(f"{op}: padding must be 'valid', 'same', 'causal', an int or (left, right), got {padding!r}")
-    if is_int(padding) and padding >= 0:
+    if is_int(padding) and 0 <= padding <= MAX_EXTENT:
         return ((0, 0), (int(padding), int(padding)))
-    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(is_int(v) and v >= 0 for v in padding):
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(is_int(v) and 0 <= v <= MAX_EXTENT
+                                                                         for v in padding):
         return ((0, 0), (int(padding[0]), int(padding[1])))
     raise ValueError(f"{op}: padding must be 'valid', 'same', 'causal', an int or (left, right), got {padding!r}")
 
@@ -160,8 +165,8 @@ def _padding_1d(padding, k, d, op):
 def _int1(value, op, name):
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    if not is_int(value) or value < 1:
-        raise ValueError(f"{op}: '{name}' must be a positive int, got {value!r}")
+    if not is_int(value) or value < 1 or value > MAX_EXTENT:
+        raise ValueError(f"{op}: '{name}' must be a positive int, got {value!r} (at most 2^31 - 1)")
     return int(value)
 
 

@@ -12,6 +12,13 @@ import numbers
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The largest window, stride, dilation or padding a convolution or pooling takes (int32's range, as
+# cuDNN and PyTorch): larger ones describe no real image, and would make the padded and dilated
+# extents the backends form (the fallback materialises the padding) overflow or exhaust memory.
+MAX_EXTENT = (1 << 31) - 1
+# The most elements an output may have: its size in bytes (8 per float64) must fit in int64. A shape
+# beyond it is a ValueError naming the op, before any size product overflows.
+MAX_ELEMENTS = (1 << 60) - 1
 
 
 def kind(xp) -> str:

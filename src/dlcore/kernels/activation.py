@@ -175,8 +175,14 @@ def silu_backward(dy, x, out=None):
     return _backward("silu_backward", "silu", dy, x, "x", out)
 
 
-swish_forward = silu_forward
-swish_backward = silu_backward
+def swish_forward(x, out=None):
+    """silu_forward under Keras's other name (errors name swish_forward)."""
+    return _forward("swish_forward", "silu", x, out)
+
+
+def swish_backward(dy, x, out=None):
+    """silu_backward under Keras's other name (errors name swish_backward)."""
+    return _backward("swish_backward", "silu", dy, x, "x", out)
 
 
 # ------------------------------------------------------------------------------- softmax family

@@ -27,7 +27,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 def check_activation(op: str, activation, table: dict):
     """`activation` must be a key of the epilogue code table `table`."""
-    if activation not in table:
+    if not isinstance(activation, (str, type(None))) or activation not in table:  # a list is unhashable
         raise ValueError(f"{op}: activation must be one of {sorted(k for k in table if k)} or None, "
                          f"got {activation!r}")
 

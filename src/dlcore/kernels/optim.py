@@ -102,6 +102,8 @@ def _disjoint(xp, op, grad, **written):
 
 
 def _number(op, name, value, lo=None, hi=None, hi_open=False):
+    if isinstance(value, (str, bytes)):  # float("0.5") would parse it: a string is not a number
+        raise TypeError(f"{op}: '{name}' must be a number, got {type(value).__name__} ({value!r:.40})")
     try:
         v = float(value)
     except (TypeError, ValueError):

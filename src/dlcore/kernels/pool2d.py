@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from .. import _C
 from ._device import cuda, f64, ptr, stream
-from ._validate import (check_ndim, contiguous, float_array, is_int, same_dtype, shape_arg)
+from ._validate import (MAX_EXTENT, check_ndim, contiguous, float_array, is_int, same_dtype, shape_arg)
 from .backend import CPU, CUDA, FALLBACK, select
 from .fallback import pool2d as fallback
 
@@ -54,12 +54,13 @@ class PoolGeometry(NamedTuple):
 
 def _pair(value, op, name):
     def ok(v):
-        return is_int(v) and v >= 1
+        return is_int(v) and 1 <= v <= MAX_EXTENT
     if ok(value):
         return int(value), int(value)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(ok(v) for v in value):
         return int(value[0]), int(value[1])
-    raise ValueError(f"{op}: '{name}' must be a positive int or a pair of positive ints, got {value!r}")
+    raise ValueError(f"{op}: '{name}' must be a positive int or a pair of positive ints, got {value!r} "
+                     f"(each at most 2^31 - 1)")
 
 
 def pool2d_geometry(x_shape, pool_size, strides, padding, op) -> PoolGeometry:

@@ -19,12 +19,13 @@ csrc/common/upsample.h.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from .. import _C
 from . import codes
 from ._device import cuda, f64, ptr, stream
-from ._validate import check_ndim, contiguous, float_array, is_int, shape_arg
+from ._validate import MAX_ELEMENTS, MAX_EXTENT, check_ndim, contiguous, float_array, is_int, shape_arg
 from .backend import CPU, CUDA, select
 from .fallback import upsample2d as fallback
 
@@ -56,12 +57,13 @@ class UpsampleGeometry(NamedTuple):
 
 def _factors(size, op):
     def ok(v):
-        return is_int(v) and v >= 1
+        return is_int(v) and 1 <= v <= MAX_EXTENT
     if ok(size):
         return int(size), int(size)
     if isinstance(size, (tuple, list)) and len(size) == 2 and all(ok(v) for v in size):
         return int(size[0]), int(size[1])
-    raise ValueError(f"{op}: 'size' must be a positive int or a pair of positive ints, got {size!r}")
+    raise ValueError(f"{op}: 'size' must be a positive int or a pair of positive ints, got {size!r} "
+                     f"(each at most 2^31 - 1)")
 
 
 def _mode(interpolation, op):
@@ -77,7 +79,16 @@ def upsample2d_geometry(x_shape, size, op) -> UpsampleGeometry:
         raise ValueError(f"{op}: input must be 4-D (N, H, W, C), got shape {x_shape}")
     if min(x_shape) < 0:
         raise ValueError(f"{op}: negative dimension in input shape {x_shape}")
-    return UpsampleGeometry(*x_shape, *_factors(size, op))
+    return _bounded(UpsampleGeometry(*x_shape, *_factors(size, op)), op)
+
+
+def _bounded(g, op):
+    """`g`, or a ValueError when its output could not be an array (more elements than int64 counts
+    bytes): the sizes would overflow before any allocation failed."""
+    if math.prod(g.y_shape) > MAX_ELEMENTS:
+        raise ValueError(f"{op}: the output would have shape {g.y_shape}, too large for an array; "
+                         f"use smaller factors")
+    return g
 
 
 def upsample2d_output_shape(x_shape, size=2):
@@ -154,8 +165,8 @@ def upsample2d_backward(dy, x_shape, size=2, interpolation="nearest"):
 def _size1(size, op):
     if isinstance(size, (tuple, list)) and len(size) == 1:
         size = size[0]
-    if not is_int(size) or size < 1:
-        raise ValueError(f"{op}: 'size' must be a positive int, got {size!r}")
+    if not is_int(size) or not 1 <= size <= MAX_EXTENT:
+        raise ValueError(f"{op}: 'size' must be a positive int, got {size!r} (at most 2^31 - 1)")
     return int(size)
 
 
@@ -169,7 +180,7 @@ def _geometry_1d(x_shape, size, op):
     if min(x_shape) < 0:
         raise ValueError(f"{op}: negative dimension in input shape {x_shape}")
     n, length, c = x_shape
-    return UpsampleGeometry(n, 1, length, c, 1, _size1(size, op))
+    return _bounded(UpsampleGeometry(n, 1, length, c, 1, _size1(size, op)), op)
 
 
 def upsample1d_output_shape(x_shape, size=2):

@@ -4,6 +4,7 @@
   NumPy; cupyx.scipy.special.erfc (one elementwise kernel) on CuPy.
 - ``tf32_matmul``: cuBLAS's TF32 tensor-core math mode around a CuPy matmul (set_tf32); NumPy has no
   TF32 and ignores it.
+- ``scatter_add``: a[idx[i]] += v[i] with repeated indices summed (np.add.at; cupyx.scatter_add).
 """
 from __future__ import annotations
 
@@ -37,3 +38,12 @@ def tf32_matmul(xp, enabled: bool):
         yield
     finally:
         cublas.setMathMode(handle, cublas.CUBLAS_DEFAULT_MATH)
+
+
+def scatter_add(xp, a, idx, v):
+    """a[idx[i]] += v[i] along a's first axis, repeated indices summed, in place."""
+    if xp is np:
+        np.add.at(a, idx, v)
+        return
+    import cupyx  # noqa: PLC0415  (CuPy only)
+    cupyx.scatter_add(a, idx, v)

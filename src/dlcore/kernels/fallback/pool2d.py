@@ -51,8 +51,8 @@ def max_backward(xp, dy, x, g, dx):
         dx[...] = 0
         return
     win = _windows(xp, _padded(xp, x, g, -xp.inf), g)
-    first = win.reshape(g.N, g.Ho, g.Wo, g.kh * g.kw, g.C).argmax(axis=3)
-    _scatter_taps(xp, g, dx, lambda i, j: dy * (first == i * g.kw + j))
+    first = win.reshape(g.N, g.Ho, g.Wo, g.kh * g.kw, g.C).argmax(axis=3)  # NumPy / CuPy: the first NaN
+    _scatter_taps(xp, g, dx, lambda i, j: xp.where(first == i * g.kw + j, dy, 0))  # dy * mask would spread a NaN dy
 
 
 def avg_forward(xp, x, g, y):
@@ -88,4 +88,4 @@ def global_max_backward(xp, dy, x, dx):
         return
     first = x.reshape(n, h * w, c).argmax(axis=1)  # (N, C), the first occurrence
     hit = xp.arange(h * w).reshape(1, h * w, 1) == first.reshape(n, 1, c)
-    dx[...] = (hit * dy.reshape(n, 1, c)).reshape(x.shape)
+    dx[...] = xp.where(hit, dy.reshape(n, 1, c), 0).reshape(x.shape)  # hit * dy would spread a NaN dy
