@@ -21,11 +21,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from dlcore import kernels as K
 from harness import LAYOUTS
 import reference as ref
+
+
+def fuzz_settings(n, *, long=False):
+    """Hypothesis settings for a fuzz test of n examples. The normal run's budget is derandomized (the
+    same examples every run, so the suite and CI pass or fail deterministically); the long `slow` runs
+    draw new examples every time (DLCORE_FUZZ_EXAMPLES sets their count), and what they find is kept
+    as a regular test."""
+    return settings(max_examples=n, deadline=None, database=None, derandomize=not long,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 HUGE = 2 ** 62

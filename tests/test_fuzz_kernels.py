@@ -20,13 +20,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import dlcore
 from dlcore import kernels as K
 import fuzzing
-from fuzzing import ENTRIES, F32, F64, HUGE, NOT_KERNELS, Draw, inject, relayout
+from fuzzing import ENTRIES, F32, F64, HUGE, NOT_KERNELS, Draw, fuzz_settings, inject, relayout
 from harness import ELEMENTWISE, TOL, host
 
 FUZZ_EXAMPLES = 30
@@ -34,11 +34,6 @@ FUZZ_LONG_EXAMPLES = int(os.environ.get("DLCORE_FUZZ_EXAMPLES", "300"))
 HANG_SECONDS = 120  # one example longer than this is a hang: the process dumps its stacks and exits
 ALLOWED = (TypeError, ValueError)
 
-
-def fuzz_settings(n):
-    return settings(max_examples=n, deadline=None, derandomize=False, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
 
 
 def test_every_public_entry_is_fuzzed():
@@ -482,12 +477,12 @@ def test_fuzz_hostile_calls_raise_or_are_right(name):
 def test_fuzz_long(name):
     entry = ENTRIES[name]
 
-    @fuzz_settings(FUZZ_LONG_EXAMPLES)
+    @fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)
     @given(st.data())
     def valid(data):
         check_valid(entry, data)
 
-    @fuzz_settings(FUZZ_LONG_EXAMPLES)
+    @fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)
     @given(st.data())
     def hostile(data):
         check_hostile(entry, data)
@@ -540,6 +535,17 @@ def test_found_max_pool_fallback_backward_does_not_spread_a_nan_dy():
         x4 = np.array([[[[1.0], [3.0]], [[2.0], [0.0]]]], F32)
         dx = K.global_max_pool2d_backward(np.array([[np.nan]], F32), x4)
         assert np.isnan(dx[0, 0, 1, 0]) and (np.nan_to_num(dx, nan=7.0).ravel() == [0, 7, 0, 0]).all()
+
+
+def test_found_max_pool_backward_of_an_all_minus_inf_window_skips_the_padding():
+    # 'same' padding pads with -inf: a window whose in-image values are all -inf tied with its padding,
+    # and the fallback's argmax sent the gradient into the padding (lost); the first in-image position
+    # takes it, as in the C++ kernel and PyTorch
+    x = np.array([[[[-np.inf]], [[1.0]]]], F32)  # (1, 2, 1, 1)
+    dy = np.array([[[[0.5]], [[2.0]]]], F32)
+    for backend in ("cpu", "fallback"):
+        with on(backend):
+            np.testing.assert_array_equal(K.max_pool2d_backward(dy, x, (1, 3), padding="same"), dy)
 
 
 def test_found_bilinear_upsampling_fallback_keeps_a_nan_where_it_is():

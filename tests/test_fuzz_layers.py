@@ -21,10 +21,11 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import dlcore as dl
+from fuzzing import fuzz_settings
 
 FUZZ_EXAMPLES = 40
 FUZZ_LONG_EXAMPLES = int(os.environ.get("DLCORE_FUZZ_EXAMPLES", "300"))
@@ -33,11 +34,6 @@ ALLOWED = (TypeError, ValueError)
 LAYERS = sorted(n for n in dir(dl.layers) if isinstance(getattr(dl.layers, n), type)
                 and issubclass(getattr(dl.layers, n), dl.Module) and n != "Layer")
 
-
-def fuzz_settings(n):
-    return settings(max_examples=n, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
 
 
 # ------------------------------------------------------------------------------ layer arguments
@@ -294,7 +290,7 @@ def test_fuzz_metric(name):
 @pytest.mark.parametrize("name", LAYERS)
 def test_fuzz_every_layer_long(name):
     for hostile in (False, True):
-        @fuzz_settings(FUZZ_LONG_EXAMPLES)
+        @fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)
         @given(st.data())
         def prop(data, hostile=hostile):
             check_layer(name, data, hostile)
@@ -304,6 +300,6 @@ def test_fuzz_every_layer_long(name):
 @pytest.mark.slow
 def test_fuzz_losses_metrics_long():
     for name in LOSS_NAMES:
-        fuzz_settings(FUZZ_LONG_EXAMPLES)(given(st.data())(lambda data, name=name: check_loss(name, data)))()
+        fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)(given(st.data())(lambda data, name=name: check_loss(name, data)))()
     for name in METRIC_NAMES:
-        fuzz_settings(FUZZ_LONG_EXAMPLES)(given(st.data())(lambda data, name=name: check_metric(name, data)))()
+        fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)(given(st.data())(lambda data, name=name: check_metric(name, data)))()

@@ -19,22 +19,19 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 import dlcore as dl
 from dlcore import saving
+from fuzzing import fuzz_settings
 
 FUZZ_EXAMPLES = 60
 FUZZ_LONG_EXAMPLES = int(os.environ.get("DLCORE_FUZZ_EXAMPLES", "300")) * 4
 _FILES = {}
 
-
-def fuzz_settings(n):
-    return settings(max_examples=n, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _model(kind):
@@ -234,7 +231,7 @@ def test_fuzz_load_model(tmp_path):
 
 @pytest.mark.slow
 def test_fuzz_load_model_long(tmp_path):
-    @fuzz_settings(FUZZ_LONG_EXAMPLES)
+    @fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)
     @given(st.data())
     def prop(data):
         check_load(data, str(tmp_path))

@@ -50,8 +50,15 @@ def max_backward(xp, dy, x, g, dx):
     if dy.size == 0 or dx.size == 0:
         dx[...] = 0
         return
-    win = _windows(xp, _padded(xp, x, g, -xp.inf), g)
-    first = win.reshape(g.N, g.Ho, g.Wo, g.kh * g.kw, g.C).argmax(axis=3)  # NumPy / CuPy: the first NaN
+    taps = (g.N, g.Ho, g.Wo, g.kh * g.kw, g.C)
+    win = _windows(xp, _padded(xp, x, g, -xp.inf), g).reshape(taps)
+    first = win.argmax(axis=3)  # NumPy / CuPy: the first NaN
+    # A window whose in-image values are all -inf ties with its padding: its gradient goes to its
+    # first in-image position (as the C++ and CUDA kernels, and PyTorch), never to the padding.
+    inside = _windows(xp, _padded(xp, xp.ones((1, g.H, g.W, 1), dtype=bool), g, False), g)
+    first_inside = inside.reshape((1,) + taps[1:4] + (1,)).argmax(axis=3)
+    all_minus_inf = xp.take_along_axis(win, first[:, :, :, None, :], axis=3)[:, :, :, 0, :] == -xp.inf
+    first = xp.where(all_minus_inf, first_inside, first)
     _scatter_taps(xp, g, dx, lambda i, j: xp.where(first == i * g.kw + j, dy, 0))  # dy * mask would spread a NaN dy
 
 
