@@ -19,8 +19,10 @@ small example that is kept as a regular test (tests/test_fuzz_kernels.py, "found
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -30,13 +32,21 @@ import reference as ref
 
 
 def fuzz_settings(n, *, long=False):
-    """Hypothesis settings for a fuzz test of n examples. The normal run's budget is derandomized (the
-    same examples every run, so the suite and CI pass or fail deterministically); the long `slow` runs
-    draw new examples every time (DLCORE_FUZZ_EXAMPLES sets their count), and what they find is kept
-    as a regular test."""
+    """Hypothesis settings for a fuzz test of n examples. The suite's own budget is derandomized: the
+    same examples on every run, so that the suite (and CI) passes or fails the same way each time.
+    The long runs (`long=True`, marked `long_fuzz`) draw new examples every time: a search for new
+    failures, each of which is then kept as a regular test."""
     return settings(max_examples=n, deadline=None, database=None, derandomize=not long,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
+
+
+# The long fuzzing (marked slow too) runs when DLCORE_FUZZ_EXAMPLES=N asks for it: N new random
+# examples per entry and property. Without it, it is skipped, and the derandomized budget above is
+# what the suite and CI run.
+long_fuzz = pytest.mark.skipif(not os.environ.get("DLCORE_FUZZ_EXAMPLES"),
+                               reason="the long, randomized fuzzing runs with DLCORE_FUZZ_EXAMPLES=N set")
+
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 HUGE = 2 ** 62

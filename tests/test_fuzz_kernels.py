@@ -6,9 +6,9 @@ allocation far beyond the inputs. Valid calls run on the C++ kernels (a random C
 path) and on the array-API fallback; hostile calls mutate one or two arguments of a valid call.
 
 Budget: `FUZZ_EXAMPLES` examples per entry and property in the normal run (a few seconds per
-property, well under a few minutes in all); the test marked `slow` runs `FUZZ_LONG_EXAMPLES` (set
-DLCORE_FUZZ_EXAMPLES to run longer). Every failure the fuzzer ever found is kept below as a
-regular test ("found by the fuzzer").
+property, well under a few minutes in all; the same examples on every run); the long search, marked
+`slow`, runs DLCORE_FUZZ_EXAMPLES new random examples per entry and property when that is set.
+Every failure the fuzzer ever found is kept below as a regular test ("found by the fuzzer").
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import dlcore
 from dlcore import kernels as K
 import fuzzing
-from fuzzing import ENTRIES, F32, F64, HUGE, NOT_KERNELS, Draw, fuzz_settings, inject, relayout
+from fuzzing import ENTRIES, F32, F64, HUGE, NOT_KERNELS, Draw, fuzz_settings, inject, long_fuzz, relayout
 from harness import ELEMENTWISE, TOL, host
 
 FUZZ_EXAMPLES = 30
@@ -472,6 +472,7 @@ def test_fuzz_hostile_calls_raise_or_are_right(name):
     prop()
 
 
+@long_fuzz
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_fuzz_long(name):

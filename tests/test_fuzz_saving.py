@@ -26,7 +26,7 @@ from safetensors.numpy import save as st_save
 
 import dlcore as dl
 from dlcore import saving
-from fuzzing import fuzz_settings
+from fuzzing import fuzz_settings, long_fuzz
 
 FUZZ_EXAMPLES = 60
 FUZZ_LONG_EXAMPLES = int(os.environ.get("DLCORE_FUZZ_EXAMPLES", "300")) * 4
@@ -229,6 +229,7 @@ def test_fuzz_load_model(tmp_path):
     prop()
 
 
+@long_fuzz
 @pytest.mark.slow
 def test_fuzz_load_model_long(tmp_path):
     @fuzz_settings(FUZZ_LONG_EXAMPLES, long=True)
