@@ -66,7 +66,9 @@ inline float rnn_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float er = p * (r * r) + r + 1.0f;
-  const int32_t bits = (n + 127) << 23;  // 2^n as a float: n in [-126, 127] after the clamp
+  // 2^n as a float: n in [-126, 127] after the clamp. Unsigned: a NaN x passes the clamp and makes n
+  // garbage, and a signed shift of it would be undefined (the result is NaN either way, from er).
+  const uint32_t bits = (uint32_t(n) + 127u) << 23;
   return er * __builtin_bit_cast(float, bits);
 }
 inline double rnn_exp(double x) { return std::exp(x); }
