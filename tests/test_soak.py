@@ -107,7 +107,9 @@ def check(figures, straight, cycled, rss_slack):
     fds = figures["fds"]
     assert fds[-1] <= fds[1], f"open file handles grew over the cycles: {fds}"
     rss = figures["rss"]
-    if rss[0]:
+    # AddressSanitizer holds freed memory in quarantine (hundreds of MiB) before reusing it: the resident
+    # set grows under it whatever the code does, so the check is for the normal build
+    if rss[0] and "libasan" not in os.environ.get("LD_PRELOAD", ""):
         half = len(rss) // 2
         growth = rss[-1] - rss[half]
         assert growth <= rss_slack, (f"resident memory grew by {growth / 2**20:.1f} MiB over the second half of "
