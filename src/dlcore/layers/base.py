@@ -43,6 +43,15 @@ class Layer(Module):
         return self.batch_input_shape
 
     def _call_eager(self, inputs, *args, **kwargs):
+        try:
+            return self._call_checked(inputs, *args, **kwargs)
+        except (TypeError, ValueError) as e:
+            # the call is the boundary: its errors name the layer (a kernel's message names the kernel)
+            if type(self).__name__ in str(e) or self.name in str(e):
+                raise
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{self._where()}: {e}") from e
+
+    def _call_checked(self, inputs, *args, **kwargs):
         in_mask = [get_mask(x) for x in inputs] if _is_list(inputs) else get_mask(inputs)
         if _is_list(inputs):
             inputs = [self._as_input(x, f"inputs[{i}]", cast=self.cast_inputs) for i, x in enumerate(inputs)]
