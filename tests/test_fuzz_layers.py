@@ -50,7 +50,7 @@ def _identity(x):
 def spatial_rank(name):
     """The number of spatial axes of a layer named ...1D / ...2D / ...3D (0 for any other)."""
     for n in (1, 2, 3):
-        if name.endswith(f"{n}D"):
+        if f"{n}D" in name:  # Conv1DTranspose too
             return n
     return 0
 
@@ -143,7 +143,10 @@ MERGE_LAYERS = {"Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract", 
 
 INPUT_RANK = {"Dense": 2, "Conv2D": 4, "MaxPooling2D": 4, "MaxPool2D": 4, "AveragePooling2D": 4,
               "AvgPool2D": 4, "GlobalAveragePooling2D": 4, "GlobalAvgPool2D": 4, "Conv1D": 3, "LSTM": 3,
-              "GRU": 3, "SimpleRNN": 3, "Bidirectional": 3, "Embedding": 2}
+              "GRU": 3, "SimpleRNN": 3, "Bidirectional": 3, "Embedding": 2, "Attention": 3, "MultiHeadAttention": 3,
+              "TimeDistributed": 4}  # (batch, steps, ...) with the wrapped recurrent layer's (timesteps, features)
+# layers whose inputs are integer ids, drawn in [0, 3) (an id beyond input_dim or num_tokens must be refused)
+INTEGER_INPUT = {"Embedding", "CategoryEncoding"}
 
 
 def layer_input(d, name, hostile):
@@ -162,7 +165,7 @@ def single_input(d, name, hostile):
         shape = shape[:1] + tuple(max(s, 3) for s in shape[1:3]) + shape[3:]
     rng = np.random.default_rng(d.draw(st.integers(0, 2 ** 31)))
     x = rng.standard_normal(shape).astype(np.float32)
-    if name == "Embedding":
+    if name in INTEGER_INPUT:
         x = rng.integers(0, 3, shape)
     if d.draw(st.integers(0, 4)) == 0 and x.size and x.dtype.kind == "f":
         x.reshape(-1)[0] = np.nan
