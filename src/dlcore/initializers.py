@@ -221,6 +221,8 @@ def serialize(init):
 def deserialize(config):
     if isinstance(config, str):
         return get(config)
+    if not isinstance(config.get("class_name"), str):
+        raise ValueError(f"an initializer config must be {{'class_name': ..., 'config': {{...}}}}, got {config!r:.80}")
     cls = _CLASS_NAMES.get(config["class_name"]) or ALL.get(config["class_name"])
     if cls is None:
         raise ValueError(f"unknown initializer class {config['class_name']!r}")

@@ -43,6 +43,7 @@ Where the rest is: the tree walks (`named_parameters`, `modules`, `weights`, `lo
 from __future__ import annotations
 
 import inspect
+import numbers
 import re
 
 import numpy as np
@@ -74,12 +75,28 @@ def reset_name_counters() -> None:
     _NAME_COUNTS.clear()
 
 
+def _shape_arg(where, arg, shape):
+    """A shape argument as a tuple of ints / None: TypeError for anything else."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{where}: '{arg}' must be a tuple of ints, got {type(shape).__name__} ({shape!r:.60})")
+    shape = tuple(shape)
+    if any(s is not None and (isinstance(s, bool) or not isinstance(s, numbers.Integral)) for s in shape):
+        raise TypeError(f"{where}: '{arg}' must be a tuple of ints (None for an unknown size), got {shape!r:.60}")
+    return tuple(None if s is None else int(s) for s in shape)
+
+
 class _ModuleType(type):
     """Calls `_after_init()` once the whole constructor chain has returned (eager building)."""
 
     def __call__(cls, *args, **kwargs):
-        obj = super().__call__(*args, **kwargs)
-        obj._after_init()
+        try:
+            obj = super().__call__(*args, **kwargs)
+            obj._after_init()
+        except (TypeError, ValueError) as e:
+            # the constructor is the boundary: its errors name the class (a helper's message may not)
+            if cls.__name__ in str(e):
+                raise
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{cls.__name__}: {e}") from e
         return obj
 
 
@@ -115,12 +132,17 @@ class Module(ModuleTreeMixin, WeightsMixin, metaclass=_ModuleType):
         self.dtype = _dtype_arg(self._where(), dtype)
         self.built = False
         if input_dim is not None:
+            if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
+                raise (ValueError if isinstance(input_dim, numbers.Integral) and not isinstance(input_dim, bool)
+                       else TypeError)(f"{self._where()}: 'input_dim' must be a positive int, got {input_dim!r:.60}")
             input_shape = (int(input_dim),)
         if input_shape is not None:
             if isinstance(input_shape, int):
                 input_shape = (input_shape,)
-            batch_input_shape = (None,) + tuple(input_shape)
-        self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+            batch_input_shape = (None,) + _shape_arg(self._where(), "input_shape", input_shape)
+        if batch_input_shape is not None:
+            batch_input_shape = _shape_arg(self._where(), "batch_input_shape", batch_input_shape)
+        self.batch_input_shape = batch_input_shape
         self._losses = []
 
     def _after_init(self):

@@ -189,11 +189,14 @@ def _dtype_arg(where, dtype, arg="dtype"):
         raise ValueError(f"{where}: {arg}={dtype!r} is a Keras mixed-precision policy; dlcore does not support mixed "
                          f"precision: give one dtype, such as 'float32' (the default) or 'float64'")
     try:
-        return np.dtype(dtype)
+        result = np.dtype(dtype)
     except TypeError:
         error = ValueError if isinstance(dtype, str) else TypeError
         raise error(f"{where}: '{arg}' must be a NumPy dtype or its name ('float32', 'float64', ...), got "
                     f"{dtype!r}") from None
+    if result.kind not in "biufc":  # a structured, string, object or date dtype holds no numbers to compute on
+        raise ValueError(f"{where}: '{arg}' must be a numeric dtype ('float32', 'float64', ...), got {dtype!r:.60}")
+    return result
 
 
 def _host_copy(array):

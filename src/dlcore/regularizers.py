@@ -68,6 +68,9 @@ def get(identifier):
             raise ValueError(f"unknown regularizer {identifier!r}; expected 'l1', 'l2' or 'l1_l2'")
         return table[identifier.lower()]()
     if isinstance(identifier, dict):
+        if identifier.get("class_name") not in _CLASSES:
+            raise ValueError(f"a regularizer config must be {{'class_name': one of {sorted(_CLASSES)}, 'config': "
+                             f"{{...}}}}, got {identifier!r:.80}")
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier

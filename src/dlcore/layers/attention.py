@@ -53,6 +53,8 @@ def _causal(tq, tk, xp):
 class _AttentionBase(Layer):
     """The list / keyword plumbing both attention layers share."""
 
+    takes_list = True
+
     def _inputs(self, values):
         """Each input as a Tensor of the layer's float dtype."""
         return [self._as_input(v, name=f"inputs[{i}]") for i, v in enumerate(values)]

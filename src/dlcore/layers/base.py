@@ -31,6 +31,11 @@ class Layer(Module):
     default_training = False  # Keras: a layer called without training= (and outside any call) infers
     cast_inputs = True  # Embedding keeps integer ids as they are
     supports_masking = False
+    takes_list = False  # merge and attention layers (and wrappers of any layer) take a list of inputs
+
+    def _takes_list(self):
+        # a layer defined outside dlcore may take a list in its call, as in Keras
+        return self.takes_list or not type(self).__module__.startswith("dlcore.")
 
     def _after_init(self):
         shape = self._known_input_shape()
@@ -42,7 +47,19 @@ class Layer(Module):
         """The input shape (batch axis first) when the constructor's arguments tell it, else None."""
         return self.batch_input_shape
 
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            # the call is the boundary: its errors name the layer (a kernel's message names the kernel)
+            if type(self).__name__ in str(e) or self.name in str(e):
+                raise
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{self._where()}: {e}") from e
+
     def _call_eager(self, inputs, *args, **kwargs):
+        if _is_list(inputs) and not self._takes_list():
+            raise TypeError(f"{self._where()}: expected one input (an array or a Tensor), got a list of {len(inputs)}; "
+                            f"a nested list of numbers is one input once made an array: np.asarray(...)")
         in_mask = [get_mask(x) for x in inputs] if _is_list(inputs) else get_mask(inputs)
         if _is_list(inputs):
             inputs = [self._as_input(x, f"inputs[{i}]", cast=self.cast_inputs) for i, x in enumerate(inputs)]

@@ -1,6 +1,8 @@
 """Core layers: Dense, Activation, Flatten, Reshape, Dropout, Embedding, Masking."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import activations, initializers, regularizers
@@ -112,7 +114,8 @@ class Flatten(Layer):
     def call(self, inputs, training=None):
         if inputs.ndim < 1:
             raise ValueError(f"{self._where()}: expected an input with a batch axis, got shape {inputs.shape}")
-        return inputs.reshape(inputs.shape[0], -1)
+        # the per-sample size spelled out: NumPy cannot infer a -1 beside an empty batch axis
+        return inputs.reshape(inputs.shape[0], int(np.prod(inputs.shape[1:])))
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -124,6 +127,9 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(target_shape, (str, bytes)) or not hasattr(target_shape, "__iter__") or any(
+                isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in target_shape):
+            raise TypeError(f"{self._where()}: 'target_shape' must be a tuple of ints, got {target_shape!r:.60}")
         target_shape = tuple(int(s) for s in target_shape)
         if sum(1 for s in target_shape if s == -1) > 1 or any(s == 0 or s < -1 for s in target_shape):
             raise ValueError(f"{self._where()}: 'target_shape' must have positive entries and at most one -1, "
@@ -131,12 +137,16 @@ class Reshape(Layer):
         self.target_shape = target_shape
 
     def call(self, inputs, training=None):
+        if inputs.ndim < 1:
+            raise ValueError(f"{self._where()}: expected an input with a batch axis, got shape {inputs.shape}")
         size = int(np.prod(inputs.shape[1:]))
         known = int(np.prod([s for s in self.target_shape if s != -1]))
         if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
             raise ValueError(f"{self._where()}: cannot reshape an input of shape {tuple(inputs.shape)} "
                              f"({size} values per sample) to target_shape {self.target_shape}")
-        return inputs.reshape((inputs.shape[0],) + self.target_shape)
+        # the -1 resolved here: NumPy cannot infer it beside an empty batch axis
+        target = tuple(size // known if s == -1 else s for s in self.target_shape)
+        return inputs.reshape((inputs.shape[0],) + target)
 
     def compute_output_shape(self, input_shape):
         shape = list(self.target_shape)
@@ -276,6 +286,10 @@ class Embedding(Layer):
         return ids
 
     def call(self, inputs, training=None):
+        raw = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        # the output's memory first: ids too many for it (a broadcast view of 2**40 ids) fail at once
+        # with MemoryError, before the checks below scan every id
+        np.empty(raw.shape + (self.output_dim,), self.dtype)
         ids = self._ids(inputs)
         if self.input_length is not None and (ids.ndim < 2 or ids.shape[1] != self.input_length):
             raise ValueError(f"{self._where()}: expected inputs of shape (batch, {self.input_length}) "

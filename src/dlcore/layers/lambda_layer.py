@@ -5,6 +5,7 @@ import inspect
 
 from .. import activations
 from ..saving import get_registered_object
+from ..tensor import Tensor
 from .base import Layer
 
 
@@ -44,6 +45,8 @@ class Lambda(Layer):
     ```
     """
 
+    takes_list = True
+
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         where = self._where()
@@ -67,6 +70,9 @@ class Lambda(Layer):
             raise TypeError(f"{where}: 'arguments' must be a dict of keyword arguments, got {type(arguments).__name__}")
         self.arguments = dict(arguments or {})
         if output_shape is not None and not callable(output_shape):
+            if not isinstance(output_shape, (tuple, list)):
+                raise TypeError(f"{where}: 'output_shape' must be a tuple, a function or None, got "
+                                f"{type(output_shape).__name__} ({output_shape!r:.60})")
             try:
                 output_shape = tuple(None if d is None else int(d) for d in output_shape)
             except TypeError:
@@ -93,7 +99,13 @@ class Lambda(Layer):
             extra["training"] = self._training(training)
         if "mask" in self._takes:
             extra["mask"] = mask
-        return self.function(inputs, **extra)
+        out = self.function(inputs, **extra)
+        shape = self.output_shape
+        if isinstance(shape, tuple) and isinstance(out, Tensor) and (out.ndim != len(shape) + 1 or any(
+                d is not None and d != g for d, g in zip(shape, out.shape[1:]))):
+            raise ValueError(f"{self._where()}: the function returned shape {tuple(out.shape)}, which the declared "
+                             f"output_shape={shape} (without the batch axis) does not match")
+        return out
 
     def compute_output_shape(self, input_shape):
         if self.output_shape is None:

@@ -21,6 +21,8 @@ from .base import Layer
 class _Merge(Layer):
     """Base class: checks the list of inputs, broadcasts shapes, combines masks."""
 
+    takes_list = True
+
     supports_masking = True
     min_inputs, max_inputs = 1, None
 

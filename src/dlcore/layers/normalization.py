@@ -85,6 +85,9 @@ class LayerNormalization(Layer):
 
     def _axes(self, ndim):
         axes = (self.axis,) if isinstance(self.axis, int) else self.axis
+        if ndim < 2 or any(not -ndim <= a < ndim for a in axes):
+            raise ValueError(f"{self._where()}: 'axis' {self.axis} does not fit an input of {ndim} dimensions "
+                             f"(a batch axis and at least one more)")
         return tuple(sorted(a % ndim for a in axes))
 
     def build(self, input_shape):

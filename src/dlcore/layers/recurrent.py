@@ -344,6 +344,9 @@ class Bidirectional(Layer):
             config.update(name="backward_" + layer.name, go_backwards=not layer.go_backwards)
             config.pop("batch_input_shape", None)
             backward_layer = type(layer).from_config(config)
+        elif not isinstance(backward_layer, _RNN):
+            raise TypeError(f"{self._where()}: 'backward_layer' must be None or a SimpleRNN, LSTM or GRU layer, got "
+                            f"{type(backward_layer).__name__}")
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state

@@ -29,6 +29,8 @@ class TimeDistributed(Layer):
     ```
     """
 
+    takes_list = True
+
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Module):

@@ -169,6 +169,9 @@ class Resizing(_ImageLayer):
 
     def _transform(self, x, training):
         th, tw = self.height, self.width
+        if 0 in x.shape[1:3]:
+            raise ValueError(f"{self._where()}: cannot resize an image with no pixels: height x width "
+                             f"{x.shape[1]} x {x.shape[2]}")
         if self.crop_to_aspect_ratio:
             return _window_and_resize(x, th, tw, self.interpolation)
         _, h, w, _ = x.shape

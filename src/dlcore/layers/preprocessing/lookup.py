@@ -106,8 +106,12 @@ class _Lookup(Layer):
         """Use `vocabulary` (tokens without the special ones, or a file with one token per line)."""
         w = self._where()
         if isinstance(vocabulary, str):
-            with open(vocabulary, encoding="utf-8") as f:
-                vocabulary = [line.rstrip("\n") for line in f if line.rstrip("\n")]
+            try:
+                with open(vocabulary, encoding="utf-8") as f:
+                    vocabulary = [line.rstrip("\n") for line in f if line.rstrip("\n")]
+            except OSError as e:
+                raise ValueError(f"{w}: 'vocabulary' is a string, read as a file with one token per line, which "
+                                 f"cannot be read: {e}") from None
         tokens = [self._token(t) for t in to_numpy(np.asarray(vocabulary, dtype=object)).reshape(-1).tolist()]
         specials = set(self._specials())
         tokens = [t for t in tokens if t not in specials] if tokens[:len(self._specials())] == self._specials() \

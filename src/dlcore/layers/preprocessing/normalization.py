@@ -95,12 +95,17 @@ class Normalization(Layer):
             raise ValueError(f"{self._where()}: give both 'mean' and 'variance', or neither (and call adapt)")
         self.input_mean = None if mean is None else np.asarray(mean, np.float64).tolist()
         self.input_variance = None if variance is None else np.asarray(variance, np.float64).tolist()
+        for arg, value in (("mean", self.input_mean), ("variance", self.input_variance)):
+            if value is not None and not np.all(np.isfinite(value)):
+                raise ValueError(f"{self._where()}: '{arg}' must be finite, got {value!r:.60}")
         if self.input_variance is not None and np.any(np.asarray(self.input_variance) < 0):
             raise ValueError(f"{self._where()}: 'variance' must be >= 0")
         self.invert = bool(invert)
         self._adapted = mean is not None
 
     def _kept(self, ndim):
+        if any(not -ndim <= a < ndim for a in self.axis):  # a 0-D input included
+            raise ValueError(f"{self._where()}: axis={self.axis} does not fit inputs of rank {ndim}")
         kept = tuple(sorted(a % ndim for a in self.axis))
         if any(a == 0 for a in kept) or len(set(kept)) != len(kept):
             raise ValueError(f"{self._where()}: axis={self.axis} does not fit inputs of rank {ndim}")
