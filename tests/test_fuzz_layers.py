@@ -11,7 +11,7 @@ Losses and metrics: each name, on y_true / y_pred of random shapes and dtypes. P
 (NaN only when an input holds NaN), or TypeError / ValueError.
 
 Budget as in test_fuzz_kernels.py: a bounded number of examples in the normal run, a long run
-marked slow. Every failure found is kept below as a regular test.
+marked slow, run when DLCORE_FUZZ_EXAMPLES asks for it. Every failure found is kept below as a regular test.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dlcore as dl
-from fuzzing import fuzz_settings
+from fuzzing import fuzz_settings, long_fuzz
 
 FUZZ_EXAMPLES = 40
 FUZZ_LONG_EXAMPLES = int(os.environ.get("DLCORE_FUZZ_EXAMPLES", "300"))
@@ -350,6 +350,7 @@ def test_fuzz_metric(name):
     prop()
 
 
+@long_fuzz
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LAYERS)
 def test_fuzz_every_layer_long(name):
@@ -366,6 +367,7 @@ def long_run(check, *args):
     prop()
 
 
+@long_fuzz
 @pytest.mark.slow
 def test_fuzz_losses_metrics_long():
     for name in LOSS_NAMES:
