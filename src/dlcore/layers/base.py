@@ -123,6 +123,24 @@ def check_rank(layer, input_shape, rank, layout):
         raise ValueError(f"{layer._where()}: expected a {rank}-D input {layout}, got shape {tuple(input_shape)}")
 
 
+class SpatialLayout:
+    """For layers on inputs of `rank` spatial axes between the batch and the channels (channels last,
+    or first where the layer's `data_format` says so): the layout their messages name, and the channel
+    count their weights are built for."""
+
+    def _layout(self):
+        if getattr(self, "data_format", None) == "channels_first":
+            return "(batch, channels, height, width)" if self.rank == 2 else "(batch, channels, steps)"
+        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
+
+    def _known_channels(self, input_shape):
+        """The channel count of a (rank + 2)-D channels-last input shape; ValueError unless it is known."""
+        check_rank(self, input_shape, self.rank + 2, self._layout())
+        if input_shape[-1] is None:
+            raise ValueError(f"{self._where()}: the channel dimension of the input must be known, got {input_shape}")
+        return input_shape[-1]
+
+
 def activation_arg(layer_name, activation):
     """Validate an activation argument early (a Keras name, a callable or None)."""
     try:

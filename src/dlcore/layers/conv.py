@@ -7,10 +7,10 @@ import numbers
 from .. import activations, initializers, regularizers
 from .. import functional as F
 from ._layout import positive_int
-from .base import Layer, activation_arg, check_rank, conv_output_length, int_tuple, padding_arg
+from .base import Layer, SpatialLayout, activation_arg, conv_output_length, int_tuple, padding_arg
 
 
-class _Conv(Layer):
+class _Conv(SpatialLayout, Layer):
     rank = 2
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -41,13 +41,8 @@ class _Conv(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
-    def _layout(self):
-        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
-
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank + 2, self._layout())
-        if input_shape[-1] is None:
-            raise ValueError(f"{self._where()}: the channel dimension of the input must be known, got {input_shape}")
+        self._known_channels(input_shape)
         if input_shape[-1] % self.groups:
             raise ValueError(f"{self._where()}: the input channels ({input_shape[-1]}) must be divisible by "
                              f"groups={self.groups}, got input shape {tuple(input_shape)}")
@@ -114,7 +109,7 @@ class Conv1D(_Conv):
                         dilation=self.dilation_rate[0], activation=self.activation, groups=self.groups)
 
 
-class _DepthwiseBase(Layer):
+class _DepthwiseBase(SpatialLayout, Layer):
     """What DepthwiseConv and SeparableConv share: the window arguments and the depthwise step."""
 
     rank = 2
@@ -140,15 +135,6 @@ class _DepthwiseBase(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-
-    def _layout(self):
-        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
-
-    def _channels(self, input_shape):
-        check_rank(self, input_shape, self.rank + 2, self._layout())
-        if input_shape[-1] is None:
-            raise ValueError(f"{self._where()}: the channel dimension of the input must be known, got {input_shape}")
-        return input_shape[-1]
 
     def _build_depthwise(self, channels):
         self.add_weight("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
@@ -189,7 +175,7 @@ class _DepthwiseBase(Layer):
 
 class _DepthwiseConv(_DepthwiseBase):
     def build(self, input_shape):
-        channels = self._channels(input_shape)
+        channels = self._known_channels(input_shape)
         self._build_depthwise(channels)
         self.bias = self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
                                     regularizer=self.bias_regularizer) if self.use_bias else None
@@ -275,7 +261,7 @@ class _SeparableConv(_DepthwiseBase):
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
 
     def build(self, input_shape):
-        channels = self._channels(input_shape)
+        channels = self._known_channels(input_shape)
         self._build_depthwise(channels)
         self.add_weight("pointwise_kernel", (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
                         self.pointwise_initializer, regularizer=self.pointwise_regularizer)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .. import activations, initializers, regularizers
 from .. import functional as F
 from ..functional.conv_transpose import conv_transpose_length
-from .base import Layer, activation_arg, check_rank, int_tuple, padding_arg
+from .base import Layer, SpatialLayout, activation_arg, int_tuple, padding_arg
 
 
-class _ConvTranspose(Layer):
+class _ConvTranspose(SpatialLayout, Layer):
     rank = 2
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
@@ -48,13 +48,8 @@ class _ConvTranspose(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
-    def _layout(self):
-        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
-
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank + 2, self._layout())
-        if input_shape[-1] is None:
-            raise ValueError(f"{self._where()}: the channel dimension of the input must be known, got {input_shape}")
+        self._known_channels(input_shape)
         self.add_weight("kernel", self.kernel_size + (self.filters, input_shape[-1]), self.kernel_initializer,
                         regularizer=self.kernel_regularizer)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,

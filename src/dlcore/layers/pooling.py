@@ -10,10 +10,10 @@ from ..primitives import get_array_module
 from ..tensor import Tensor
 from ._layout import (data_format_arg, shape_to_channels_first, shape_to_channels_last, to_channels_first,
                       to_channels_last)
-from .base import Layer, conv_output_length, int_tuple, padding_arg
+from .base import Layer, SpatialLayout, conv_output_length, int_tuple, padding_arg
 
 
-class _Pool(Layer):
+class _Pool(SpatialLayout, Layer):
     rank = 2
     kind = "max"
 
@@ -24,11 +24,6 @@ class _Pool(Layer):
         self.pool_size = int_tuple(pool_size, n, where, "pool_size")
         self.strides = int_tuple(strides, n, where, "strides") if strides is not None else self.pool_size
         self.padding = padding_arg(padding, where)
-
-    def _layout(self):
-        if self.data_format == "channels_first":
-            return "(batch, channels, height, width)" if self.rank == 2 else "(batch, channels, steps)"
-        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
 
     def call(self, inputs, training=None):
         if inputs.ndim != self.rank + 2:
@@ -115,7 +110,7 @@ class AveragePooling1D(_Pool):
                                example_out="(2, 5, 4)")
 
 
-class _GlobalPool(Layer):
+class _GlobalPool(SpatialLayout, Layer):
     rank = 2
     kind = "avg"
 
@@ -123,11 +118,6 @@ class _GlobalPool(Layer):
         super().__init__(**kwargs)
         self.data_format = data_format_arg(self._where(), data_format)
         self.keepdims = bool(keepdims)
-
-    def _layout(self):
-        if self.data_format == "channels_first":
-            return "(batch, channels, height, width)" if self.rank == 2 else "(batch, channels, steps)"
-        return "(batch, height, width, channels)" if self.rank == 2 else "(batch, steps, channels)"
 
     def call(self, inputs, training=None, mask=None):
         if inputs.ndim != self.rank + 2:
