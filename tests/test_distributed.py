@@ -80,9 +80,11 @@ def mpirun(n, script, *args):
 
 
 def result(rc, out, err):
-    lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-    assert rc == 0 and lines, f"rc={rc}\n{out[-4000:]}\n{err[-4000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    """The JSON after rank 0's last `RESULT `: decoded up to its end, since the launcher may put another
+    rank's output right after it on the same line."""
+    at = out.rfind("RESULT {")
+    assert rc == 0 and at >= 0, f"rc={rc}\n{out[-4000:]}\n{err[-4000:]}"
+    return json.JSONDecoder().raw_decode(out, at + len("RESULT "))[0]
 
 
 def run_python(code, env_extra=None):
@@ -513,6 +515,8 @@ def test_fit_on_n_processes(n, tmp_path):
     assert hist[1] == full[1] and abs(hist[0] - full[0]) <= 1e-6 * abs(full[0])
     hist, full = res["weighted_val"]["history"], res["weighted_val"]["evaluate"]
     assert hist[1] == pytest.approx(full[1], rel=1e-12) and abs(hist[0] - full[0]) <= 1e-6 * abs(full[0])
+    # evaluate(verbose="auto") on every rank: with a DistributedOptimizer its bar prints on rank 0 only
+    assert out.count(f"loss: {full[0]:.4f} - accuracy: {full[1]:.4f}") == 1, out[-3000:]
     assert res["history_same"] and res["weights_same"]
     assert res["files"][0] == ["ckpt-1.weights.safetensors", "ckpt-2.weights.safetensors",
                                "ckpt-3.weights.safetensors", "log.csv"]

@@ -12,6 +12,7 @@ from . import callbacks as callbacks_module
 from . import data as data_module
 from .compile_utils import MeanTracker
 from .data import map_arrays, num_samples, to_numpy
+from .distributed.fit import progress_verbose
 from .tensor import no_grad
 from .utils import Progbar
 
@@ -35,7 +36,8 @@ class EvaluateMixin:
                  callbacks=None, return_dict=False):
         """Loss (and metrics) over the data, in eval mode without gradients.
 
-        verbose: 0 silent, 1 a progress bar, 2 one line ("auto", the default, is 1, as Keras).
+        verbose: 0 silent, 1 a progress bar, 2 one line ("auto", the default, is 1, as Keras); with a
+        DistributedOptimizer only rank 0 prints, as in fit.
         Returns the loss alone when there are no metrics, else [loss, *metrics]; a dict with
         return_dict=True.
         """
@@ -44,6 +46,7 @@ class EvaluateMixin:
         verbose = 1 if verbose == "auto" else verbose
         if verbose not in (0, 1, 2):
             raise ValueError(f"evaluate: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        verbose = progress_verbose(self, verbose)
         batches = data_module.EpochIterator(x, y, sample_weight, batch_size, steps, what="evaluate")
         cb = callbacks_module.CallbackList(callbacks, model=self, steps=batches.num_batches, verbose=verbose)
         bar = Progbar(batches.num_batches, verbose=verbose) if verbose else None
@@ -70,7 +73,8 @@ class EvaluateMixin:
         """Outputs for x, computed in batches with training=False without gradients; NumPy array(s): one,
         a list, or a dict by output name (a model built with a dict of outputs).
 
-        verbose: 0 silent, 1 a progress bar, 2 one line ("auto" is 1). callbacks get
+        verbose: 0 silent, 1 a progress bar, 2 one line ("auto" is 1; only rank 0 prints with a
+        DistributedOptimizer). callbacks get
         on_predict_begin / on_predict_batch_begin / on_predict_batch_end (logs {"outputs": ...}) /
         on_predict_end, as in Keras.
         """
@@ -78,6 +82,7 @@ class EvaluateMixin:
         verbose = 1 if verbose == "auto" else verbose
         if verbose not in (0, 1, 2):
             raise ValueError(f"predict: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        verbose = progress_verbose(self, verbose)
         batches = data_module.EpochIterator(x, None, None, batch_size, steps, what="predict")
         cb = callbacks_module.CallbackList(callbacks, model=self, steps=batches.num_batches, verbose=verbose)
         bar = Progbar(batches.num_batches, verbose=verbose) if verbose else None
