@@ -23,7 +23,8 @@ With CuPy and a GPU it adds: the pack / unpack kernels' throughput on a 64 MB pa
 (bytes read + written, beside the device copy bandwidth) and the cost of staging a bucket through
 pinned host memory (the path used where NCCL is missing).
 
-Timing: barrier, then one call, per repetition; the median per rank, then the slowest rank's.
+Timing: barrier, then one call, per repetition; the median per rank, then the slowest rank's. The
+exchange and its raw anchors take turns over five rounds (a slow spell falls on all of them alike).
 Run it on a quiet machine; with more processes than cores the MPI's busy polling dominates.
 """
 from __future__ import annotations
@@ -88,6 +89,23 @@ def timed(comm, f, budget_s=0.3, min_reps=5, max_reps=200):
     return comm.allreduce(sorted(ts)[len(ts) // 2], op=_mpi().MAX)
 
 
+def timed_turns(comm, fs, rounds=5, budget_s=0.3, min_reps=5, max_reps=100):
+    """The slowest rank's median time of each f in fs, the functions taking turns over `rounds`
+    rounds (each call after a barrier), so that a slow spell of a shared machine falls on all of
+    them alike instead of on whichever ran then."""
+    per_call = [timed(comm, f, budget_s=0.0, min_reps=1, max_reps=1) for f in fs]
+    reps = [int(min(max_reps, max(min_reps, budget_s / max(t, 1e-7)))) for t in per_call]
+    ts = [[] for _ in fs]
+    for r in range(rounds):
+        for f, n, t in zip(fs, reps, ts):
+            for _ in range(-(-n * (r + 1) // rounds) - -(-n * r // rounds)):
+                comm.Barrier()
+                t0 = time.perf_counter()
+                f()
+                t.append(time.perf_counter() - t0)
+    return [comm.allreduce(sorted(t)[len(t) // 2], op=_mpi().MAX) for t in ts]
+
+
 def _mpi():
     from mpi4py import MPI
     return MPI
@@ -118,16 +136,16 @@ def worker_allreduce(args):
         total = sum(g.nbytes for g in grads)
         for cap in (1 * MB, 25 * MB):
             ex = Exchange("average", cap)
-            t_dl = timed(comm, lambda: ex.reduce(w, items, "bench", None))
             plan = buckets.plan([buckets.Entry(i, g.shape, g.dtype) for i, g in enumerate(grads)], cap)
             bufs = [np.ones(b.size, np.float32) for b in plan]
 
             def raw_buckets():
                 for b in bufs:
                     comm.Allreduce(MPI.IN_PLACE, b, MPI.SUM)
-            t_raw = timed(comm, raw_buckets)
             whole = np.ones(total // 4, np.float32)
-            t_whole = timed(comm, lambda: comm.Allreduce(MPI.IN_PLACE, whole, MPI.SUM))
+            t_dl, t_raw, t_whole = timed_turns(comm, [lambda: ex.reduce(w, items, "bench", None), raw_buckets,
+                                                      lambda: comm.Allreduce(MPI.IN_PLACE, whole, MPI.SUM)],
+                                               budget_s=1.0 if not args.quick else 0.2)
             out["exchange"].append({"model": kind, "params": len(grads), "bytes": total, "cap": cap,
                                     "buckets": len(plan), "largest": max(b.nbytes for b in plan), "dl_s": t_dl,
                                     "raw_s": t_raw, "whole_s": t_whole})

@@ -198,6 +198,23 @@ def test_buckets_fill_in_reverse_order_up_to_the_cap():
     assert sorted(s.key for b in plan for s in b.slots) == list(range(len(shapes)))
 
 
+def test_a_large_array_gets_a_bucket_of_its_own():
+    shapes = [(10,), (50,), (5,), (64,), (3,)]
+    plan = buckets.plan(_entries(shapes), cap_bytes=100 * 4, solo_bytes=50 * 4)
+    assert [[s.key for s in b.slots] for b in plan] == [[4, 2, 0], [3], [1]]   # 50 and 64 alone, the rest together
+    assert buckets.SOLO_BYTES == 4 << 20 and buckets.DEFAULT_CAP_BYTES > buckets.SOLO_BYTES
+    [solo] = [b for b in buckets.plan(_entries([(3,), (buckets.SOLO_BYTES // 4,), (2,)])) if len(b.slots) == 1]
+    assert solo.slots[0].key == 1 and solo.nbytes == buckets.SOLO_BYTES
+
+
+def test_host_plane_average_into_on_one_process():
+    plane = HostPlane(D.world.World())
+    src = np.arange(7, dtype=np.float64)
+    buf = np.empty(7)
+    assert plane.average_into(src, buf, 0.25) is buf and np.array_equal(buf, src * 0.25)
+    assert np.array_equal(plane.average_into(src, buf), src)
+
+
 def test_buckets_keep_dtypes_devices_and_groups_apart():
     entries = [buckets.Entry(0, (3,), np.dtype("float32")), buckets.Entry(1, (3,), np.dtype("float64")),
                buckets.Entry(2, (3,), np.dtype("float32"), "device"), buckets.Entry(3, (3,), np.dtype("float32")),
@@ -493,7 +510,8 @@ def test_collectives_with_2_processes_through_the_launcher():
 def test_n_processes_train_like_one(n):
     res = result(*mpirun(n, SCRIPTS / "mpi_equivalence.py")[:3])
     r = res["results"]
-    for case in ("sgd_momentum", "adam_global_clipnorm", "adam_clipnorm", "branch_rmsprop", "apply_gradients_adamw"):
+    for case in ("sgd_momentum", "adam_global_clipnorm", "adam_clipnorm", "branch_rmsprop", "apply_gradients_adamw",
+                 "wide_adam_accumulate"):
         assert r[case]["max_rel_err"] <= res["tol"], (case, r[case])
         assert r[case]["moved"] > 1e-3 and r[case]["identical"], (case, r[case])
     assert r["local_clip_error"] > 1e3 * res["tol"]          # the negative control is far off

@@ -30,20 +30,25 @@ results = {}
 class Branchy(dl.Module):
     """Two heads; head b only runs on even steps, so its weights get no gradient on odd steps."""
 
-    def __init__(self):
+    def __init__(self, width=16):
         super().__init__()
-        self.body = dl.layers.Dense(16, activation="tanh", input_dim=5, dtype="float64")
-        self.a = dl.layers.Dense(3, input_dim=16, dtype="float64")
-        self.b = dl.layers.Dense(3, input_dim=16, dtype="float64")
+        self.body = dl.layers.Dense(width, activation="tanh", input_dim=5, dtype="float64")
+        self.a = dl.layers.Dense(3, input_dim=width, dtype="float64")
+        self.b = dl.layers.Dense(3, input_dim=width, dtype="float64")
 
     def forward(self, x, use_b=True):
         h = self.body(x)
         return self.a(h) + self.b(h) if use_b else self.a(h)
 
 
-def make(seed):
+# a body kernel of 5 x 104858 float64, 4 MiB and 16 bytes: over buckets.SOLO_BYTES, so its gradient is
+# reduce-scattered straight from the array (HostPlane.average_into), with a tail of 2 elements on 4 ranks
+WIDE = 104858
+
+
+def make(seed, width=16):
     dl.manual_seed(seed)
-    m = Branchy()
+    m = Branchy(width)
     m(dl.tensor(np.zeros((1, 5))))  # build the weights now (they are created on the first call)
     return m
 
@@ -59,8 +64,8 @@ def loss_of(model, x, y, step, branch):
     return dl.functional.mse(dl.tensor(y), out)
 
 
-def train(optimizer_factory, distributed, branch=False, keras_style=False):
-    model = make(0 if not distributed or r == 0 else 100 + r)   # other ranks start elsewhere: broadcast fixes it
+def train(optimizer_factory, distributed, branch=False, keras_style=False, width=16, accumulate=False):
+    model = make(0 if not distributed or r == 0 else 100 + r, width)   # other ranks start elsewhere: broadcast fixes it
     opt = optimizer_factory(model.parameters())
     if distributed:
         opt = D.DistributedOptimizer(opt)
@@ -74,19 +79,20 @@ def train(optimizer_factory, distributed, branch=False, keras_style=False):
             loss_of(model, x, y, step, branch).backward()
             opt.apply_gradients([(p.grad, p) for p in model.parameters()])
         else:
-            opt.zero_grad()
+            if not accumulate or step % 2 == 0:   # accumulate: a .grad left from the last step gets added to
+                opt.zero_grad()
             loss_of(model, x, y, step, branch).backward()
             opt.step()
     return model
 
 
-def compare(name, factory, branch=False, keras_style=False):
-    ref = train(factory, False, branch, keras_style)
-    got = train(factory, True, branch, keras_style)
+def compare(name, factory, branch=False, keras_style=False, width=16, accumulate=False):
+    ref = train(factory, False, branch, keras_style, width, accumulate)
+    got = train(factory, True, branch, keras_style, width, accumulate)
     err = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a)))))
               for a, b in zip(ref.state_dict().values(), got.state_dict().values()))
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(ref.state_dict().values(),
-                                                               make(0).state_dict().values()))
+                                                               make(0, width).state_dict().values()))
     blobs = D.allgather_object(b"".join(np.ascontiguousarray(v).tobytes() for v in got.state_dict().values()))
     results[name] = {"max_rel_err": err, "moved": moved, "identical": all(b == blobs[0] for b in blobs)}
 
@@ -96,6 +102,10 @@ compare("adam_global_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.
 compare("adam_clipnorm", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, clipnorm=0.02))
 compare("branch_rmsprop", lambda p: dl.optimizers.RMSprop(p, lr=0.01), branch=True)
 compare("apply_gradients_adamw", lambda p: dl.optimizers.AdamW(p, lr=0.05), keras_style=True)
+# a large gradient (its own bucket, no packing), and .grad kept between steps: the next backward adds
+# into the view of the exchange buffer that the last step left there
+compare("wide_adam_accumulate", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05),
+        width=WIDE, accumulate=True)
 
 # negative control: clipping each rank's own gradient and then averaging (the bug the wrapper avoids by
 # averaging first) ends far outside the tolerance, so the comparisons above have teeth

@@ -5,7 +5,9 @@ each message is a bucket, a flat buffer holding several gradients end to end. Bu
 dtype on one device (a "host" NumPy array or a "device" CuPy array) for one purpose (gradients,
 or buffers such as BatchNorm statistics), are filled in reverse parameter order (the order in
 which backpropagation produces gradients: the last layers first) and close when the next array
-would take them past `cap_bytes`; an array larger than the cap travels alone.
+would take them past `cap_bytes`; an array larger than the cap travels alone, and so does one of
+`SOLO_BYTES` (4 MiB) or more: it reaches the allreduce's full bandwidth by itself, and a bucket of
+one array is reduced straight from the array, without the copy into a bucket buffer.
 
     entries = [Entry(key=i, shape=p.shape, dtype=p.dtype, device="host") for i, p in enumerate(params)]
     for bucket in plan(entries, cap_bytes=25 << 20):
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_CAP_BYTES", "Entry", "Slot", "Bucket", "plan", "digest"]
+__all__ = ["DEFAULT_CAP_BYTES", "SOLO_BYTES", "Entry", "Slot", "Bucket", "plan", "digest"]
 
 DEFAULT_CAP_BYTES = 25 * 2 ** 20   # PyTorch DDP's and Horovod's default fusion size
+SOLO_BYTES = 4 * 2 ** 20           # an array this large gets a bucket of its own
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,11 @@ class Bucket:
         return self.size * self.dtype.itemsize
 
 
-def plan(entries, cap_bytes: int = DEFAULT_CAP_BYTES) -> list:
+def plan(entries, cap_bytes: int = DEFAULT_CAP_BYTES, solo_bytes: int = SOLO_BYTES) -> list:
     """Buckets for `entries` (given in parameter order): reverse order, one dtype / device / group
-    per bucket, at most `cap_bytes` each unless one array alone is larger. Buckets come in the order
-    they were opened, which is the order their first gradients become ready in backpropagation."""
+    per bucket, at most `cap_bytes` each unless one array alone is larger; an array of `solo_bytes`
+    or more alone. Buckets come in the order they were opened, which is the order their first
+    gradients become ready in backpropagation."""
     if not isinstance(cap_bytes, (int, np.integer)) or cap_bytes < 1:
         raise ValueError(f"buckets.plan: cap_bytes must be a positive int, got {cap_bytes!r}")
     opened = []    # [key, slots, size] in opening order
@@ -76,6 +80,9 @@ def plan(entries, cap_bytes: int = DEFAULT_CAP_BYTES) -> list:
         dtype = np.dtype(e.dtype)
         kind = (dtype, e.device, e.group)
         n = e.size
+        if n * dtype.itemsize >= solo_bytes:   # a bucket of its own; the open one stays open
+            opened.append([kind, [Slot(e.key, 0, n, tuple(e.shape))], n])
+            continue
         b = current.get(kind)
         if b is not None and b[2] and (b[2] + n) * dtype.itemsize > cap_bytes:
             b = None  # full: the next array opens a new bucket of this kind

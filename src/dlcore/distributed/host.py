@@ -2,7 +2,8 @@
 
 A plane moves flat, C-contiguous 1-D buffers: `pack` copies arrays into one (scaling them on the
 way), `allreduce_` / `bcast_` work on it in place, `views` hands its pieces back as arrays of the
-original shapes and `unpack` copies them into existing arrays. The GPU plane (device.py) has the
+original shapes and `unpack` copies them into existing arrays. `average_into` reduces one large
+array into a buffer without packing it (the exchange uses it for a bucket of one array). The GPU plane (device.py) has the
 same methods on CuPy buffers.
 
 MPI has no float16 and reduces bool only with logical operators: float16 buffers are reduced in
@@ -72,6 +73,32 @@ class HostPlane:
             buf[...] = wide
         else:
             self.comm.Allreduce(mpi.IN_PLACE, buf, self._ops[op])
+        return buf
+
+    def average_into(self, src, buf, scale=1.0):
+        """buf := scale * (the sum of `src` over the ranks), for a float32/float64 `src` that does not
+        overlap `buf`, without packing `src` first: a reduce-scatter straight from `src` leaves each
+        rank the sum of one n-th of the elements, which it scales (one n-th of the scaling pass) before
+        an in-place allgather hands every rank the whole (the allreduce's own two halves, with the
+        copy and the scaling folded in). The last `size % n` elements take one small allreduce.
+        Every element is summed on one rank only, so every rank gets the same bits."""
+        w, mpi = self.world, self.world.MPI
+        n, size = w.size, src.size
+        s = buf.dtype.type(scale) if scale != 1.0 else None
+        if n == 1:
+            np.multiply(src, s, out=buf) if s is not None else np.copyto(buf, src)
+            return buf
+        c = size // n
+        main = c * n
+        mine = buf[w.rank * c:(w.rank + 1) * c]
+        self.comm.Reduce_scatter_block(src[:main], mine, mpi.SUM)
+        if s is not None:
+            mine *= s
+        self.comm.Allgather(mpi.IN_PLACE, buf[:main])
+        if main < size:
+            tail = buf[main:]
+            np.multiply(src[main:], s, out=tail) if s is not None else np.copyto(tail, src[main:])
+            self.comm.Allreduce(mpi.IN_PLACE, tail, mpi.SUM)
         return buf
 
     def bcast_(self, buf, root=0):

@@ -16,7 +16,9 @@ same update: replicas that start equal stay bit-identical. The exchange per step
 2. the gradients are packed into buckets (buckets.py: reverse parameter order, ~25 MB each),
    scaled by 1/size on the way, summed in place by one allreduce per bucket (MPI for NumPy,
    NCCL for CuPy), and handed back as views of the bucket: after step(), a parameter's
-   `.grad` lies in the exchange buffer, which the next step() reuses.
+   `.grad` lies in the exchange buffer, which the next step() reuses. A NumPy gradient of 4 MiB
+   or more has a bucket of its own and skips the packing: it is reduce-scattered straight into
+   the buffer, each rank scales its share, and an allgather completes it (host.py).
 
 The returned object is an instance of a subclass of the optimizer's class, sharing the wrapped
 optimizer's state (it *is* that optimizer, with an averaging step): `isinstance(opt, Adam)` holds,
@@ -77,13 +79,26 @@ class Exchange:
             buf = buffers.get(i)
             if buf is None:
                 buf = buffers[i] = pl.empty(bucket.size, bucket.dtype)
-            pl.pack(arrays, bucket, scale, out=buf)
-            pl.allreduce_(buf, "sum")
+            if _straight(pl, bucket, arrays, buf):
+                pl.average_into(arrays[0].reshape(-1), buf, scale)
+            else:
+                pl.pack(arrays, bucket, scale, out=buf)
+                pl.allreduce_(buf, "sum")
             if bucket.group == "buffer":
                 pl.unpack(buf, bucket, arrays)
             else:
                 out.update(zip((s.key for s in bucket.slots), pl.views(buf, bucket)))
         return [out[k] for k, _, g in items if g == "grad"]
+
+
+def _straight(pl, bucket, arrays, buf):
+    """Whether a bucket is reduced straight from its array (HostPlane.average_into): a gradient
+    bucket of one contiguous float32/float64 NumPy array of SOLO_BYTES or more that does not
+    overlap the bucket's buffer (a .grad left from the last step is a view into it)."""
+    return (pl.kind == "host" and bucket.group == "grad" and len(arrays) == 1
+            and bucket.nbytes >= buckets.SOLO_BYTES and bucket.dtype in (np.float32, np.float64)
+            and arrays[0].dtype == bucket.dtype and arrays[0].flags.c_contiguous
+            and not np.may_share_memory(arrays[0], buf))
 
 
 def _explain_gradients(params):
