@@ -323,3 +323,52 @@ def test_binding_safety_net():
         _C.gemm(f32, np.ones((4, 2), np.float32), np.empty((2, 2), np.float32))
     with pytest.raises(ValueError):
         _C.gemm(f32, np.ones((4, 2), np.float64), np.empty((3, 2), np.float32))
+
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
+    """_C.gemm_fast (the wrapper's fast path) runs a plain call and returns its output; for anything the
+    wrapper must check first it returns None and leaves `out` untouched."""
+    from dlcore import _C
+    a, b = make((5, 7), dtype, rng), make((7, 3), dtype, rng)
+    got = _C.gemm_fast(a, b, None, False, False, 1.0, 0.0)
+    assert got.dtype == dtype and got.shape == (5, 3) and got.flags.c_contiguous
+    assert_close(got, ref.gemm(a, b), dtype)
+    for ta, tb in TRANSPOSES:   # transposes, reversed and strided operands: taken, and right
+        x = make((7, 10), dtype, rng)[::-1, ::2] if ta else make((5, 14), dtype, rng)[:, ::-2]
+        y = make((3, 7), dtype, rng)[::-1] if tb else make((7, 3), dtype, rng)[::-1, ::-1]
+        c = make((5, 3), dtype, rng)
+        expect = ref.gemm(x, y, ta, tb, 0.5, -1.0, c)
+        assert _C.gemm_fast(x, y, c, ta, tb, 0.5, -1.0) is c
+        assert_close(c, expect, dtype)
+    assert _C.gemm_fast(a[:0], b, None, False, False, 1.0, 0.0).shape == (0, 3)
+    other = np.float64 if dtype == np.float32 else np.float32
+    out = np.full((5, 3), 7.0, dtype)
+    read_only = out.copy()
+    read_only.flags.writeable = False
+    item = np.dtype(dtype).itemsize
+    odd_strides = np.lib.stride_tricks.as_strided(np.zeros(64, dtype), (5, 7), (7 * item + 2, item))
+    buf = np.zeros(60, dtype)
+    declined = {
+        "a's dtype differs": (a.astype(other), b, out),
+        "b's dtype differs": (a, b.astype(other), out),
+        "out's dtype differs": (a, b, out.astype(other)),
+        "not native byte order": (a.astype(np.dtype(dtype).newbyteorder()), b, out),
+        "not float": (a.astype(np.int64), b, out),
+        "inner dimensions differ": (a, make((6, 3), dtype, rng), out),
+        "out of the wrong shape": (a, b, np.full((3, 5), 7.0, dtype)),
+        "out not contiguous": (a, b, np.full((5, 6), 7.0, dtype)[:, ::2]),
+        "out read-only": (a, b, read_only),
+        "not 2-D": (a[None], b, out),
+        "strides of part of an element": (odd_strides, b, out),
+        "out overlaps a": (buf[:35].reshape(5, 7), b, buf[30:45].reshape(5, 3)),
+        "out overlaps b": (a, buf[:21].reshape(7, 3), buf[20:35].reshape(5, 3)),
+    }
+    for why, (x, y, o) in declined.items():
+        before = o.copy()
+        assert _C.gemm_fast(x, y, o, False, False, 1.0, 0.0) is None, why
+        assert np.array_equal(o, before), why
+    x, y = buf[:35].reshape(5, 7), buf[35:56].reshape(7, 3)   # the wrapper's full path handles the overlap
+    x[...], y[...] = a, b
+    assert_close(K.gemm(x, y, out=buf[30:45].reshape(5, 3)), ref.gemm(a, b), dtype)

@@ -22,9 +22,6 @@ from .fallback import gemm as fallback
 # Activations the GEMM epilogue fuses, with their codes in csrc/cpu/gemm/gemm.h (and csrc/cuda/gemm.cu).
 GEMM_ACTIVATIONS = codes.EPILOGUES  # name -> Epilogue code (csrc/common/codes.h)
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-
-
 def check_activation(op: str, activation, table: dict):
     """`activation` must be a key of the epilogue code table `table`."""
     if not isinstance(activation, (str, type(None))) or activation not in table:  # a list is unhashable
@@ -55,26 +52,16 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     ``out`` is never read (it may hold NaN). Returns ``out`` (a new array when not given).
     """
     # Fast path for the calls a training step makes thousands of times: plain NumPy float arrays of
-    # one dtype, no epilogue, a fresh output or a C-contiguous one that overlaps no input. Everything
-    # else (and every error) goes through the full checks below. A small GEMM takes a few
-    # microseconds, so this path avoids every check that is not needed.
+    # one dtype, no epilogue, a fresh output or a C-contiguous one that overlaps no input, checked in
+    # the binding (_C.gemm_fast, which returns None when they do not hold). Everything else (and
+    # every error) goes through the full checks below. A small GEMM takes a few microseconds: the
+    # checks cost as much as the product when Python makes them.
     if (type(a) is np.ndarray and type(b) is np.ndarray and bias is None and activation is None
-            and a.ndim == 2 and b.ndim == 2 and LOCAL.forced != FALLBACK
+            and (out is None or type(out) is np.ndarray) and LOCAL.forced != FALLBACK
             and type(alpha) in _SCALARS and type(beta) in _SCALARS):
-        dtype = a.dtype
-        if (dtype is _F32 or dtype is _F64) and b.dtype is dtype:
-            rows, inner = a.shape[::-1] if trans_a else a.shape
-            inner_b, cols = b.shape[::-1] if trans_b else b.shape
-            if inner == inner_b and _element_strided(a) and _element_strided(b):
-                if out is None:
-                    out = np.empty((rows, cols), dtype)
-                    _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), 0.0, None, 0)
-                    return out
-                if (type(out) is np.ndarray and out.dtype is dtype and out.shape == (rows, cols)
-                        and out.flags.c_contiguous and out.flags.writeable
-                        and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
-                    _C.gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), None, 0)
-                    return out
+        got = _C.gemm_fast(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta))
+        if got is not None:
+            return got
 
     op = "gemm"
     alpha, beta = _scalar(op, "alpha", alpha), _scalar(op, "beta", beta)
@@ -123,13 +110,6 @@ def _op_strides(x, trans):
     """(row stride, column stride) of op(x) in elements."""
     s0, s1 = element_strides(x)
     return (s1, s0) if trans else (s0, s1)
-
-
-def _element_strided(x):
-    """Whether every stride of the 2-D array `x` is a whole number of elements (the binding's need)."""
-    s0, s1 = x.strides
-    size = x.itemsize
-    return s0 % size == 0 and s1 % size == 0
 
 
 __all__ = ["gemm", "GEMM_ACTIVATIONS"]
