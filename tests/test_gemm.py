@@ -343,6 +343,12 @@ def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
         assert _C.gemm_fast(x, y, c, ta, tb, 0.5, -1.0) is c
         assert_close(c, expect, dtype)
     assert _C.gemm_fast(a[:0], b, None, False, False, 1.0, 0.0).shape == (0, 3)
+    bias = make((3,), dtype, rng)
+    for name, code in K.GEMM_ACTIVATIONS.items():   # the fused epilogue: taken, and right
+        got = _C.gemm_fast(a, b, None, False, False, 1.0, 0.0, bias, code)
+        assert_close(got, ref.gemm(a, b, bias=bias, activation=name), dtype, what=f"epilogue {name}")
+    with pytest.raises(ValueError, match="act"):
+        _C.gemm_fast(a, b, None, False, False, 1.0, 0.0, bias, 99)
     other = np.float64 if dtype == np.float32 else np.float32
     out = np.full((5, 3), 7.0, dtype)
     read_only = out.copy()
@@ -364,11 +370,20 @@ def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
         "strides of part of an element": (odd_strides, b, out),
         "out overlaps a": (buf[:35].reshape(5, 7), b, buf[30:45].reshape(5, 3)),
         "out overlaps b": (a, buf[:21].reshape(7, 3), buf[20:35].reshape(5, 3)),
+        "bias's dtype differs": (a, b, out, bias.astype(other)),
+        "bias of the wrong shape": (a, b, out, make((4,), dtype, rng)),
+        "bias not contiguous": (a, b, out, make((6,), dtype, rng)[::2]),
+        "bias not 1-D": (a, b, out, bias[None]),
+        "bias not an array": (a, b, out, [1.0, 2.0, 3.0]),
+        "out overlaps bias": (a, b, buf[40:55].reshape(5, 3), buf[50:53]),
     }
-    for why, (x, y, o) in declined.items():
+    for why, (x, y, o, *bb) in declined.items():
         before = o.copy()
-        assert _C.gemm_fast(x, y, o, False, False, 1.0, 0.0) is None, why
+        assert _C.gemm_fast(x, y, o, False, False, 1.0, 0.0, *bb) is None, why
         assert np.array_equal(o, before), why
     x, y = buf[:35].reshape(5, 7), buf[35:56].reshape(7, 3)   # the wrapper's full path handles the overlap
     x[...], y[...] = a, b
     assert_close(K.gemm(x, y, out=buf[30:45].reshape(5, 3)), ref.gemm(a, b), dtype)
+    x[...], y[...], buf[57:60] = a, b, bias      # and an output over its bias
+    assert_close(K.gemm(x, y, bias=buf[57:60], activation="tanh", out=buf[45:60].reshape(5, 3)),
+                 ref.gemm(a, b, bias=bias, activation="tanh"), dtype)

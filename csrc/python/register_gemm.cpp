@@ -50,22 +50,30 @@ std::pair<const char*, const char*> extent(const py::array& x) {
   return {lo, hi + x.itemsize()};
 }
 
-bool overlap(const py::array& x, const py::array& y) {
-  const auto [xl, xh] = extent(x);
-  const auto [yl, yh] = extent(y);
-  return xl < xh && yl < yh && xl < yh && yl < xh;
+bool ranges_overlap(std::pair<const char*, const char*> x, std::pair<const char*, const char*> y) {
+  return x.first < x.second && y.first < y.second && x.first < y.second && y.first < x.second;
+}
+
+bool overlap(const py::array& x, const py::array& y) { return ranges_overlap(extent(x), extent(y)); }
+
+// A 2-D array and a 1-D one.
+bool overlap1(const py::array& x, const py::array& v) {
+  const char* lo = static_cast<const char*>(v.data());
+  const py::ssize_t reach = (v.shape(0) - 1) * v.strides(0);
+  return ranges_overlap(extent(x), reach < 0 ? std::make_pair(lo + reach, lo + v.itemsize())
+                                             : std::make_pair(lo, lo + reach + v.itemsize()));
 }
 
 // The wrapper's fast path (kernels/gemm.py), for the calls a training step makes thousands of times:
-// no epilogue, a and b 2-D arrays of one float dtype in native byte order whose strides are whole
-// elements, and out either None (a new C-contiguous array) or a writable C-contiguous array of the
-// product's shape sharing no memory with a or b. Anything else returns None before touching
+// a and b 2-D arrays of one float dtype in native byte order whose strides are whole elements, bias
+// None or a contiguous (n,) array of that dtype, and out either None (a new C-contiguous array) or a
+// writable C-contiguous array of the product's shape sharing no memory with a, b or bias. Anything else returns None before touching
 // anything, and the wrapper's full checks take over (they name what is wrong). Checked here rather
 // than in Python because at a few microseconds per small GEMM the Python checks cost as much as
 // the product (1x1x1: 1.75 us through the wrapper, 0.41 us for the binding alone).
 template <typename T>
 py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::object& out_obj, bool trans_a,
-                          bool trans_b, double alpha, double beta) {
+                          bool trans_b, double alpha, double beta, const py::object& bias_obj, int act) {
   const py::ssize_t size = py::ssize_t(sizeof(T));
   if (a.ndim() != 2 || b.ndim() != 2 || !py::isinstance<py::array_t<T>>(b) ||
       !same_dtype(b.dtype(), py::dtype::of<T>()))
@@ -75,6 +83,15 @@ py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::obje
   const int ia = trans_a ? 1 : 0, ib = trans_b ? 1 : 0;
   const int64_t m = a.shape(ia), k = a.shape(1 - ia), n = b.shape(1 - ib);
   if (b.shape(ib) != k) return py::none();
+  const bool has_bias = !bias_obj.is_none();
+  py::array bias;  // (a default py::array is an empty array, not a null handle: has_bias says)
+  if (has_bias) {
+    if (!py::isinstance<py::array_t<T>>(bias_obj)) return py::none();
+    bias = py::reinterpret_borrow<py::array>(bias_obj);
+    if (bias.ndim() != 1 || bias.shape(0) != n || !same_dtype(bias.dtype(), py::dtype::of<T>()) ||
+        (bias.strides(0) != size && n > 1))
+      return py::none();
+  }
   py::array out;
   if (out_obj.is_none()) {
     out = py::array_t<T>({py::ssize_t(m), py::ssize_t(n)});
@@ -83,9 +100,11 @@ py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::obje
     out = py::reinterpret_borrow<py::array>(out_obj);
     if (out.ndim() != 2 || out.shape(0) != m || out.shape(1) != n || !py::isinstance<py::array_t<T>>(out) ||
         !same_dtype(out.dtype(), py::dtype::of<T>()) || !out.writeable() ||
-        !(out.flags() & py::array::c_style) || overlap(out, a) || overlap(out, b))
+        !(out.flags() & py::array::c_style) || overlap(out, a) || overlap(out, b) ||
+        (has_bias && n > 0 && overlap1(out, bias)))
       return py::none();
   }
+  const cpu::GemmEpilogue<T> ep{has_bias ? static_cast<const T*>(bias.data()) : nullptr, Epilogue(act)};
   const int64_t sa0 = a.strides(0) / size, sa1 = a.strides(1) / size;
   const int64_t sb0 = b.strides(0) / size, sb1 = b.strides(1) / size;
   const int64_t ldc = n > 0 ? out.strides(0) / size : 1;
@@ -95,7 +114,7 @@ py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::obje
   {
     py::gil_scoped_release nogil;
     cpu::gemm<T>(m, n, k, T(alpha), pa, trans_a ? sa1 : sa0, trans_a ? sa0 : sa1, pb, trans_b ? sb1 : sb0,
-                 trans_b ? sb0 : sb1, T(beta), pc, ldc, cpu::GemmEpilogue<T>{});
+                 trans_b ? sb0 : sb1, T(beta), pc, ldc, ep);
   }
   return std::move(out);
 }
@@ -106,17 +125,18 @@ void register_gemm(py::module_& m) {
   m.def(
       "gemm_fast",
       [](const py::array& a, const py::array& b, const py::object& out, bool trans_a, bool trans_b, double alpha,
-         double beta) -> py::object {
+         double beta, const py::object& bias, int act) -> py::object {
+        const Epilogue ep = code_arg<Epilogue>(act, "gemm_fast: act");
         if (py::isinstance<py::array_t<float>>(a) && same_dtype(a.dtype(), py::dtype::of<float>()))
-          return gemm_fast_impl<float>(a, b, out, trans_a, trans_b, alpha, beta);
+          return gemm_fast_impl<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, int(ep));
         if (py::isinstance<py::array_t<double>>(a) && same_dtype(a.dtype(), py::dtype::of<double>()))
-          return gemm_fast_impl<double>(a, b, out, trans_a, trans_b, alpha, beta);
+          return gemm_fast_impl<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, int(ep));
         return py::none();
       },
       py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"),
-      py::arg("beta"),
-      "The gemm wrapper's fast path: out := alpha * op(a) @ op(b) + beta * out (a new array when out is None), "
-      "returned; None, with nothing done, when the arguments need the wrapper's full checks.");
+      py::arg("beta"), py::arg("bias") = py::none(), py::arg("act") = 0,
+      "The gemm wrapper's fast path: out := act(alpha * op(a) @ op(b) + beta * out + bias) (a new array when "
+      "out is None), returned; None, with nothing done, when the arguments need the wrapper's full checks.");
   m.def(
       "gemm",
       [](const py::array& a, const py::array& b, const py::array& out, bool trans_a, bool trans_b, double alpha,

@@ -52,14 +52,16 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     ``out`` is never read (it may hold NaN). Returns ``out`` (a new array when not given).
     """
     # Fast path for the calls a training step makes thousands of times: plain NumPy float arrays of
-    # one dtype, no epilogue, a fresh output or a C-contiguous one that overlaps no input, checked in
-    # the binding (_C.gemm_fast, which returns None when they do not hold). Everything else (and
-    # every error) goes through the full checks below. A small GEMM takes a few microseconds: the
-    # checks cost as much as the product when Python makes them.
-    if (type(a) is np.ndarray and type(b) is np.ndarray and bias is None and activation is None
+    # one dtype, a contiguous bias or none, a known activation, a fresh output or a C-contiguous one
+    # that overlaps no input, checked in the binding (_C.gemm_fast, which returns None when they do
+    # not hold). Everything else (and every error) goes through the full checks below. A small GEMM
+    # takes a few microseconds: the checks cost as much as the product when Python makes them.
+    if (type(a) is np.ndarray and type(b) is np.ndarray and (bias is None or type(bias) is np.ndarray)
             and (out is None or type(out) is np.ndarray) and LOCAL.forced != FALLBACK
-            and type(alpha) in _SCALARS and type(beta) in _SCALARS):
-        got = _C.gemm_fast(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta))
+            and type(alpha) in _SCALARS and type(beta) in _SCALARS
+            and (activation is None or type(activation) is str) and activation in GEMM_ACTIVATIONS):
+        got = _C.gemm_fast(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias,
+                           GEMM_ACTIVATIONS[activation])
         if got is not None:
             return got
 
