@@ -11,8 +11,8 @@ Three checks, printed at the end (exit status 1 when one fails):
      of two (p-16, p-1, p, p+1, p+16), square, vector x matrix and matrix x vector. (The other thin
      and model families list different shapes, whose rates differ by their arithmetic intensity;
      they are held to the NumPy checks only.)
-Every point is validated against a float64 product before it is timed; dlcore and NumPy take turns
-(bench/common.py median_times). The machine line names the CPU, its ISA and its measured peak.
+Every point is validated against a float64 product before it is timed; the points of a family,
+dlcore's and NumPy's calls, take turns over five rounds (bench/common.py median_times). The machine line names the CPU, its ISA and its measured peak.
 """
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def sweep(max_size: int, quick: bool):
     return fams
 
 
-def time_point(m, n, k, rng, reps):
+def point(m, n, k, rng):
+    """dlcore's and NumPy's call for one shape, dlcore's result checked against a float64 product."""
     a = rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((k, n), dtype=np.float32)
     out = np.empty((m, n), np.float32)
@@ -68,9 +69,19 @@ def time_point(m, n, k, rng, reps):
     got = K.gemm(a, b, out=out)
     err = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-300)
     assert err < 1e-5, f"gemm {m}x{n}x{k}: relative error {err:.2e} before timing"
-    reps = max(3, min(reps, int(4e10 / (2 * m * n * k))))
-    t_dl, t_np = median_times([lambda: K.gemm(a, b, out=out), lambda: np.matmul(a, b, out=out)], reps)
-    return t_dl, t_np
+    return lambda: K.gemm(a, b, out=out), lambda: np.matmul(a, b, out=out)
+
+
+def time_family(shapes, rng, reps, rounds):
+    """(t_dlcore, t_numpy) per shape. All the shapes of a family, dlcore's and NumPy's calls, take
+    turns over `rounds` rounds (bench/common.py median_times): a slow spell of the machine (a
+    neighbour's job, seconds long) then falls on every point of the family and on both libraries
+    alike, instead of on whichever point was being timed, which the neighbour check would read as
+    a cliff."""
+    fns = [f for m, n, k in shapes for f in point(m, n, k, rng)]
+    reps = max(3, min(reps, int(4e10 / max(2 * m * n * k for m, n, k in shapes))))
+    times = median_times(fns, reps, rounds=rounds)
+    return list(zip(times[0::2], times[1::2]))
 
 
 def main(argv=None):
@@ -99,10 +110,8 @@ def main(argv=None):
              "|---|---|---|---|---|---|---|---|"]
     failures, neighbour_slowdowns = [], []
     for fam, shapes, neighbours in sweep(args.max, args.quick):
-        got = []
-        for m, n, k in shapes:
-            t_dl, t_np = time_point(m, n, k, rng, 5 if args.quick else 9)
-            got.append((m, n, k, t_dl, t_np, 2.0 * m * n * k / t_dl / 1e9))
+        got = [(m, n, k, t_dl, t_np, 2.0 * m * n * k / t_dl / 1e9) for (m, n, k), (t_dl, t_np) in
+               zip(shapes, time_family(shapes, rng, 5 if args.quick else 9, 3 if args.quick else 5))]
         for i, (m, n, k, t_dl, t_np, gf) in enumerate(got):
             neigh = [got[j][5] for j in (i - 1, i + 1) if neighbours and 0 <= j < len(got)]
             worst = max(neigh) / gf if neigh else 1.0

@@ -381,6 +381,16 @@ def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
         before = o.copy()
         assert _C.gemm_fast(x, y, o, False, False, 1.0, 0.0, *bb) is None, why
         assert np.array_equal(o, before), why
+    for why, args in {"trans_a not a bool": (1, False, 1.0, 0.0), "trans_b not a bool": (False, np.bool_(True), 1.0, 0.0),
+                      "alpha a NumPy number": (False, False, np.float32(0.5), 0.0),
+                      "beta a float subclass": (False, False, 1.0, np.float64(0.0)),
+                      "alpha beyond a double": (False, False, 10 ** 400, 0.0)}.items():
+        assert _C.gemm_fast(a, b, out, *args) is None, why
+    assert _C.gemm_fast(a, b, out.view(np.memmap), False, False, 1.0, 0.0) is None      # an ndarray subclass
+    assert np.array_equal(out, np.full((5, 3), 7.0, dtype))
+    c = make((5, 3), dtype, rng)   # and the wrapper takes them the long way, with the same result
+    expect = ref.gemm(a.T.copy(), b, True, False, 0.5, 1.0, c)
+    assert_close(K.gemm(a.T.copy(), b, trans_a=1, alpha=np.float32(0.5), beta=np.float64(1.0), out=c), expect, dtype)
     x, y = buf[:35].reshape(5, 7), buf[35:56].reshape(7, 3)   # the wrapper's full path handles the overlap
     x[...], y[...] = a, b
     assert_close(K.gemm(x, y, out=buf[30:45].reshape(5, 3)), ref.gemm(a, b), dtype)

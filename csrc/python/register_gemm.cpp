@@ -67,10 +67,11 @@ bool overlap1(const py::array& x, const py::array& v) {
 // The wrapper's fast path (kernels/gemm.py), for the calls a training step makes thousands of times:
 // a and b 2-D arrays of one float dtype in native byte order whose strides are whole elements, bias
 // None or a contiguous (n,) array of that dtype, and out either None (a new C-contiguous array) or a
-// writable C-contiguous array of the product's shape sharing no memory with a, b or bias. Anything else returns None before touching
-// anything, and the wrapper's full checks take over (they name what is wrong). Checked here rather
-// than in Python because at a few microseconds per small GEMM the Python checks cost as much as
-// the product (1x1x1: 1.75 us through the wrapper, 0.41 us for the binding alone).
+// writable C-contiguous array of the product's shape sharing no memory with a, b or bias. Anything
+// else returns None before touching anything, and the wrapper's full checks take over (they name
+// what is wrong). Checked here rather than in Python because at a few microseconds per small GEMM
+// the Python checks cost as much as the product (1x1x1: 1.75 us through the wrapper's Python
+// checks, 0.41 us for the binding alone).
 template <typename T>
 py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::object& out_obj, bool trans_a,
                           bool trans_b, double alpha, double beta, const py::object& bias_obj, int act) {
@@ -124,13 +125,31 @@ py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::obje
 void register_gemm(py::module_& m) {
   m.def(
       "gemm_fast",
-      [](const py::array& a, const py::array& b, const py::object& out, bool trans_a, bool trans_b, double alpha,
-         double beta, const py::object& bias, int act) -> py::object {
+      [](const py::array& a, const py::array& b, const py::object& out, const py::handle& trans_a,
+         const py::handle& trans_b, const py::handle& alpha, const py::handle& beta, const py::object& bias,
+         int act) -> py::object {
         const Epilogue ep = code_arg<Epilogue>(act, "gemm_fast: act");
+        // The wrapper's own conversions are bool(trans) and float(alpha): taken here only where they
+        // cannot fail or surprise (a bool, a Python float or int); anything else goes the long way.
+        const auto number = [](const py::handle& x) {
+          return PyFloat_CheckExact(x.ptr()) || PyLong_CheckExact(x.ptr());
+        };
+        const auto none_or_like_a = [&](const py::object& x) {  // None, or an ndarray as a is (no subclass)
+          return x.is_none() || Py_TYPE(x.ptr()) == Py_TYPE(a.ptr());
+        };
+        if (!PyBool_Check(trans_a.ptr()) || !PyBool_Check(trans_b.ptr()) || !number(alpha) || !number(beta) ||
+            !none_or_like_a(out) || !none_or_like_a(bias))
+          return py::none();
+        const double al = PyFloat_AsDouble(alpha.ptr()), be = PyFloat_AsDouble(beta.ptr());
+        if ((al == -1.0 || be == -1.0) && PyErr_Occurred()) {  // an int too large for a double
+          PyErr_Clear();
+          return py::none();
+        }
+        const bool ta = trans_a.ptr() == Py_True, tb = trans_b.ptr() == Py_True;
         if (py::isinstance<py::array_t<float>>(a) && same_dtype(a.dtype(), py::dtype::of<float>()))
-          return gemm_fast_impl<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, int(ep));
+          return gemm_fast_impl<float>(a, b, out, ta, tb, al, be, bias, int(ep));
         if (py::isinstance<py::array_t<double>>(a) && same_dtype(a.dtype(), py::dtype::of<double>()))
-          return gemm_fast_impl<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, int(ep));
+          return gemm_fast_impl<double>(a, b, out, ta, tb, al, be, bias, int(ep));
         return py::none();
       },
       py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"),

@@ -52,18 +52,17 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     ``out`` is never read (it may hold NaN). Returns ``out`` (a new array when not given).
     """
     # Fast path for the calls a training step makes thousands of times: plain NumPy float arrays of
-    # one dtype, a contiguous bias or none, a known activation, a fresh output or a C-contiguous one
-    # that overlaps no input, checked in the binding (_C.gemm_fast, which returns None when they do
-    # not hold). Everything else (and every error) goes through the full checks below. A small GEMM
-    # takes a few microseconds: the checks cost as much as the product when Python makes them.
-    if (type(a) is np.ndarray and type(b) is np.ndarray and (bias is None or type(bias) is np.ndarray)
-            and (out is None or type(out) is np.ndarray) and LOCAL.forced != FALLBACK
-            and type(alpha) in _SCALARS and type(beta) in _SCALARS
-            and (activation is None or type(activation) is str) and activation in GEMM_ACTIVATIONS):
-        got = _C.gemm_fast(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), bias,
-                           GEMM_ACTIVATIONS[activation])
-        if got is not None:
-            return got
+    # one dtype, a contiguous bias or none, a known activation, bool flags, Python numbers for alpha
+    # and beta, a fresh output or a C-contiguous one that overlaps no input, checked in the binding
+    # (_C.gemm_fast, which returns None when they do not hold). Everything else (and every error)
+    # goes through the full checks below. A small GEMM takes a few microseconds: the checks cost as
+    # much as the product when Python makes them.
+    if type(a) is _NDARRAY and type(b) is _NDARRAY and LOCAL.forced != FALLBACK:
+        code = 0 if activation is None else GEMM_ACTIVATIONS.get(activation) if type(activation) is str else None
+        if code is not None:
+            got = _C.gemm_fast(a, b, out, trans_a, trans_b, alpha, beta, bias, code)
+            if got is not None:
+                return got
 
     op = "gemm"
     alpha, beta = _scalar(op, "alpha", alpha), _scalar(op, "beta", beta)
@@ -98,7 +97,7 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     return finish(target, out)
 
 
-_SCALARS = (float, int)  # the fast path's alpha / beta types; anything else is checked by _scalar
+_NDARRAY = np.ndarray
 
 
 def _scalar(op, name, value):
