@@ -349,6 +349,10 @@ def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
         assert_close(got, ref.gemm(a, b, bias=bias, activation=name), dtype, what=f"epilogue {name}")
     with pytest.raises(ValueError, match="act"):
         _C.gemm_fast(a, b, None, False, False, 1.0, 0.0, bias, 99)
+    with pytest.raises(TypeError, match="7 to 9 arguments"):
+        _C.gemm_fast(a, b, None)
+    with pytest.raises(TypeError):
+        _C.gemm_fast(a, b, None, False, False, 1.0, 0.0, bias, "relu")
     other = np.float64 if dtype == np.float32 else np.float32
     out = np.full((5, 3), 7.0, dtype)
     read_only = out.copy()

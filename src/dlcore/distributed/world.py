@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 
 from .. import _system
@@ -28,6 +29,7 @@ __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "
 
 # Variables that MPI launchers set in each process they start (MPICH/Intel MPI hydra, PMIx-based
 # launchers such as Open MPI 5 and srun --mpi=pmix, Open MPI 4, MVAPICH).
+ABORT_GRACE_S = 0.5   # how long the exception hook lets the launcher forward a traceback before MPI_Abort
 LAUNCHER_ENV = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 
 _WORLD = None
@@ -195,6 +197,9 @@ def _abort_on_uncaught_exception(world):
             sys.stdout.flush()
             sys.stderr.write(f"dlcore.distributed: rank {world.rank} raised {kind.__name__}; aborting the job\n")
             sys.stderr.flush()
+            # The launcher forwards each rank's output through its own pipes and stops forwarding once
+            # the abort kills the job: give it a moment, or the traceback arrives cut after one line.
+            time.sleep(ABORT_GRACE_S)
             world.MPI.COMM_WORLD.Abort(1)
 
     world.previous_excepthook = previous
