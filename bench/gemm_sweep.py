@@ -12,7 +12,8 @@ Three checks, printed at the end (exit status 1 when one fails):
      and model families list different shapes, whose rates differ by their arithmetic intensity;
      they are held to the NumPy checks only.)
 Every point is validated against a float64 product before it is timed; the points of a family,
-dlcore's and NumPy's calls, take turns over five rounds (bench/common.py median_times). The machine line names the CPU, its ISA and its measured peak.
+dlcore's and NumPy's calls, take turns over five rounds (bench/common.py median_times). The machine
+line names the CPU, its ISA and its measured peak.
 """
 from __future__ import annotations
 

@@ -385,7 +385,8 @@ def test_binding_fast_path_takes_plain_calls_only(dtype, rng):
         before = o.copy()
         assert _C.gemm_fast(x, y, o, False, False, 1.0, 0.0, *bb) is None, why
         assert np.array_equal(o, before), why
-    for why, args in {"trans_a not a bool": (1, False, 1.0, 0.0), "trans_b not a bool": (False, np.bool_(True), 1.0, 0.0),
+    for why, args in {"trans_a not a bool": (1, False, 1.0, 0.0),
+                      "trans_b not a bool": (False, np.bool_(True), 1.0, 0.0),
                       "alpha a NumPy number": (False, False, np.float32(0.5), 0.0),
                       "beta a float subclass": (False, False, 1.0, np.float64(0.0)),
                       "alpha beyond a double": (False, False, 10 ** 400, 0.0)}.items():

@@ -33,14 +33,15 @@ from .optimizer import broadcast_optimizer_state, broadcast_parameters, is_distr
 from .sampler import shard_indices
 from .world import world
 
-__all__ = ["session", "progress_verbose", "LocalFit", "FitSession", "ShardedEpochIterator", "batch_norm_statistics", "metric_state"]
+__all__ = ["session", "progress_verbose", "LocalFit", "FitSession", "ShardedEpochIterator", "batch_norm_statistics",
+           "metric_state"]
 
 RANK0_ONLY = (ProgbarLogger, ModelCheckpoint, CSVLogger)   # callbacks that write: rank 0 keeps them
 
 
 def progress_verbose(model, verbose):
-    """The verbosity evaluate() and predict() use: 0 on every rank but 0 when the model's optimizer is a
-    DistributedOptimizer (the progress bars stay on rank 0, as fit's do), else `verbose`."""
+    """The verbosity evaluate() and predict() use: `verbose`, except 0 on the ranks other than rank 0
+    when the model's optimizer is a DistributedOptimizer (the progress bars stay on rank 0, as fit's do)."""
     if verbose and is_distributed(getattr(model, "optimizer", None)) and world().rank != 0:
         return 0
     return verbose

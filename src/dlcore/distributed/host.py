@@ -3,8 +3,8 @@
 A plane moves flat, C-contiguous 1-D buffers: `pack` copies arrays into one (scaling them on the
 way), `allreduce_` / `bcast_` work on it in place, `views` hands its pieces back as arrays of the
 original shapes and `unpack` copies them into existing arrays. `average_into` reduces one large
-array into a buffer without packing it (the exchange uses it for a bucket of one array). The GPU plane (device.py) has the
-same methods on CuPy buffers.
+array into a buffer without packing it (the exchange uses it for a bucket of one array). The GPU
+plane (device.py) has the same methods on CuPy buffers.
 
 MPI has no float16 and reduces bool only with logical operators: float16 buffers are reduced in
 float32 (rounded once at the end), bool buffers as bytes (sum/max is OR, min/prod is AND).

@@ -27,9 +27,9 @@ from .. import cuda as _cuda
 
 __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "local_size", "barrier"]
 
+ABORT_GRACE_S = 0.5   # how long the exception hook lets the launcher forward a traceback before MPI_Abort
 # Variables that MPI launchers set in each process they start (MPICH/Intel MPI hydra, PMIx-based
 # launchers such as Open MPI 5 and srun --mpi=pmix, Open MPI 4, MVAPICH).
-ABORT_GRACE_S = 0.5   # how long the exception hook lets the launcher forward a traceback before MPI_Abort
 LAUNCHER_ENV = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 
 _WORLD = None

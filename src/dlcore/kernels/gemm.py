@@ -22,6 +22,7 @@ from .fallback import gemm as fallback
 # Activations the GEMM epilogue fuses, with their codes in csrc/cpu/gemm/gemm.h (and csrc/cuda/gemm.cu).
 GEMM_ACTIVATIONS = codes.EPILOGUES  # name -> Epilogue code (csrc/common/codes.h)
 
+
 def check_activation(op: str, activation, table: dict):
     """`activation` must be a key of the epilogue code table `table`."""
     if not isinstance(activation, (str, type(None))) or activation not in table:  # a list is unhashable
@@ -97,7 +98,7 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, bias
     return finish(target, out)
 
 
-_NDARRAY = np.ndarray
+_NDARRAY = np.ndarray  # the fast path's type test, one global lookup instead of two
 
 
 def _scalar(op, name, value):
