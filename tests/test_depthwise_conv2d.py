@@ -47,7 +47,8 @@ def check(be, x, w, b, strides, padding, dilation, rng, what=""):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("padding", ["valid", "same", 1, ((0, 2), (1, 0))], ids=str)
 def test_strides_dilation_padding(backend, dtype, padding, rng):
-    for (n, h, w, c, k, m), s, d in itertools.product([(2, 9, 8, 5, 3, 1), (1, 7, 10, 16, 2, 2)], [1, 2, 3], [1, 2]):
+    shapes = [(2, 9, 8, 5, 3, 1), (1, 7, 10, 16, 2, 2), (1, 9, 11, 35, 3, 1), (1, 12, 10, 18, 5, 1)]  # 3x3, 5x5:
+    for (n, h, w, c, k, m), s, d in itertools.product(shapes, [1, 2, 3], [1, 2]):     # filters held in registers
         x, wt, b = make((n, h, w, c), dtype, rng), make((k, k, c, m), dtype, rng), make((c * m,), dtype, rng)
         check(backend, x, wt, b, s, padding, d, rng)
 
@@ -59,6 +60,7 @@ def test_odd_shapes(backend, dtype, rng):
         (3, 7, 5, 33, (3, 1), 1, (2, 1), "same"),
         (2, 13, 17, 7, (5, 3), 3, (1, 3), "valid"),
         (1, 5, 5, 97, (3, 3), 1, 1, "same"),
+        (2, 11, 9, 33, (5, 5), 2, 2, "same"),
         (2, 6, 6, 4, (6, 6), 2, 1, "valid"),  # window == input
         (2, 3, 4, 17, (7, 7), 1, 2, "same"),  # window larger than the input
         (1, 2, 70, 3, (1, 66), 1, 1, "valid"),  # wider than the listed taps of the CPU backward-data

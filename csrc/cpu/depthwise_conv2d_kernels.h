@@ -27,15 +27,67 @@ struct Vec {
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 };
 
+// A KH x KW filter (a compile-time size, the common 3x3 and 5x5): output row (n, oh) one block of
+// L channels at a time, that block's KH * KW filter vectors held in registers across the whole row,
+// so a tap costs one load (x) and one FMA instead of two loads. Taps outside the image are skipped.
+template <typename T, int KH, int KW>
+void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
+  using S = Vec<T>;
+  using V = typename S::V;
+  const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo;
+  const int64_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pt = s.pt, pl = s.pl;
+  parallel_rows(s.n * Ho, 2 * Wo * KH * KW * C, [=](int64_t r) {
+    const int64_t n = r / Ho, oh = r % Ho;
+    const T* xn = x + n * H * W * C;
+    T* yr = y + r * Wo * C;
+    for (int64_t c0 = 0; c0 + S::L <= C; c0 += S::L) {
+      V wv[KH][KW];
+      for (int i = 0; i < KH; ++i)
+        for (int j = 0; j < KW; ++j) wv[i][j] = S::load(w + (i * KW + j) * C + c0);
+      const V b0 = bias ? S::load(bias + c0) : V{};
+      for (int64_t ow = 0; ow < Wo; ++ow) {
+        V acc = b0;
+        const int64_t iw0 = ow * sw - pl;
+        for (int i = 0; i < KH; ++i) {
+          const int64_t ih = oh * sh + i * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          const T* xr = xn + ih * W * C + c0;
+          for (int j = 0; j < KW; ++j) {
+            const int64_t iw = iw0 + j * dw;
+            if (iw >= 0 && iw < W) acc += S::load(xr + iw * C) * wv[i][j];
+          }
+        }
+        S::store(yr + ow * C + c0, acc);
+      }
+    }
+    const int64_t c_tail = C / S::L * S::L;  // the last C % L channels, one by one
+    for (int64_t ow = 0; ow < Wo && c_tail < C; ++ow)
+      for (int64_t c = c_tail; c < C; ++c) {
+        T acc = bias ? bias[c] : T(0);
+        for (int i = 0; i < KH; ++i) {
+          const int64_t ih = oh * sh + i * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int j = 0; j < KW; ++j) {
+            const int64_t iw = ow * sw - pl + j * dw;
+            if (iw >= 0 && iw < W) acc += xn[(ih * W + iw) * C + c] * w[(i * KW + j) * C + c];
+          }
+        }
+        yr[ow * C + c] = acc;
+      }
+  });
+}
+
 // Output row (n, oh), pixel by pixel, L channels at a time: the accumulator starts from the bias (or
 // zero), adds x * w of every tap inside the image, and is stored once. (Accumulating in memory, tap by
 // tap over the pixel's C outputs, was several times slower: a load and a store per tap and vector.)
-// The remaining C % L channels run the same loop one by one.
+// The remaining C % L channels run the same loop one by one. 3x3 and 5x5 filters take fwd_fixed.
 template <typename T>
 void fwd(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
   using S = Vec<T>;
   const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, kh = s.kh, kw = s.kw;
   const int64_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pt = s.pt, pl = s.pl;
+  if (kh == 3 && kw == 3) return fwd_fixed<T, 3, 3>(s, x, w, bias, y);
+  if (kh == 5 && kw == 5) return fwd_fixed<T, 5, 5>(s, x, w, bias, y);
   parallel_rows(s.n * Ho, 2 * Wo * kh * kw * C, [=](int64_t r) {
     const int64_t n = r / Ho, oh = r % Ho;
     const T* xn = x + n * H * W * C;
