@@ -35,7 +35,6 @@ HANG_SECONDS = 120  # one example longer than this is a hang: the process dumps 
 ALLOWED = (TypeError, ValueError)
 
 
-
 def test_every_public_entry_is_fuzzed():
     public = {n for n in K.__all__ if n not in NOT_KERNELS}
     assert public == set(ENTRIES), f"not fuzzed: {sorted(public - set(ENTRIES))}; unknown: {set(ENTRIES) - public}"

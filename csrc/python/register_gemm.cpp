@@ -15,6 +15,17 @@ using bind_codes::code_arg;
 
 namespace {
 
+// op(a) @ op(b) through cpu::gemm with the GIL released; a and b given by their element strides along
+// their own axes (s?0 rows, s?1 columns), transposed here where asked.
+template <typename T>
+void run_gemm(int64_t m, int64_t n, int64_t k, double alpha, const T* a, int64_t sa0, int64_t sa1, bool trans_a,
+              const T* b, int64_t sb0, int64_t sb1, bool trans_b, double beta, T* c, int64_t ldc,
+              const cpu::GemmEpilogue<T>& ep) {
+  py::gil_scoped_release nogil;
+  cpu::gemm<T>(m, n, k, T(alpha), a, trans_a ? sa1 : sa0, trans_a ? sa0 : sa1, b, trans_b ? sb1 : sb0,
+               trans_b ? sb0 : sb1, T(beta), c, ldc, ep);
+}
+
 template <typename T>
 void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& out_arr, bool trans_a,
                bool trans_b, double alpha, double beta, const std::optional<py::array>& bias_arr, int act) {
@@ -33,11 +44,8 @@ void gemm_impl(const py::array& a_arr, const py::array& b_arr, const py::array& 
     require(bv.ndim() == 1 && bv.dim(0) == n && (bv.stride(0) == 1 || n <= 1), "gemm: bias must be contiguous (n,)");
     bias = bv.data;
   }
-  const int64_t rs_a = trans_a ? a.stride(1) : a.stride(0), cs_a = trans_a ? a.stride(0) : a.stride(1);
-  const int64_t rs_b = trans_b ? b.stride(1) : b.stride(0), cs_b = trans_b ? b.stride(0) : b.stride(1);
-  cpu::GemmEpilogue<T> ep{bias, epilogue};
-  py::gil_scoped_release nogil;
-  cpu::gemm<T>(m, n, k, T(alpha), a.data, rs_a, cs_a, b.data, rs_b, cs_b, T(beta), c.data, c.stride(0), ep);
+  run_gemm<T>(m, n, k, alpha, a.data, a.stride(0), a.stride(1), trans_a, b.data, b.stride(0), b.stride(1), trans_b,
+              beta, c.data, c.stride(0), cpu::GemmEpilogue<T>{bias, epilogue});
 }
 
 // The byte range [lo, hi) that a 2-D array's elements span (any strides, negative included).
@@ -107,18 +115,10 @@ py::object gemm_fast_impl(const py::array& a, const py::array& b, const py::obje
         (has_bias && n > 0 && overlap1(out, bias)))
       return py::none();
   }
-  const cpu::GemmEpilogue<T> ep{has_bias ? static_cast<const T*>(bias.data()) : nullptr, Epilogue(act)};
-  const int64_t sa0 = a.strides(0) / size, sa1 = a.strides(1) / size;
-  const int64_t sb0 = b.strides(0) / size, sb1 = b.strides(1) / size;
-  const int64_t ldc = n > 0 ? out.strides(0) / size : 1;
-  const T* pa = static_cast<const T*>(a.data());
-  const T* pb = static_cast<const T*>(b.data());
-  T* pc = static_cast<T*>(out.mutable_data());
-  {
-    py::gil_scoped_release nogil;
-    cpu::gemm<T>(m, n, k, T(alpha), pa, trans_a ? sa1 : sa0, trans_a ? sa0 : sa1, pb, trans_b ? sb1 : sb0,
-                 trans_b ? sb0 : sb1, T(beta), pc, ldc, ep);
-  }
+  run_gemm<T>(m, n, k, alpha, static_cast<const T*>(a.data()), a.strides(0) / size, a.strides(1) / size, trans_a,
+              static_cast<const T*>(b.data()), b.strides(0) / size, b.strides(1) / size, trans_b, beta,
+              static_cast<T*>(out.mutable_data()), n > 0 ? out.strides(0) / size : 1,
+              cpu::GemmEpilogue<T>{has_bias ? static_cast<const T*>(bias.data()) : nullptr, Epilogue(act)});
   return std::move(out);
 }
 

@@ -75,14 +75,27 @@ def reset_name_counters() -> None:
     _NAME_COUNTS.clear()
 
 
-def _shape_arg(where, arg, shape):
-    """A shape argument as a tuple of ints / None: TypeError for anything else."""
+def shape_arg(where, arg, shape, unknown=True):
+    """A shape argument as a tuple of ints (and None for an unknown size where `unknown`): TypeError
+    for anything else."""
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
         raise TypeError(f"{where}: '{arg}' must be a tuple of ints, got {type(shape).__name__} ({shape!r:.60})")
     shape = tuple(shape)
-    if any(s is not None and (isinstance(s, bool) or not isinstance(s, numbers.Integral)) for s in shape):
-        raise TypeError(f"{where}: '{arg}' must be a tuple of ints (None for an unknown size), got {shape!r:.60}")
+    if any(not (s is None and unknown) and (isinstance(s, bool) or not isinstance(s, numbers.Integral))
+           for s in shape):
+        raise TypeError(f"{where}: '{arg}' must be a tuple of ints{' (None for an unknown size)' if unknown else ''}, "
+                        f"got {shape!r:.60}")
     return tuple(None if s is None else int(s) for s in shape)
+
+
+def boundary_error(e, where, *names):
+    """At a public boundary (a constructor, a layer's call): `e`, a TypeError or ValueError raised
+    somewhere below, as the same kind of error prefixed with `where`; None when its message already
+    names one of `names` (then it is raised as it is)."""
+    message = str(e)
+    if any(name in message for name in names):
+        return None
+    return (TypeError if isinstance(e, TypeError) else ValueError)(f"{where}: {message}")
 
 
 class _ModuleType(type):
@@ -94,9 +107,10 @@ class _ModuleType(type):
             obj._after_init()
         except (TypeError, ValueError) as e:
             # the constructor is the boundary: its errors name the class (a helper's message may not)
-            if cls.__name__ in str(e):
+            named = boundary_error(e, cls.__name__, cls.__name__)
+            if named is None:
                 raise
-            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{cls.__name__}: {e}") from e
+            raise named from e
         return obj
 
 
@@ -139,9 +153,9 @@ class Module(ModuleTreeMixin, WeightsMixin, metaclass=_ModuleType):
         if input_shape is not None:
             if isinstance(input_shape, int):
                 input_shape = (input_shape,)
-            batch_input_shape = (None,) + _shape_arg(self._where(), "input_shape", input_shape)
+            batch_input_shape = (None,) + shape_arg(self._where(), "input_shape", input_shape)
         if batch_input_shape is not None:
-            batch_input_shape = _shape_arg(self._where(), "batch_input_shape", batch_input_shape)
+            batch_input_shape = shape_arg(self._where(), "batch_input_shape", batch_input_shape)
         self.batch_input_shape = batch_input_shape
         self._losses = []
 

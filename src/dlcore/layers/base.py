@@ -20,7 +20,7 @@ import warnings
 
 from .. import activations
 from ..call_context import get_mask, set_mask
-from ..module import Module
+from ..module import Module, boundary_error
 
 
 def _is_list(x):
@@ -52,9 +52,10 @@ class Layer(Module):
             return super().__call__(*args, **kwargs)
         except (TypeError, ValueError) as e:
             # the call is the boundary: its errors name the layer (a kernel's message names the kernel)
-            if type(self).__name__ in str(e) or self.name in str(e):
+            named = boundary_error(e, self._where(), type(self).__name__, self.name)
+            if named is None:
                 raise
-            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{self._where()}: {e}") from e
+            raise named from e
 
     def _call_eager(self, inputs, *args, **kwargs):
         if _is_list(inputs) and not self._takes_list():

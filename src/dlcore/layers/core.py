@@ -1,12 +1,11 @@
 """Core layers: Dense, Activation, Flatten, Reshape, Dropout, Embedding, Masking."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import activations, initializers, regularizers
 from .. import functional as F
+from ..module import shape_arg
 from ..tensor import Tensor
 from .base import Layer, activation_arg, float_arg
 
@@ -127,10 +126,7 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(target_shape, (str, bytes)) or not hasattr(target_shape, "__iter__") or any(
-                isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in target_shape):
-            raise TypeError(f"{self._where()}: 'target_shape' must be a tuple of ints, got {target_shape!r:.60}")
-        target_shape = tuple(int(s) for s in target_shape)
+        target_shape = shape_arg(self._where(), "target_shape", target_shape, unknown=False)
         if sum(1 for s in target_shape if s == -1) > 1 or any(s == 0 or s < -1 for s in target_shape):
             raise ValueError(f"{self._where()}: 'target_shape' must have positive entries and at most one -1, "
                              f"got {target_shape}")
