@@ -226,6 +226,9 @@ def test_buckets_keep_dtypes_devices_and_groups_apart():
     assert buckets.plan([]) == []
     with pytest.raises(ValueError, match="cap_bytes"):
         buckets.plan(entries, cap_bytes=0)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="solo_bytes"):
+            buckets.plan(entries, solo_bytes=bad)
 
 
 def test_buckets_are_the_same_for_the_same_entries():

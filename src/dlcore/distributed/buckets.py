@@ -72,8 +72,9 @@ def plan(entries, cap_bytes: int = DEFAULT_CAP_BYTES, solo_bytes: int = SOLO_BYT
     per bucket, at most `cap_bytes` each unless one array alone is larger; an array of `solo_bytes`
     or more alone. Buckets come in the order they were opened, which is the order their first
     gradients become ready in backpropagation."""
-    if not isinstance(cap_bytes, (int, np.integer)) or cap_bytes < 1:
-        raise ValueError(f"buckets.plan: cap_bytes must be a positive int, got {cap_bytes!r}")
+    for name, value in (("cap_bytes", cap_bytes), ("solo_bytes", solo_bytes)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"buckets.plan: {name} must be a positive int, got {value!r}")
     opened = []    # [key, slots, size] in opening order
     current = {}   # (dtype, device, group) -> the open bucket of that kind
     for e in reversed(list(entries)):
