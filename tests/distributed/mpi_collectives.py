@@ -107,6 +107,23 @@ try:
 except ValueError:
     pass
 
+# HostPlane.average_into (the exchange's path for a large gradient) in chunks of 3 elements per rank:
+# sizes with whole chunks, a short last chunk, a tail below n elements and fewer elements than ranks
+from dlcore.distributed import host  # noqa: E402
+from dlcore.distributed.world import world  # noqa: E402
+
+plane = host.HostPlane(world())
+for dtype in (np.float32, np.float64):
+    host.SHARE_BYTES = 3 * np.dtype(dtype).itemsize
+    for size in (0, 1, n - 1, 3 * n, 3 * n + 1, 7 * n + n // 2 + 1, 100):
+        xs = [data(q, dtype, (size,), salt=2) for q in range(n)]
+        want = np.stack(xs).sum(0, dtype=dtype)
+        check(f"average_into {np.dtype(dtype)} ({size},)", plane.average_into(xs[r], np.full(size, np.nan, dtype)),
+              want)
+        check(f"average_into {np.dtype(dtype)} ({size},) scaled", plane.average_into(xs[r], np.empty(size, dtype),
+                                                                                    0.5), want * dtype(0.5))
+host.SHARE_BYTES = 512 * 1024
+
 # objects
 check("allreduce_object sum", D.allreduce_object(r + 1), sum(range(1, n + 1)))
 check("allreduce_object max", D.allreduce_object(r, op="max"), n - 1)
