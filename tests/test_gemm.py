@@ -155,6 +155,29 @@ def test_b_in_place_strides(backend, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_b_in_place_small_and_vector_edges(backend, dtype, rng):
+    # driver 2's small problems read A's rows in place (row-major A, A and B within L1, one K block),
+    # and a last panel exactly one vector wide (float32: n = 48, 80 with NR = 32; float64: 24, 40)
+    # is read in place too; rows around the tile heights, beta, a strided C and the epilogue;
+    # trans_a (A packed) and a deep K (several K blocks) take the packing path with the same edges
+    for (m, k), n in itertools.product([(1, 1), (5, 7), (13, 48), (48, 48), (50, 3), (30, 40), (9, 1100)],
+                                       [24, 40, 48, 80]):
+        a, b = operands(m, n, k, False, False, dtype, rng)
+        what = f"{backend.name} {m}x{n}x{k}"
+        assert_close(backend.call(K.gemm, a, b), ref.gemm(a, b), dtype, what=what)
+        c = make((m, n + 5), dtype, rng)[:, 2:2 + n]
+        expect = ref.gemm(a, b, False, False, -1.5, 0.5, c)
+        c_d = backend.to(c)
+        K.gemm(*backend.to((a, b)), alpha=-1.5, beta=0.5, out=c_d)
+        assert_close(c_d, expect, dtype, what=f"{what} alpha, beta, strided C")
+        bias = make((n,), dtype, rng)
+        assert_close(backend.call(K.gemm, a, b, bias=bias, activation="relu"),
+                     ref.gemm(a, b, bias=bias, activation="relu"), dtype, what=f"{what} epilogue")
+        a_t = make((k, m), dtype, rng)
+        assert_close(backend.call(K.gemm, a_t, b, trans_a=True), ref.gemm(a_t, b, True), dtype, what=f"{what} ta")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_driver_threads(isa, dtype, rng):
     # problems big enough to use every thread, one per driver and split direction
     shapes = [(300, 13, 700, False, False),   # dot products, threads split rows

@@ -365,9 +365,16 @@ void gemm_rowvec_split_k(const Problem<T>& P, const GemmUkrInfo<T>& u, int nt) {
 
 // ---- Driver 2: B read in place (row-major B), one thread ----------------------------------------
 //
-// The full NR-wide column panels of B are handed to the microkernel where they lie; only the last,
+// The full NR-wide column panels of B are handed to the microkernel where they lie, and so is the
+// last panel when it is exactly the edge kernel's width (n = 48 with NR = 32: 16 columns); another
 // narrower panel is packed (zero-padded). Packing B costs a full read and write of B, which a small
 // or thin problem (few rows of A to reuse each B panel) never earns back.
+//
+// A problem whose A and B fit in L1 together (48^3: 18 KiB) and whose K is one block packs nothing
+// of A either: the rows kernel reads A's rows where they lie, through MR row pointers per panel.
+// Packing A is a transpose of all of A, which a panel used by one or two B panels does not repay
+// (48^3 on one Zen 5 core: 2.0 us a call with A packed and the 16-column edge packed, of which
+// about 0.5 us is the call from Python).
 template <typename T>
 void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk) {
   const int mr = u.mr, nr = u.nr;
@@ -375,17 +382,39 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   const int64_t mc_max = std::min(blk.mc, round_up(P.m, mr));
   const int64_t n_full = P.n / nr, edge = P.n - n_full * nr;
   const int64_t n_panels = n_full + (edge > 0);
+  const bool edge_in_place = edge > 0 && u.ukr_edge && edge == u.nr_edge;
+  const bool a_in_place = !P.pa && P.cs_a == 1 && kc_max == P.k && u.ukr_rows_edge && mr <= 64 &&
+                          (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= cache_sizes().l1d;
+  T* bedge = edge && !edge_in_place ? scratch_b<T>(kc_max * nr) : nullptr;
+  if (a_in_place) {
+    if (bedge) pack_panel(edge, P.k, P.b + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
+    const T* rows[64];  // every kernel table's MR is at most 16
+    for (int64_t ir = 0; ir < P.m; ir += mr) {
+      const int64_t m_t = std::min<int64_t>(mr, P.m - ir);
+      for (int i = 0; i < mr; ++i) rows[i] = P.a + (ir + std::min<int64_t>(i, m_t - 1)) * P.rs_a;  // rows >= m: any row
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        const int64_t jr = jp * nr, ncols = std::min<int64_t>(nr, P.n - jr);
+        const bool packed = jp == n_full && bedge;
+        T* ct = P.c + ir * P.ldc + jr;
+        const GemmRowsUkr<T> ukr = ncols <= u.nr_edge ? u.ukr_rows_edge : u.ukr_rows;
+        ukr(m_t, ncols, 1, P.k, rows, packed ? bedge : P.b + jr, packed ? nr : P.rs_b, ct, P.ldc, P.alpha, P.beta);
+        GemmEpilogue<T> ep_t = P.ep;
+        if (ep_t.bias) ep_t.bias += jr;
+        apply_epilogue(ct, P.ldc, m_t, ncols, ep_t);
+      }
+    }
+    return;
+  }
   T* ap = scratch_a<T>(mc_max * kc_max);
-  T* bedge = edge ? scratch_b<T>(kc_max * nr) : nullptr;
   for (int64_t pc = 0; pc < P.k; pc += kc_max) {
     const int64_t kc = std::min(kc_max, P.k - pc);
     const T beta = pc == 0 ? P.beta : T(1);
     const bool last = pc + kc == P.k;
     const T* bk = P.b + pc * P.rs_b;
-    if (edge) pack_panel(edge, kc, bk + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
+    if (bedge) pack_panel(edge, kc, bk + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
     auto bpanel = [&](int64_t jp) {
-      return jp < n_full ? std::pair<const T*, int64_t>(bk + jp * nr, P.rs_b)
-                         : std::pair<const T*, int64_t>(bedge, nr);
+      return jp < n_full || !bedge ? std::pair<const T*, int64_t>(bk + jp * nr, P.rs_b)
+                                   : std::pair<const T*, int64_t>(bedge, nr);
     };
     for (int64_t ic = 0; ic < P.m; ic += mc_max) {
       const int64_t mc = std::min(mc_max, P.m - ic);

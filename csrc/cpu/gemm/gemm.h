@@ -136,6 +136,7 @@ struct GemmUkrInfo {
   // panel would do a full panel's work for one column). Or nullptr.
   GemmUkr<T> ukr_edge = nullptr;
   int nr_edge = 0;  // its width
+  GemmRowsUkr<T> ukr_rows_edge = nullptr;  // the rows kernel of that width (nullptr with ukr_edge)
 };
 
 // One entry per ISA; defined in gemm_ukr_<isa>.cpp. The float32 tables hold the variants a tuning

@@ -269,7 +269,8 @@ constexpr GemmUkrInfo<typename V::T> ukr_info_with_dot(const char* name,
           DOT_MR,
           &gemm_rowvec<V>,
           NV > 1 ? &gemm_ukr<V, MR, 1> : nullptr,
-          NV > 1 ? V::W : 0};
+          NV > 1 ? V::W : 0,
+          NV > 1 ? &gemm_ukr_rows<V, MR, 1> : nullptr};
 }
 
 }  // namespace dlcore::cpu::simd
