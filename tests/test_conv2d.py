@@ -116,6 +116,20 @@ def test_many_chunks_and_threads(isa, rng):
         dlcore.set_num_threads(before)
 
 
+def test_strided_backward_data_small_images(isa, rng):
+    """Strided backward-data of many small images: several whole images to a chunk (an odd count,
+    so the last chunk is short), on 1, 2 and 3 threads; windows from the padding on every side."""
+    before = dlcore.get_num_threads()
+    try:
+        for nt in [1, 2, 3]:
+            dlcore.set_num_threads(nt)
+            for n, hw, k, s, p in [(37, (7, 5), 3, 2, 1), (33, (9, 9), 5, 3, 2), (40, (4, 6), 2, (2, 1), 0)]:
+                x, wt, b = make((n, *hw, 16), np.float32, rng), make((k, k, 16, 8), np.float32, rng), None
+                check_all(CPU, x, wt, b, s, p, 1, rng=rng, what=f"{isa} {nt} threads {n}x{hw} k{k} s{s} p{p}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_non_contiguous_inputs(backend, dtype, layout, rng):

@@ -72,31 +72,13 @@ int64_t rows_per_chunk(const Conv2dGeometry& s) {
   return std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(row_bytes, 1));
 }
 
-// col2im: the adjoint of im2col. Adds every value of dcol (rows [r0, r1)) onto the input pixel it
-// was copied from; taps in the padding are dropped.
+// col2im, the adjoint of im2col (conv2d_kernels.h): the copy for the active ISA.
 template <typename T>
 void col2im_add(const Conv2dGeometry& s, const T* dcol, int64_t r0, int64_t r1, T* dx) {
-  const int64_t K = s.k();
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / s.ho, oh = r % s.ho;
-    for (int64_t ow = 0; ow < s.wo; ++ow) {
-      const T* src = dcol + ((r - r0) * s.wo + ow) * K;
-      const int64_t iw0 = ow * s.sw - s.pl;
-      for (int64_t i = 0; i < s.kh; ++i) {
-        const int64_t ih = oh * s.sh + i * s.dh - s.pt;
-        if (ih < 0 || ih >= s.h) continue;
-        T* drow = dx + ((n * s.h + ih) * s.w) * s.cin;
-        const T* srow = src + i * s.kw * s.cin;
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t iw = iw0 + j * s.dw;
-          if (iw < 0 || iw >= s.w) continue;
-          T* d = drow + iw * s.cin;
-          const T* g = srow + j * s.cin;
-#pragma omp simd
-          for (int64_t c = 0; c < s.cin; ++c) d[c] += g[c];
-        }
-      }
-    }
+  switch (active_isa()) {
+    case Isa::avx512: return conv_avx512::col2im_add<T>(s, dcol, r0, r1, dx);
+    case Isa::avx2: return conv_avx2::col2im_add<T>(s, dcol, r0, r1, dx);
+    default: return conv_generic::col2im_add<T>(s, dcol, r0, r1, dx);
   }
 }
 
@@ -688,14 +670,21 @@ void conv2d_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* d
   for (int64_t kk = 0; kk < K; ++kk)
     for (int64_t co = 0; co < C; ++co) wt[size_t(co * K + kk)] = w[kk * C + co];
 
-  // Chunks never cross an image, and one image belongs to one thread: windows of neighbouring
-  // output rows overlap in the input, so col2im of two chunks of one image may add to one pixel.
-  const int64_t rpc = std::min(rows_per_chunk<T>(s), s.ho), chunks_per_image = (s.ho + rpc - 1) / rpc;
+  // A chunk never holds part of an image beside another, and one image belongs to one thread:
+  // windows of neighbouring output rows overlap in the input, so col2im of two chunks of one image
+  // may add to one pixel. Small images go several to a chunk (whole images, at most a quarter of a
+  // thread's share), so that the GEMM gets more than a few row panels: a 7x7 output is 49 rows,
+  // six full 8-row panels and one with a single row.
+  const int64_t rows_cap = rows_per_chunk<T>(s), rpc = std::min(rows_cap, s.ho);
+  const int64_t chunks_per_image = (s.ho + rpc - 1) / rpc;
   const int nt = chunk_threads(s.n, 2 * M * K * C);
-  parallel_tasks(s.n, nt, [&](int64_t n) {
-    T* dcol = scratch<T, Slot::conv_block>(rpc * s.wo * K);
+  const int64_t per = rpc < s.ho ? 1 : std::clamp<int64_t>(std::min(rows_cap / s.ho, s.n / (4 * int64_t(nt))), 1, s.n);
+  parallel_tasks((s.n + per - 1) / per, nt, [&](int64_t task) {
+    const int64_t n0 = task * per, n1 = std::min(s.n, n0 + per);
+    T* dcol = scratch<T, Slot::conv_block>(per * rpc * s.wo * K);
     for (int64_t ci = 0; ci < chunks_per_image; ++ci) {
-      const int64_t r0 = n * s.ho + ci * rpc, r1 = std::min(n * s.ho + s.ho, r0 + rpc), m = (r1 - r0) * s.wo;
+      // rows [r0, r1): chunk ci of image n0, or images n0 .. n1-1 whole (per > 1 only when rpc == ho)
+      const int64_t r0 = n0 * s.ho + ci * rpc, r1 = std::min(n1 * s.ho, r0 + per * rpc), m = (r1 - r0) * s.wo;
       gemm<T>(m, K, C, T(1), dy + r0 * s.wo * C, C, 1, wt.data(), K, 1, T(0), dcol, K, {}, nt > 1 ? 1 : 0);
       col2im_add(s, dcol, r0, r1, dx);
     }

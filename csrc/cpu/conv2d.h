@@ -56,6 +56,8 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
   void winograd_output_tile(const T* m, int64_t ms, int64_t co, T* const* dst);                               \
   template <typename T>                                                                                       \
   void winograd_grad_tile(const T* const* src, int64_t co, T* z, int64_t zs);                                 \
+  template <typename T>                                                                                       \
+  void col2im_add(const Conv2dGeometry& s, const T* dcol, int64_t r0, int64_t r1, T* dx);                     \
   }
 DLCORE_CONV_DIRECT_DECLARE(conv_generic)
 DLCORE_CONV_DIRECT_DECLARE(conv_avx2)

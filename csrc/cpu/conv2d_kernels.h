@@ -426,6 +426,42 @@ void winograd_grad_tile(const T* const* src, int64_t co, T* z, int64_t zs) {
   }
 }
 
+// col2im: the adjoint of im2col (backward-data with a stride, conv2d.cpp). Adds every value of dcol
+// (rows [r0, r1) of output pixels, K = kh*kw*Cin values each) onto the input pixel it was read
+// from; taps in the padding are dropped. For each output row and filter tap the output pixels whose
+// tap lands inside the image form one range, found once, so the inner loop is the Cin-wide add
+// alone (a 16-channel layer: one vector per tap). The loop over a tap's pixels adds
+// into pixels sw apart; two taps of one output pixel never meet, and the pixels of one tap are
+// distinct, so the adds of one (row, tap) pass are independent.
+template <typename T>
+void col2im_add(const Conv2dGeometry& s, const T* dcol, int64_t r0, int64_t r1, T* dx) {
+  const int64_t K = s.k(), ci = s.cin;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / s.ho, oh = r % s.ho;
+    const T* src_row = dcol + (r - r0) * s.wo * K;
+    for (int64_t i = 0; i < s.kh; ++i) {
+      const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+      if (ih < 0 || ih >= s.h) continue;
+      T* drow = dx + (n * s.h + ih) * s.w * ci;
+      for (int64_t j = 0; j < s.kw; ++j) {
+        // iw = ow * sw + off must lie in [0, w): ow in [lo, hi)
+        const int64_t off = j * s.dw - s.pl;
+        const int64_t lo = off >= 0 ? 0 : (-off + s.sw - 1) / s.sw;
+        const int64_t hi = s.w - 1 - off < 0 ? 0 : std::min<int64_t>(s.wo, (s.w - 1 - off) / s.sw + 1);
+        const T* g = src_row + (i * s.kw + j) * ci;
+        T* d = drow + off * ci;
+        const int64_t gstep = K, dstep = s.sw * ci;
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          T* dp = d + ow * dstep;
+          const T* gp = g + ow * gstep;
+#pragma omp simd
+          for (int64_t c = 0; c < ci; ++c) dp[c] += gp[c];
+        }
+      }
+    }
+  }
+}
+
 template void winograd_input_tile<float>(const float* const*, int64_t, float*, int64_t);
 template void winograd_input_tile<double>(const double* const*, int64_t, double*, int64_t);
 template void winograd_output_tile<float>(const float*, int64_t, int64_t, float* const*);
@@ -441,5 +477,7 @@ template void conv_cin1_backward_filter<float>(const Conv2dGeometry&, const floa
 template void conv_cin1_backward_filter<double>(const Conv2dGeometry&, const double*, const double*, double*);
 template void conv_cin1_backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
 template void conv_cin1_backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
+template void col2im_add<float>(const Conv2dGeometry&, const float*, int64_t, int64_t, float*);
+template void col2im_add<double>(const Conv2dGeometry&, const double*, int64_t, int64_t, double*);
 
 }  // namespace dlcore::cpu::DLCORE_CONV_NS
