@@ -175,6 +175,78 @@ FORK_CHILD = """
 """
 
 
+CPU_AFFINITY = """
+import os
+import time
+import numpy as np
+import dlcore
+import dlcore.kernels as K
+
+cpus = sorted(os.sched_getaffinity(0))
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((300, 200)).astype(np.float32), rng.standard_normal((200, 150)).astype(np.float32)
+want = a.astype(np.float64) @ b
+dlcore.set_num_threads(2)
+
+def check(what):
+    for _ in range(200):
+        got = K.gemm(a, b)
+    assert np.abs(got - want).max() < 1e-3, what
+
+def workers():
+    tasks = os.listdir("/proc/self/task")
+    return [int(t) for t in tasks if open(f"/proc/self/task/{t}/comm").read().strip() == "dlcore-worker"]
+
+check("workers started with the whole mask")
+# the caller bound to one CPU and each worker put there before a call: it moves to another CPU for
+# the call and keeps its whole mask
+os.sched_setaffinity(0, {cpus[0]})
+for _ in range(20):
+    for t in workers():
+        os.sched_setaffinity(t, {cpus[0]})
+        os.sched_setaffinity(t, set(cpus))
+    assert np.abs(K.gemm(a, b) - want).max() < 1e-3
+    # (a worker may still be moving when the call returns, its mask narrowed for that moment)
+    deadline = time.monotonic() + 2.0
+    while True:
+        masks = [os.sched_getaffinity(t) for t in workers()]
+        if (masks and all(m == set(cpus) for m in masks)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.001)
+    assert masks and all(m == set(cpus) for m in masks), (masks, cpus)
+# a worker the user bound to the caller's CPU stays there (the move never widens a mask)
+for t in workers():
+    os.sched_setaffinity(t, {cpus[0]})
+check("worker bound to the caller's CPU")
+assert all(os.sched_getaffinity(t) == {cpus[0]} for t in workers())
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs")
+def test_workers_leave_the_callers_cpu_without_changing_their_masks():
+    assert run_child(CPU_AFFINITY).strip() == "ok"
+
+
+def test_kernels_with_the_process_bound_to_one_cpu():
+    code = """
+    import os
+    import numpy as np
+    import dlcore
+    import dlcore.kernels as K
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    dlcore.set_num_threads(3)
+    a = np.random.default_rng(0).standard_normal((400, 300)).astype(np.float32)
+    for _ in range(50):
+        got = K.gemm(a, a.T)
+    assert np.abs(got - a.astype(np.float64) @ a.T).max() < 1e-3
+    print("ok")
+    """
+    assert run_child(code).strip() == "ok"
+
+
 def test_a_forked_child_runs_kernels_after_the_parent_did():
     assert run_child(FORK_CHILD).strip() == "ok"
 
