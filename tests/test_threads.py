@@ -229,6 +229,17 @@ def test_workers_leave_the_callers_cpu_without_changing_their_masks():
     assert run_child(CPU_AFFINITY).strip() == "ok"
 
 
+def test_back_to_back_jobs_run_every_task_once():
+    # jobs of 1..64 tasks back to back: a worker finishing one job while the next is published must
+    # never take a task of neither (the pool once let it; the caller then waited forever or the worker
+    # ran a finished call's task); in a child, so that a hang fails instead of stopping the suite
+    out = run_child("""
+    import dlcore
+    print(dlcore._C.pool_check_jobs(200000, 2), dlcore._C.pool_check_jobs(20000, 3))
+    """, timeout=60)
+    assert out.split() == ["0", "0"], out
+
+
 def test_kernels_with_the_process_bound_to_one_cpu():
     code = """
     import os

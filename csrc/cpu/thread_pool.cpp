@@ -123,10 +123,12 @@ void participate(Pool& P, uint32_t e) {
   for (;;) {
     uint64_t c = P.claim.load(std::memory_order_acquire);
     if (uint32_t(c >> 32) != e) return;
-    const int64_t i = int64_t(uint32_t(c)), n = P.ntasks.load(std::memory_order_relaxed);
+    // Acquire: a count, function or context of the next job, seen here, comes with that job's
+    // closing of this job's claim (run), so the compare-and-swap below then fails.
+    const int64_t i = int64_t(uint32_t(c)), n = P.ntasks.load(std::memory_order_acquire);
     if (i >= n) return;
-    pool_detail::TaskFn f = P.fn.load(std::memory_order_relaxed);
-    void* x = P.ctx.load(std::memory_order_relaxed);
+    pool_detail::TaskFn f = P.fn.load(std::memory_order_acquire);
+    void* x = P.ctx.load(std::memory_order_acquire);
     if (!P.claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
     // The claim succeeded while job e was current, so f, x and n are job e's, and job e cannot end
     // before this task is counted done.
@@ -265,6 +267,14 @@ void run(int64_t n, int nt, TaskFn fn, void* ctx) {
   if (P.started < nt - 1) start_workers(P, nt - 1);
   nt = std::min(nt, P.started + 1);
 
+  // Close the last job's claim before its fields change. A worker still in that job's participate
+  // loop after its last task reads the claim (all tasks taken) and then the task count: without
+  // this, the count could already be this job's, larger, and its compare-and-swap on the old claim
+  // would succeed before the new claim is stored, running a task that belongs to neither job
+  // (seen: a worker crashing in a pooling kernel on a finished call's context, and a caller
+  // waiting forever on a count that a stray task had thrown off).
+  P.claim.store((P.claim.load(std::memory_order_relaxed) | uint64_t(UINT32_MAX)), std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   P.error = nullptr;
   P.fn.store(fn, std::memory_order_relaxed);
   P.ctx.store(ctx, std::memory_order_relaxed);

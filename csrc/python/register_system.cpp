@@ -1,4 +1,7 @@
 // dlcore._C system functions: instruction set, threads, caches, and the machine's measured limits.
+#include <atomic>
+#include <vector>
+
 #include "cpu/cpu.h"
 #include "cpu/gemm/gemm.h"
 #include "cpu/machine.h"
@@ -36,6 +39,31 @@ void register_system(py::module_& m) {
   m.def("set_num_threads", &cpu::set_num_threads, "Set the pool's thread count (>= 1).");
   m.def("pool_workers_started", &cpu::pool_workers_started,
         "Worker threads the pool has started in this process (0 in a forked child before its first parallel call).");
+  m.def(
+      "pool_check_jobs",
+      [](int64_t jobs, int nt) {
+        // Back-to-back parallel jobs whose task counts change from job to job (1, 2, 3 ... 64), on
+        // nt threads: each job's tasks count their runs, and any index run twice, never, or outside
+        // its job is a failure. Returns the failures (0 when the pool hands out every task once).
+        int64_t failures = 0;
+        std::vector<std::atomic<int>> runs(64);
+        py::gil_scoped_release release;
+        for (int64_t j = 0; j < jobs; ++j) {
+          const int64_t n = 1 + (j * 7) % 64;
+          for (int64_t i = 0; i < n; ++i) runs[size_t(i)].store(0, std::memory_order_relaxed);
+          std::atomic<int64_t> outside{0};
+          cpu::parallel_tasks(n, nt, [&](int64_t i) {
+            if (i < 0 || i >= n) outside.fetch_add(1);
+            else runs[size_t(i)].fetch_add(1, std::memory_order_relaxed);
+          });
+          failures += outside.load();
+          for (int64_t i = 0; i < n; ++i) failures += runs[size_t(i)].load() != 1;
+        }
+        return failures;
+      },
+      py::arg("jobs"), py::arg("threads"),
+      "Self-check of the thread pool: run `jobs` parallel jobs of varying sizes; returns the number of tasks run "
+      "other than once (0 when correct).");
   m.def("cache_sizes", [] {
     const auto& c = cpu::cache_sizes();
     py::dict d;
