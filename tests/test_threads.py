@@ -238,6 +238,9 @@ def test_back_to_back_jobs_run_every_task_once():
     print(dlcore._C.pool_check_jobs(200000, 2), dlcore._C.pool_check_jobs(20000, 3))
     """, timeout=60)
     assert out.split() == ["0", "0"], out
+    for jobs, nt in ((-1, 2), (10, 0)):
+        with pytest.raises(ValueError, match="pool_check_jobs"):
+            dlcore._C.pool_check_jobs(jobs, nt)
 
 
 def test_kernels_with_the_process_bound_to_one_cpu():

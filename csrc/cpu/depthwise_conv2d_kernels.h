@@ -27,6 +27,24 @@ struct Vec {
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 };
 
+// One output value, channel c of pixel (oh, ow) of image xn, summed tap by tap: the last C % L
+// channels, past the last whole vector.
+template <typename T>
+T channel_value(const Conv2dGeometry& s, const T* xn, const T* w, const T* bias, int64_t oh, int64_t ow,
+                int64_t c) {
+  const int64_t C = s.cin;
+  T acc = bias ? bias[c] : T(0);
+  for (int64_t i = 0; i < s.kh; ++i) {
+    const int64_t ih = oh * s.sh + i * s.dh - s.pt;
+    if (ih < 0 || ih >= s.h) continue;
+    for (int64_t j = 0; j < s.kw; ++j) {
+      const int64_t iw = ow * s.sw + j * s.dw - s.pl;
+      if (iw >= 0 && iw < s.w) acc += xn[(ih * s.w + iw) * C + c] * w[(i * s.kw + j) * C + c];
+    }
+  }
+  return acc;
+}
+
 // A KH x KW filter (a compile-time size, the common 3x3 and 5x5): output row (n, oh) one block of
 // L channels at a time, that block's KH * KW filter vectors held in registers across the whole row,
 // so a tap costs one load (x) and one FMA instead of two loads. Taps outside the image are skipped.
@@ -60,20 +78,8 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
         S::store(yr + ow * C + c0, acc);
       }
     }
-    const int64_t c_tail = C / S::L * S::L;  // the last C % L channels, one by one
-    for (int64_t ow = 0; ow < Wo && c_tail < C; ++ow)
-      for (int64_t c = c_tail; c < C; ++c) {
-        T acc = bias ? bias[c] : T(0);
-        for (int i = 0; i < KH; ++i) {
-          const int64_t ih = oh * sh + i * dh - pt;
-          if (ih < 0 || ih >= H) continue;
-          for (int j = 0; j < KW; ++j) {
-            const int64_t iw = ow * sw - pl + j * dw;
-            if (iw >= 0 && iw < W) acc += xn[(ih * W + iw) * C + c] * w[(i * KW + j) * C + c];
-          }
-        }
-        yr[ow * C + c] = acc;
-      }
+    for (int64_t ow = 0; ow < Wo; ++ow)  // the last C % L channels, one by one
+      for (int64_t c = C / S::L * S::L; c < C; ++c) yr[ow * C + c] = channel_value(s, xn, w, bias, oh, ow, c);
   });
 }
 
@@ -107,18 +113,7 @@ void fwd(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
         }
         S::store(yp + c0, acc);
       }
-      for (; c0 < C; ++c0) {
-        T acc = bias ? bias[c0] : T(0);
-        for (int64_t i = 0; i < kh; ++i) {
-          const int64_t ih = oh * sh + i * dh - pt;
-          if (ih < 0 || ih >= H) continue;
-          for (int64_t j = 0; j < kw; ++j) {
-            const int64_t iw = ow * sw + j * dw - pl;
-            if (iw >= 0 && iw < W) acc += xn[(ih * W + iw) * C + c0] * w[(i * kw + j) * C + c0];
-          }
-        }
-        yp[c0] = acc;
-      }
+      for (; c0 < C; ++c0) yp[c0] = channel_value(s, xn, w, bias, oh, ow, c0);
     }
   });
 }

@@ -1,5 +1,6 @@
 // dlcore._C system functions: instruction set, threads, caches, and the machine's measured limits.
 #include <atomic>
+#include <string>
 #include <vector>
 
 #include "cpu/cpu.h"
@@ -45,6 +46,9 @@ void register_system(py::module_& m) {
         // Back-to-back parallel jobs whose task counts change from job to job (1, 2, 3 ... 64), on
         // nt threads: each job's tasks count their runs, and any index run twice, never, or outside
         // its job is a failure. Returns the failures (0 when the pool hands out every task once).
+        if (jobs < 0 || nt < 1)
+          throw std::invalid_argument("pool_check_jobs: jobs must be >= 0 and threads >= 1, got jobs=" +
+                                      std::to_string(jobs) + ", threads=" + std::to_string(nt));
         int64_t failures = 0;
         std::vector<std::atomic<int>> runs(64);
         py::gil_scoped_release release;
