@@ -6,9 +6,13 @@
 // compiled with AVX-512 flags in one file and baseline flags in another must never be merged by the
 // linker, or the baseline path could end up running AVX-512 instructions.
 //
-// float uses a branch-free exp (Cephes' expf: range reduction to [-ln2/2, ln2/2] plus a degree-6
-// polynomial, ~1 ulp) that the compiler vectorizes with the ISA's flags; sigmoid and tanh are
-// built on it. double (gradient checks) uses the C library's exp.
+// float: where the table is built with an ISA's vector traits V (rnn_gates_avx2.cpp,
+// rnn_gates_avx512.cpp), the passes that evaluate sigmoid or tanh run whole vectors of hidden units
+// through the vector math of simd_math.h (a reciprocal estimate and a Newton step instead of a
+// divide, AVX-512's scalef for 2^n) and leave the last H % W units to the scalar loop. The scalar
+// loop is a branch-free exp (Cephes' expf: range reduction to [-ln2/2, ln2/2] plus a degree-6
+// polynomial, ~1 ulp) that the compiler vectorizes; sigmoid and tanh are built on it. double
+// (gradient checks) uses the C library's exp.
 //
 // LSTM (Keras, gates i, f, c, o):
 //   i = sig(a_i)  f = sig(a_f)  c~ = tanh(a_c)  o = sig(a_o)
@@ -33,19 +37,32 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/rnn.h"
+#include "cpu/simd_math.h"
 
-// The loops below only vectorize when the compiler may assume that floating-point operations do
-// not trap (GCC otherwise refuses to if-convert the clamps in rnn_exp). dlcore never enables FP
-// exceptions, so this changes no result; it is scoped to this header's functions.
-#if defined(__GNUC__) && !defined(__clang__)
+// The scalar loops below only vectorize when the compiler may assume that floating-point operations
+// do not trap (GCC otherwise refuses to if-convert the clamps in rnn_exp). dlcore never enables FP
+// exceptions, so this changes no result; it is scoped to this header's functions. Not in a unit
+// with vector traits (DLCORE_RNN_GATES_SIMD): there the scalar loops only take the last H % W units,
+// and GCC does not inline functions compiled with other optimization options (the traits' and the
+// vector math's) into these, which would make every vector operation a call.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(DLCORE_RNN_GATES_SIMD)
+#define DLCORE_RNN_GATES_NO_TRAPPING 1
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
 #endif
 
 namespace dlcore::cpu {
 namespace {
+
+// V for a table without a vector path (the baseline build, and float64 everywhere).
+struct NoSimd {};
+
+// Whether the passes run vectors of V for element type T.
+template <typename T, class V>
+constexpr bool kVector = std::is_same_v<T, float> && !std::is_same_v<V, NoSimd>;
 
 // ---- scalar activations, vectorizable ------------------------------------------------------------
 
@@ -94,7 +111,7 @@ inline double rnn_tanh(double x) { return std::tanh(x); }
 
 // ---- LSTM ----------------------------------------------------------------------------------------
 
-template <typename T>
+template <typename T, class V>
 void lstm_forward_rows(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
                        T* c, int64_t ldc, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
   const T* __restrict bi = bias;
@@ -109,8 +126,26 @@ void lstm_forward_rows(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg
     const T* __restrict cp = c_prev + b * ldcp;
     T* __restrict cb = c + b * ldc;
     T* __restrict hb = h + b * ldh;
+    int64_t j0 = 0;
+    if constexpr (kVector<T, V>) {
+      using R = typename V::R;
+      for (; j0 + V::W <= H; j0 += V::W) {
+        const int64_t j = j0;
+        const R i = simd::vsigmoid<V>(V::add(V::loadu(gi + j), V::loadu(bi + j)));
+        const R f = simd::vsigmoid<V>(V::add(V::loadu(gf + j), V::loadu(bf + j)));
+        const R cc = simd::vtanh<V>(V::add(V::loadu(gc + j), V::loadu(bc + j)));
+        const R o = simd::vsigmoid<V>(V::add(V::loadu(go + j), V::loadu(bo + j)));
+        const R ct = V::fma(f, V::loadu(cp + j), V::mul(i, cc));
+        V::storeu(gi + j, i);
+        V::storeu(gf + j, f);
+        V::storeu(gc + j, cc);
+        V::storeu(go + j, o);
+        V::storeu(cb + j, ct);
+        V::storeu(hb + j, V::mul(o, simd::vtanh<V>(ct)));
+      }
+    }
 #pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
+    for (int64_t j = j0; j < H; ++j) {
       const T i = rnn_sigmoid(gi[j] + bi[j]), f = rnn_sigmoid(gf[j] + bf[j]), cc = rnn_tanh(gc[j] + bc[j]),
               o = rnn_sigmoid(go[j] + bo[j]);
       const T ct = f * cp[j] + i * cc;
@@ -125,7 +160,7 @@ void lstm_forward_rows(int64_t rows, int64_t H, const T* bias, T* g, int64_t ldg
   }
 }
 
-template <typename T>
+template <typename T, class V>
 void lstm_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const T* c_prev, int64_t ldcp,
                         const T* c, int64_t ldc, const T* dh, int64_t lddh, T* dc, int64_t lddc, T* dg,
                         int64_t lddg) {
@@ -136,8 +171,25 @@ void lstm_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const 
     const T* __restrict dhb = dh + b * lddh;
     T* __restrict dcb = dc + b * lddc;
     T* __restrict dgb = dg + b * lddg;
+    int64_t j0 = 0;
+    if constexpr (kVector<T, V>) {
+      using R = typename V::R;
+      const R one = V::set1(1.0f);
+      for (; j0 + V::W <= H; j0 += V::W) {
+        const int64_t j = j0;
+        const R i = V::loadu(gi + j), f = V::loadu(gi + H + j), cc = V::loadu(gi + 2 * H + j);
+        const R o = V::loadu(gi + 3 * H + j), dhj = V::loadu(dhb + j);
+        const R tc = simd::vtanh<V>(V::loadu(cb + j));
+        const R dct = V::fma(V::mul(dhj, o), V::fnma(tc, tc, one), V::loadu(dcb + j));
+        V::storeu(dgb + j, V::mul(V::mul(dct, cc), V::fnma(i, i, i)));
+        V::storeu(dgb + H + j, V::mul(V::mul(dct, V::loadu(cp + j)), V::fnma(f, f, f)));
+        V::storeu(dgb + 2 * H + j, V::mul(V::mul(dct, i), V::fnma(cc, cc, one)));
+        V::storeu(dgb + 3 * H + j, V::mul(V::mul(dhj, tc), V::fnma(o, o, o)));
+        V::storeu(dcb + j, V::mul(dct, f));
+      }
+    }
 #pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
+    for (int64_t j = j0; j < H; ++j) {
       const T i = gi[j], f = gi[H + j], cc = gi[2 * H + j], o = gi[3 * H + j];
       const T tc = rnn_tanh(cb[j]);
       const T dct = dcb[j] + dhb[j] * o * (T(1) - tc * tc);
@@ -152,7 +204,7 @@ void lstm_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const 
 
 // ---- GRU -----------------------------------------------------------------------------------------
 
-template <typename T>
+template <typename T, class V>
 void gru_forward_rows(int64_t rows, int64_t H, T* gx, int64_t ldgx, const T* gh, int64_t ldgh, const T* b_rec,
                       const T* h_prev, int64_t ldhp, T* hh_rec, int64_t ldhr, T* h, int64_t ldh, T* h_next,
                       int64_t ldhn) {
@@ -162,8 +214,25 @@ void gru_forward_rows(int64_t rows, int64_t H, T* gx, int64_t ldgx, const T* gh,
     const T* __restrict hp = h_prev + b * ldhp;
     T* __restrict hr = hh_rec + b * ldhr;
     T* __restrict hb = h + b * ldh;
+    int64_t j0 = 0;
+    if constexpr (kVector<T, V>) {
+      using R = typename V::R;
+      for (; j0 + V::W <= H; j0 += V::W) {
+        const int64_t j = j0;
+        const R z = simd::vsigmoid<V>(V::add(V::add(V::loadu(x + j), V::loadu(r_ + j)), V::loadu(b_rec + j)));
+        const R r = simd::vsigmoid<V>(
+            V::add(V::add(V::loadu(x + H + j), V::loadu(r_ + H + j)), V::loadu(b_rec + H + j)));
+        const R rec_h = V::add(V::loadu(r_ + 2 * H + j), V::loadu(b_rec + 2 * H + j));
+        const R hh = simd::vtanh<V>(V::fma(r, rec_h, V::loadu(x + 2 * H + j)));
+        V::storeu(x + j, z);
+        V::storeu(x + H + j, r);
+        V::storeu(x + 2 * H + j, hh);
+        V::storeu(hr + j, rec_h);
+        V::storeu(hb + j, V::fma(z, V::loadu(hp + j), V::mul(V::sub(V::set1(1.0f), z), hh)));
+      }
+    }
 #pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
+    for (int64_t j = j0; j < H; ++j) {
       const T z = rnn_sigmoid(x[j] + r_[j] + b_rec[j]);
       const T r = rnn_sigmoid(x[H + j] + r_[H + j] + b_rec[H + j]);
       const T rec_h = r_[2 * H + j] + b_rec[2 * H + j];
@@ -211,13 +280,21 @@ void gru_backward_rows(int64_t rows, int64_t H, const T* g, int64_t ldg, const T
 
 // ---- SimpleRNN -----------------------------------------------------------------------------------
 
-template <typename T>
+template <typename T, class V>
 void rnn_forward_rows(int64_t rows, int64_t H, T* p, int64_t ldp, T* h, int64_t ldh, T* h_next, int64_t ldhn) {
   for (int64_t b = 0; b < rows; ++b) {
     T* __restrict pb = p + b * ldp;
     T* __restrict hb = h + b * ldh;
+    int64_t j0 = 0;
+    if constexpr (kVector<T, V>) {
+      for (; j0 + V::W <= H; j0 += V::W) {
+        const typename V::R v = simd::vtanh<V>(V::loadu(pb + j0));
+        V::storeu(pb + j0, v);
+        V::storeu(hb + j0, v);
+      }
+    }
 #pragma omp simd
-    for (int64_t j = 0; j < H; ++j) {
+    for (int64_t j = j0; j < H; ++j) {
       const T v = rnn_tanh(pb[j]);
       pb[j] = v;
       hb[j] = v;
@@ -238,15 +315,17 @@ void rnn_backward_rows(int64_t rows, int64_t H, const T* hact, int64_t ldha, con
   }
 }
 
-template <typename T>
+// The table for element type T; V: the ISA's float32 vector traits, or NoSimd.
+template <typename T, class V = NoSimd>
 constexpr RnnGateKernels<T> make_rnn_gate_kernels() {
-  return {&lstm_forward_rows<T>, &lstm_backward_rows<T>, &gru_forward_rows<T>,
-          &gru_backward_rows<T>, &rnn_forward_rows<T>,   &rnn_backward_rows<T>};
+  return {&lstm_forward_rows<T, V>, &lstm_backward_rows<T, V>, &gru_forward_rows<T, V>,
+          &gru_backward_rows<T>,    &rnn_forward_rows<T, V>,   &rnn_backward_rows<T>};
 }
 
 }  // namespace
 }  // namespace dlcore::cpu
 
-#if defined(__GNUC__) && !defined(__clang__)
+#ifdef DLCORE_RNN_GATES_NO_TRAPPING
 #pragma GCC pop_options
+#undef DLCORE_RNN_GATES_NO_TRAPPING
 #endif

@@ -1,10 +1,12 @@
 // The recurrent gate passes (rnn_gates.h) compiled with the avx512 flags; called only when
 // cpu::active_isa() is avx512 or higher (see rnn.cpp).
+#define DLCORE_RNN_GATES_SIMD 1  // float32 passes run vectors of F32x16 (see rnn_gates.h)
+#include "cpu/simd_f32_avx512.h"
 #include "cpu/rnn_gates.h"
 
 namespace dlcore::cpu {
 
-const RnnGateKernels<float> rnn_gates_avx512_f32 = make_rnn_gate_kernels<float>();
+const RnnGateKernels<float> rnn_gates_avx512_f32 = make_rnn_gate_kernels<float, F32x16>();
 const RnnGateKernels<double> rnn_gates_avx512_f64 = make_rnn_gate_kernels<double>();
 
 }  // namespace dlcore::cpu
