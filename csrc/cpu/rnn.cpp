@@ -18,8 +18,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <new>
+#include <optional>
 #include <utility>
 
 #include "cpu/cpu.h"
@@ -96,36 +98,51 @@ struct PackedRhs {
   T* panel(int64_t pc, int64_t kcq, int64_t jp) const { return data.get() + pc * n_pad + jp * nr * kcq; }
 };
 
-// C[0:rows, 0:n] := beta * C + A[0:rows, 0:k] @ op(B), A row-major with row stride lda, B packed.
-// `abuf` holds round_up(rows, MR) * kc elements (64-byte aligned). Single-threaded: the caller runs
-// it on its own slice of rows inside its parallel region.
+// One product of rows_times_packed: C[0:rows, 0:pb.n] := beta * C + A @ op(B), B packed.
 template <typename T>
-void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_t lda, const PackedRhs<T>& pb,
-                       T* c, int64_t ldc, T beta, T* abuf) {
-  if (rows <= 0 || pb.n <= 0) return;
-  if (pb.k == 0) {
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < pb.n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+struct PackedProduct {
+  const PackedRhs<T>* pb;
+  T* c;
+  int64_t ldc;
+  T beta;
+};
+
+// The products A[0:rows, 0:k] @ op(B_q) for each q, A row-major with row stride lda, every B_q packed
+// with the same k (so the same K blocks). A is read in place by the rows kernel (gemm.h), each of
+// its MR-row panels serving every product while it is in L1. (Packing A per step, the GEMM's
+// transposing pack, was ~1.5 ms of a 36 ms LSTM forward + backward at B=64 T=100 I=128 H=256 on
+// the 2-core AMD EPYC, Zen 5: 4 KB of gate gradients per batch row and step.) Single-threaded: the
+// caller runs it on its own slice of rows inside its parallel region.
+template <typename T>
+void rows_times_packed(const GemmUkrInfo<T>& u, int64_t rows, const T* a, int64_t lda,
+                       std::initializer_list<PackedProduct<T>> products) {
+  if (rows <= 0 || products.size() == 0) return;
+  const PackedRhs<T>& first = *products.begin()->pb;
+  const int64_t k = first.k, kc = first.kc, mr = u.mr;
+  if (k == 0) {
+    for (const PackedProduct<T>& q : products)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < q.pb->n; ++j) q.c[i * q.ldc + j] = q.beta == T(0) ? T(0) : q.beta * q.c[i * q.ldc + j];
     return;
   }
-  const int64_t mr = u.mr, n_panels = ceil_div(pb.n, pb.nr);
-  for (int64_t pc = 0; pc < pb.k; pc += pb.kc) {
-    const int64_t kcq = std::min(pb.kc, pb.k - pc);
-    // pack A[:, pc:pc+kcq] into MR-tall panels: abuf[ip * MR * kcq + p * MR + i], padded rows zero
-    // (the GEMM's transposing pack; a scalar loop here was a tenth of the LSTM backward time loop)
-    for (int64_t i0 = 0; i0 < rows; i0 += mr)
-      gemm_pack_panel(std::min(mr, rows - i0), kcq, a + i0 * lda + pc, int64_t(1), lda, int(mr), abuf + i0 * kcq);
-    const T beta_p = pc == 0 ? beta : T(1);
+  const T* ap[64];  // every kernel table's MR is at most 16
+  for (int64_t pc = 0; pc < k; pc += kc) {
+    const int64_t kcq = std::min(kc, k - pc);
     // Row panels outer, column panels inner: each C row panel is walked along its full width (one
     // batch row's gates of a step are a contiguous 4H), with the A micro-panel in L1 and the B panels
     // streaming from L2. The other order (each B panel kept in L1 for all row panels) ran the forward
     // time loop 10-15% slower at B=64 H=256; the backward loop was unchanged.
-    for (int64_t i0 = 0; i0 < rows; i0 += mr)
-      for (int64_t jp = 0; jp < n_panels; ++jp) {
-        const int64_t cols = std::min(pb.nr, pb.n - jp * pb.nr);
-        u.ukr(std::min(mr, rows - i0), cols, kcq, abuf + i0 * kcq, pb.panel(pc, kcq, jp), pb.nr,
-              c + i0 * ldc + jp * pb.nr, ldc, T(1), beta_p);
+    for (int64_t i0 = 0; i0 < rows; i0 += mr) {
+      const int64_t m_t = std::min(mr, rows - i0);
+      for (int64_t i = 0; i < mr; ++i) ap[i] = a + (i0 + std::min(i, m_t - 1)) * lda + pc;  // rows >= m: any row
+      for (const PackedProduct<T>& q : products) {
+        const PackedRhs<T>& pb = *q.pb;
+        const T beta_p = pc == 0 ? q.beta : T(1);
+        for (int64_t jp = 0; jp * pb.nr < pb.n; ++jp)
+          u.ukr_rows(m_t, std::min(pb.nr, pb.n - jp * pb.nr), 1, kcq, ap, pb.panel(pc, kcq, jp), pb.nr,
+                     q.c + i0 * q.ldc + jp * pb.nr, q.ldc, T(1), beta_p);
       }
+    }
   }
 }
 
@@ -326,7 +343,7 @@ void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t
 // What every forward pass sets up before its time loop, for G columns of gates (G = 4H, 3H or H):
 // the batch split; the input projection of all B*T rows into `proj` (done here unless every thread
 // projects its own rows at the top of the loop, own_projection); h_prev[:, 0]; U packed for the
-// per-step products; and per-thread scratch of `extra` elements plus the products' A panel.
+// per-step products; and per-thread scratch of `extra` elements.
 template <typename T>
 struct ForwardPlan {
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
@@ -341,35 +358,51 @@ struct ForwardPlan {
         own_projection(split.nt >= rnn_threads(2 * B * T_ * G * I)),
         U(H, G, recurrent.data, recurrent.rs, recurrent.cs, gemm_ukr<T>()),
         extra(round_up(split.max_rows * extra_per_row, 16)),
-        scratch(split.nt, extra + split.max_rows * U.kc) {
+        scratch(split.nt, extra) {
     if (!own_projection) project<T>(0, B * T_, I, G, x, kernel, bias, proj, rnn_threads(2 * B * T_ * G * I));
     seed_h_prev(B, T_, H, h0, h_prev);
   }
-  // Thread tid's scratch: `extra` elements, then the A panel buffer of rows_times_packed.
+  // Thread tid's scratch: `extra` elements.
   T* extra_at(int tid) const { return scratch.at(tid); }
-  T* abuf_at(int tid) const { return scratch.at(tid) + extra; }
 };
 
 // The same for a backward pass: the split, whether each thread computes dx of its own rows
 // (own_dx), U^T packed, and per-thread scratch of two rows x H blocks (the gradients carried from
-// step to step) plus the A panel buffer.
+// step to step). `fused_kernel`: for a layer whose time loop produces dx's operand (LSTM and
+// SimpleRNN: dx = dgates @ W^T with the same dgates that go through U^T), W^T is packed too (Wt),
+// and each step computes its rows of dx from the gate gradients it multiplies by U^T while they are
+// in cache, instead of a GEMM that packs every gate gradient back from memory afterwards
+// (B=64 T=100 I=128 H=256 on a 2-core AMD EPYC, Zen 5: dx took 4.6 ms of a 25 ms backward pass,
+// with its A operand packed from memory at ~65% of the FMA peak).
 template <typename T>
 struct BackwardPlan {
   const GemmUkrInfo<T>& u = gemm_ukr<T>();
   BatchSplit split;
   bool own_dx;
   PackedRhs<T> Ut;
+  std::optional<PackedRhs<T>> Wt;
   int64_t hblock;
   ThreadScratch<T> scratch;
-  BackwardPlan(int64_t B, int64_t T_, int64_t I, int64_t H, int64_t G, Strided<T> recurrent)
+  BackwardPlan(int64_t B, int64_t T_, int64_t I, int64_t H, int64_t G, Strided<T> recurrent,
+               const Strided<T>* fused_kernel = nullptr)
       : split(B, gemm_ukr<T>().mr, 2 * B * T_ * G * (2 * H + 2 * I)),
         own_dx(split.nt >= rnn_threads(2 * B * T_ * G * I)),
         Ut(G, H, recurrent.data, recurrent.cs, recurrent.rs, gemm_ukr<T>()),
         hblock(round_up(split.max_rows * H, 16)),
-        scratch(split.nt, 2 * hblock + split.max_rows * Ut.kc) {}
+        scratch(split.nt, 2 * hblock) {
+    if (fused_kernel && own_dx) Wt.emplace(G, I, fused_kernel->data, fused_kernel->cs, fused_kernel->rs, u);
+  }
   T* dh_at(int tid) const { return scratch.at(tid); }
   T* dnext_at(int tid) const { return scratch.at(tid) + hblock; }
-  T* abuf_at(int tid) const { return scratch.at(tid) + 2 * hblock; }
+  // dh_{t-1} (beta_dh * dh_{t-1} + ...) = a @ U^T for the rows of one step, and when W^T is packed
+  // that step's rows of dx = a @ W^T (row stride ldx), each A panel serving both.
+  void step_products(int64_t rows, const T* a, int64_t lda, T* dh, T beta_dh, T* dx_t, int64_t ldx) const {
+    if (Wt)
+      rows_times_packed(u, rows, a, lda, {{&Ut, dh, H(), beta_dh}, {&*Wt, dx_t, ldx, T(0)}});
+    else
+      rows_times_packed(u, rows, a, lda, {{&Ut, dh, H(), beta_dh}});
+  }
+  int64_t H() const { return Ut.n; }
 };
 
 // ================================================================================================ LSTM
@@ -391,12 +424,11 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* abuf = plan.abuf_at(tid);
     if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, nullptr, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* g_t = gates + b0 * ldg + t * G;
       const T* hp_t = h_prev + b0 * ldh + t * H;
-      rows_times_packed(u, rows, hp_t, ldh, plan.U, g_t, ldg, T(1), abuf);
+      rows_times_packed(u, rows, hp_t, ldh, {{&plan.U, g_t, ldg, T(1)}});
       const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
       const int64_t ldcp = t == 0 ? H : ldh;
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
@@ -421,15 +453,14 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
   }
   T* dgates = gradient_scratch<T, Slot::rnn_grad_a>(N * G, gates);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const BackwardPlan<T> plan(B, T_, I, H, G, recurrent);  // U^T: (4H, H)
+  const BackwardPlan<T> plan(B, T_, I, H, G, recurrent, &kernel);  // U^T: (4H, H), W^T: (4H, I)
   const BatchSplit& split = plan.split;
-  const int64_t ldg = T_ * G, ldh = T_ * H;
+  const int64_t ldg = T_ * G, ldh = T_ * H, ldx = T_ * I;
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);     // rows x H: gradient w.r.t. h_t (all paths)
     T* dc = plan.dnext_at(tid);  // rows x H: gradient w.r.t. c_t from step t+1
-    T* abuf = plan.abuf_at(tid);
     // 1. Backward through time on this thread's batch rows, carrying dh and dc from step to step.
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     copy_rows(rows, H, dc_T ? dc_T + b0 * H : nullptr, H, dc, H);
@@ -440,13 +471,13 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, co
       T* dg_t = dgates + b0 * ldg + t * G;
       gk.lstm_backward(rows, H, gates + b0 * ldg + t * G, ldg, c_prev, ldcp, cs + b0 * ldh + t * H, ldh, dh, H, dc,
                        H, dg_t, ldg);
-      rows_times_packed(u, rows, dg_t, ldg, plan.Ut, dh, H, T(0), abuf);  // dh_{t-1} = dgates_t @ U^T
+      // dh_{t-1} = dgates_t @ U^T, and this step's dx = dgates_t @ W^T
+      plan.step_products(rows, dg_t, ldg, dh, T(0), dx + b0 * ldx + t * I, ldx);
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
     copy_rows(rows, H, dc, H, dc0 + b0 * H, H);
-    // 2. dx of this thread's rows, then (after every thread's rows exist) its share of the weight
-    //    gradients as large GEMMs over all B*T rows.
-    if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, G, dgates, kernel, dx, 1);
+    // 2. After every thread's rows exist, its share of the weight gradients as large GEMMs over all
+    //    B*T rows.
   });
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
@@ -476,11 +507,10 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const 
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* gh = plan.extra_at(tid);
-    T* abuf = plan.abuf_at(tid);
     if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, bias, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       const T* hp_t = h_prev + b0 * ldh + t * H;
-      rows_times_packed(u, rows, hp_t, ldh, plan.U, gh, G, T(0), abuf);
+      rows_times_packed(u, rows, hp_t, ldh, {{&plan.U, gh, G, T(0)}});
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
       gk.gru_forward(rows, H, gates + b0 * ldg + t * G, ldg, gh, G, b_rec, hp_t, ldh, hh_rec + b0 * ldh + t * H,
                      ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
@@ -512,14 +542,13 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* dhs, con
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);
     T* dnext = plan.dnext_at(tid);
-    T* abuf = plan.abuf_at(tid);
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
       T* dgh_t = dgh + b0 * ldg + t * G;
       gk.gru_backward(rows, H, gates + b0 * ldg + t * G, ldg, hh_rec + b0 * ldh + t * H, ldh,
                       h_prev + b0 * ldh + t * H, ldh, dh, H, dgx + b0 * ldg + t * G, ldg, dgh_t, ldg, dnext, H);
-      rows_times_packed(u, rows, dgh_t, ldg, plan.Ut, dnext, H, T(1), abuf);  // dh_{t-1} = dh z + dgh @ U^T
+      plan.step_products(rows, dgh_t, ldg, dnext, T(1), nullptr, 0);  // dh_{t-1} = dh z + dgh @ U^T
       std::swap(dh, dnext);
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
@@ -548,11 +577,10 @@ void simple_rnn_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x,
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    T* abuf = plan.abuf_at(tid);
     if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, H, x, kernel, bias, hs_act, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* p_t = hs_act + b0 * ldh + t * H;
-      rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, plan.U, p_t, ldh, T(1), abuf);
+      rows_times_packed(u, rows, h_prev + b0 * ldh + t * H, ldh, {{&plan.U, p_t, ldh, T(1)}});
       T* h_next = t + 1 < T_ ? h_prev + b0 * ldh + (t + 1) * H : nullptr;
       gk.rnn_forward(rows, H, p_t, ldh, hs + b0 * ldh + t * H, ldh, h_next, ldh);
     }
@@ -573,23 +601,21 @@ void simple_rnn_backward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* d
   }
   T* dp = gradient_scratch<T, Slot::rnn_grad_a>(N * H, hs_act);
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  const BackwardPlan<T> plan(B, T_, I, H, H, recurrent);
+  const BackwardPlan<T> plan(B, T_, I, H, H, recurrent, &kernel);
   const BatchSplit& split = plan.split;
-  const int64_t ldh = T_ * H;
+  const int64_t ldh = T_ * H, ldx = T_ * I;
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
     T* dh = plan.dh_at(tid);
-    T* abuf = plan.abuf_at(tid);
     copy_rows(rows, H, dh_T ? dh_T + b0 * H : nullptr, H, dh, H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       add_rows(rows, H, dhs ? dhs + b0 * ldh + t * H : nullptr, ldh, dh, H);
       T* dp_t = dp + b0 * ldh + t * H;
       gk.rnn_backward(rows, H, hs_act + b0 * ldh + t * H, ldh, dh, H, dp_t, ldh);
-      rows_times_packed(u, rows, dp_t, ldh, plan.Ut, dh, H, T(0), abuf);  // dh_{t-1} = dp_t @ U^T
+      plan.step_products(rows, dp_t, ldh, dh, T(0), dx + b0 * ldx + t * I, ldx);  // dh_{t-1}, dx_t
     }
     copy_rows(rows, H, dh, H, dh0 + b0 * H, H);
-    if (plan.own_dx) input_gradient<T>(b0 * T_, rows * T_, I, H, dp, kernel, dx, 1);
   });
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
