@@ -182,10 +182,13 @@ def test_saturated_gates_stay_finite(backend, kind, rng):
     assert all(np.all(np.isfinite(g)) for g in grads)
 
 
-@pytest.mark.parametrize("shape", [(37, 9, 19, 29), (64, 20, 256, 256), (8, 200, 256, 64)])
+@pytest.mark.parametrize("shape", [(37, 9, 19, 29), (64, 20, 256, 256), (8, 200, 256, 64), (48, 45, 40, 36)])
 def test_threads_agree(shape, rng):
-    """1 and 2 threads: the small case stays on one thread, the second splits the batch (each thread
-    projects its own rows), the third has too few rows to split but a projection worth threading."""
+    """1, 2 and 3 threads: the small case stays on one thread, the second splits the batch (each thread
+    projects its own rows), the third has too few rows to split but a projection worth threading. In
+    the second and fourth, the LSTM and SimpleRNN backward passes sum the weight gradients inside the
+    time loop, per thread, in chunks of steps that do not divide T (the fourth: 16 rows per thread at
+    3 threads, chunks of 16 steps over 45), and add the threads' sums at the end."""
     B, T, I, H = shape
     backend = CPU
     before = dlcore.get_num_threads()
@@ -194,11 +197,11 @@ def test_threads_agree(shape, rng):
             p = params(kind, B, T, I, H, np.float32, rng)
             grads = out_grads(kind, B, T, H, np.float32, rng)
             results = []
-            for nt in (1, 2):
+            for nt in (1, 2, 3):
                 dlcore.set_num_threads(nt)
                 outs, cache = forward(backend, kind, *p)
                 results.append((outs, backward(backend, kind, grads, cache)))
-            for nt, (outs, g) in zip((1, 2), results):
+            for nt, (outs, g) in zip((1, 2, 3), results):
                 check_all(kind, outs, ref_forward(kind, *p), np.float32, f"{kind} {nt} threads fwd")
                 check_all(kind, g, ref_backward(kind, *p, grads), np.float32, f"{kind} {nt} threads bwd")
     finally:
