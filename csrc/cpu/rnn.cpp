@@ -432,7 +432,7 @@ void add_rows(int64_t rows, int64_t H, const T* dhs, int64_t lds, T* dh, int64_t
 
 // What every forward pass sets up before its time loop, for G columns of gates (G = 4H, 3H or H):
 // the batch split; the input projection of all B*T rows into `proj` (done here unless every thread
-// projects its own rows at the top of the loop, own_projection); h_prev[:, 0]; U packed for the
+// projects its own rows in its loop, own_projection); h_prev[:, 0]; U packed for the
 // per-step products; and per-thread scratch of `extra` elements.
 template <typename T>
 struct ForwardPlan {
@@ -504,21 +504,29 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, const T* x, const
   const int64_t G = 4 * H, N = B * T_;
   if (N == 0 || H == 0) return;
   const RnnGateKernels<T>& gk = gate_kernels<T>();
-  // 1. Input projection of all steps: gates (B*T, 4H) = x (B*T, I) @ kernel (the gate pass adds the
-  //    bias: a GEMM epilogue would be one more pass over every tile).
+  // 1. The input projection: gates (B*T, 4H) = x (B*T, I) @ kernel, here for all steps unless every
+  //    thread does its own in its loop (the gate pass adds the bias: a GEMM epilogue would be one more
+  //    pass over every tile).
   const ForwardPlan<T> plan(B, T_, I, H, G, x, h0, kernel, recurrent, nullptr, gates, h_prev, 0);
   const GemmUkrInfo<T>& u = plan.u;
   const BatchSplit& split = plan.split;
 
-  // 2. The time loop: gates_t += h_{t-1} @ U, then the gate pass, per thread on its batch rows.
+  // 2. The time loop: gates_t (+)= h_{t-1} @ U, then the gate pass, per thread on its batch rows.
   const int64_t ldg = T_ * G, ldh = T_ * H;  // row strides of a time step's slice
+  // When every thread projects its own rows, it does so step by step: gates_t = x_t @ W (W packed
+  // once, x_t read in place) right before gates_t += h_{t-1} @ U, while gates_t is in cache, instead
+  // of projecting all its rows before the loop, which wrote them to memory for the loop to read back
+  // (B=64 T=100 I=128 H=256 forward on the 2-core AMD EPYC, Zen 5, A/B in one process: 11.54 vs
+  // 11.67 ms).
+  std::optional<PackedRhs<T>> W;
+  if (plan.own_projection) W.emplace(I, G, kernel.data, kernel.rs, kernel.cs, u);
   parallel_tasks(split.nt, split.nt, [&](int64_t task) {
     const int tid = int(task);
     const int64_t b0 = split.begin(tid), rows = split.end(tid) - b0;
-    if (plan.own_projection) project<T>(b0 * T_, rows * T_, I, G, x, kernel, nullptr, gates, 1);
     for (int64_t t = 0; t < T_; ++t) {
       T* g_t = gates + b0 * ldg + t * G;
       const T* hp_t = h_prev + b0 * ldh + t * H;
+      if (W) rows_times_packed(u, rows, x + (b0 * T_ + t) * I, T_ * I, {{&*W, g_t, ldg, T(0)}});
       rows_times_packed(u, rows, hp_t, ldh, {{&plan.U, g_t, ldg, T(1)}});
       const T* c_prev = t == 0 ? c0 + b0 * H : cs + b0 * ldh + (t - 1) * H;
       const int64_t ldcp = t == 0 ? H : ldh;
