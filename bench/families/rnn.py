@@ -1,12 +1,14 @@
-"""LSTM beside torch.nn.LSTM(I, H, batch_first=True) on the CPU, float32, shapes of workloads.LSTM; on the
-GPU the forward pass beside torch.nn.LSTM on CUDA (cuDNN).
+"""LSTM and GRU beside torch.nn.LSTM / torch.nn.GRU(I, H, batch_first=True) on the CPU, float32, shapes
+of workloads.LSTM; on the GPU the LSTM forward pass beside torch.nn.LSTM on CUDA (cuDNN).
 
 Both sides do the same training work:
   forward           dlcore.kernels.lstm_forward (keeps its cache)   | y, _ = lstm(x), autograd on
   forward+backward  lstm_forward + lstm_backward(ones)              | y, _ = lstm(x); y.backward(ones)
-x requires grad on the PyTorch side too, so both compute dx and every weight gradient. The weights
-are shared (PyTorch's weight_ih is kernel^T, gate order i, f, g, o = Keras's i, f, c, o; b_hh = 0)
-and the outputs are compared before timing.
+(the same for the GRU). x requires grad on the PyTorch side too, so both compute dx and every weight
+gradient. The weights are shared and the outputs compared before timing: PyTorch's weight_ih is
+kernel^T; the LSTM's gate order i, f, g, o is Keras's i, f, c, o (b_hh = 0); Keras's GRU with
+reset_after=True is PyTorch's GRU with the gates z, r, h reordered to r, z, n and bias rows 0 / 1 as
+b_ih / b_hh.
 """
 import numpy as np
 
@@ -15,15 +17,15 @@ from workloads import LSTM
 from dlcore import kernels as K
 
 
-def _flops(B, T, I, H, backward):
+def _flops(B, T, I, H, backward, gates=4):
     """Multiply-adds of the GEMMs, x2: input projection + recurrent product (forward); backward adds
-    dh (recurrent^T), dkernel, drecurrent and dx."""
-    fwd = 2.0 * B * T * 4 * H * (I + H)
-    return fwd + (2.0 * B * T * 4 * H * (H + I + H + I) if backward else 0.0)
+    dh (recurrent^T), dkernel, drecurrent and dx. `gates`: 4 for the LSTM, 3 for the GRU."""
+    fwd = 2.0 * B * T * gates * H * (I + H)
+    return fwd + (2.0 * B * T * gates * H * (H + I + H + I) if backward else 0.0)
 
 
 def run(ctx):
-    rows = cpu_rows(ctx) if ctx.cpu else []
+    rows = cpu_rows(ctx) + gru_cpu_rows(ctx) if ctx.cpu else []
     gpu = ctx.gpu()
     return rows + (gpu_rows(ctx, gpu) if gpu else [])
 
@@ -78,6 +80,60 @@ def cpu_rows(ctx):
         t_tfb = a_fb[0] if a_fb else float("nan")
         rows.append(Row("lstm fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False)))
         rows.append(Row("lstm fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True)))
+    return rows
+
+
+def gru_cpu_rows(ctx):
+    rows = []
+    for B, T, I, H in LSTM:
+        rng = ctx.rng
+        x = rng.standard_normal((B, T, I), dtype=np.float32)
+        kernel = (rng.standard_normal((I, 3 * H), dtype=np.float32) / np.sqrt(I)).astype(np.float32)
+        recurrent = (rng.standard_normal((H, 3 * H), dtype=np.float32) / np.sqrt(H)).astype(np.float32)
+        bias = (0.1 * rng.standard_normal((2, 3 * H), dtype=np.float32)).astype(np.float32)
+        ones = np.ones((B, T, H), np.float32)
+
+        def dl_fwd():
+            return K.gru_forward(x, None, kernel, recurrent, bias)
+
+        def dl_fwd_bwd():
+            _, _, cache = K.gru_forward(x, None, kernel, recurrent, bias)
+            return K.gru_backward(ones, None, cache)
+
+        hs = dl_fwd()[0]
+        shape = f"B={B} T={T} I={I} H={H}"
+        reps = max(3, ctx.reps)
+        anchor, anchors = "", []
+        torch = ctx.torch
+        if torch is not None:
+            anchor = "PyTorch nn.GRU"
+            gru = torch.nn.GRU(I, H, batch_first=True)
+            order = np.concatenate([np.arange(H, 2 * H), np.arange(H), np.arange(2 * H, 3 * H)])  # z r h -> r z n
+            with torch.no_grad():
+                gru.weight_ih_l0.copy_(torch.from_numpy(kernel[:, order].T.copy()))
+                gru.weight_hh_l0.copy_(torch.from_numpy(recurrent[:, order].T.copy()))
+                gru.bias_ih_l0.copy_(torch.from_numpy(bias[0, order].copy()))
+                gru.bias_hh_l0.copy_(torch.from_numpy(bias[1, order].copy()))
+            tx = torch.from_numpy(x).requires_grad_(True)
+            tones = torch.from_numpy(ones)
+            y, _ = gru(tx)
+            err = np.linalg.norm(y.detach().numpy() - hs) / np.linalg.norm(hs)
+            assert err < 1e-4, f"gru {shape}: relative error {err:.2e} against PyTorch before timing"
+
+            def t_fwd():
+                return gru(tx)
+
+            def t_fwd_bwd():
+                y, _ = gru(tx)
+                y.backward(tones)
+
+            anchors = [(t_fwd, t_fwd_bwd)]
+        t_f, *a_f = ctx.time_turns([dl_fwd] + [a[0] for a in anchors], reps)
+        t_fb, *a_fb = ctx.time_turns([dl_fwd_bwd] + [a[1] for a in anchors], reps)
+        t_tf = a_f[0] if a_f else float("nan")
+        t_tfb = a_fb[0] if a_fb else float("nan")
+        rows.append(Row("gru fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False, gates=3)))
+        rows.append(Row("gru fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True, gates=3)))
     return rows
 
 
