@@ -90,6 +90,27 @@ def test_large_and_threads(isa, rng):
         dlcore.set_num_threads(before)
 
 
+@pytest.mark.parametrize("nt", [1, 2, 3])
+def test_streamed_output(isa, nt, rng):
+    """An output larger than the last-level cache is computed row by row and written with streaming
+    stores (forward, and backward-data with stride 1, which runs as a forward pass): with the L3 set to
+    16 KiB, rows whose length in floats is odd and C % 16 channels, so that each row starts at another
+    offset from a 64-byte boundary and ends in a partial vector, against the reference, on 1-3
+    threads. A 5x5 filter too (one channel block per pass), and float64 (never streamed) beside."""
+    from dlcore import _C
+    before, caches = dlcore.get_num_threads(), _C.cache_sizes()
+    try:
+        _C.set_cache_sizes(caches["l1d"], caches["l2"], 16 << 10)
+        dlcore.set_num_threads(nt)
+        for shape, k, dtype in [((2, 13, 15, 37), 3, np.float32), ((1, 11, 9, 21), 5, np.float32),
+                                ((2, 13, 15, 37), 3, np.float64)]:
+            x, w, b = make(shape, dtype, rng), make((k, k, shape[3], 1), dtype, rng), make((shape[3],), dtype, rng)
+            check(CPU, x, w, b, 1, "same", 1, rng, what=f"{isa} {nt} threads, streamed")
+    finally:
+        _C.set_cache_sizes(caches["l1d"], caches["l2"], caches["l3"])
+        dlcore.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_zero_sizes(backend, dtype):
     xp = backend.xp

@@ -10,8 +10,12 @@
 #include <cstring>
 #include <type_traits>
 
+#include <immintrin.h>
+
+#include "cpu/cpu.h"
 #include "cpu/depthwise_conv2d.h"
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 
 namespace dlcore::cpu::DLCORE_DEPTHWISE_NS {
 
@@ -28,6 +32,22 @@ struct Vec {
   }
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 };
+
+// dst[0:n] := src[0:n] with non-temporal stores (float; the first elements up to a 64-byte boundary,
+// and the last, with plain ones). For an output far larger than the caches, written once: a plain
+// store first reads the line it fills (a third of the memory traffic of a forward pass).
+inline void stream_copy(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(dst + i) % 64 != 0; ++i) dst[i] = src[i];
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+#elif defined(__AVX__)
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+#else
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
 
 // One output value, channel c of pixel (oh, ow) of image xn, summed tap by tap: the last C % L
 // channels, past the last whole vector.
@@ -73,10 +93,16 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
   const int64_t Cv = C / S::L * S::L;  // channels in whole vectors
   int64_t lo, hi;
   interior_columns(s, lo, hi);
+  // A float32 output larger than the last-level cache is computed a row at a time in L1 and streamed
+  // out (stream_copy), and the input row the next output row reads first is prefetched along the
+  // row: 32x56x56x64 on one core of the AMD EPYC (Zen 5), 94 -> 89 us per image streamed, -> 66 us
+  // with the prefetch (52 us when it all fits in the caches).
+  const bool stream = std::is_same_v<T, float> && s.n * Ho * Wo * C * int64_t(sizeof(T)) > cache_sizes().l3;
   parallel_rows(s.n * Ho, 2 * Wo * KH * KW * C, [=](int64_t r) {
     const int64_t n = r / Ho, oh = r % Ho;
     const T* xn = x + n * H * W * C;
-    T* yr = y + r * Wo * C;
+    T* const y_row = y + r * Wo * C;
+    T* yr = stream ? scratch<T, Slot::conv_block>(Wo * C) : y_row;
     bool row_in[KH];
     int64_t roff[KH];  // filter row i reads input row offset roff[i] (an inside row when it is outside)
     int64_t any_row = 0;
@@ -86,6 +112,10 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
       if (row_in[i]) any_row = ih;
     }
     for (int i = 0; i < KH; ++i) roff[i] = (row_in[i] ? oh * sh + i * dh - pt : any_row) * W * C;
+    // The input row that the next output row reads first (its window's last row), prefetched along
+    // this row's first pass.
+    const int64_t ih_next = (oh + 1) * sh + (KH - 1) * dh - pt;
+    const T* pf = oh + 1 < Ho && ih_next >= 0 && ih_next < H ? xn + ih_next * W * C : nullptr;
     // One group of nb blocks from channel c0: filters in registers, then every column of the row.
     auto group = [&](int64_t c0, auto nb_tag) {
       constexpr int nb = decltype(nb_tag)::value;
@@ -114,8 +144,11 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
         for (int q = 0; q < nb; ++q) S::store(yr + ow * C + c0 + q * S::L, acc[q]);
       };
       for (int64_t ow = 0; ow < lo; ++ow) checked(ow);
+      const T* pfg = c0 == 0 ? pf : nullptr;
       for (int64_t ow = lo; ow < hi; ++ow) {
         const T* xp = xn + (ow * sw - pl) * C + c0;
+        if (pfg)
+          for (int64_t b = 0; b < sw * C; b += 64 / int64_t(sizeof(T))) __builtin_prefetch(pfg + (ow * sw - pl) * C + b);
         V acc[nb];
 #pragma GCC unroll 4
         for (int q = 0; q < nb; ++q) acc[q] = bv[q];
@@ -135,6 +168,11 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
     for (; c0 < Cv; c0 += S::L) group(c0, std::integral_constant<int, 1>{});
     for (int64_t ow = 0; ow < Wo; ++ow)  // the last C % L channels, one by one
       for (int64_t c = Cv; c < C; ++c) yr[ow * C + c] = channel_value(s, xn, w, bias, oh, ow, c);
+    if constexpr (std::is_same_v<T, float>)
+      if (stream) {
+        stream_copy(y_row, yr, Wo * C);
+        _mm_sfence();  // the streamed stores are weakly ordered: done before the task reports done
+      }
   });
 }
 
@@ -321,9 +359,24 @@ void bwd_filter_fixed(const Conv2dGeometry& s, const T* dy, const T* x, int64_t 
             }
           }
         };
+        // Along the first block's pass, prefetch what row r + kChunk will read first: its dy row and
+        // its window's last input row.
+        const T* pf_dy = nullptr;
+        const T* pf_x = nullptr;
+        if (c0 == 0 && r + kChunk < r1) {
+          const int64_t rn = r + kChunk, nn = rn / Ho, ihn = rn % Ho * sh + (KH - 1) * dh - pt;
+          pf_dy = dy + rn * Wo * C;
+          if (ihn >= 0 && ihn < H) pf_x = x + (nn * H + ihn) * W * C;
+        }
         for (int64_t ow = 0; ow < lo; ++ow) border(ow);
         if (all_rows) {
           for (int64_t ow = lo; ow < hi; ++ow) {
+            if (pf_dy) {
+              for (int64_t b = 0; b < C; b += 64 / int64_t(sizeof(T))) __builtin_prefetch(pf_dy + ow * C + b);
+              if (pf_x)
+                for (int64_t b = 0; b < sw * C; b += 64 / int64_t(sizeof(T)))
+                  __builtin_prefetch(pf_x + (ow * sw - pl) * C + b);
+            }
             const V g = S::load(gr + ow * C);
             const T* xp = xr0 + (ow * sw - pl) * C;
 #pragma GCC unroll 8
