@@ -351,10 +351,11 @@ def test_no_plan_of_the_sweep_falls_off_a_cliff(geometry, restore_tuning):
         for (m, n, k), plan in zip(fam, plans):
             # balanced K blocks, never deeper than the tuned KC; an A block within L2
             assert plan["kc"] <= max(_C.gemm_tuning()["kc"], k) and plan["mc"] * plan["kc"] * 4 <= l2
-            if plan["driver"] == "b_in_place" and m > 64 and (n * 4) % 64 == 0:
-                # B read in place by more than 64 rows of A (more than 8 A panels): its row stride
-                # (4n bytes) must not fold a panel of kc rows into too few L2 sets (counted with 8
-                # ways, as gemm.cpp does)
+            many_panels = m > 64 or (m > 2 * plan["mr"] and k * n * 4 > l2)
+            if plan["driver"] == "b_in_place" and many_panels and (n * 4) % 64 == 0:
+                # B read in place by more than 64 rows of A (more than 8 A panels), or a B larger than
+                # L2 by more than two A panels: its row stride (4n bytes) must not fold a panel of kc
+                # rows into too few L2 sets (counted with 8 ways, as gemm.cpp does)
                 sets = l2 // 64 // 8
                 rows_held = sets // math.gcd((n * 4 // 64) % sets, sets) * 8
                 assert rows_held >= 2 * plan["kc"], (geometry, m, n, k, plan)
