@@ -67,7 +67,8 @@ def main(argv=None):
 
 def kernel_targets(rows, ctx) -> dict:
     """The issue's per-family targets from the CPU rows: exp-based activations as a share of the copy
-    bandwidth, LSTM, GRU and convolution forward + backward against PyTorch (the worse of its layouts),
+    bandwidth, LSTM, GRU, convolution and depthwise convolution forward + backward against PyTorch (the
+    worse of its layouts),
     GEMM against NumPy."""
     from results import target
     cpu = [r for r in rows if r.device == "cpu"]
@@ -79,6 +80,7 @@ def kernel_targets(rows, ctx) -> dict:
         out["exp-based activations, % of copy bandwidth"] = target(min(exp), 70)
     for fam, name, goal in (("lstm fwd+bwd", "LSTM fwd+bwd vs PyTorch", 1.2),
                             ("gru fwd+bwd", "GRU fwd+bwd vs PyTorch", 1.2),
+                            ("depthwise_conv2d fwd+bwd", "depthwise conv fwd+bwd vs PyTorch", 1.2),
                             ("conv2d fwd+bwd", "conv2d fwd+bwd vs PyTorch", 1.2), ("gemm", "GEMM vs NumPy", 0.9)):
         sp = [r.speedup for r in cpu if r.family == fam and r.speedup == r.speedup and
               (fam != "gemm" or r.anchor == "NumPy")]
