@@ -25,27 +25,58 @@ def _flops(B, T, I, H, backward, gates=4):
 
 
 def run(ctx):
-    rows = cpu_rows(ctx) + gru_cpu_rows(ctx) if ctx.cpu else []
+    rows = cpu_rows(ctx, LSTM_CPU) + cpu_rows(ctx, GRU_CPU) if ctx.cpu else []
     gpu = ctx.gpu()
     return rows + (gpu_rows(ctx, gpu) if gpu else [])
 
 
-def cpu_rows(ctx):
+def _lstm_torch(torch, I, H, kernel, recurrent, bias):
+    lstm = torch.nn.LSTM(I, H, batch_first=True)
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+        lstm.bias_hh_l0.zero_()
+    return lstm
+
+
+def _gru_torch(torch, I, H, kernel, recurrent, bias):
+    gru = torch.nn.GRU(I, H, batch_first=True)
+    order = np.concatenate([np.arange(H, 2 * H), np.arange(H), np.arange(2 * H, 3 * H)])  # z r h -> r z n
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.from_numpy(kernel[:, order].T.copy()))
+        gru.weight_hh_l0.copy_(torch.from_numpy(recurrent[:, order].T.copy()))
+        gru.bias_ih_l0.copy_(torch.from_numpy(bias[0, order].copy()))
+        gru.bias_hh_l0.copy_(torch.from_numpy(bias[1, order].copy()))
+    return gru
+
+
+# What differs between the layers timed on the CPU: name, gates, bias shape, dlcore's forward (x,
+# weights -> outputs whose first is hs and last the cache) and backward (ones, cache), PyTorch's module.
+LSTM_CPU = dict(name="lstm", gates=4, bias=lambda H: (4 * H,), anchor="PyTorch nn.LSTM",
+                fwd=lambda x, k, r, b: K.lstm_forward(x, None, None, k, r, b),
+                bwd=lambda ones, cache: K.lstm_backward(ones, None, None, cache), torch=_lstm_torch)
+GRU_CPU = dict(name="gru", gates=3, bias=lambda H: (2, 3 * H), anchor="PyTorch nn.GRU",
+               fwd=lambda x, k, r, b: K.gru_forward(x, None, k, r, b),
+               bwd=lambda ones, cache: K.gru_backward(ones, None, cache), torch=_gru_torch)
+
+
+def cpu_rows(ctx, layer):
     rows = []
+    name, G = layer["name"], layer["gates"]
     for B, T, I, H in LSTM:
         rng = ctx.rng
         x = rng.standard_normal((B, T, I), dtype=np.float32)
-        kernel = (rng.standard_normal((I, 4 * H), dtype=np.float32) / np.sqrt(I)).astype(np.float32)
-        recurrent = (rng.standard_normal((H, 4 * H), dtype=np.float32) / np.sqrt(H)).astype(np.float32)
-        bias = (0.1 * rng.standard_normal(4 * H, dtype=np.float32)).astype(np.float32)
+        kernel = (rng.standard_normal((I, G * H), dtype=np.float32) / np.sqrt(I)).astype(np.float32)
+        recurrent = (rng.standard_normal((H, G * H), dtype=np.float32) / np.sqrt(H)).astype(np.float32)
+        bias = (0.1 * rng.standard_normal(layer["bias"](H), dtype=np.float32)).astype(np.float32)
         ones = np.ones((B, T, H), np.float32)
 
         def dl_fwd():
-            return K.lstm_forward(x, None, None, kernel, recurrent, bias)
+            return layer["fwd"](x, kernel, recurrent, bias)
 
         def dl_fwd_bwd():
-            _, _, _, cache = K.lstm_forward(x, None, None, kernel, recurrent, bias)
-            return K.lstm_backward(ones, None, None, cache)
+            return layer["bwd"](ones, dl_fwd()[-1])
 
         hs = dl_fwd()[0]
         shape = f"B={B} T={T} I={I} H={H}"
@@ -53,24 +84,19 @@ def cpu_rows(ctx):
         anchor, anchors = "", []
         torch = ctx.torch
         if torch is not None:
-            anchor = "PyTorch nn.LSTM"
-            lstm = torch.nn.LSTM(I, H, batch_first=True)
-            with torch.no_grad():
-                lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
-                lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
-                lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-                lstm.bias_hh_l0.zero_()
+            anchor = layer["anchor"]
+            module = layer["torch"](torch, I, H, kernel, recurrent, bias)
             tx = torch.from_numpy(x).requires_grad_(True)
             tones = torch.from_numpy(ones)
-            y, _ = lstm(tx)
+            y, _ = module(tx)
             err = np.linalg.norm(y.detach().numpy() - hs) / np.linalg.norm(hs)
-            assert err < 1e-4, f"lstm {shape}: relative error {err:.2e} against PyTorch before timing"
+            assert err < 1e-4, f"{name} {shape}: relative error {err:.2e} against PyTorch before timing"
 
             def t_fwd():
-                return lstm(tx)
+                return module(tx)
 
             def t_fwd_bwd():
-                y, _ = lstm(tx)
+                y, _ = module(tx)
                 y.backward(tones)
 
             anchors = [(t_fwd, t_fwd_bwd)]
@@ -78,62 +104,8 @@ def cpu_rows(ctx):
         t_fb, *a_fb = ctx.time_turns([dl_fwd_bwd] + [a[1] for a in anchors], reps)
         t_tf = a_f[0] if a_f else float("nan")
         t_tfb = a_fb[0] if a_fb else float("nan")
-        rows.append(Row("lstm fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False)))
-        rows.append(Row("lstm fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True)))
-    return rows
-
-
-def gru_cpu_rows(ctx):
-    rows = []
-    for B, T, I, H in LSTM:
-        rng = ctx.rng
-        x = rng.standard_normal((B, T, I), dtype=np.float32)
-        kernel = (rng.standard_normal((I, 3 * H), dtype=np.float32) / np.sqrt(I)).astype(np.float32)
-        recurrent = (rng.standard_normal((H, 3 * H), dtype=np.float32) / np.sqrt(H)).astype(np.float32)
-        bias = (0.1 * rng.standard_normal((2, 3 * H), dtype=np.float32)).astype(np.float32)
-        ones = np.ones((B, T, H), np.float32)
-
-        def dl_fwd():
-            return K.gru_forward(x, None, kernel, recurrent, bias)
-
-        def dl_fwd_bwd():
-            _, _, cache = K.gru_forward(x, None, kernel, recurrent, bias)
-            return K.gru_backward(ones, None, cache)
-
-        hs = dl_fwd()[0]
-        shape = f"B={B} T={T} I={I} H={H}"
-        reps = max(3, ctx.reps)
-        anchor, anchors = "", []
-        torch = ctx.torch
-        if torch is not None:
-            anchor = "PyTorch nn.GRU"
-            gru = torch.nn.GRU(I, H, batch_first=True)
-            order = np.concatenate([np.arange(H, 2 * H), np.arange(H), np.arange(2 * H, 3 * H)])  # z r h -> r z n
-            with torch.no_grad():
-                gru.weight_ih_l0.copy_(torch.from_numpy(kernel[:, order].T.copy()))
-                gru.weight_hh_l0.copy_(torch.from_numpy(recurrent[:, order].T.copy()))
-                gru.bias_ih_l0.copy_(torch.from_numpy(bias[0, order].copy()))
-                gru.bias_hh_l0.copy_(torch.from_numpy(bias[1, order].copy()))
-            tx = torch.from_numpy(x).requires_grad_(True)
-            tones = torch.from_numpy(ones)
-            y, _ = gru(tx)
-            err = np.linalg.norm(y.detach().numpy() - hs) / np.linalg.norm(hs)
-            assert err < 1e-4, f"gru {shape}: relative error {err:.2e} against PyTorch before timing"
-
-            def t_fwd():
-                return gru(tx)
-
-            def t_fwd_bwd():
-                y, _ = gru(tx)
-                y.backward(tones)
-
-            anchors = [(t_fwd, t_fwd_bwd)]
-        t_f, *a_f = ctx.time_turns([dl_fwd] + [a[0] for a in anchors], reps)
-        t_fb, *a_fb = ctx.time_turns([dl_fwd_bwd] + [a[1] for a in anchors], reps)
-        t_tf = a_f[0] if a_f else float("nan")
-        t_tfb = a_fb[0] if a_fb else float("nan")
-        rows.append(Row("gru fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False, gates=3)))
-        rows.append(Row("gru fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True, gates=3)))
+        rows.append(Row(f"{name} fwd", shape, t_f, anchor, t_tf, flop=_flops(B, T, I, H, False, gates=G)))
+        rows.append(Row(f"{name} fwd+bwd", shape, t_fb, anchor, t_tfb, flop=_flops(B, T, I, H, True, gates=G)))
     return rows
 
 
