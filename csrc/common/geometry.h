@@ -34,6 +34,25 @@ struct Conv2dGeometry {
   DLCORE_HD int64_t k() const { return kh * kw * cin; }  // the GEMM's inner dimension, kh*kw*cin
 };
 
+// Depthwise (one filter per channel, filters (kh, kw, cin)): channel c of output pixel (oh, ow) of
+// the image at xn, init plus x * w summed over the taps inside the image. The CUDA kernel's every
+// output and the CPU kernels' last cin % L channels.
+template <typename T>
+DLCORE_HD T depthwise_channel_sum(const Conv2dGeometry& g, const T* xn, const T* w, T init, int64_t oh, int64_t ow,
+                                  int64_t c) {
+  const int64_t C = g.cin;
+  T acc = init;
+  for (int64_t i = 0; i < g.kh; ++i) {
+    const int64_t ih = oh * g.sh + i * g.dh - g.pt;
+    if (ih < 0 || ih >= g.h) continue;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t iw = ow * g.sw + j * g.dw - g.pl;
+      if (iw >= 0 && iw < g.w) acc += xn[(ih * g.w + iw) * C + c] * w[(i * g.kw + j) * C + c];
+    }
+  }
+  return acc;
+}
+
 // x (n, h, w, c), y (n, ho, wo, c). Output pixel (oh, ow) pools rows [oh*sh - pt, oh*sh - pt + kh)
 // and columns [ow*sw - pl, ow*sw - pl + kw), clipped to the image; the bottom / right padding follows
 // from ho / wo.

@@ -49,22 +49,12 @@ inline void stream_copy(float* dst, const float* src, int64_t n) {
   for (; i < n; ++i) dst[i] = src[i];
 }
 
-// One output value, channel c of pixel (oh, ow) of image xn, summed tap by tap: the last C % L
-// channels, past the last whole vector.
+// One output value, channel c of pixel (oh, ow) of image xn (the last C % L channels, past the last
+// whole vector): common/geometry.h's depthwise_channel_sum from the bias.
 template <typename T>
 T channel_value(const Conv2dGeometry& s, const T* xn, const T* w, const T* bias, int64_t oh, int64_t ow,
                 int64_t c) {
-  const int64_t C = s.cin;
-  T acc = bias ? bias[c] : T(0);
-  for (int64_t i = 0; i < s.kh; ++i) {
-    const int64_t ih = oh * s.sh + i * s.dh - s.pt;
-    if (ih < 0 || ih >= s.h) continue;
-    for (int64_t j = 0; j < s.kw; ++j) {
-      const int64_t iw = ow * s.sw + j * s.dw - s.pl;
-      if (iw >= 0 && iw < s.w) acc += xn[(ih * s.w + iw) * C + c] * w[(i * s.kw + j) * C + c];
-    }
-  }
-  return acc;
+  return depthwise_channel_sum(s, xn, w, bias ? bias[c] : T(0), oh, ow, c);
 }
 
 // Output columns [lo, hi) whose every tap lies inside the image (lo <= hi).

@@ -24,16 +24,7 @@ __global__ void depthwise_forward_kernel(Conv2dGeometry g, const T* x, const T* 
   const int64_t C = g.cin, total = g.n * g.ho * g.wo * C, stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; o < total; o += stride) {
     const int64_t c = o % C, t = o / C, ow = t % g.wo, t2 = t / g.wo, oh = t2 % g.ho, n = t2 / g.ho;
-    T sum = bias ? bias[c] : T(0);
-    for (int64_t i = 0; i < g.kh; ++i) {
-      const int64_t ih = oh * g.sh + i * g.dh - g.pt;
-      if (ih < 0 || ih >= g.h) continue;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t iw = ow * g.sw + j * g.dw - g.pl;
-        if (iw >= 0 && iw < g.w) sum += x[((n * g.h + ih) * g.w + iw) * C + c] * w[(i * g.kw + j) * C + c];
-      }
-    }
-    y[o] = sum;
+    y[o] = depthwise_channel_sum(g, x + n * g.h * g.w * C, w, bias ? bias[c] : T(0), oh, ow, c);
   }
 }
 
