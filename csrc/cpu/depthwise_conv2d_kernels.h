@@ -278,7 +278,8 @@ void bwd_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
 // nt ranges, run as tasks; task q sums into its own kh*kw*C slice q of `scratch` (nt slices, zeroed
 // by the caller, so an empty range leaves zeros), and the slices are added at the end.
 //
-// A KH x KW filter (3x3, 5x5) sums each block of L channels in registers, the KH*KW sums of one
+// A 3x3 filter at stride 1 and dilation 1 takes bwd_filter_tiled3x3 (below). Otherwise a KH x KW
+// filter (3x3, 5x5) sums each block of L channels in registers, the KH*KW sums of one
 // block in KH*KW vectors (a tap costs a load of x and an FMA), over a few rows at a time with every
 // block per chunk of rows; other sizes, and the last C % L channels, add into the slice in memory,
 // tap by tap, all channels of a pixel together. (Block by block over all of a task's rows, each pass
@@ -386,13 +387,106 @@ void bwd_filter_fixed(const Conv2dGeometry& s, const T* dy, const T* x, int64_t 
   if (Cv < C) bwd_filter_taps(s, dy, x, r0, r1, Cv, acc);
 }
 
+// Stride 1, dilation 1, a 3x3 filter: tiles of RH output rows x TW columns, every channel block of
+// a tile before the next tile. A block's RH*TW dy vectors are loaded into registers once, each of the
+// (RH + 2) x (TW + 2) input pixels under the tile is loaded once and multiplied into every (tap,
+// output) pair that reads it, and the block's 9 sums are read from and written back to the task's
+// slice (L1: 9*C values) once per tile. Walking the blocks inside the tile reads each pixel's C
+// channels in order; walking the rows inside one block, as bwd_filter_fixed does, reads one cache
+// line per pixel at a stride of C values, and at C = 512 (a 2 KiB stride) all of a block's lines
+// fall in two sets of L1. Per image, one core of an AMD EPYC (Zen 5), 32 images, against
+// bwd_filter_fixed in the same process: 14x14x512 79 -> 51 us, 56x56x64 103 -> 56 us, 28x28x256
+// 143 -> 84 us; 8x56x56x64 (in L3) 40 -> 34 us.
+// TW x RH: the dy tile, the 9 sums and one input vector in registers (32 vector registers on AVX-512,
+// 16 on AVX2 and SSE).
+constexpr int kTileW = DLCORE_DEPTHWISE_VEC_BYTES >= 64 ? 7 : 3;
+constexpr int kTileH = 2;
+
+template <typename T>
+void bwd_filter_tiled3x3(const Conv2dGeometry& s, const T* dy, const T* x, int64_t r0, int64_t r1, T* acc) {
+  using S = Vec<T>;
+  using V = typename S::V;
+  constexpr int KH = 3, KW = 3, TW = kTileW, RH = kTileH;
+  const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, pt = s.pt, pl = s.pl;
+  const int64_t Cv = C / S::L * S::L;
+  // Where x and dy do not fit in the last-level cache, the next tile's rows are prefetched along this
+  // tile (32x56x56x64 on one core of the AMD EPYC, Zen 5: 110 -> 59 us per image); where they do, the
+  // prefetches only cost (8x56x56x64: 35 -> 46 us).
+  const bool prefetch = 2 * s.n * H * W * C * int64_t(sizeof(T)) > cache_sizes().l3;
+  for (int64_t r = r0; r < r1;) {
+    const int64_t n = r / Ho, oh0 = r % Ho;
+    const int nrh = int(std::min({int64_t(RH), r1 - r, Ho - oh0}));  // rows of this tile
+    const T* xn = x + n * H * W * C;
+    const T* gn = dy + r * Wo * C;  // the tile's first dy row
+    bool row_in[RH + KH - 1];  // input row oh0 - pt + q inside the image
+    for (int q = 0; q < RH + KH - 1; ++q) row_in[q] = oh0 - pt + q >= 0 && oh0 - pt + q < H;
+    // The next tile's rows (its dy rows, and its input rows past this tile's) prefetched along this one.
+    int pf_dy = 0, pf_x = 0;
+    if (prefetch && oh0 + nrh < Ho && r + nrh < r1) {
+      pf_dy = int(std::min({int64_t(RH), Ho - oh0 - nrh, r1 - r - nrh}));
+      const int64_t ih_pf = oh0 - pt + RH + KH - 1;  // the first input row the next tile adds
+      pf_x = ih_pf >= 0 ? int(std::max<int64_t>(0, std::min<int64_t>(pf_dy, H - ih_pf))) : 0;
+    }
+    for (int64_t ow0 = 0; ow0 < Wo; ow0 += TW) {
+      const int ntw = int(std::min(int64_t(TW), Wo - ow0));  // columns of this tile
+      bool col_in[TW + KW - 1];
+      for (int c = 0; c < TW + KW - 1; ++c) col_in[c] = ow0 - pl + c >= 0 && ow0 - pl + c < W;
+      const int64_t x0 = ((oh0 - pt) * W + ow0 - pl) * C;  // input pixel (row q, column c): xn + x0 + (q*W + c)*C
+      for (int64_t c0 = 0; c0 < Cv; c0 += S::L) {
+        if (pf_dy > 0 && (c0 * int64_t(sizeof(T))) % 64 == 0) {
+          for (int q = 0; q < pf_x; ++q)
+#pragma GCC unroll 16
+            for (int c = 0; c < TW + KW - 1; ++c)
+              if (col_in[c]) __builtin_prefetch(xn + (x0 + ((RH + KH - 1 + q) * W + c) * C + c0));
+          for (int q = 0; q < pf_dy; ++q)
+#pragma GCC unroll 8
+            for (int t = 0; t < ntw; ++t) __builtin_prefetch(gn + ((nrh + q) * Wo + ow0 + t) * C + c0);
+        }
+        V g[RH][TW];
+#pragma GCC unroll 4
+        for (int rr = 0; rr < RH; ++rr)
+#pragma GCC unroll 8
+          for (int t = 0; t < TW; ++t)
+            g[rr][t] = rr < nrh && t < ntw ? S::load(gn + (rr * Wo + ow0 + t) * C + c0) : V{};
+        V a[KH * KW];
+#pragma GCC unroll 9
+        for (int k = 0; k < KH * KW; ++k) a[k] = S::load(acc + k * C + c0);
+#pragma GCC unroll 4
+        for (int q = 0; q < RH + KH - 1; ++q) {
+          if (!row_in[q]) continue;
+#pragma GCC unroll 16
+          for (int c = 0; c < TW + KW - 1; ++c) {
+            const V xv = col_in[c] ? S::load(xn + (x0 + (q * W + c) * C + c0)) : V{};
+#pragma GCC unroll 4
+            for (int rr = 0; rr < RH; ++rr) {
+              const int i = q - rr;  // dy row rr reads input row q through filter row i
+              if (i < 0 || i >= KH) continue;
+#pragma GCC unroll 4
+              for (int j = 0; j < KW; ++j) {
+                const int t = c - j;
+                if (t >= 0 && t < TW) a[i * KW + j] += xv * g[rr][t];
+              }
+            }
+          }
+        }
+#pragma GCC unroll 9
+        for (int k = 0; k < KH * KW; ++k) S::store(acc + k * C + c0, a[k]);
+      }
+    }
+    r += nrh;
+  }
+  if (Cv < C) bwd_filter_taps(s, dy, x, r0, r1, Cv, acc);
+}
+
 template <typename T>
 void bwd_filter(const Conv2dGeometry& s, const T* dy, const T* x, int nt, T* scratch, T* dw) {
   const int64_t taps = s.kh * s.kw * s.cin, rows = s.n * s.ho;
   parallel_tasks(nt, nt, [&](int64_t q) {
     T* acc = scratch + q * taps;
     const int64_t r0 = rows * q / nt, r1 = rows * (q + 1) / nt;
-    if (s.kh == 3 && s.kw == 3)
+    if (s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1)
+      bwd_filter_tiled3x3(s, dy, x, r0, r1, acc);
+    else if (s.kh == 3 && s.kw == 3)
       bwd_filter_fixed<T, 3, 3>(s, dy, x, r0, r1, acc);
     else if (s.kh == 5 && s.kw == 5)
       bwd_filter_fixed<T, 5, 5>(s, dy, x, r0, r1, acc);
