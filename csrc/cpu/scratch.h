@@ -24,6 +24,7 @@ enum class Slot : int {
   rnn_grad_a,        // rnn.cpp: gate gradients of every step
   rnn_grad_b,        // rnn.cpp: the GRU's second set of gate gradients
   rnn_wgrad,         // rnn.cpp: a thread's share of the weight gradients, before it is copied out
+  upsample_rows,     // upsample2d_kernels.h: a dx row's output rows summed, before the column pass
 };
 
 // std::vector storage aligned to 64 bytes (a cache line; the packed GEMM panels' alignment).

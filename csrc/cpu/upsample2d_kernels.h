@@ -8,9 +8,11 @@
 //   forward   threads split the N*Ho output rows; a row reads its (at most) two input rows;
 //   backward  threads split the N*H input rows, each gathering the output rows that read it, so no
 //             two threads write one dx pixel.
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 #include "cpu/upsample2d.h"
 
 namespace dlcore::cpu::DLCORE_UPSAMPLE_NS {
@@ -51,8 +53,54 @@ void bilinear_fwd(const Upsample2dGeometry& s, const UpsampleAxis<T>& ah, const 
   });
 }
 
-// dx row (n, h): for each output row that reads it (weight a) and each input column w, the output
-// columns that read w (weight b): dx[h, w, :] += a * b * dy[oh, ow, :].
+// out[0:len] := sum over q < m of wt(q) * src(q)[0:len]: up to 4 terms in one pass, more added on.
+template <typename T, class Src, class Wt>
+inline void weighted_sum(T* out, int64_t len, int64_t m, Src src, Wt wt) {
+  if (m == 0) {
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k) out[k] = T(0);
+    return;
+  }
+  const T* p0 = src(0);
+  const T w0 = wt(0);
+  switch (std::min<int64_t>(m, 4)) {
+    case 1: {
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) out[k] = w0 * p0[k];
+      break;
+    }
+    case 2: {
+      const T *p1 = src(1), w1 = wt(1);
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) out[k] = w0 * p0[k] + w1 * p1[k];
+      break;
+    }
+    case 3: {
+      const T *p1 = src(1), *p2 = src(2), w1 = wt(1), w2 = wt(2);
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) out[k] = w0 * p0[k] + w1 * p1[k] + w2 * p2[k];
+      break;
+    }
+    default: {
+      const T *p1 = src(1), *p2 = src(2), *p3 = src(3), w1 = wt(1), w2 = wt(2), w3 = wt(3);
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) out[k] = w0 * p0[k] + w1 * p1[k] + w2 * p2[k] + w3 * p3[k];
+    }
+  }
+  for (int64_t q = 4; q < m; ++q) {
+    const T* p = src(q);
+    const T w = wt(q);
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k) out[k] += w * p[k];
+  }
+}
+
+// dx row (n, h), in two passes, as the forward is separable: first the output rows that read input
+// row h, each with its weight a, summed over the whole row (t = sum a * dy[oh, :, :], long contiguous
+// loops; one row with weight 1 is read in place), then each input column w from the columns of t that
+// read it, each with its weight b: dx[h, w, :] = sum b * t[ow, :]. (Adding a * b * dy[oh, ow, :] into
+// dx tap by tap ran at 17 GB/s for nearest and 12 GB/s for bilinear on one core of an AMD EPYC,
+// Zen 5, 32x28x28x64 x2.)
 template <typename T>
 void bwd(const Upsample2dGeometry& s, const UpsampleAxis<T>& ah, const UpsampleAxis<T>& aw, int64_t taps_per_output,
          const T* dy, T* dx) {
@@ -60,20 +108,26 @@ void bwd(const Upsample2dGeometry& s, const UpsampleAxis<T>& ah, const UpsampleA
   parallel_rows(s.n * s.h, taps_per_output * s.fh * out_row, [&](int64_t r) {
     const int64_t n = r / s.h, ih = r % s.h;
     T* dxr = dx + r * in_row;
+    const int64_t k0 = ah.begin[ih], k1 = ah.begin[ih + 1];
+    auto row = [&](int64_t kh) { return dy + (n * ho + ah.o[kh]) * out_row; };
+    if (k1 == k0) {  // no output row reads this input row
 #pragma omp simd
-    for (int64_t k = 0; k < in_row; ++k) dxr[k] = T(0);
-    for (int64_t kh = ah.begin[ih]; kh < ah.begin[ih + 1]; ++kh) {
-      const T a = ah.wt[kh];
-      const T* gr = dy + (n * ho + ah.o[kh]) * out_row;
-      for (int64_t iw = 0; iw < s.w; ++iw) {
-        T* d = dxr + iw * C;
-        for (int64_t kw = aw.begin[iw]; kw < aw.begin[iw + 1]; ++kw) {
-          const T ab = a * aw.wt[kw];
-          const T* g = gr + aw.o[kw] * C;
-#pragma omp simd
-          for (int64_t c = 0; c < C; ++c) d[c] += ab * g[c];
-        }
-      }
+      for (int64_t k = 0; k < in_row; ++k) dxr[k] = T(0);
+      return;
+    }
+    const T* t;
+    if (k1 - k0 == 1 && ah.wt[k0] == T(1)) {
+      t = row(k0);
+    } else {
+      T* tt = scratch<T, Slot::upsample_rows>(out_row);
+      weighted_sum(tt, out_row, k1 - k0, [&](int64_t q) { return row(k0 + q); },
+                   [&](int64_t q) { return ah.wt[k0 + q]; });
+      t = tt;
+    }
+    for (int64_t iw = 0; iw < s.w; ++iw) {
+      const int64_t j0 = aw.begin[iw];
+      weighted_sum(dxr + iw * C, C, aw.begin[iw + 1] - j0, [&](int64_t q) { return t + aw.o[j0 + q] * C; },
+                   [&](int64_t q) { return aw.wt[j0 + q]; });
     }
   });
 }
