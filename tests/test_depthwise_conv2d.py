@@ -93,21 +93,23 @@ def test_large_and_threads(isa, rng):
 @pytest.mark.parametrize("nt", [1, 2, 3])
 @pytest.mark.parametrize("l3", [None, 16 << 10], ids=["caches", "small-l3"])
 def test_filter_gradient_tiles(isa, nt, l3, rng):
-    """The 3x3 stride-1 backward-filter sums tiles of output rows x columns, channel block by block
-    inside each tile: heights that leave a one-row tile at the end of an image, thread ranges that
-    start inside an image and inside a tile (1-3 threads over 3 x 9 rows), widths that leave a partial
-    column tile, C % 16 channels, every padding form, float32 and float64; with the L3 set to 16 KiB
-    too, where the next tile's rows are prefetched."""
+    """The stride-1 forward (3x3 and 5x5) and 3x3 backward-filter run in tiles of output rows x
+    columns, channel block by block inside each tile: heights that leave a one-row tile at the end
+    of an image, thread ranges that start inside an image and inside a tile (1-3 threads over 3 x 9
+    rows), widths that leave a partial column tile, C % 16 channels, every padding form, float32 and
+    float64; with the L3 set to 16 KiB too, where the next tile's rows are prefetched."""
     from dlcore import _C
     before, caches = dlcore.get_num_threads(), _C.cache_sizes()
     try:
         if l3:
             _C.set_cache_sizes(caches["l1d"], caches["l2"], l3)
         dlcore.set_num_threads(nt)
-        for dtype, padding in itertools.product(DTYPES, ["same", "valid", ((0, 2), (1, 0))]):
+        for dtype, padding, k in itertools.product(DTYPES, ["same", "valid", ((0, 2), (1, 0))], [3, 5]):
             for shape in [(3, 9, 15, 40), (2, 5, 8, 16), (1, 3, 23, 19)]:
-                x, w = make(shape, dtype, rng), make((3, 3, shape[3], 1), dtype, rng)
-                check(CPU, x, w, None, 1, padding, 1, rng, what=f"{isa} {nt} threads L3 {l3}")
+                if k > shape[1] and padding != "same":
+                    continue
+                x, w = make(shape, dtype, rng), make((k, k, shape[3], 1), dtype, rng)
+                check(CPU, x, w, None, 1, padding, 1, rng, what=f"{isa} {nt} threads L3 {l3} {k}x{k}")
     finally:
         _C.set_cache_sizes(caches["l1d"], caches["l2"], caches["l3"])
         dlcore.set_num_threads(before)

@@ -174,20 +174,22 @@ void fwd_fixed(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
   });
 }
 
-// Stride 1, dilation 1, a 3x3 filter, the output not streamed: tiles of RH output rows x TW columns,
-// every channel block inside a tile (the layout of bwd_filter_tiled3x3, below, and its reasons): a
-// block's 9 filter vectors and RH*TW sums in registers, each of the (RH + 2) x (TW + 2) input pixels
-// under the tile loaded once; the next tile's input rows prefetched when x and y exceed L3. One core
-// of an AMD EPYC (Zen 5), against fwd_fixed in the same process, per image: 32x28x28x256 106 -> 68
-// us, 8x56x56x64 61 -> 43 us, 32x14x14x512 45 -> 42 us, 32x56x56x64 67 -> 65 us.
+// Stride 1, dilation 1, a 3x3 filter (and 5x5 with 32 vector registers), the output not streamed:
+// tiles of RH output rows x TW columns, every channel block inside a tile (the layout of
+// bwd_filter_tiled, below, and its reasons): a block's KH*KW filter vectors and RH*TW sums in
+// registers, each of the (RH + KH - 1) x (TW + KW - 1) input pixels under the tile loaded once; the
+// next tile's input rows prefetched when x and y exceed L3. One core of an AMD EPYC (Zen 5), against
+// fwd_fixed in the same process, per image: 3x3 32x28x28x256 106 -> 68 us, 8x56x56x64 61 -> 43 us,
+// 32x14x14x512 45 -> 42 us, 32x56x56x64 67 -> 65 us; 5x5 32x28x28x144 92 -> 84 us, 32x14x14x480
+// 82 -> 65 us, 8x56x56x96 192 -> 137 us.
 constexpr int kFwdTileW = DLCORE_DEPTHWISE_VEC_BYTES >= 64 ? 7 : 2;
 constexpr int kFwdTileH = 2;
+constexpr bool kTiles5x5 = DLCORE_DEPTHWISE_VEC_BYTES >= 64;  // 25 filter vectors + a 2x3 tile: 32 registers
 
-template <typename T>
-void fwd_tiled3x3(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
+template <typename T, int KH, int KW, int TW, int RH>
+void fwd_tiled(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
   using S = Vec<T>;
   using V = typename S::V;
-  constexpr int KH = 3, KW = 3, TW = kFwdTileW, RH = kFwdTileH;
   const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, pt = s.pt, pl = s.pl;
   const int64_t Cv = C / S::L * S::L;
   const int64_t tiles_h = (Ho + RH - 1) / RH;
@@ -210,29 +212,29 @@ void fwd_tiled3x3(const Conv2dGeometry& s, const T* x, const T* w, const T* bias
       for (int64_t c0 = 0; c0 < Cv; c0 += S::L) {
         if (pf_x > 0 && (c0 * int64_t(sizeof(T))) % 64 == 0)
           for (int q = 0; q < pf_x; ++q)
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int c = 0; c < TW + KW - 1; ++c)
               if (col_in[c]) __builtin_prefetch(xn + (x0 + ((RH + KH - 1 + q) * W + c) * C + c0));
         V wv[KH * KW];
-#pragma GCC unroll 9
+#pragma GCC unroll 32
         for (int k = 0; k < KH * KW; ++k) wv[k] = S::load(w + k * C + c0);
         const V b = bias ? S::load(bias + c0) : V{};
         V a[RH][TW];
-#pragma GCC unroll 4
+#pragma GCC unroll 32
         for (int rr = 0; rr < RH; ++rr)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
           for (int t = 0; t < TW; ++t) a[rr][t] = b;
-#pragma GCC unroll 4
+#pragma GCC unroll 32
         for (int q = 0; q < RH + KH - 1; ++q) {
           if (!row_in[q]) continue;
-#pragma GCC unroll 16
+#pragma GCC unroll 32
           for (int c = 0; c < TW + KW - 1; ++c) {
             const V xv = col_in[c] ? S::load(xn + (x0 + (q * W + c) * C + c0)) : V{};
-#pragma GCC unroll 4
+#pragma GCC unroll 32
             for (int rr = 0; rr < RH; ++rr) {
               const int i = q - rr;
               if (i < 0 || i >= KH) continue;
-#pragma GCC unroll 4
+#pragma GCC unroll 32
               for (int j = 0; j < KW; ++j) {
                 const int t = c - j;
                 if (t >= 0 && t < TW) a[rr][t] += xv * wv[i * KW + j];
@@ -240,9 +242,9 @@ void fwd_tiled3x3(const Conv2dGeometry& s, const T* x, const T* w, const T* bias
             }
           }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 32
         for (int rr = 0; rr < RH; ++rr)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
           for (int t = 0; t < TW; ++t)
             if (rr < nrh && t < ntw) S::store(yt + (rr * Wo + ow0 + t) * C + c0, a[rr][t]);
       }
@@ -264,8 +266,10 @@ void fwd(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
   using S = Vec<T>;
   const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, kh = s.kh, kw = s.kw;
   const int64_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pt = s.pt, pl = s.pl;
-  if (kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && !fwd_streams<T>(s))
-    return fwd_tiled3x3(s, x, w, bias, y);
+  const bool tiled = sh == 1 && sw == 1 && dh == 1 && dw == 1 && !fwd_streams<T>(s);
+  if (tiled && kh == 3 && kw == 3) return fwd_tiled<T, 3, 3, kFwdTileW, kFwdTileH>(s, x, w, bias, y);
+  if constexpr (kTiles5x5)
+    if (tiled && kh == 5 && kw == 5) return fwd_tiled<T, 5, 5, 3, 2>(s, x, w, bias, y);
   if (kh == 3 && kw == 3) return fwd_fixed<T, 3, 3>(s, x, w, bias, y);
   if (kh == 5 && kw == 5) return fwd_fixed<T, 5, 5>(s, x, w, bias, y);
   parallel_rows(s.n * Ho, 2 * Wo * kh * kw * C, [=](int64_t r) {
@@ -378,7 +382,7 @@ void bwd_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
 // nt ranges, run as tasks; task q sums into its own kh*kw*C slice q of `scratch` (nt slices, zeroed
 // by the caller, so an empty range leaves zeros), and the slices are added at the end.
 //
-// A 3x3 filter at stride 1 and dilation 1 takes bwd_filter_tiled3x3 (below). Otherwise a KH x KW
+// A 3x3 filter at stride 1 and dilation 1 takes bwd_filter_tiled (below). Otherwise a KH x KW
 // filter (3x3, 5x5) sums each block of L channels in registers, the KH*KW sums of one
 // block in KH*KW vectors (a tap costs a load of x and an FMA), over a few rows at a time with every
 // block per chunk of rows; other sizes, and the last C % L channels, add into the slice in memory,
@@ -496,17 +500,17 @@ void bwd_filter_fixed(const Conv2dGeometry& s, const T* dy, const T* x, int64_t 
 // line per pixel at a stride of C values, and at C = 512 (a 2 KiB stride) all of a block's lines
 // fall in two sets of L1. Per image, one core of an AMD EPYC (Zen 5), 32 images, against
 // bwd_filter_fixed in the same process: 14x14x512 79 -> 51 us, 56x56x64 103 -> 56 us, 28x28x256
-// 143 -> 84 us; 8x56x56x64 (in L3) 40 -> 34 us.
+// 143 -> 84 us; 8x56x56x64 (in L3) 40 -> 34 us. (5x5 filters stay with bwd_filter_fixed: their 25
+// sums beside a dy tile spill registers; tiles of 3x1 and 2x2 took 1.3-1.6x its time.)
 // TW x RH: the dy tile, the 9 sums and one input vector in registers (32 vector registers on AVX-512,
 // 16 on AVX2 and SSE).
 constexpr int kTileW = DLCORE_DEPTHWISE_VEC_BYTES >= 64 ? 7 : 3;
 constexpr int kTileH = 2;
 
-template <typename T>
-void bwd_filter_tiled3x3(const Conv2dGeometry& s, const T* dy, const T* x, int64_t r0, int64_t r1, T* acc) {
+template <typename T, int KH, int KW, int TW, int RH>
+void bwd_filter_tiled(const Conv2dGeometry& s, const T* dy, const T* x, int64_t r0, int64_t r1, T* acc) {
   using S = Vec<T>;
   using V = typename S::V;
-  constexpr int KH = 3, KW = 3, TW = kTileW, RH = kTileH;
   const int64_t C = s.cin, H = s.h, W = s.w, Ho = s.ho, Wo = s.wo, pt = s.pt, pl = s.pl;
   const int64_t Cv = C / S::L * S::L;
   // Where x and dy do not fit in the last-level cache, the next tile's rows are prefetched along this
@@ -535,33 +539,33 @@ void bwd_filter_tiled3x3(const Conv2dGeometry& s, const T* dy, const T* x, int64
       for (int64_t c0 = 0; c0 < Cv; c0 += S::L) {
         if (pf_dy > 0 && (c0 * int64_t(sizeof(T))) % 64 == 0) {
           for (int q = 0; q < pf_x; ++q)
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int c = 0; c < TW + KW - 1; ++c)
               if (col_in[c]) __builtin_prefetch(xn + (x0 + ((RH + KH - 1 + q) * W + c) * C + c0));
           for (int q = 0; q < pf_dy; ++q)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
             for (int t = 0; t < ntw; ++t) __builtin_prefetch(gn + ((nrh + q) * Wo + ow0 + t) * C + c0);
         }
         V g[RH][TW];
-#pragma GCC unroll 4
+#pragma GCC unroll 32
         for (int rr = 0; rr < RH; ++rr)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
           for (int t = 0; t < TW; ++t)
             g[rr][t] = rr < nrh && t < ntw ? S::load(gn + (rr * Wo + ow0 + t) * C + c0) : V{};
         V a[KH * KW];
-#pragma GCC unroll 9
+#pragma GCC unroll 32
         for (int k = 0; k < KH * KW; ++k) a[k] = S::load(acc + k * C + c0);
-#pragma GCC unroll 4
+#pragma GCC unroll 32
         for (int q = 0; q < RH + KH - 1; ++q) {
           if (!row_in[q]) continue;
-#pragma GCC unroll 16
+#pragma GCC unroll 32
           for (int c = 0; c < TW + KW - 1; ++c) {
             const V xv = col_in[c] ? S::load(xn + (x0 + (q * W + c) * C + c0)) : V{};
-#pragma GCC unroll 4
+#pragma GCC unroll 32
             for (int rr = 0; rr < RH; ++rr) {
               const int i = q - rr;  // dy row rr reads input row q through filter row i
               if (i < 0 || i >= KH) continue;
-#pragma GCC unroll 4
+#pragma GCC unroll 32
               for (int j = 0; j < KW; ++j) {
                 const int t = c - j;
                 if (t >= 0 && t < TW) a[i * KW + j] += xv * g[rr][t];
@@ -569,7 +573,7 @@ void bwd_filter_tiled3x3(const Conv2dGeometry& s, const T* dy, const T* x, int64
             }
           }
         }
-#pragma GCC unroll 9
+#pragma GCC unroll 32
         for (int k = 0; k < KH * KW; ++k) S::store(acc + k * C + c0, a[k]);
       }
     }
@@ -585,7 +589,7 @@ void bwd_filter(const Conv2dGeometry& s, const T* dy, const T* x, int nt, T* scr
     T* acc = scratch + q * taps;
     const int64_t r0 = rows * q / nt, r1 = rows * (q + 1) / nt;
     if (s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1)
-      bwd_filter_tiled3x3(s, dy, x, r0, r1, acc);
+      bwd_filter_tiled<T, 3, 3, kTileW, kTileH>(s, dy, x, r0, r1, acc);
     else if (s.kh == 3 && s.kw == 3)
       bwd_filter_fixed<T, 3, 3>(s, dy, x, r0, r1, acc);
     else if (s.kh == 5 && s.kw == 5)
