@@ -260,7 +260,8 @@ void fwd_tiled(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
 // Output row (n, oh), pixel by pixel, L channels at a time: the accumulator starts from the bias (or
 // zero), adds x * w of every tap inside the image, and is stored once. (Accumulating in memory, tap by
 // tap over the pixel's C outputs, was several times slower: a load and a store per tap and vector.)
-// The remaining C % L channels run the same loop one by one. 3x3 and 5x5 filters take fwd_fixed.
+// The remaining C % L channels run the same loop one by one. 3x3 and 5x5 filters take fwd_tiled
+// (stride 1, the output not streamed; 5x5 with 32 vector registers) or fwd_fixed.
 template <typename T>
 void fwd(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T* y) {
   using S = Vec<T>;
