@@ -182,6 +182,10 @@ def test_driver_threads(isa, dtype, rng):
     # problems big enough to use every thread, one per driver and split direction
     shapes = [(300, 13, 700, False, False),   # dot products, threads split rows
               (40, 300, 400, False, False),   # B in place, threads split rows
+              (40, 301, 1500, False, False),  # the same, K in blocks: the edge panel packed once, read per block
+              (96, 95, 64, False, False),     # A and B in L1 (A read in place) beside the shared edge panel
+              (40, 290, 700, False, False),   # the last two columns by dot products, one more task
+              (129, 129, 129, False, False),  # the same, one column and a one-row panel
               (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
               (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
               (40, 200, 600, False, True),    # B transposed: packed, few rows: threads share one A block

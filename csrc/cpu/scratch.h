@@ -17,6 +17,7 @@ namespace dlcore::cpu {
 enum class Slot : int {
   gemm_a,            // gemm.cpp: packed A blocks
   gemm_b,            // gemm.cpp: packed B blocks
+  gemm_b_edge,       // gemm.cpp: B's edge panel, packed by a split call's caller for all its tasks
   conv_block,        // conv2d.cpp: im2col slices, Winograd tile blocks (inside the parallel regions)
   conv_filters,      // conv2d.cpp: packed filters, Winograd U and the filter-gradient partial sums
   conv_filters_packed,  // conv2d.cpp: Winograd U packed for the microkernel

@@ -40,6 +40,11 @@ template <typename T>
 T* scratch_b(int64_t n) {
   return scratch<T, Slot::gemm_b>(n);
 }
+// The caller's B edge panel, packed once for every task of a split call (split_c, run).
+template <typename T>
+T* scratch_b_edge(int64_t n) {
+  return scratch<T, Slot::gemm_b_edge>(n);
+}
 
 // ---- Packing ----------------------------------------------------------------------------------
 //
@@ -199,6 +204,9 @@ struct Problem {
   GemmEpilogue<T> ep;
   const GemmAPacker<T>* pa = nullptr;  // when set, op(A) comes from pa (rows from a_i0), not from a
   int64_t a_i0 = 0;
+  // When set, B's last n % NR columns, packed for all k rows into an NR-wide panel by the caller,
+  // shared by the tasks of a call split by rows (each would pack the same panel otherwise).
+  const T* b_edge = nullptr;
 };
 
 // Whether a B micro-panel read in place (kc rows, rs_b elements apart) keeps its place in L2 while
@@ -385,9 +393,11 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   const bool edge_in_place = edge > 0 && u.ukr_edge && edge == u.nr_edge;
   const bool a_in_place = !P.pa && P.cs_a == 1 && kc_max == P.k && u.ukr_rows_edge && mr <= 64 &&
                           (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= cache_sizes().l1d;
-  T* bedge = edge && !edge_in_place ? scratch_b<T>(kc_max * nr) : nullptr;
+  const bool own_edge = edge && !edge_in_place && !P.b_edge;  // packed here, K block by K block
+  T* bedge_own = own_edge ? scratch_b<T>(kc_max * nr) : nullptr;
+  const T* bedge = P.b_edge ? P.b_edge : bedge_own;
   if (a_in_place) {
-    if (bedge) pack_panel(edge, P.k, P.b + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
+    if (own_edge) pack_panel(edge, P.k, P.b + n_full * nr, P.rs_b, int64_t(1), nr, bedge_own);
     const T* rows[64];  // every kernel table's MR is at most 16
     for (int64_t ir = 0; ir < P.m; ir += mr) {
       const int64_t m_t = std::min<int64_t>(mr, P.m - ir);
@@ -411,10 +421,11 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
     const T beta = pc == 0 ? P.beta : T(1);
     const bool last = pc + kc == P.k;
     const T* bk = P.b + pc * P.rs_b;
-    if (bedge) pack_panel(edge, kc, bk + n_full * nr, P.rs_b, int64_t(1), nr, bedge);
+    if (own_edge) pack_panel(edge, kc, bk + n_full * nr, P.rs_b, int64_t(1), nr, bedge_own);
+    const T* be = P.b_edge ? P.b_edge + pc * nr : bedge_own;  // a panel's rows are NR apart
     auto bpanel = [&](int64_t jp) {
-      return jp < n_full || !bedge ? std::pair<const T*, int64_t>(bk + jp * nr, P.rs_b)
-                                   : std::pair<const T*, int64_t>(bedge, nr);
+      return jp < n_full || !be ? std::pair<const T*, int64_t>(bk + jp * nr, P.rs_b)
+                                : std::pair<const T*, int64_t>(be, nr);
     };
     for (int64_t ic = 0; ic < P.m; ic += mc_max) {
       const int64_t mc = std::min(mc_max, P.m - ic);
@@ -425,16 +436,27 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   }
 }
 
+// Whether split_c cuts C by rows (else by column panels).
+bool split_by_rows(int64_t m, int64_t n, int mr, int nr, int nt) {
+  const int64_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
+  return row_panels >= 2 * nt || row_panels >= col_panels;
+}
+
 // Threads take disjoint blocks of C (rows when there are enough, else column panels, in multiples
-// of mr and nr) and each runs serial(sub-problem) on its block: no shared buffers, no barriers.
-template <typename T, class Serial>
-void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
-  const int64_t row_panels = ceil_div(P.m, mr), col_panels = ceil_div(P.n, nr);
-  const bool by_rows = row_panels >= 2 * nt || row_panels >= col_panels;
-  const int64_t parts = by_rows ? row_panels : col_panels;
-  nt = int(std::min<int64_t>(nt, parts));
+// of mr and nr) and each runs serial(sub-problem) on its block: no barriers, and nothing shared but
+// P.b_edge (kept only when C is cut by rows, every block's edge then being the same columns).
+// `first`, when given, runs as one more task, the first claimed (run: the last columns of C that
+// the dot driver computes, so that one call is one dispatch of the pool).
+template <typename T, class Serial, class First = std::nullptr_t>
+void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First first = nullptr) {
+  const bool by_rows = split_by_rows(P.m, P.n, mr, nr, nt);
+  const int64_t parts = by_rows ? ceil_div(P.m, mr) : ceil_div(P.n, nr);
+  nt = int(std::min<int64_t>(nt, parts + !std::is_null_pointer_v<First>));
   const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * kTasksPerThread) : 1;
   auto part = [&](int64_t t) {
+    if constexpr (!std::is_null_pointer_v<First>) {
+      if (t-- == 0) return first();
+    }
     const int64_t p0 = parts * t / tasks, p1 = parts * (t + 1) / tasks;
     Problem<T> S = P;
     if (by_rows) {
@@ -446,12 +468,12 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial) {
         S.a += r0 * P.rs_a;
     } else {
       const int64_t c0 = p0 * nr, c1 = std::min(P.n, p1 * nr);
-      S.n = c1 - c0, S.b += c0 * P.cs_b, S.c += c0;
+      S.n = c1 - c0, S.b += c0 * P.cs_b, S.c += c0, S.b_edge = nullptr;
       if (S.ep.bias) S.ep.bias += c0;
     }
     if (S.m > 0 && S.n > 0) serial(S);
   };
-  parallel_tasks(tasks, nt, part);
+  parallel_tasks(tasks + !std::is_null_pointer_v<First>, nt, part);
 }
 
 // ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
@@ -679,6 +701,23 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
   return c;
 }
 
+// Driver 2 on c.nt threads (split_c), plus `first` as one more task when given. When C is cut by
+// rows, B's edge panel (n % NR columns that the microkernel cannot read in place) is packed here
+// once for all the tasks, which each packed it for themselves before: 128x127x128 on two threads of
+// the Zen 5 (eight tasks, eight packs of a 128x31 panel) took 1.14-1.20x the time of 128^3 in the
+// same process, and takes 0.98-1.08x with the panel packed once.
+template <typename T, class First = std::nullptr_t>
+void split_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Choice<T>& c, First first = nullptr) {
+  Problem<T> Q = P;
+  const int64_t edge = P.n % u.nr;
+  if (c.nt > 1 && edge && !(u.ukr_edge && edge == u.nr_edge) && split_by_rows(P.m, P.n, u.mr, u.nr, c.nt)) {
+    T* be = scratch_b_edge<T>(P.k * u.nr);
+    pack_panel(edge, P.k, P.b + (P.n - edge) * P.cs_b, P.rs_b, P.cs_b, u.nr, be);
+    Q.b_edge = be;
+  }
+  split_c(Q, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); }, first);
+}
+
 template <typename T>
 void run(const Problem<T>& P, int max_threads) {
   const int64_t m = P.m, n = P.n, k = P.k;
@@ -694,6 +733,15 @@ void run(const Problem<T>& P, int max_threads) {
     L.n = n - c.edge_dot;
     R.n = c.edge_dot, R.b += L.n * P.cs_b, R.c += L.n;
     if (R.ep.bias) R.ep.bias += L.n;
+    // The rest of C in place on several threads: R's dot products are one more of its tasks, one
+    // dispatch of the pool instead of two. 129^3 on two threads of the 2-core Zen 5, as a multiple
+    // of 128^3's time in the same process: 1.14x as two calls, 1.06-1.10x as one. Otherwise the two
+    // parts are two calls.
+    const Choice<T> cl = choose<T>(m, L.n, k, P.pa != nullptr, P.cs_a, P.rs_b, P.cs_b, max_threads);
+    if (cl.driver == Driver::b_in_place && cl.nt > 1 && !cl.edge_dot) {
+      const GemmUkrInfo<T>& ud = gemm_ukr<T>();
+      return split_in_place(L, *cl.u, cl, [&] { gemm_dot_rows(R, ud); });
+    }
     run(L, max_threads);
     return run(R, max_threads);
   }
@@ -701,8 +749,7 @@ void run(const Problem<T>& P, int max_threads) {
   switch (c.driver) {
     case Driver::dot:
       return split_c(P, u.dot_mr, 4, c.nt, [&](const Problem<T>& S) { gemm_dot_rows(S, u); });
-    case Driver::b_in_place:
-      return split_c(P, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); });
+    case Driver::b_in_place: return split_in_place(P, u, c);
     case Driver::b_packed: return gemm_packed(P, u, c.blk, c.nt);
     case Driver::rowvec:
       if (c.nt > 1 && k >= 2 * kRowvecMinRows) return gemm_rowvec_split_k(P, u, c.nt);
