@@ -94,6 +94,33 @@ def test_cin1_direct_path(backend, dtype, rng):
         check_all(backend, x, wt, b, s, p, d, rng=rng, what=f"cin=1 x{x.shape} w{wt.shape} s={s} d={d} p={p}")
 
 
+def test_cin1_forward_pixel_groups(isa, rng):
+    """The Cin = 1 forward takes output pixels in groups of 8 across rows, image by image, from a
+    zero-padded copy of the rows it reads: images whose pixel count is not a multiple of 8, thread
+    ranges that start and end inside an image, every Cout from one lane to past two vectors, padding
+    on one side or all, strides and dilation, on each ISA and 1-3 threads."""
+    before = dlcore.get_num_threads()
+    try:
+        for nt in [1, 2, 3]:
+            dlcore.set_num_threads(nt)
+            for n, (h, w), k, s, d, p, couts in [
+                    (5, (28, 28), 5, 2, 1, 2, [16, 1, 40]),
+                    (3, (9, 7), 3, 1, 1, ((0, 2), (1, 0)), [8, 24, 48]),
+                    (4, (11, 10), 3, (2, 1), 2, "same", [33, 17]),
+                    (7, (1, 40), (1, 5), (1, 2), 1, "valid", [32, 25])]:
+                kh, kw = (k, k) if isinstance(k, int) else k
+                for cout in couts:
+                    for dtype in DTYPES:
+                        x, wt = make((n, h, w, 1), dtype, rng), make((kh, kw, 1, cout), dtype, rng)
+                        b = make((cout,), dtype, rng)
+                        got = K.conv2d_forward(x, wt, b, strides=s, padding=p, dilation=d, activation="relu")
+                        pads = ref.conv2d_pads(p, x.shape, wt.shape, pair(s), pair(d))
+                        want = ref.conv2d_forward(x, wt, b, pair(s), pads, pair(d), "relu")
+                        assert_close(got, want, dtype, what=f"{isa} {nt} threads x{x.shape} w{wt.shape} s={s} p={p}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_pointwise_path(backend, dtype, rng):
     """A 1x1 stride-1 unpadded conv is one GEMM; strided or padded 1x1 convs go through im2col."""
