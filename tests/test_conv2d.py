@@ -94,11 +94,11 @@ def test_cin1_direct_path(backend, dtype, rng):
         check_all(backend, x, wt, b, s, p, d, rng=rng, what=f"cin=1 x{x.shape} w{wt.shape} s={s} d={d} p={p}")
 
 
-def test_cin1_forward_pixel_groups(isa, rng):
-    """The Cin = 1 forward takes output pixels in groups of 8 across rows, image by image, from a
-    zero-padded copy of the rows it reads: images whose pixel count is not a multiple of 8, thread
-    ranges that start and end inside an image, every Cout from one lane to past two vectors, padding
-    on one side or all, strides and dilation, on each ISA and 1-3 threads."""
+def test_cin1_pixel_groups(isa, rng):
+    """The Cin = 1 forward and filter gradient take output pixels in groups of 8 across rows, image by
+    image, from a zero-padded copy of the rows they read: images whose pixel count is not a multiple
+    of 8, thread ranges that start and end inside an image, every Cout from one lane to past two
+    vectors, padding on one side or all, strides and dilation, on each ISA and 1-3 threads."""
     before = dlcore.get_num_threads()
     try:
         for nt in [1, 2, 3]:
@@ -113,10 +113,15 @@ def test_cin1_forward_pixel_groups(isa, rng):
                     for dtype in DTYPES:
                         x, wt = make((n, h, w, 1), dtype, rng), make((kh, kw, 1, cout), dtype, rng)
                         b = make((cout,), dtype, rng)
-                        got = K.conv2d_forward(x, wt, b, strides=s, padding=p, dilation=d, activation="relu")
+                        what = f"{isa} {nt} threads x{x.shape} w{wt.shape} s={s} d={d} p={p}"
                         pads = ref.conv2d_pads(p, x.shape, wt.shape, pair(s), pair(d))
+                        got = K.conv2d_forward(x, wt, b, strides=s, padding=p, dilation=d, activation="relu")
                         want = ref.conv2d_forward(x, wt, b, pair(s), pads, pair(d), "relu")
-                        assert_close(got, want, dtype, what=f"{isa} {nt} threads x{x.shape} w{wt.shape} s={s} p={p}")
+                        assert_close(got, want, dtype, what=f"forward {what}")
+                        dy = make(got.shape, dtype, rng)
+                        assert_close(K.conv2d_backward_filter(dy, x, wt.shape, s, p, d),
+                                     ref.conv2d_backward_filter(dy, x, wt.shape, pair(s), pads, pair(d)), dtype,
+                                     what=f"filter gradient {what}")
     finally:
         dlcore.set_num_threads(before)
 
