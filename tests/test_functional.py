@@ -132,6 +132,42 @@ def test_conv_fused_activation(activation):
     assert gradcheck(lambda x, w: F.conv1d(x, w, activation=activation), [x1, w1])
 
 
+@pytest.mark.parametrize("op", ["linear", "conv2d", "conv1d", "conv2d_transpose"])
+def test_backward_skips_the_gradients_nobody_wants(op, monkeypatch):
+    """As PyTorch's autograd does: no input gradient for data (a first layer's input, which does not
+    require grad) and no weight gradient for frozen weights; the kernels that would compute them are
+    not called, and the gradients that are wanted are the same as when everything requires grad."""
+    kernels = {"linear": (None, None), "conv2d": ("conv2d_backward_data", "conv2d_backward_filter"),
+               "conv1d": ("conv1d_backward_data", "conv1d_backward_filter"),
+               "conv2d_transpose": ("conv2d_forward", "conv2d_backward_filter")}[op]
+    shapes = {"linear": ((5, 4), (4, 3)), "conv2d": ((2, 6, 5, 3), (3, 3, 3, 4)), "conv1d": ((2, 7, 3), (3, 3, 4)),
+              "conv2d_transpose": ((2, 4, 5, 3), (3, 3, 2, 3))}[op]
+    f = getattr(F, op)
+    rng = np.random.default_rng(0)
+    xa, wa, ba = (rng.standard_normal(s) for s in shapes + ((shapes[1][-1] if op != "conv2d_transpose" else 2,),))
+
+    def grads(x_grad, w_grad):
+        x, w, b = dl.tensor(xa, requires_grad=x_grad), dl.tensor(wa, requires_grad=w_grad), dl.tensor(ba, requires_grad=True)
+        (f(x, w, b) ** 2).sum().backward()
+        return x.grad, w.grad, b.grad
+
+    gx, gw, gb = grads(True, True)
+    called = []
+    for name in kernels:
+        if name is not None:
+            real = getattr(K, name)
+            monkeypatch.setattr(K, name, lambda *a, _real=real, _name=name, **k: called.append(_name) or _real(*a, **k))
+    dx, dw, db = grads(False, True)
+    assert dx is None and kernels[0] not in called
+    np.testing.assert_allclose(np.asarray(dw), np.asarray(gw), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(db), np.asarray(gb), rtol=1e-12)
+    called.clear()
+    dx, dw, db = grads(True, False)
+    assert dw is None and kernels[1] not in called
+    np.testing.assert_allclose(np.asarray(dx), np.asarray(gx), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(db), np.asarray(gb), rtol=1e-12)
+
+
 def test_conv_errors():
     with pytest.raises(ValueError, match=r"4-D input .*got shape \(2, 5, 3\)"):
         F.conv2d(dl.zeros(2, 5, 3), dl.zeros(3, 3, 3, 4))

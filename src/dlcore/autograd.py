@@ -140,6 +140,14 @@ class Function:
             result[k] = o
         return tuple(result)
 
+    def needs_grad(self, i):
+        """Whether the gradient of input i is wanted (PyTorch's `ctx.needs_input_grad[i]`): the
+        input requires grad. `backward` may return None for an input that does not, and skip its
+        product (the input gradient of a network's first layer, whose input is data). True when the
+        node was not recorded (`backward` called by hand)."""
+        ps = self.parents
+        return not ps or (i < len(ps) and ps[i] is not None and ps[i].requires_grad)
+
     def reads_input(self, i):
         """Whether backward needs input i's values (`saved_inputs`); an op may refine it (Mul reads a
         only for b's gradient, so only when b requires grad)."""

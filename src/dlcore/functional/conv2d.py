@@ -33,10 +33,13 @@ class _Conv(Function):
     def backward(self, g):
         if self.activation is not None:
             g = _kernel(_GEMM_BACKWARD[self.activation])(g, self.y)
-        r = self.rank
-        dx = _kernel(f"conv{r}d_backward_data")(g, self.w, self.x.shape, **self.cfg)
-        dw = _kernel(f"conv{r}d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
-        db = _kernel(f"conv{r}d_backward_bias")(g) if self.has_b else None
+        r, dx, dw, db = self.rank, None, None, None
+        if self.needs_grad(0):  # not for data (a first layer's input)
+            dx = _kernel(f"conv{r}d_backward_data")(g, self.w, self.x.shape, **self.cfg)
+        if self.needs_grad(1):  # not for frozen filters
+            dw = _kernel(f"conv{r}d_backward_filter")(g, self.x, self.w.shape, **self.cfg)
+        if self.has_b and self.needs_grad(2):
+            db = _kernel(f"conv{r}d_backward_bias")(g)
         return dx, dw, db
 
     def backward_graph(self, g, x, w, b):

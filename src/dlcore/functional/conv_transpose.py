@@ -109,9 +109,13 @@ class _ConvTranspose(Function):
 
     def backward(self, g):
         r = self.rank
-        dx = _kernel(f"conv{r}d_forward")(g, self.w, **self.cfg)
-        dw = _kernel(f"conv{r}d_backward_filter")(self.x, g, self.w.shape, **self.cfg)
-        db = g.reshape(-1, g.shape[-1]).sum(axis=0) if self.has_b else None
+        dx = dw = db = None
+        if self.needs_grad(0):  # not for data (a first layer's input)
+            dx = _kernel(f"conv{r}d_forward")(g, self.w, **self.cfg)
+        if self.needs_grad(1):  # not for frozen filters
+            dw = _kernel(f"conv{r}d_backward_filter")(self.x, g, self.w.shape, **self.cfg)
+        if self.has_b and self.needs_grad(2):
+            db = g.reshape(-1, g.shape[-1]).sum(axis=0)
         return dx, dw, db
 
 

@@ -31,10 +31,10 @@ class Linear(Function):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         if self.activation is not None:
             g2 = _kernel(_GEMM_BACKWARD[self.activation])(g2, self.y)
-        dx = K.gemm(g2, self.w, trans_b=True)
-        dw = K.gemm(self.x2, g2, trans_a=True)
-        db = g2.sum(axis=0) if self.has_b else None
-        if len(self.lead) != 1:
+        dx = K.gemm(g2, self.w, trans_b=True) if self.needs_grad(0) else None  # none for data
+        dw = K.gemm(self.x2, g2, trans_a=True) if self.needs_grad(1) else None  # none for frozen weights
+        db = g2.sum(axis=0) if self.has_b and self.needs_grad(2) else None
+        if dx is not None and len(self.lead) != 1:
             dx = dx.reshape(self.lead + (self.w.shape[0],))
         return dx, dw, db
 
