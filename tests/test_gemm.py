@@ -188,6 +188,7 @@ def test_driver_threads(isa, dtype, rng):
               (129, 129, 129, False, False),  # the same, one column and a one-row panel
               (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
               (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
+              (3000, 40, 9, False, False),    # the same, a few blocks to a task (K = 9: an im2col GEMM)
               (40, 200, 600, False, True),    # B transposed: packed, few rows: threads share one A block
               (700, 300, 200, True, False),   # A transposed
               (1, 300, 1100, False, False),   # row-vector kernel, threads split K (each sums its own rows)

@@ -520,7 +520,12 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
       auto bpanel = [&](int64_t jp) { return std::pair<const T*, int64_t>(bbuf + jp * nr * kc, nr); };
 
       if (split_ic) {
-        parallel_ranges(n_ic, n_ic, nt, [&](int64_t bi0, int64_t bi1) {
+        // A few tasks per thread, not one per A block: a block of 256 rows with K = 9 (an im2col
+        // GEMM) takes about a microsecond, and on the 2-vCPU Zen 5, in spells (minutes long) where
+        // the two threads sharing the task counters is slow, one task per block made two threads
+        // slower than one: 43264x32x9 took 246-252 us on two threads (200 on one), and takes
+        // 129-132 us with 8 tasks in the same spell (113 us outside it, either way).
+        parallel_ranges(n_ic, std::min<int64_t>(n_ic, int64_t(nt) * kTasksPerThread), nt, [&](int64_t bi0, int64_t bi1) {
           T* ap = scratch_a<T>(mc_eff * kc_max);  // the running thread's own
           for (int64_t bi = bi0; bi < bi1; ++bi) {
             const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
