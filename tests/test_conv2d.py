@@ -94,11 +94,13 @@ def test_cin1_direct_path(backend, dtype, rng):
         check_all(backend, x, wt, b, s, p, d, rng=rng, what=f"cin=1 x{x.shape} w{wt.shape} s={s} d={d} p={p}")
 
 
-def test_cin1_pixel_groups(isa, rng):
-    """The Cin = 1 forward and filter gradient take output pixels in groups of 8 across rows, image by
-    image, from a zero-padded copy of the rows they read: images whose pixel count is not a multiple
-    of 8, thread ranges that start and end inside an image, every Cout from one lane to past two
-    vectors, padding on one side or all, strides and dilation, on each ISA and 1-3 threads."""
+@pytest.mark.parametrize("cin", [1, 3, 4, 8])
+def test_direct_pixel_groups(isa, cin, rng):
+    """The direct forward (Cin <= 8) and filter gradient (Cin <= 4) take output pixels in groups of 8
+    across rows, image by image, from a zero-padded copy of the rows they read: images whose pixel
+    count is not a multiple of 8, thread ranges that start and end inside an image, every Cout from
+    one lane to past two vectors, padding on one side or all, strides and dilation, on each ISA and
+    1-3 threads."""
     before = dlcore.get_num_threads()
     try:
         for nt in [1, 2, 3]:
@@ -111,7 +113,7 @@ def test_cin1_pixel_groups(isa, rng):
                 kh, kw = (k, k) if isinstance(k, int) else k
                 for cout in couts:
                     for dtype in DTYPES:
-                        x, wt = make((n, h, w, 1), dtype, rng), make((kh, kw, 1, cout), dtype, rng)
+                        x, wt = make((n, h, w, cin), dtype, rng), make((kh, kw, cin, cout), dtype, rng)
                         b = make((cout,), dtype, rng)
                         what = f"{isa} {nt} threads x{x.shape} w{wt.shape} s={s} d={d} p={p}"
                         pads = ref.conv2d_pads(p, x.shape, wt.shape, pair(s), pair(d))

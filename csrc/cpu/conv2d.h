@@ -36,8 +36,9 @@ template <typename T>
 void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
 
 // ---- the kernels compiled once per ISA (conv2d_kernels.h) ---------------------------------------
-// The direct kernels for Cin = 1 (the first layer of an image network): K = kh*kw is tiny there, so
-// a GEMM would spend its time packing; these loop over the window and vectorize over Cout instead.
+// The direct kernels for few input channels (the first layer of an image network; backward-data for
+// Cin = 1 only): K = kh*kw*Cin is tiny there, so a GEMM would do little per call; these loop over
+// the window and vectorize over Cout instead.
 // And the Winograd F(2x2, 3x3) tile transforms (conv2d.cpp, forward_winograd), vectorized over
 // channels: input, src[a * 4 + b] = the Cin channels of input pixel (a, b) of the 4x4 tile, into
 // v[xi * vs + c] = (B^T d B)[xi]; output, m[xi * ms + o] into dst[a * 2 + b][o] = (A^T m A)[a][b];
@@ -45,9 +46,9 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
 #define DLCORE_CONV_DIRECT_DECLARE(ns)                                                                        \
   namespace ns {                                                                                              \
   template <typename T>                                                                                       \
-  void conv_cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y); \
+  void conv_direct_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y); \
   template <typename T>                                                                                       \
-  void conv_cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw);                    \
+  void conv_direct_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw);                  \
   template <typename T>                                                                                       \
   void conv_cin1_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx);                      \
   template <typename T>                                                                                       \

@@ -1,11 +1,12 @@
-// The convolution kernels compiled once per ISA: the direct kernels for one input channel (Cin = 1,
-// the first layer of an image network).
+// The convolution kernels compiled once per ISA: the direct kernels for few input channels (Cin = 1
+// grey, 3 RGB: the first layer of an image network), and the Winograd tile transforms.
 //
-// Cin = 1:
-// There K = kh*kw (9 for a 3x3 filter) is far too small for a GEMM to pay off: packing would cost
-// as much as the multiply. Instead every output pixel loops over its window and accumulates
-// x * w[tap, :] into a vector of Cout outputs; the innermost loops run over Cout, which is
-// contiguous in w, y and dy (NHWC), so they vectorize.
+// Few input channels:
+// There K = kh*kw*Cin (27 for a 3x3 RGB filter) is too small for a GEMM to pay off. Instead every
+// output pixel loops over its window and accumulates x * w[tap, :] into vectors of Cout outputs;
+// the innermost loops run over Cout, which is contiguous in w, y and dy (NHWC), so they vectorize.
+// The forward and the filter gradient take any Cin (conv2d.cpp decides up to which they pay);
+// backward-data, Cin = 1 only.
 //
 // This file is included by conv2d.cpp (portable build), conv2d_avx2.cpp and conv2d_avx512.cpp, each
 // with DLCORE_CONV_NS set to its own namespace, so one source gives one compiled copy per ISA.
@@ -75,7 +76,10 @@ struct Simd {
     return v;
   }
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-  static V set1(T x) { return V{} + x; }
+  // Every lane x. Written x - 0, which is x for every x, so that the compiler drops it and
+  // broadcasts straight from memory; x + 0 is not x when x is -0, and was compiled as a scalar add
+  // and a broadcast between registers.
+  static V set1(T x) { return x - V{}; }
 };
 
 // P output pixels, NV vectors of Cout each: pixel q reads tap t at px[q][o[t]] (in x itself, or
@@ -101,41 +105,44 @@ inline void pixels_block(const T* const* px, const int64_t* o, int64_t taps, con
     for (int v = 0; v < NV; ++v) S::store(yp + q * C + v * S::L, a[q][v]);
 }
 
-// Output pixels of a Cin = 1 convolution in groups of G consecutive ones (across rows: y and dy are
-// contiguous over them), image by image. With padding, the input rows the pixels read are first
-// copied into a zero-padded buffer (one image plane is small beside the kh*kw/(sh*sw) windows that
-// read each value, for every output channel), so that every window lies inside what it reads and
-// all pixels of a group read tap t at one offset, rel[t] (window_offsets; row stride window_ld).
-// f(px, cnt, p): pixel q < cnt of the group is output pixel p + q, its window at px[q]; the entries
-// past cnt (the end of an image or of [p_begin, p_end)) repeat the last pixel.
+// Output pixels of a convolution with few input channels in groups of G consecutive ones (across
+// rows: y and dy are contiguous over them), image by image. A window is kh*kw*Cin values, its "taps"
+// (i, j, c) in the order of w's rows; each image is read as H rows of W*Cin values (NHWC). With
+// padding, the input rows the pixels read are first copied into a zero-padded buffer (one image
+// plane is small beside the kh*kw/(sh*sw) windows that read each value, for every output channel),
+// so that every window lies inside what it reads and all pixels of a group read tap t at one offset,
+// rel[t] (window_offsets; row stride window_ld). f(px, cnt, p): pixel q < cnt of the group is output
+// pixel p + q, its window at px[q]; the entries past cnt (the end of an image or of [p_begin, p_end))
+// repeat the last pixel.
 inline int64_t window_ld(const Conv2dGeometry& s) {
-  return s.pt || s.pb || s.pl || s.pr ? s.w + s.pl + s.pr : s.w;
+  return (s.pt || s.pb || s.pl || s.pr ? s.w + s.pl + s.pr : s.w) * s.cin;
 }
 
 inline void window_offsets(const Conv2dGeometry& s, int64_t* rel) {
   const int64_t ld = window_ld(s);
   for (int64_t i = 0; i < s.kh; ++i)
-    for (int64_t j = 0; j < s.kw; ++j) rel[i * s.kw + j] = i * s.dh * ld + j * s.dw;
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t c = 0; c < s.cin; ++c) rel[(i * s.kw + j) * s.cin + c] = i * s.dh * ld + j * s.dw * s.cin + c;
 }
 
 template <int G, typename T, class F>
 void for_pixel_groups(const Conv2dGeometry& s, const T* x, int64_t p_begin, int64_t p_end, std::vector<T>& rows,
                       F&& f) {
-  const int64_t plane = s.ho * s.wo, ld = window_ld(s);
-  const bool padded = ld != s.w || s.pt || s.pb;
+  const int64_t plane = s.ho * s.wo, ld = window_ld(s), row = s.w * s.cin;  // a row of x: W pixels of Cin
+  const bool padded = ld != row || s.pt || s.pb;
   for (int64_t n = p_begin / plane; n * plane < p_end; ++n) {
     const int64_t a = std::max(p_begin, n * plane) - n * plane, b = std::min(p_end, (n + 1) * plane) - n * plane;
     // Rows r0 .. r0 + nrows - 1 of the padded image (row r is input row r - pt) hold every window.
     const int64_t r0 = a / s.wo * s.sh, nrows = (b - 1) / s.wo * s.sh + (s.kh - 1) * s.dh + 1 - r0;
-    const T* xn = x + n * s.h * s.w;
-    const T* src = xn + r0 * s.w;  // row r0 of what the windows read
+    const T* xn = x + n * s.h * row;
+    const T* src = xn + r0 * row;  // row r0 of what the windows read
     if (padded) {
       rows.resize(size_t(nrows * ld));
       for (int64_t r = 0; r < nrows; ++r) {
         T* dst = rows.data() + r * ld;
         const int64_t ih = r0 + r - s.pt;
         std::fill(dst, dst + ld, T(0));
-        if (ih >= 0 && ih < s.h) std::memcpy(dst + s.pl, xn + ih * s.w, sizeof(T) * size_t(s.w));
+        if (ih >= 0 && ih < s.h) std::memcpy(dst + s.pl * s.cin, xn + ih * row, sizeof(T) * size_t(row));
       }
       src = rows.data();
     }
@@ -145,7 +152,7 @@ void for_pixel_groups(const Conv2dGeometry& s, const T* x, int64_t p_begin, int6
       const T* px[G];
       for (int q = 0; q < G; ++q) {
         if (q < cnt) {
-          px[q] = src + (oh * s.sh - r0) * ld + ow * s.sw;
+          px[q] = src + (oh * s.sh - r0) * ld + ow * s.sw * s.cin;
           if (++ow == s.wo) ow = 0, ++oh;
         } else {
           px[q] = px[q - 1];
@@ -171,11 +178,11 @@ constexpr int kPixels2 = kVecBytes >= 64 ? 8 : 4;
 // cost as much as the FMAs, and a quarter of the pixels are on the border), 0.7x PyTorch's time on
 // two. Now 0.12 ms on one core.
 template <typename T>
-void conv_cin1_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y) {
+void conv_direct_forward(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, Epilogue act, T* y) {
   using S = Simd<T>;
   constexpr int G = 8, P2 = kPixels2;
   static_assert(G % P2 == 0, "two-vector blocks tile a group");
-  const int64_t pixels = s.n * s.ho * s.wo, C = s.cout, taps = s.kh * s.kw;
+  const int64_t pixels = s.n * s.ho * s.wo, C = s.cout, taps = s.kh * s.kw * s.cin;  // w's rows
   if (pixels == 0) return;
   const int nt = std::min<int64_t>(threads_for(2 * pixels * taps * C), std::max<int64_t>(pixels / G, 1));
   parallel_ranges(pixels, nt, nt, [&](int64_t p_begin, int64_t p_end) {
@@ -239,10 +246,10 @@ inline void filter_block(const T* const* px, const int64_t* o, int64_t taps, con
 // of FMAs, waiting on each: 64 28x28 images to 16 channels, 5x5 at stride 2 with padding 2, took
 // 0.33 ms on two Zen 5 cores.
 template <typename T>
-void conv_cin1_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
+void conv_direct_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw) {
   using S = Simd<T>;
   constexpr int G = 8, P2 = kPixels2;
-  const int64_t pixels = s.n * s.ho * s.wo, C = s.cout, taps = s.kh * s.kw;
+  const int64_t pixels = s.n * s.ho * s.wo, C = s.cout, taps = s.kh * s.kw * s.cin;  // w's rows
   std::fill(dw, dw + taps * C, T(0));
   if (pixels == 0) return;
   const int nt = std::min<int64_t>(threads_for(2 * pixels * taps * C), std::max<int64_t>(pixels / G, 1));
@@ -482,12 +489,12 @@ template void winograd_output_tile<double>(const double*, int64_t, int64_t, doub
 template void winograd_grad_tile<float>(const float* const*, int64_t, float*, int64_t);
 template void winograd_grad_tile<double>(const double* const*, int64_t, double*, int64_t);
 
-template void conv_cin1_forward<float>(const Conv2dGeometry&, const float*, const float*, const float*, Epilogue,
+template void conv_direct_forward<float>(const Conv2dGeometry&, const float*, const float*, const float*, Epilogue,
                                        float*);
-template void conv_cin1_forward<double>(const Conv2dGeometry&, const double*, const double*, const double*, Epilogue,
+template void conv_direct_forward<double>(const Conv2dGeometry&, const double*, const double*, const double*, Epilogue,
                                         double*);
-template void conv_cin1_backward_filter<float>(const Conv2dGeometry&, const float*, const float*, float*);
-template void conv_cin1_backward_filter<double>(const Conv2dGeometry&, const double*, const double*, double*);
+template void conv_direct_backward_filter<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template void conv_direct_backward_filter<double>(const Conv2dGeometry&, const double*, const double*, double*);
 template void conv_cin1_backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
 template void conv_cin1_backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
 template void col2im_add<float>(const Conv2dGeometry&, const float*, int64_t, int64_t, float*);
