@@ -97,10 +97,10 @@ def test_cin1_direct_path(backend, dtype, rng):
 @pytest.mark.parametrize("cin", [1, 3, 4, 8])
 def test_direct_pixel_groups(isa, cin, rng):
     """The direct forward (Cin <= 8) and filter gradient (Cin <= 4) take output pixels in groups of 8
-    across rows, image by image, from a zero-padded copy of the rows they read: images whose pixel
-    count is not a multiple of 8, thread ranges that start and end inside an image, every Cout from
-    one lane to past two vectors, padding on one side or all, strides and dilation, on each ISA and
-    1-3 threads."""
+    across rows, image by image, from a zero-padded copy of the rows they read, and the direct input
+    gradient (Cin = 1, or up to 6 at stride 1) adds into such a copy: images whose pixel count is not
+    a multiple of 8, thread ranges that start and end inside an image, every Cout from one lane to
+    past two vectors, padding on one side or all, strides and dilation, on each ISA and 1-3 threads."""
     before = dlcore.get_num_threads()
     try:
         for nt in [1, 2, 3]:
@@ -108,6 +108,8 @@ def test_direct_pixel_groups(isa, cin, rng):
             for n, (h, w), k, s, d, p, couts in [
                     (5, (28, 28), 5, 2, 1, 2, [16, 1, 40]),
                     (3, (9, 7), 3, 1, 1, ((0, 2), (1, 0)), [8, 24, 48]),
+                    (3, (10, 9), 3, 1, 2, "same", [16, 40]),
+                    (6, (12, 13), 2, 2, 1, ((1, 0), (1, 0)), [16, 5]),  # the last input row read by no window
                     (4, (11, 10), 3, (2, 1), 2, "same", [33, 17]),
                     (7, (1, 40), (1, 5), (1, 2), 1, "valid", [32, 25])]:
                 kh, kw = (k, k) if isinstance(k, int) else k
@@ -124,6 +126,9 @@ def test_direct_pixel_groups(isa, cin, rng):
                         assert_close(K.conv2d_backward_filter(dy, x, wt.shape, s, p, d),
                                      ref.conv2d_backward_filter(dy, x, wt.shape, pair(s), pads, pair(d)), dtype,
                                      what=f"filter gradient {what}")
+                        assert_close(K.conv2d_backward_data(dy, wt, x.shape, s, p, d),
+                                     ref.conv2d_backward_data(dy, wt, x.shape, pair(s), pads, pair(d)), dtype,
+                                     what=f"input gradient {what}")
     finally:
         dlcore.set_num_threads(before)
 

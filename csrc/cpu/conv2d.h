@@ -50,7 +50,7 @@ void conv2d_backward_bias(int64_t m, int64_t cout, const T* dy, T* db);
   template <typename T>                                                                                       \
   void conv_direct_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T* dw);                  \
   template <typename T>                                                                                       \
-  void conv_cin1_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx);                      \
+  bool conv_direct_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx);                    \
   template <typename T>                                                                                       \
   void winograd_input_tile(const T* const* src, int64_t ci, T* v, int64_t vs);                                \
   template <typename T>                                                                                       \

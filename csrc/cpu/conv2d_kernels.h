@@ -22,46 +22,7 @@
 
 namespace dlcore::cpu::DLCORE_CONV_NS {
 
-namespace {
-
-// The taps of output pixel (n, oh, ow) that fall inside the image: their index i*kw + j in the
-// filter and their offset in x. Returns how many.
-inline int64_t window_taps(const Conv2dGeometry& s, int64_t oh, int64_t ow, int64_t* tap, int64_t* off) {
-  int64_t cnt = 0;
-  for (int64_t i = 0; i < s.kh; ++i) {
-    const int64_t ih = oh * s.sh + i * s.dh - s.pt;
-    if (ih < 0 || ih >= s.h) continue;
-    for (int64_t j = 0; j < s.kw; ++j) {
-      const int64_t iw = ow * s.sw + j * s.dw - s.pl;
-      if (iw < 0 || iw >= s.w) continue;
-      tap[cnt] = i * s.kw + j;
-      off[cnt] = ih * s.w + iw;
-      ++cnt;
-    }
-  }
-  return cnt;
-}
-
-// Whether the whole window of output pixel (oh, ow) lies inside the image; then tap t = i*kw + j
-// reads x at (oh*sh - pt)*w + (ow*sw - pl) + rel[t] with rel[t] = i*dh*w + j*dw (see taps_rel).
-inline bool window_inside(const Conv2dGeometry& s, int64_t oh, int64_t ow, int64_t* base) {
-  const int64_t ih0 = oh * s.sh - s.pt, iw0 = ow * s.sw - s.pl;
-  *base = ih0 * s.w + iw0;
-  return ih0 >= 0 && ih0 + (s.kh - 1) * s.dh < s.h && iw0 >= 0 && iw0 + (s.kw - 1) * s.dw < s.w;
-}
-
-inline void taps_rel(const Conv2dGeometry& s, int64_t* rel, int64_t* ident) {
-  for (int64_t i = 0; i < s.kh; ++i)
-    for (int64_t j = 0; j < s.kw; ++j) {
-      rel[i * s.kw + j] = i * s.dh * s.w + j * s.dw;
-      ident[i * s.kw + j] = i * s.kw + j;
-    }
-}
-
-}  // namespace
-
-// Cout is processed in blocks of CB values, two SIMD registers of this ISA held as vector types
-// (Simd below), so the accumulators stay in registers; a last partial block runs scalar code.
+// The SIMD register width of this ISA, in bytes.
 constexpr int64_t kVecBytes = DLCORE_CONV_VEC_BYTES;
 
 // One SIMD register of this ISA as a GCC/Clang vector type (written once, compiled per ISA); the
@@ -292,61 +253,70 @@ void conv_direct_backward_filter(const Conv2dGeometry& s, const T* dy, const T* 
 // dx: for each output pixel p, v[tap] = dot(dy[p, :], w[tap, :]) for all taps at once, as
 // v += dy[p, c] * wt[c, :] over c with wt = w^T padded to TP taps (the taps are the SIMD lanes), for
 // P pixels at a time so that P independent accumulator chains hide the FMA latency. Then v[tap] is
-// added to the input pixel that tap read. Threads split the images (windows overlap inside one).
+// added to the input value that tap read, in a zero-padded copy of the image when there is padding
+// (the taps of every window at the same offsets rel[t], as in for_pixel_groups), whose interior is
+// then dx. Threads split the images (windows overlap inside one). Taps are (i, j, c) for any Cin.
 template <typename T, int64_t TP>
-void cin1_backward_data_tp(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
+void direct_backward_data_tp(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
   constexpr int64_t P = 8;
-  const int64_t C = s.cout, taps = s.kh * s.kw, pix = s.ho * s.wo;
+  const int64_t C = s.cout, taps = s.kh * s.kw * s.cin, pix = s.ho * s.wo, row = s.w * s.cin;
+  const int64_t ld = window_ld(s), hp = (s.ho - 1) * s.sh + (s.kh - 1) * s.dh + 1;  // rows the windows read
+  const bool padded = ld != row || s.pt || s.pb;
   std::vector<T> wt(size_t(C * TP), T(0));
   for (int64_t t = 0; t < taps; ++t)
     for (int64_t c = 0; c < C; ++c) wt[size_t(c * TP + t)] = w[t * C + c];
   const int nt = std::min<int64_t>(threads_for(2 * s.n * pix * taps * C), std::max<int64_t>(s.n, 1));
   parallel_ranges(s.n, nt, nt, [&](int64_t n_begin, int64_t n_end) {
-    std::vector<int64_t> tap(static_cast<size_t>(taps)), off(static_cast<size_t>(taps));
-    std::vector<int64_t> rel(static_cast<size_t>(taps)), ident(static_cast<size_t>(taps));
-    taps_rel(s, rel.data(), ident.data());
+    std::vector<int64_t> rel(static_cast<size_t>(taps));
+    window_offsets(s, rel.data());
+    std::vector<T> image(padded ? size_t(hp * ld) : 0);
     for (int64_t n = n_begin; n < n_end; ++n) {
-      T* dxn = dx + n * s.h * s.w;
-      std::fill(dxn, dxn + s.h * s.w, T(0));
+      T* dxn = dx + n * s.h * row;
+      T* acc = padded ? image.data() : dxn;
+      std::fill(acc, acc + (padded ? hp * ld : s.h * row), T(0));
+      int64_t oh = 0, ow = 0;  // the next pixel
       for (int64_t p0 = 0; p0 < pix; p0 += P) {
         const int64_t np = std::min(P, pix - p0);
         T v[P][TP];
-        for (int64_t q = 0; q < P; ++q)
-          for (int64_t t = 0; t < TP; ++t) v[q][t] = T(0);
         const T* g = dy + (n * pix + p0) * C;
         if (np == P) {
           using S = Simd<T>;
           constexpr int64_t NV = TP / S::L;  // vectors per pixel
-          typename S::V acc[P][NV];
+          typename S::V a[P][NV];
           for (int64_t q = 0; q < P; ++q)
-            for (int64_t k = 0; k < NV; ++k) acc[q][k] = S::set1(T(0));
+            for (int64_t k = 0; k < NV; ++k) a[q][k] = S::set1(T(0));
           for (int64_t c = 0; c < C; ++c) {
             const T* wc = wt.data() + c * TP;
             typename S::V wv[NV];
             for (int64_t k = 0; k < NV; ++k) wv[k] = S::load(wc + k * S::L);
             for (int64_t q = 0; q < P; ++q) {
               const typename S::V gq = S::set1(g[q * C + c]);
-              for (int64_t k = 0; k < NV; ++k) acc[q][k] += gq * wv[k];
+              for (int64_t k = 0; k < NV; ++k) a[q][k] += gq * wv[k];
             }
           }
           for (int64_t q = 0; q < P; ++q)
-            for (int64_t k = 0; k < NV; ++k) S::store(&v[q][k * S::L], acc[q][k]);
+            for (int64_t k = 0; k < NV; ++k) S::store(&v[q][k * S::L], a[q][k]);
         } else {
+          for (int64_t q = 0; q < np; ++q)
+            for (int64_t t = 0; t < TP; ++t) v[q][t] = T(0);
           for (int64_t c = 0; c < C; ++c)
             for (int64_t q = 0; q < np; ++q)
               for (int64_t t = 0; t < TP; ++t) v[q][t] += g[q * C + c] * wt[size_t(c * TP + t)];
         }
         for (int64_t q = 0; q < np; ++q) {
-          const int64_t p = p0 + q, oh = p / s.wo, ow = p % s.wo;
-          int64_t base;
-          if (window_inside(s, oh, ow, &base)) {
-            for (int64_t t = 0; t < taps; ++t) dxn[base + rel[size_t(t)]] += v[q][t];
-            continue;
-          }
-          const int64_t cnt = window_taps(s, oh, ow, tap.data(), off.data());
-          for (int64_t t = 0; t < cnt; ++t) dxn[off[size_t(t)]] += v[q][tap[size_t(t)]];
+          T* at = acc + oh * s.sh * ld + ow * s.sw * s.cin;
+          for (int64_t t = 0; t < taps; ++t) at[rel[size_t(t)]] += v[q][t];
+          if (++ow == s.wo) ow = 0, ++oh;
         }
       }
+      if (padded)  // dx = the interior; input rows past the last window's read nothing: 0
+        for (int64_t ih = 0; ih < s.h; ++ih) {
+          const int64_t r = ih + s.pt;
+          if (r < hp)
+            std::memcpy(dxn + ih * row, image.data() + r * ld + s.pl * s.cin, sizeof(T) * size_t(row));
+          else
+            std::fill(dxn + ih * row, dxn + (ih + 1) * row, T(0));
+        }
     }
   });
 }
@@ -385,12 +355,14 @@ void cin1_backward_data_gather(const Conv2dGeometry& s, const T* dy, const T* w,
 }
 
 template <typename T>
-void conv_cin1_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
-  const int64_t taps = s.kh * s.kw;
-  if (taps <= 16) return cin1_backward_data_tp<T, 16>(s, dy, w, dx);
-  if (taps <= 32) return cin1_backward_data_tp<T, 32>(s, dy, w, dx);
-  if (taps <= 64) return cin1_backward_data_tp<T, 64>(s, dy, w, dx);
+bool conv_direct_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* dx) {
+  const int64_t taps = s.kh * s.kw * s.cin;
+  if (taps <= 16) return direct_backward_data_tp<T, 16>(s, dy, w, dx), true;
+  if (taps <= 32) return direct_backward_data_tp<T, 32>(s, dy, w, dx), true;
+  if (taps <= 64) return direct_backward_data_tp<T, 64>(s, dy, w, dx), true;
+  if (s.cin != 1) return false;
   cin1_backward_data_gather<T>(s, dy, w, dx);
+  return true;
 }
 
 // ---- Winograd F(2x2, 3x3) tile transforms (the matrices: conv2d.cpp, forward_winograd) --------
@@ -495,8 +467,8 @@ template void conv_direct_forward<double>(const Conv2dGeometry&, const double*, 
                                         double*);
 template void conv_direct_backward_filter<float>(const Conv2dGeometry&, const float*, const float*, float*);
 template void conv_direct_backward_filter<double>(const Conv2dGeometry&, const double*, const double*, double*);
-template void conv_cin1_backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
-template void conv_cin1_backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
+template bool conv_direct_backward_data<float>(const Conv2dGeometry&, const float*, const float*, float*);
+template bool conv_direct_backward_data<double>(const Conv2dGeometry&, const double*, const double*, double*);
 template void col2im_add<float>(const Conv2dGeometry&, const float*, int64_t, int64_t, float*);
 template void col2im_add<double>(const Conv2dGeometry&, const double*, int64_t, int64_t, double*);
 
