@@ -10,7 +10,8 @@ zeros on every side), a pair ``(ph, pw)`` (symmetric per axis) or explicit
 
 Every entry checks its arguments once and computes one ConvGeometry, which each backend reads:
 cpu, csrc/cpu/conv2d.cpp, an implicit GEMM on the packed GEMM's microkernel (im2col(x) read in place,
-never written out), and Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 16+ channels, whose
+never written out), direct kernels for a few input channels (an image network's first layer: 1 grey
+or 3 RGB), and Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 16+ channels, whose
 float32 results agree with the direct sum to within its rounding (relative error 3e-7..7e-7 against
 float64 measured on 64-512 channels); cuda, csrc/cuda/conv2d.cu, an implicit GEMM; fallback,
 fallback/conv2d.py, im2col through a strided view and one GEMM.
