@@ -34,8 +34,8 @@
 // Special cases:
 //   1x1 filter, stride 1, no padding: im2col(x) is x itself, so each pass is one plain GEMM.
 //   Few input channels (Cin = 1 grey, 3 RGB: a first layer): K = kh*kw*Cin is tiny, so the direct
-//     kernels of conv2d_kernels.h run instead (per ISA) for the forward and filter gradient, and for
-//     backward-data when Cin = 1.
+//     kernels of conv2d_kernels.h run instead (per ISA): the forward up to Cin = 8, the filter
+//     gradient up to 4, backward-data for Cin = 1 and at stride 1 up to 6 (see direct_forward).
 #include "cpu/conv2d.h"
 
 

@@ -43,9 +43,9 @@ struct Simd {
   static V set1(T x) { return x - V{}; }
 };
 
-// P output pixels, NV vectors of Cout each: pixel q reads tap t at px[q][o[t]] (in x itself, or
-// in its window's values gathered with zeros for the padding). Each row of w is loaded once for the
-// P pixels: NV loads, P broadcasts and P * NV FMAs per tap, in P * NV independent chains.
+// P output pixels, NV vectors of Cout each: pixel q reads tap t at px[q][o[t]] (in x itself, or in
+// a zero-padded copy of its rows: for_pixel_groups). Each row of w is loaded once for the P pixels:
+// NV loads, P broadcasts and P * NV FMAs per tap, in P * NV independent chains.
 template <typename T, int NV, int P>
 inline void pixels_block(const T* const* px, const int64_t* o, int64_t taps, const T* w, int64_t C, const T* bias,
                          T* yp) {
