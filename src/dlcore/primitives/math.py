@@ -55,7 +55,7 @@ def _mul_grads(g, a, b):
 
 def _reads_the_other(self, i):
     """For a @ b and a * b: a's values give b's gradient, b's give a's."""
-    return self.parents[1 - i].requires_grad
+    return self.needs_grad(1 - i)
 
 
 class Mul(Function):
@@ -82,7 +82,7 @@ class Div(Function):
     saved_inputs = (0, 1)
 
     def reads_input(self, i):  # a's values only for b's gradient; b's for both
-        return i == 1 or self.parents[1].requires_grad
+        return i == 1 or self.needs_grad(1)
 
     def forward(self, a, b):
         self.a, self.b = a, b
