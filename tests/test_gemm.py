@@ -182,7 +182,8 @@ def test_driver_threads(isa, dtype, rng):
     # problems big enough to use every thread, one per driver and split direction
     shapes = [(300, 13, 700, False, False),   # dot products, threads split rows
               (40, 300, 400, False, False),   # B in place, threads split rows
-              (40, 301, 1500, False, False),  # the same, K in blocks: the edge panel packed once, read per block
+              (40, 111, 1100, False, False),  # the same, K in blocks: the edge panel packed once, read per block
+              (40, 700, 1000, False, False),  # B in place beyond L2, a few row panels: threads split columns
               (96, 95, 64, False, False),     # A and B in L1 (A read in place) beside the shared edge panel
               (40, 290, 700, False, False),   # the last two columns by dot products, one more task
               (129, 129, 129, False, False),  # the same, one column and a one-row panel

@@ -346,6 +346,9 @@ void gemm_rowvec_rows(const Problem<T>& P, const GemmUkrInfo<T>& u) {
 // Tasks per thread of a split C (or K): a few, so that a thread the OS runs late (a neighbour's pool
 // spinning on its core) holds up only a small share of the call (thread_pool.h).
 constexpr int kTasksPerThread = 4;
+// A task this large (tens of microseconds on one core) costs far more than claiming it: work cut
+// into such pieces goes one piece per task, so that the threads end together.
+constexpr int64_t kMinTaskFlops = int64_t(4) << 20;
 
 // Several threads and a deep B: each task takes a contiguous range of B's rows (one stretch of
 // memory when B is dense, which the prefetchers stream at full rate) and sums its share of the K loop
@@ -378,11 +381,12 @@ void gemm_rowvec_split_k(const Problem<T>& P, const GemmUkrInfo<T>& u, int nt) {
 // narrower panel is packed (zero-padded). Packing B costs a full read and write of B, which a small
 // or thin problem (few rows of A to reuse each B panel) never earns back.
 //
-// A problem whose A and B fit in L1 together (48^3: 18 KiB) and whose K is one block packs nothing
-// of A either: the rows kernel reads A's rows where they lie, through MR row pointers per panel.
-// Packing A is a transpose of all of A, which a panel used by one or two B panels does not repay
-// (48^3 on one Zen 5 core: 2.0 us a call with A packed and the 16-column edge packed, of which
-// about 0.5 us is the call from Python).
+// A problem whose A and B fit in twice L1 together (48^3: 18 KiB, 64^3: 32 KiB) and whose K is one
+// block packs nothing of A either: the rows kernel reads A's rows where they lie, through MR row
+// pointers per panel. Packing A is a transpose of all of A, which a panel used by one or two B
+// panels does not repay (48^3 on one Zen 5 core: 2.0 us a call with A packed and the 16-column edge
+// packed, of which about 0.5 us is the call from Python). Up to twice L1, not L1: on the Zen 4
+// (32 KiB L1), 64x64x65 took 6.05 us with A packed, 5.69 us read in place; 80^3 10.6 -> 10.2 us.
 template <typename T>
 void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk) {
   const int mr = u.mr, nr = u.nr;
@@ -392,7 +396,7 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   const int64_t n_panels = n_full + (edge > 0);
   const bool edge_in_place = edge > 0 && u.ukr_edge && edge == u.nr_edge;
   const bool a_in_place = !P.pa && P.cs_a == 1 && kc_max == P.k && u.ukr_rows_edge && mr <= 64 &&
-                          (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= cache_sizes().l1d;
+                          (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= 2 * cache_sizes().l1d;
   const bool own_edge = edge && !edge_in_place && !P.b_edge;  // packed here, K block by K block
   T* bedge_own = own_edge ? scratch_b<T>(kc_max * nr) : nullptr;
   const T* bedge = P.b_edge ? P.b_edge : bedge_own;
@@ -436,9 +440,12 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   }
 }
 
-// Whether split_c cuts C by rows (else by column panels).
-bool split_by_rows(int64_t m, int64_t n, int mr, int nr, int nt) {
+// Whether split_c cuts C by rows (else by column panels). Every block of rows reads all of B:
+// `b_costly` says that is too dear (B read in place from beyond L2 by a few rows), and C is then cut
+// by columns when it has enough of them, each block of columns reading its own stripe of B.
+bool split_by_rows(int64_t m, int64_t n, int mr, int nr, int nt, bool b_costly = false) {
   const int64_t row_panels = ceil_div(m, mr), col_panels = ceil_div(n, nr);
+  if (b_costly && col_panels >= 2 * nt) return false;
   return row_panels >= 2 * nt || row_panels >= col_panels;
 }
 
@@ -448,8 +455,8 @@ bool split_by_rows(int64_t m, int64_t n, int mr, int nr, int nt) {
 // `first`, when given, runs as one more task, the first claimed (run: the last columns of C that
 // the dot driver computes, so that one call is one dispatch of the pool).
 template <typename T, class Serial, class First = std::nullptr_t>
-void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First first = nullptr) {
-  const bool by_rows = split_by_rows(P.m, P.n, mr, nr, nt);
+void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First first = nullptr, bool b_costly = false) {
+  const bool by_rows = split_by_rows(P.m, P.n, mr, nr, nt, b_costly);
   const int64_t parts = by_rows ? ceil_div(P.m, mr) : ceil_div(P.n, nr);
   nt = int(std::min<int64_t>(nt, parts + !std::is_null_pointer_v<First>));
   const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * kTasksPerThread) : 1;
@@ -525,7 +532,14 @@ void gemm_packed(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& b
         // the two threads sharing the task counters is slow, one task per block made two threads
         // slower than one: 43264x32x9 took 246-252 us on two threads (200 on one), and takes
         // 129-132 us with 8 tasks in the same spell (113 us outside it, either way).
-        parallel_ranges(n_ic, std::min<int64_t>(n_ic, int64_t(nt) * kTasksPerThread), nt, [&](int64_t bi0, int64_t bi1) {
+        //
+        // Blocks of a few megaflops or more are one task each instead: ranges of unequal length
+        // (10 blocks in 8 ranges, two of them of two blocks) end the K block with one thread doing
+        // a two-block range alone. 2049^3 on the 2-core Zen 4, 10 blocks of 208 rows: 99 ms in
+        // 8 ranges, against 83 ms for 2048^3 (8 blocks of 256).
+        const int64_t block_flops = 2 * mc_eff * nc * kc;
+        const int64_t tasks = block_flops >= kMinTaskFlops ? n_ic : std::min<int64_t>(n_ic, int64_t(nt) * kTasksPerThread);
+        parallel_ranges(n_ic, tasks, nt, [&](int64_t bi0, int64_t bi1) {
           T* ap = scratch_a<T>(mc_eff * kc_max);  // the running thread's own
           for (int64_t bi = bi0; bi < bi1; ++bi) {
             const int64_t ic = bi * mc_eff, mc = std::min(mc_eff, m - ic);
@@ -693,9 +707,15 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
   // multiple of 4 KiB) read each B panel back from L3 or memory for every row panel of A: with more
   // than two row panels B is packed. 64x1024x4096 on the 2-core AMD EPYC (Zen 5) on a day of slow
   // memory: 2.5 ms in place (0.89x NumPy), 1.6 ms packed (1.47x); 64x4096x1024 2.3 -> 1.7 ms.
+  // So is a B too large for its quarter of L3 (from memory), whatever its stride, read by more than
+  // two row panels: the microkernel's first pass over each panel waits on memory row by row, where
+  // packing streams it. 64x1000x4096 on the 2-core Zen 4: 4.9 ms in place, 3.1-3.2 ms packed (NumPy
+  // 3.4-3.7).
   const bool few_rows = m <= 64;  // each B panel read at most eight times (MR >= 8)
   const bool fits = b_panel_fits_l2(rs_b * int64_t(sizeof(T)), c.blk.kc);
-  const bool few_in_place = fits || m <= 2 * c.u->mr || k * n * int64_t(sizeof(T)) <= cache_sizes().l2;
+  const bool from_memory = k * n > c.blk.b_in_place_max;
+  const bool few_in_place =
+      m <= 2 * c.u->mr || (fits && !from_memory) || k * n * int64_t(sizeof(T)) <= cache_sizes().l2;
   const bool in_place = cs_b == 1 && m <= 2 * c.blk.mc &&
                         ((few_rows && few_in_place) || (k * n <= c.blk.b_in_place_max && fits));
   c.driver = in_place ? Driver::b_in_place : Driver::b_packed;
@@ -711,16 +731,26 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
 // once for all the tasks, which each packed it for themselves before: 128x127x128 on two threads of
 // the Zen 5 (eight tasks, eight packs of a 128x31 panel) took 1.14-1.20x the time of 128^3 in the
 // same process, and takes 0.98-1.08x with the panel packed once.
+//
+// Cut by rows, every task reads all of B. A B larger than L2 read by a few rows of A comes from L3
+// or memory for each of them: 64x1000x4096 (a 16 MB B) on two threads of the 2-core Zen 4 read B
+// eight times over, 13-15 ms against NumPy's 3.6. Such a C is cut by columns instead.
+bool b_reread_costly(int64_t m, int64_t n, int64_t k, int mr, int64_t elem) {
+  const int64_t b_bytes = k * n * elem;
+  return b_bytes > cache_sizes().l2 && (ceil_div(m, mr) <= 8 || b_bytes > cache_sizes().l3 / 4);
+}
+
 template <typename T, class First = std::nullptr_t>
 void split_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Choice<T>& c, First first = nullptr) {
   Problem<T> Q = P;
   const int64_t edge = P.n % u.nr;
-  if (c.nt > 1 && edge && !(u.ukr_edge && edge == u.nr_edge) && split_by_rows(P.m, P.n, u.mr, u.nr, c.nt)) {
+  const bool b_costly = b_reread_costly(P.m, P.n, P.k, u.mr, int64_t(sizeof(T)));
+  if (c.nt > 1 && edge && !(u.ukr_edge && edge == u.nr_edge) && split_by_rows(P.m, P.n, u.mr, u.nr, c.nt, b_costly)) {
     T* be = scratch_b_edge<T>(P.k * u.nr);
     pack_panel(edge, P.k, P.b + (P.n - edge) * P.cs_b, P.rs_b, P.cs_b, u.nr, be);
     Q.b_edge = be;
   }
-  split_c(Q, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); }, first);
+  split_c(Q, u.mr, u.nr, c.nt, [&](const Problem<T>& S) { gemm_b_in_place(S, u, c.blk); }, first, b_costly);
 }
 
 template <typename T>
@@ -751,6 +781,17 @@ void run(const Problem<T>& P, int max_threads) {
     return run(R, max_threads);
   }
   const GemmUkrInfo<T>& u = *c.u;
+  // One thread, B in place and a last row panel of at most four rows (m = 65: one row): those rows
+  // go to the row-vector kernel, which does their FMAs and no more, where the tile kernel would do a
+  // whole panel's (65x64x64 on one Zen 4 core: 7.1 us, of which the one-row panel took ~0.5 us).
+  if (const GemmUkrInfo<T>& ur = gemm_ukr<T>(); c.driver == Driver::b_in_place && c.nt == 1 && !P.pa && ur.rowvec &&
+                                                m > u.mr && m % u.mr != 0 && m % u.mr <= 4) {
+    Problem<T> top = P, tail = P;
+    top.m = m - m % u.mr;
+    tail.m = m % u.mr, tail.a += top.m * P.rs_a, tail.c += top.m * P.ldc;
+    gemm_b_in_place(top, u, c.blk);
+    return gemm_rowvec_rows(tail, ur);
+  }
   switch (c.driver) {
     case Driver::dot:
       return split_c(P, u.dot_mr, 4, c.nt, [&](const Problem<T>& S) { gemm_dot_rows(S, u); });
