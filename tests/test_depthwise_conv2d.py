@@ -136,6 +136,49 @@ def test_streamed_output(isa, nt, rng):
         dlcore.set_num_threads(before)
 
 
+@pytest.mark.parametrize("nt", [1, 2, 3])
+def test_tiles_stream_aligned_output(isa, nt, rng):
+    """The stride-1 forward in tiles (3x3, 5x5), with x and y together beyond the L3 but y within it
+    (an L3 set between the two): each tile's outputs go out with non-temporal stores when every store
+    is aligned to a whole vector (float32, C a multiple of the lanes, y aligned), plain ones otherwise.
+    Outputs written straight into a preallocated y, at an aligned address and at one 4 bytes past it,
+    against the reference; float64 (never streamed) beside; backward-data at stride 1 runs as a
+    forward, into an aligned dx too."""
+    from dlcore import _C
+    from dlcore.kernels import depthwise_conv2d as D
+    before, caches = dlcore.get_num_threads(), _C.cache_sizes()
+
+    def at(shape, dtype, shift):  # an uninitialised array starting `shift` bytes past a 64-byte boundary
+        n = int(np.prod(shape))
+        buf = np.empty(n + 128 // np.dtype(dtype).itemsize, dtype)
+        first = (-buf.ctypes.data % 64 + shift) // buf.itemsize
+        return buf[first:first + n].reshape(shape)
+
+    try:
+        dlcore.set_num_threads(nt)
+        for (n, h, w, c), k, dtype, shift in itertools.product([(2, 7, 23, 32), (1, 6, 9, 48)], [3, 5],
+                                                               DTYPES, [0, 4]):
+            x, wt = make((n, h, w, c), dtype, rng), make((k, k, c, 1), dtype, rng)
+            b = make((c,), dtype, rng)
+            _C.set_cache_sizes(caches["l1d"], caches["l2"], 3 * x.nbytes // 2)  # y <= L3 < x + y
+            g = D._geometry(x.shape, wt.shape, 1, "same", 1, "test")
+            y = at(g.y_shape, dtype, shift * (dtype == np.float32))
+            y[...] = np.nan
+            D.depthwise(np, D.CPU, x, wt, b, g, y)
+            pads = ref.conv2d_pads("same", x.shape, (k, k, c, c), (1, 1), (1, 1))
+            what = f"{isa} {nt} threads {x.shape} {k}x{k} {np.dtype(dtype).name} y at +{shift}"
+            assert_close(y, ref.conv2d_forward(x, dense(wt), b, (1, 1), pads, (1, 1)), dtype, what=what)
+            dy = make(g.y_shape, dtype, rng)
+            dx = at(x.shape, dtype, shift * (dtype == np.float32))
+            dx[...] = np.nan
+            D.depthwise_backward_data(np, D.CPU, dy, wt, g, dx)
+            assert_close(dx, ref.conv2d_backward_data(dy, dense(wt), x.shape, (1, 1), pads, (1, 1)), dtype,
+                         what=f"backward-data {what}")
+    finally:
+        _C.set_cache_sizes(caches["l1d"], caches["l2"], caches["l3"])
+        dlcore.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_zero_sizes(backend, dtype):
     xp = backend.xp
