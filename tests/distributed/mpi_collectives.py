@@ -113,6 +113,7 @@ from dlcore.distributed import host  # noqa: E402
 from dlcore.distributed.world import world  # noqa: E402
 
 plane = host.HostPlane(world())
+share_bytes = host.SHARE_BYTES
 for dtype in (np.float32, np.float64):
     host.SHARE_BYTES = 3 * np.dtype(dtype).itemsize
     for size in (0, 1, n - 1, 3 * n, 3 * n + 1, 7 * n + n // 2 + 1, 100):
@@ -122,7 +123,7 @@ for dtype in (np.float32, np.float64):
               want)
         check(f"average_into {np.dtype(dtype)} ({size},) scaled", plane.average_into(xs[r], np.empty(size, dtype),
                                                                                     0.5), want * dtype(0.5))
-host.SHARE_BYTES = 512 * 1024
+host.SHARE_BYTES = share_bytes
 
 # objects
 check("allreduce_object sum", D.allreduce_object(r + 1), sum(range(1, n + 1)))
