@@ -139,11 +139,11 @@ def test_streamed_output(isa, nt, rng):
 @pytest.mark.parametrize("nt", [1, 2, 3])
 def test_tiles_stream_aligned_output(isa, nt, rng):
     """The stride-1 forward in tiles (3x3, 5x5), with x and y together beyond the L3 but y within it
-    (an L3 set between the two): each tile's outputs go out with non-temporal stores when every store
-    is aligned to a whole vector (float32, C a multiple of the lanes, y aligned), plain ones otherwise.
-    Outputs written straight into a preallocated y, at an aligned address and at one 4 bytes past it,
-    against the reference; float64 (never streamed) beside; backward-data at stride 1 runs as a
-    forward, into an aligned dx too."""
+    (an L3 set between the two): float32 with C a multiple of the lanes puts each tile's outputs in a
+    buffer and streams its row segments out with non-temporal stores, the partial lines at either
+    end of a segment with plain ones. Outputs written straight into a preallocated y, at a 64-byte
+    boundary and 4 bytes past one, against the reference; float64 (never streamed) beside;
+    backward-data at stride 1 runs as a forward, into such a dx too."""
     from dlcore import _C
     from dlcore.kernels import depthwise_conv2d as D
     before, caches = dlcore.get_num_threads(), _C.cache_sizes()

@@ -33,22 +33,7 @@ struct Vec {
     return v;
   }
   static void store(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
-  // A non-temporal store of a whole vector at an address aligned to it (float32 on AVX2 and AVX-512;
-  // elsewhere a plain store): the line is written without being read first.
-  static void stream(T* p, V v) {
-    if constexpr (std::is_same_v<T, float> && DLCORE_DEPTHWISE_VEC_BYTES == 64) {
-#if defined(__AVX512F__)
-      _mm512_stream_ps(p, reinterpret_cast<__m512&>(v));
-      return;
-#endif
-    } else if constexpr (std::is_same_v<T, float> && DLCORE_DEPTHWISE_VEC_BYTES == 32) {
-#if defined(__AVX__)
-      _mm256_stream_ps(p, reinterpret_cast<__m256&>(v));
-      return;
-#endif
-    }
-    store(p, v);
-  }
+  // Whether stream_copy (below) writes y with non-temporal stores of this ISA's width.
   static constexpr bool streams = std::is_same_v<T, float> && DLCORE_DEPTHWISE_VEC_BYTES >= 32;
 };
 
@@ -212,16 +197,19 @@ void fwd_tiled(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
   const int64_t Cv = C / S::L * S::L;
   const int64_t tiles_h = (Ho + RH - 1) / RH;
   const bool prefetch = (s.n * H * W * C + s.n * Ho * Wo * C) * int64_t(sizeof(T)) > cache_sizes().l3;
-  // The same x and y beyond L3, every store aligned to a whole vector: y is streamed out with
-  // non-temporal stores, which write a line without first reading it. One core of the AMD EPYC
-  // (Zen 4), 32x56x56x64: 141 -> 82 us per image (two cores: 110 -> 70); 32x28x28x256 and
-  // 32x14x14x512 unchanged.
-  const bool nt = S::streams && prefetch && reinterpret_cast<uintptr_t>(y) % sizeof(V) == 0 && C % S::L == 0;
+  // The same x and y beyond L3 (float32, C whole vectors): a tile's outputs are written to a buffer
+  // in L1 and each of its row segments (TW pixels, contiguous in y) streamed out with non-temporal
+  // stores (stream_copy, whatever y's alignment), which write a line without first reading it.
+  // 32x56x56x64 on the AMD EPYC (Zen 4), per image: one core 140 -> 88 us with y on a 64-byte
+  // boundary, 117-127 us off it (the partial lines at a segment's ends are plain stores); two cores
+  // 85 -> 47 and 50-62 us. 32x28x28x256 and 32x14x14x512 unchanged.
+  const bool nt = S::streams && prefetch && C % S::L == 0;
   parallel_rows(s.n * tiles_h, 2 * RH * Wo * KH * KW * C, [=](int64_t task) {
     const int64_t n = task / tiles_h, oh0 = task % tiles_h * RH;
     const int nrh = int(std::min(int64_t(RH), Ho - oh0));
     const T* xn = x + n * H * W * C;
     T* yt = y + (n * Ho + oh0) * Wo * C;
+    T* const tile_out = nt ? scratch<T, Slot::conv_block>(RH * TW * C) : nullptr;  // pixel (rr, t) at (rr * TW + t) * C
     bool row_in[RH + KH - 1];
     for (int q = 0; q < RH + KH - 1; ++q) row_in[q] = oh0 - pt + q >= 0 && oh0 - pt + q < H;
     int pf_x = 0;
@@ -269,13 +257,12 @@ void fwd_tiled(const Conv2dGeometry& s, const T* x, const T* w, const T* bias, T
         for (int rr = 0; rr < RH; ++rr)
 #pragma GCC unroll 32
           for (int t = 0; t < TW; ++t)
-            if (rr < nrh && t < ntw) {
-              if (nt)
-                S::stream(yt + (rr * Wo + ow0 + t) * C + c0, a[rr][t]);
-              else
-                S::store(yt + (rr * Wo + ow0 + t) * C + c0, a[rr][t]);
-            }
+            if (rr < nrh && t < ntw)
+              S::store(nt ? tile_out + (rr * TW + t) * C + c0 : yt + (rr * Wo + ow0 + t) * C + c0, a[rr][t]);
       }
+      if constexpr (S::streams)
+        if (nt)
+          for (int rr = 0; rr < nrh; ++rr) stream_copy(yt + (rr * Wo + ow0) * C, tile_out + rr * TW * C, ntw * C);
     }
     if (nt) _mm_sfence();  // the streamed stores are weakly ordered: done before the task reports done
     if (Cv < C)
