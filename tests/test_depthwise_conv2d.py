@@ -137,7 +137,7 @@ def test_streamed_output(isa, nt, rng):
 
 
 @pytest.mark.parametrize("nt", [1, 2, 3])
-def test_tiles_stream_aligned_output(isa, nt, rng):
+def test_tiles_stream_output(isa, nt, rng):
     """The stride-1 forward in tiles (3x3, 5x5), with x and y together beyond the L3 but y within it
     (an L3 set between the two): float32 with C a multiple of the lanes puts each tile's outputs in a
     buffer and streams its row segments out with non-temporal stores, the partial lines at either
