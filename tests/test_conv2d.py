@@ -385,6 +385,31 @@ BAD_ARGUMENTS = [  # (keyword arguments, the message's fragments): ValueError on
 ]
 
 
+def test_remembered_geometry_still_checks():
+    """The geometry is remembered per (shapes, arguments) only for plain ints, strs and tuples: an
+    argument equal to a remembered one but of another type (True == 1, 1.0 == 1) is checked again and
+    raises, a NumPy integer works as the int, and every remembered geometry is the one computed."""
+    from dlcore.kernels._conv_geometry import conv2d_geometry, geometry_1d
+    xs, ws = (2, 6, 6, 3), (3, 3, 3, 4)
+    for _ in range(2):  # the second round reads what the first remembered
+        g = conv2d_geometry(xs, ws, 1, 1, 1, "conv2d_forward")
+        assert g == conv2d_geometry.__wrapped__(xs, ws, 1, 1, 1, "conv2d_forward")
+        assert conv2d_geometry(xs, ws, (1, 1), ((1, 1), (1, 1)), (1, 1), "conv2d_forward") == g
+        assert conv2d_geometry(xs, ws, np.int64(1), np.int64(1), 1, "conv2d_forward") == g
+        for bad in [dict(strides=True), dict(strides=1.0), dict(strides=(1, True)), dict(padding=True),
+                    dict(padding=((1, 1), (1, True))), dict(dilation=1.0)]:
+            args = dict(strides=1, padding=1, dilation=1) | bad
+            with raises(ValueError, "conv2d_forward"):
+                conv2d_geometry(xs, ws, args["strides"], args["padding"], args["dilation"], "conv2d_forward")
+        g1 = geometry_1d((2, 9, 3), (3, 3, 4), 2, "causal", 1, "conv1d_forward")
+        assert (g1.Wo, g1.pl, g1.pr) == (5, 2, 0)
+        with raises(ValueError, "conv1d_forward", "'strides'"):
+            geometry_1d((2, 9, 3), (3, 3, 4), True, "causal", 1, "conv1d_forward")
+    # the message names the op of the call, not the one remembered
+    with raises(ValueError, "conv2d_backward_data", "channel mismatch"):
+        conv2d_geometry((2, 6, 6, 5), ws, 1, 1, 1, "conv2d_backward_data")
+
+
 @pytest.mark.parametrize("kwargs,fragments", BAD_ARGUMENTS, ids=[repr(k) for k, _ in BAD_ARGUMENTS])
 def test_bad_arguments_raise_the_same(backend, kwargs, fragments):
     """One exception type and message on every backend (the CPU's): the GPU copy of the API raised

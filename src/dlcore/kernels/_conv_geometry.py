@@ -90,6 +90,58 @@ def _groups_arg(groups, op):
     return int(groups)
 
 
+def _plain(args):
+    """Whether every argument is an int, a str, or a tuple of them or of tuples of ints, each of exactly
+    that type: a key that equals only arguments the checks treat alike (True == 1 and 1.0 == 1 would
+    not be). Written out flat: it runs on every call."""
+    for v in args:
+        t = type(v)
+        if t is int or t is str:
+            continue
+        if t is not tuple:
+            return False
+        for e in v:
+            te = type(e)
+            if te is int or te is str:
+                continue
+            if te is not tuple:
+                return False
+            for q in e:
+                if type(q) is not int:
+                    return False
+    return True
+
+
+_MEMO_SIZE = 512
+
+
+def _memoized(f):
+    """`f`(x_shape, w_shape, strides, padding, dilation, op, groups), remembered for plain arguments
+    (_plain) once it has returned: a training step calls each convolution's kernels with the same
+    shapes and arguments every time, and checking them took 7 us a call, half of the Python cost of
+    a small convolution. Arguments that raise are checked again each time (nothing is stored); other
+    argument types are never remembered."""
+    memo = {}
+
+    def checked(x_shape, w_shape, strides, padding, dilation, op, groups=1):
+        args = (x_shape, w_shape, strides, padding, dilation, op, groups)
+        key = args if _plain(args) else None
+        if key is not None:
+            got = memo.get(key)
+            if got is not None:
+                return got
+        got = f(*args)
+        if key is not None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = got
+        return got
+
+    checked.__doc__, checked.__name__, checked.__wrapped__ = f.__doc__, f.__name__, f
+    return checked
+
+
+@_memoized
 def conv2d_geometry(x_shape, w_shape, strides, padding, dilation, op, groups=1) -> ConvGeometry:
     """Checks the shapes and arguments of one convolution; returns its ConvGeometry.
 
@@ -170,6 +222,7 @@ def _int1(value, op, name):
     return int(value)
 
 
+@_memoized
 def geometry_1d(x_shape, w_shape, strides, padding, dilation, op, groups=1) -> ConvGeometry:
     """The ConvGeometry of conv1d (as conv2d with H = 1) after the 1-D checks, errors named `op`."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
