@@ -155,6 +155,32 @@ def test_many_chunks_and_threads(isa, rng):
         dlcore.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_filter_gradient_pixel_pointers(isa, dtype, rng):
+    """Backward-filter with Cout a multiple of every kernel's NR (32, 64), which reads x through one
+    pointer per pixel (the k-pointer microkernel): Cin a multiple of MR and not (a last, shorter
+    channel panel), padding on every side and asymmetric, strides, dilation, on 1-3 threads, with
+    pixels enough to split between the threads and so few that the threads split the taps."""
+    cases = [  # n, h, w, cin, cout, (kh, kw), strides, padding, dilation
+        (64, 14, 14, 16, 32, (3, 3), 2, 1, 1),          # pixels split, stride 2
+        (3, 9, 8, 5, 32, (3, 3), 1, "same", 2),          # Cin 5: one short panel; taps split
+        (2, 11, 10, 21, 64, (3, 2), (2, 1), ((2, 0), (1, 3)), 1),
+        (4, 1, 40, 25, 32, (1, 5), (1, 2), "valid", 1),  # the Conv1D shape
+        (40, 6, 6, 8, 64, (3, 3), 1, "valid", 1),        # Cin = MR on the AVX-512 path
+    ]
+    before = dlcore.get_num_threads()
+    try:
+        for nt in [1, 2, 3]:
+            dlcore.set_num_threads(nt)
+            for n, h, w, cin, cout, (kh, kw), s, p, d in cases:
+                x, wt, b = make((n, h, w, cin), dtype, rng), make((kh, kw, cin, cout), dtype, rng), make((cout,), dtype,
+                                                                                                        rng)
+                check_all(CPU, x, wt, b, s, p, d, rng=rng,
+                          what=f"{isa} {nt} threads x{x.shape} w{wt.shape} s={s} p={p} d={d}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 def test_strided_backward_data_small_images(isa, rng):
     """Strided backward-data of many small images: several whole images to a chunk (an odd count,
     so the last chunk is short), on 1, 2 and 3 threads; windows from the padding on every side."""

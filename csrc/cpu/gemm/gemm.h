@@ -71,6 +71,18 @@
 //   the same edge and beta == 0 rules as ukr. It is ukr with K = taps * k when the A panel is
 //   gathered from those rows.
 //
+// The ISAs with SIMD kernels also offer a k-pointer kernel, the same tile with one pointer into A
+// per K step (a convolution's filter gradient reads MR channels of one input pixel per output
+// pixel, where they lie in the input):
+//
+//   void ukr_kptr(int64_t m, int64_t n, int64_t k, const T* const* a, int64_t a_off, const T* b,
+//                 int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
+//
+//   a:  k pointers, a[p] + a_off + i (i < m) being A's element (i, p); only rows i < m are read.
+//   b:  k rows of NR values, b + p * ldb, all NR readable (as for ukr).
+//   Computes C := beta * C + alpha * sum_p a[p][a_off + i] * b[p * ldb + j], with the same edge
+//   and beta == 0 rules as ukr.
+//
 // An ISA may also offer a `narrow` kernel with a smaller NR, used for problems with n <= its NR
 // (a classifier head with 10 outputs wastes two thirds of a 32-wide tile), and dot kernels:
 //
@@ -107,6 +119,10 @@ template <typename T>
 using GemmRowsUkr = void (*)(int64_t m, int64_t n, int64_t taps, int64_t k, const T* const* a, const T* b,
                              int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
 
+template <typename T>
+using GemmKptrUkr = void (*)(int64_t m, int64_t n, int64_t k, const T* const* a, int64_t a_off, const T* b,
+                             int64_t ldb, T* c, int64_t ldc, T alpha, T beta);
+
 // The row-vector kernel for a few rows of A against a wide B read in place (batch-1 inference:
 // a vector-matrix product), the contract:
 //
@@ -137,6 +153,7 @@ struct GemmUkrInfo {
   GemmUkr<T> ukr_edge = nullptr;
   int nr_edge = 0;  // its width
   GemmRowsUkr<T> ukr_rows_edge = nullptr;  // the rows kernel of that width (nullptr with ukr_edge)
+  GemmKptrUkr<T> ukr_kptr = nullptr;        // the k-pointer kernel (MR x NR), or nullptr
 };
 
 // One entry per ISA; defined in gemm_ukr_<isa>.cpp. The float32 tables hold the variants a tuning

@@ -15,6 +15,7 @@
 // B rows are ldb apart (NR for a packed panel, the row stride of B when it is read in place), so B
 // is read with unaligned loads, which cost nothing extra on aligned addresses.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "cpu/gemm/gemm.h"
@@ -122,6 +123,41 @@ void gemm_ukr_rows(int64_t m, int64_t n, int64_t taps, int64_t k, const typename
           for (int i = 0; i < MR; ++i) ar[i] = a[t * MR + i];
           const T* bt = b + t * k * ldb;
           for (int64_t p = 0; p < k; ++p) gemm_step<V, MR, NV>(acc, bt + p * ldb, [&](int i) { return ar[i] + p; });
+        }
+      },
+      c, ldc, alpha, beta);
+}
+
+// The k-pointer microkernel (the contract in gemm.h): step p broadcasts rows i of A from a[p] +
+// a_off + i. A full-height tile reads the MR values at constant offsets from one pointer per step;
+// a shorter one (m < MR) reads row min(i, m - 1) for the rows past m, so that nothing past row m
+// is read (their results are dropped).
+template <class V, int MR, int NV>
+void gemm_ukr_kptr(int64_t m, int64_t n, int64_t k, const typename V::T* const* a, int64_t a_off,
+                   const typename V::T* b, int64_t ldb, typename V::T* c, int64_t ldc, typename V::T alpha,
+                   typename V::T beta) {
+  using T = typename V::T;
+  using R = typename V::R;
+  if (m == MR) {
+    gemm_tile<V, MR, NV>(
+        m, n,
+        [&](R(&acc)[MR][NV]) {
+          for (int64_t p = 0; p < k; ++p) {
+            const T* ap = a[p] + a_off;
+            gemm_step<V, MR, NV>(acc, b + p * ldb, [&](int i) { return ap + i; });
+          }
+        },
+        c, ldc, alpha, beta);
+    return;
+  }
+  int64_t row[MR];
+  for (int i = 0; i < MR; ++i) row[i] = a_off + std::min<int64_t>(i, m - 1);
+  gemm_tile<V, MR, NV>(
+      m, n,
+      [&](R(&acc)[MR][NV]) {
+        for (int64_t p = 0; p < k; ++p) {
+          const T* ap = a[p];
+          gemm_step<V, MR, NV>(acc, b + p * ldb, [&](int i) { return ap + row[i]; });
         }
       },
       c, ldc, alpha, beta);
@@ -252,7 +288,8 @@ void gemm_rowvec(int64_t m, int64_t n, int64_t k, const typename V::T* a, int64_
 // initialized before any code runs.
 template <class V, int MR, int NV>
 constexpr GemmUkrInfo<typename V::T> ukr_info(const char* name) {
-  return {&gemm_ukr<V, MR, NV>, &gemm_ukr_rows<V, MR, NV>, MR, NV * V::W, name};
+  return {&gemm_ukr<V, MR, NV>, &gemm_ukr_rows<V, MR, NV>, MR, NV * V::W, name, nullptr, {}, 0, nullptr, nullptr, 0,
+          nullptr, &gemm_ukr_kptr<V, MR, NV>};
 }
 
 template <class V, int MR, int NV, int DOT_MR>
@@ -270,7 +307,8 @@ constexpr GemmUkrInfo<typename V::T> ukr_info_with_dot(const char* name,
           &gemm_rowvec<V>,
           NV > 1 ? &gemm_ukr<V, MR, 1> : nullptr,
           NV > 1 ? V::W : 0,
-          NV > 1 ? &gemm_ukr_rows<V, MR, 1> : nullptr};
+          NV > 1 ? &gemm_ukr_rows<V, MR, 1> : nullptr,
+          &gemm_ukr_kptr<V, MR, NV>};
 }
 
 }  // namespace dlcore::cpu::simd
