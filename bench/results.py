@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 SUMMARY_BEGIN, SUMMARY_END = "<!-- summary:begin -->", "<!-- summary:end -->"
@@ -88,6 +87,17 @@ def target(value: float, goal: float, better: str = "higher") -> dict:
     return {"value": round(float(value), 4), "goal": goal, "better": better}
 
 
-if __name__ == "__main__":
-    p = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("RESULTS.md"))
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description="Rebuild the summary table of a results file from its machines' "
+                                 "sections (the benchmarks' --results does this after each update).")
+    ap.add_argument("file", nargs="?", default=str(Path(__file__).with_name("RESULTS.md")),
+                    help="the results file (default: bench/RESULTS.md)")
+    p = Path(ap.parse_args(argv).file)
+    if not p.is_file():
+        ap.error(f"no such file: {p}")
     p.write_text(rebuild_summary(p.read_text()))
+
+
+if __name__ == "__main__":
+    main()
