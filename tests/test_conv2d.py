@@ -509,6 +509,25 @@ def test_winograd_shapes(backend, dtype, rng):
         check_all(backend, x, wt, b, 1, p, 1, activation="tanh", rng=rng, what=f"x{x.shape} w{wt.shape} p={p}")
 
 
+def test_winograd_few_pixels_many_channels(isa, rng):
+    """Winograd on calls with few pixels per filter (it applies once pixels x the smaller channel
+    count reach 16K): a 7x7 output (odd: partial tiles), Cout not a multiple of NR, and Cin > 512
+    (the filter transform packed into two K chunks), on 1-3 threads (the filter transforms run in
+    parallel over the input channels)."""
+    before = dlcore.get_num_threads()
+    try:
+        for nt in [1, 2, 3]:
+            dlcore.set_num_threads(nt)
+            for n, h, w, cin, cout, p in [(8, 7, 7, 64, 64, "same"), (2, 14, 14, 64, 48, "same"),
+                                          (1, 34, 33, 520, 16, 1)]:
+                x, wt, b = make((n, h, w, cin), np.float32, rng), make((3, 3, cin, cout), np.float32, rng), make(
+                    (cout,), np.float32, rng)
+                check_all(CPU, x, wt, b, 1, p, 1, activation="relu", rng=rng,
+                          what=f"{isa} {nt} threads x{x.shape} w{wt.shape} p={p}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 @pytest.mark.slow
 def test_winograd_channel_chunks(rng):
     # Cin > 512: Winograd's GEMMs split K in chunks (it needs 64 * Cin output pixels to apply)

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "cpu/cpu.h"
+#include "cpu/parallel.h"
 #include "cpu/scratch.h"
 #include "cpu/thread_pool.h"
 
@@ -300,13 +301,28 @@ TileBlocks tile_blocks(int64_t tiles, int64_t cap, int64_t flops) {
   return {tb, nb, int(std::min<int64_t>(nt, nb))};
 }
 
-// Where Winograd runs. It pays off (measured, float32, 2 threads): forward 1.05-1.1x with 16-32
-// channels, 1.4-1.5x with 64-128; backward-filter 1.1-1.2x and 1.4-1.5x. With few output pixels
-// per filter (8x7x7 images, 256 channels: 0.7x) the filter transform, redone every call, costs
-// more than the GEMMs save.
+// Where Winograd runs. The filter transform is redone every call (in parallel over the input
+// channels), so a call needs output pixels enough to repay it; the GEMMs save 2.25x of the flops
+// (1.7x on a 7x7 output, whose 16 tiles cover 64 pixels). Measured on the Zen 4, two threads,
+// against the implicit GEMM, forward / backward-data / backward-filter:
+//   8x7x7x32 (392 pixels)   0.74 / 0.86 / 0.91x     8x7x7x64    1.09 / 1.06 / 0.98x
+//   8x7x7x256               1.28 / 1.19 / 1.15x     2x14x14x64  1.24 / 1.15 / 1.26x
+//   4x14x14x32 (784)        1.04 / 1.12 / 1.12x     16x7x7x256  1.48 / 1.33 / 1.31x
+//   2x7x7x256 (98)          0.99 / 1.01 / 0.52x     4x7x7x512   1.91 / 1.11 / 0.72x
+//   32x7x7x512              1.59 / 1.52 / 1.58x     64x13x13x32->64  1.31 / 1.18 / 1.43x
+// So: pixels x the smaller channel count at least 16K (or, as before, pixels at least 64x the larger
+// one). The filter gradient also needs tiles enough to repay the threads' private copies of dL/dU
+// (16 x Cin x Cout each, summed at the end): at least 128 (winograd_filter_applies).
 bool winograd_applies(const Conv2dGeometry& s) {
-  return s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.cin >= kWinogradMinCin &&
-         s.cout >= kWinogradMinCout && s.n * s.ho * s.wo >= 64 * std::max(s.cin, s.cout);
+  if (!(s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.cin >= kWinogradMinCin &&
+        s.cout >= kWinogradMinCout))
+    return false;
+  const int64_t px = s.n * s.ho * s.wo;
+  return px * std::min(s.cin, s.cout) >= 16384 || px >= 64 * std::max(s.cin, s.cout);
+}
+
+bool winograd_filter_applies(const Conv2dGeometry& s) {
+  return winograd_applies(s) && s.n * ((s.ho + 1) / 2) * ((s.wo + 1) / 2) >= 128;
 }
 
 // The tiles of a Winograd pass: 2x2 output pixels each, tiles_w per row, in image order.
@@ -359,37 +375,39 @@ void forward_winograd(const Conv2dGeometry& s, const T* x, const T* w, const Gem
   const WinogradTiles wt(s);
   const int64_t tiles = wt.tiles;
 
-  // U_xi = G g G^T for every (c, o), vectorized over o: U[(xi * ci + c) * co + o].
-  T* const U = scratch<T, Slot::conv_filters>(16 * ci * co);
-  for (int64_t c = 0; c < ci; ++c) {
-    const T* g[9];
-    for (int t = 0; t < 9; ++t) g[t] = w + (t * ci + c) * co;
-    T* uc[16];
-    for (int xi = 0; xi < 16; ++xi) uc[xi] = U + (xi * ci + c) * co;
-#pragma omp simd
-    for (int64_t o = 0; o < co; ++o) {
-      T gg[4][3];  // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2
-      for (int j = 0; j < 3; ++j) {
-        const T a = g[j][o], b = g[3 + j][o], d = g[6 + j][o];
-        gg[0][j] = a, gg[1][j] = T(0.5) * (a + b + d), gg[2][j] = T(0.5) * (a - b + d), gg[3][j] = d;
-      }
-      for (int r = 0; r < 4; ++r) {  // (G g) G^T, the same on each row
-        const T a = gg[r][0], b = gg[r][1], d = gg[r][2];
-        uc[r * 4 + 0][o] = a, uc[r * 4 + 1][o] = T(0.5) * (a + b + d);
-        uc[r * 4 + 2][o] = T(0.5) * (a - b + d), uc[r * 4 + 3][o] = d;
-      }
-    }
-  }
-  // ... packed for the microkernel: per xi, K chunks of at most kGemmKc input channels.
+  // U_xi = G g G^T for every (c, o), vectorized over o, written straight into the microkernel's
+  // packed panels: per xi, K chunks of at most kGemmKc input channels, NR-wide column panels, row c
+  // of chunk kb at upack + ((xi * n_kc + kb) * n_panels + jp) * b_panel + (c - c0) * NR, zeros past
+  // Cout. Input channels in parallel: done on one thread, the transform and its packing took a
+  // fifth of a forward with 256 channels and few pixels (16x7x7x256 on two Zen 4 cores).
   const int64_t n_kc = (ci + kGemmKc - 1) / kGemmKc, kc_max = (ci + n_kc - 1) / n_kc;
   const int64_t n_panels = (co + nr - 1) / nr, b_panel = round_up64(kc_max * nr, e64);
   T* const upack = scratch<T, Slot::conv_filters_packed>(16 * n_kc * n_panels * b_panel);
-  for (int64_t xi = 0; xi < 16; ++xi)
-    for (int64_t kb = 0; kb < n_kc; ++kb) {
-      const int64_t c0 = kb * kc_max, kc = std::min(kc_max, ci - c0);
-      pack_b_panels(kc, co, nr, b_panel, upack + (xi * n_kc + kb) * n_panels * b_panel,
-                    [&](int64_t q) { return U + (xi * ci + c0 + q) * co; });
+  parallel_rows(ci, 16 * co, [&](int64_t c) {
+    const int64_t kb = c / kc_max, q = c - kb * kc_max;
+    const T* g[9];
+    for (int t = 0; t < 9; ++t) g[t] = w + (t * ci + c) * co;
+    for (int64_t jp = 0; jp < n_panels; ++jp) {
+      const int64_t o0 = jp * nr, cols = std::min<int64_t>(nr, co - o0);
+      T* uc[16];
+      for (int xi = 0; xi < 16; ++xi) uc[xi] = upack + ((xi * n_kc + kb) * n_panels + jp) * b_panel + q * nr;
+#pragma omp simd
+      for (int64_t j = 0; j < cols; ++j) {
+        const int64_t o = o0 + j;
+        T gg[4][3];  // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2
+        for (int jj = 0; jj < 3; ++jj) {
+          const T a = g[jj][o], b = g[3 + jj][o], d = g[6 + jj][o];
+          gg[0][jj] = a, gg[1][jj] = T(0.5) * (a + b + d), gg[2][jj] = T(0.5) * (a - b + d), gg[3][jj] = d;
+        }
+        for (int r = 0; r < 4; ++r) {  // (G g) G^T, the same on each row
+          const T a = gg[r][0], b = gg[r][1], d = gg[r][2];
+          uc[r * 4 + 0][j] = a, uc[r * 4 + 1][j] = T(0.5) * (a + b + d);
+          uc[r * 4 + 2][j] = T(0.5) * (a - b + d), uc[r * 4 + 3][j] = d;
+        }
+      }
+      for (int xi = 0; xi < 16; ++xi) std::fill(uc[xi] + cols, uc[xi] + nr, T(0));
     }
+  });
   const std::vector<T> zeros(static_cast<size_t>(std::max(ci, co)), T(0));
 
   // Tiles per block: V (16 x tb x ci) and M (16 x tb x co) fill about half of L2 together.
@@ -473,14 +491,18 @@ void backward_filter_winograd(const Conv2dGeometry& s, const T* dy, const T* x, 
                 acc + xi * ci * co, co, {}, 1);
     }
   });
-  for (int t = 1; t < nt; ++t) {
-    const T* p = du + t * du_size;
-    for (int64_t i = 0; i < du_size; ++i) du[i] += p[i];
-  }
-  // dw[i, j] = (G^T dU G)[i, j], vectorized over o. G^T u = (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3).
-  for (int64_t c = 0; c < ci; ++c) {
-    const T* u[16];
-    for (int xi = 0; xi < 16; ++xi) u[xi] = du + (xi * ci + c) * co;
+  // dw[i, j] = (G^T dU G)[i, j] with dU the sum of the threads' copies, vectorized over o, input
+  // channels in parallel. G^T u = (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3).
+  parallel_rows(ci, 16 * co * nt, [&](int64_t c) {
+    T* u[16];
+    for (int xi = 0; xi < 16; ++xi) {
+      u[xi] = du + (xi * ci + c) * co;
+      for (int t = 1; t < nt; ++t) {
+        const T* p = du + t * du_size + (xi * ci + c) * co;
+#pragma omp simd
+        for (int64_t o = 0; o < co; ++o) u[xi][o] += p[o];
+      }
+    }
     T* d[9];
     for (int t = 0; t < 9; ++t) d[t] = dw + (t * ci + c) * co;
 #pragma omp simd
@@ -496,7 +518,7 @@ void backward_filter_winograd(const Conv2dGeometry& s, const T* dy, const T* x, 
         d[i * 3 + 2][o] = T(0.5) * (h[i][1] + h[i][2]) + h[i][3];
       }
     }
-  }
+  });
 }
 
 // The direct kernels (conv2d_kernels.h) for few input channels: the first layer of an image network
@@ -561,11 +583,12 @@ bool backward_data_as_forward(const Conv2dGeometry& s, const T* dy, const T* w, 
   if (s.h * s.w * 8 > s.ho * s.wo * 9 && !winograd_applies(t)) return false;
   const int64_t ci = s.cin, co = s.cout;
   T* const wr = scratch<T, Slot::conv_rotated>(s.kh * s.kw * ci * co);
-  for (int64_t i = 0; i < s.kh; ++i)
-    for (int64_t j = 0; j < s.kw; ++j)
-      for (int64_t c = 0; c < ci; ++c)
-        for (int64_t o = 0; o < co; ++o)
-          wr[size_t((((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * co + o) * ci + c)] = w[((i * s.kw + j) * ci + c) * co + o];
+  parallel_rows(s.kh * s.kw * ci, co, [&](int64_t r) {  // row r = (i, j, c) of w
+    const int64_t i = r / (s.kw * ci), j = r / ci % s.kw, c = r % ci;
+    T* dst = wr + ((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * co * ci + c;
+    const T* src = w + r * co;
+    for (int64_t o = 0; o < co; ++o) dst[o * ci] = src[o];
+  });
   if (winograd_applies(t))
     forward_winograd<T>(t, dy, wr, GemmEpilogue<T>{}, dx);
   else
@@ -822,7 +845,7 @@ void conv2d_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T*
     return;
   }
   if (s.cin <= kDirectMaxCinFilter) return direct_backward_filter<T>(s, dy, x, dw);
-  if (winograd_applies(s)) return backward_filter_winograd<T>(s, dy, x, dw);
+  if (winograd_filter_applies(s)) return backward_filter_winograd<T>(s, dy, x, dw);
   if (backward_filter_kptr<T>(s, dy, x, dw)) return;
 
   // Threads split the output pixels (the GEMM's K); each runs one single-threaded GEMM over its
