@@ -176,13 +176,12 @@ void forward_implicit_gemm(const Conv2dGeometry& s, const T* x, const T* w, cons
   nt = int(std::min<int64_t>(nt, n_mb));
 
   parallel_ranges(n_mb, nt, nt, [&](int64_t mb_begin, int64_t mb_end) {
-    // Each pixel's window origin in its image, and the row pointers of one K block.
     // Per pixel of the M block: its window origin, the offset of that origin in x and whether the
     // whole window lies inside the image (then a tap's row is that offset plus the tap's, one add;
-    // only the pixels along the padded border take the bounds checks). Building the row pointers
-    // with the checks for every tap of every pixel cost as much as a fifth of a pass whose Cout is
-    // one column panel (64x14x14x16->32 3x3 stride 2 on one Zen 4 core: ~75 of 335 us), where the
-    // pointers of a tile serve one microkernel call.
+    // only the pixels along the padded border take the bounds checks), and the row pointers of one
+    // K block. With Cout one column panel the pointers of a tile serve one microkernel call, and the
+    // checks for every tap of every pixel showed (64x14x14x16->32 3x3 stride 2 on one Zen 4 core:
+    // 335 us with them, 311 without).
     const size_t n_px = static_cast<size_t>(mc);
     std::vector<int64_t> org_h(n_px), org_w(n_px), org_off(n_px);
     std::vector<char> interior(n_px);
@@ -751,6 +750,20 @@ void conv2d_backward_data(const Conv2dGeometry& s, const T* dy, const T* w, T* d
 
 namespace {
 
+// dw += each of the `count` buffers of `size` values end to end at `partial` (the threads' private
+// sums of a filter gradient), in parallel over dw.
+template <typename T>
+void add_partials(T* dw, const T* partial, int count, int64_t size) {
+  if (count <= 0) return;
+  parallel_chunks(size, [&](int64_t b, int64_t e) {
+    for (int t = 0; t < count; ++t) {
+      const T* p = partial + t * size;
+#pragma omp simd
+      for (int64_t i = b; i < e; ++i) dw[i] += p[i];
+    }
+  });
+}
+
 // ---- backward-filter with the k-pointer microkernel: nothing of im2col(x) is packed -------------
 //
 // dw[(tap, c), o] = sum over pixels p of x[p's input pixel at tap, c] * dy[p, o]: a tile of MR
@@ -823,10 +836,7 @@ bool backward_filter_kptr(const Conv2dGeometry& s, const T* dy, const T* x, T* d
         }
     }
   });
-  for (int t = 1; t < parts; ++t) {
-    const T* p = partial.data() + size_t(t - 1) * size_t(K * C);
-    for (int64_t i = 0; i < K * C; ++i) dw[i] += p[i];
-  }
+  add_partials(dw, partial.data(), parts - 1, K * C);
   return true;
 }
 
@@ -861,10 +871,7 @@ void conv2d_backward_filter(const Conv2dGeometry& s, const T* dy, const T* x, T*
     const GemmAPacker<T> packer{&pack_im2col_t<T>, &g};
     gemm_packed_a<T>(K, C, m1 - m0, T(1), packer, dy + m0 * C, C, 1, T(0), acc, C, {}, parts > 1 ? 1 : 0);
   });
-  for (int t = 1; t < parts; ++t) {
-    const T* p = partial.data() + size_t(t - 1) * size_t(K * C);
-    for (int64_t i = 0; i < K * C; ++i) dw[i] += p[i];
-  }
+  add_partials(dw, partial.data(), parts - 1, K * C);
 }
 
 template <typename T>
