@@ -90,25 +90,19 @@ def _groups_arg(groups, op):
     return int(groups)
 
 
-def _plain(args):
-    """Whether every argument is an int, a str, or a tuple of them or of tuples of ints, each of exactly
-    that type: a key that equals only arguments the checks treat alike (True == 1 and 1.0 == 1 would
-    not be). Written out flat: it runs on every call."""
-    for v in args:
-        t = type(v)
-        if t is int or t is str:
-            continue
-        if t is not tuple:
+def _plain(v, depth=2):
+    """Whether `v` is an int or a str, or a tuple of such values and tuples, at most `depth` tuples
+    deep (the arguments, a shape, explicit padding), each of exactly that type: a key that equals
+    only arguments the checks treat alike (True == 1 and 1.0 == 1 would not be). Ints and strs are
+    tested inline, so that a shape costs one call."""
+    if type(v) is not tuple:
+        return type(v) is int or type(v) is str
+    if depth < 0:
+        return False
+    for e in v:
+        t = type(e)
+        if t is not int and t is not str and not _plain(e, depth - 1):
             return False
-        for e in v:
-            te = type(e)
-            if te is int or te is str:
-                continue
-            if te is not tuple:
-                return False
-            for q in e:
-                if type(q) is not int:
-                    return False
     return True
 
 
