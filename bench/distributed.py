@@ -8,11 +8,12 @@ Open MPI needs) and prints three tables:
 1. allreduce: the MPI library's in-place MPI_Allreduce of float32 buffers from 4 KB to 64 MB on
    --np processes: time, algorithm bandwidth (bytes / time) and bus bandwidth (algbw * 2(n-1)/n,
    the per-link figure of nccl-tests, comparable across process counts);
-2. exchange: dlcore's gradient exchange (DistributedOptimizer's: the agreement check, packing
-   into buckets scaled by 1/n, one allreduce per bucket, views back) on real parameter lists
-   (bench/train.py's CNN and LSTM, and an MLP of 64 MB), for bucket caps of 1 and 25 MB, beside
-   raw allreduces of the same bucket sizes: ratio = raw time / dlcore time (target >= 0.8 for
-   buckets of 1 MB and more), and beside one raw allreduce of the whole list;
+2. exchange: dlcore's gradient exchange (DistributedOptimizer's: the agreement check, then per
+   bucket the sum through the machine's shared memory, scaled by 1/n, views back; and with
+   shared_memory=False, packing into buckets scaled by 1/n and one MPI allreduce per bucket) on
+   real parameter lists (bench/train.py's CNN and LSTM, and an MLP of 64 MB), for bucket caps of
+   1 and 25 MB, beside raw allreduces of the same bucket sizes: ratio = raw time / dlcore time
+   (target >= 0.8 for buckets of 1 MB and more), and beside one raw allreduce of the whole list;
 3. weak scaling: the CNN of bench/train.py, Adam, 32 samples per process and step, on 1 and on
    --np processes with one thread each, against one process with one and with --np threads on
    the same global batch: step time, samples/s, efficiency (samples/s over --np times one
@@ -135,7 +136,7 @@ def worker_allreduce(args):
         items = [(i, g, "grad") for i, g in enumerate(grads)]
         total = sum(g.nbytes for g in grads)
         for cap in (1 * MB, 25 * MB):
-            ex = Exchange("average", cap)
+            ex, ex_mpi = Exchange("average", cap), Exchange("average", cap, shared_memory=False)
             plan = buckets.plan([buckets.Entry(i, g.shape, g.dtype) for i, g in enumerate(grads)], cap)
             bufs = [np.ones(b.size, np.float32) for b in plan]
 
@@ -143,12 +144,13 @@ def worker_allreduce(args):
                 for b in bufs:
                     comm.Allreduce(MPI.IN_PLACE, b, MPI.SUM)
             whole = np.ones(total // 4, np.float32)
-            t_dl, t_raw, t_whole = timed_turns(comm, [lambda: ex.reduce(w, items, "bench", None), raw_buckets,
-                                                      lambda: comm.Allreduce(MPI.IN_PLACE, whole, MPI.SUM)],
-                                               budget_s=1.0 if not args.quick else 0.2)
+            t_dl, t_mpi, t_raw, t_whole = timed_turns(
+                comm, [lambda: ex.reduce(w, items, "bench", None), lambda: ex_mpi.reduce(w, items, "bench", None),
+                       raw_buckets, lambda: comm.Allreduce(MPI.IN_PLACE, whole, MPI.SUM)],
+                budget_s=1.0 if not args.quick else 0.2)
             out["exchange"].append({"model": kind, "params": len(grads), "bytes": total, "cap": cap,
                                     "buckets": len(plan), "largest": max(b.nbytes for b in plan), "dl_s": t_dl,
-                                    "raw_s": t_raw, "whole_s": t_whole})
+                                    "mpi_s": t_mpi, "raw_s": t_raw, "whole_s": t_whole})
     if w.rank == 0:
         print("JSON " + json.dumps(out), flush=True)
 
@@ -217,13 +219,16 @@ def print_allreduce(res):
         print(f"| {fmt_bytes(r['bytes'])} | {r['s'] * 1e6:.1f} us | {r['algbw'] / 1e9:.2f} GB/s | "
               f"{r['busbw'] / 1e9:.2f} GB/s |")
     print(f"\n## dlcore's gradient exchange on {res['n']} processes (DistributedOptimizer.synchronize)\n")
-    print("| parameters | bytes | bucket cap | buckets (largest) | dlcore | raw, same buckets | ratio | "
-          "raw, one message | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("dlcore: summed through shared memory (the default where processes share a machine); MPI only: "
+          "shared_memory=False. ratio: raw time / dlcore time.\n")
+    print("| parameters | bytes | bucket cap | buckets (largest) | dlcore | MPI only | raw, same buckets | ratio | "
+          "ratio, MPI only | raw, one message | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in res["exchange"]:
         print(f"| {r['model']} ({r['params']} arrays) | {fmt_bytes(r['bytes'])} | {fmt_bytes(r['cap'])} | "
-              f"{r['buckets']} ({fmt_bytes(r['largest'])}) | {r['dl_s'] * 1e3:.3f} ms | {r['raw_s'] * 1e3:.3f} ms | "
-              f"{r['raw_s'] / r['dl_s']:.2f} | {r['whole_s'] * 1e3:.3f} ms | {r['whole_s'] / r['dl_s']:.2f} |")
+              f"{r['buckets']} ({fmt_bytes(r['largest'])}) | {r['dl_s'] * 1e3:.3f} ms | {r['mpi_s'] * 1e3:.3f} ms | "
+              f"{r['raw_s'] * 1e3:.3f} ms | {r['raw_s'] / r['dl_s']:.2f} | {r['raw_s'] / r['mpi_s']:.2f} | "
+              f"{r['whole_s'] * 1e3:.3f} ms | {r['whole_s'] / r['dl_s']:.2f} |")
 
 
 def print_scaling(rows, n):

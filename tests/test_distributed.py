@@ -375,6 +375,7 @@ def test_distributed_optimizer_shares_the_wrapped_state():
     ({"optimizer": "adam", "bucket_cap_mb": 0}, ValueError, ["bucket_cap_mb", "0"]),
     ({"optimizer": "adam", "buffers": [np.zeros(3)]}, TypeError, ["buffers[0]", "ndarray"]),
     ({"optimizer": "adam", "buffers": [dl.tensor(np.zeros(3, np.int32))]}, TypeError, ["int32"]),
+    ({"optimizer": "adam", "shared_memory": "yes"}, TypeError, ["shared_memory must be True or False", "'yes'"]),
 ])
 def test_distributed_optimizer_bad_arguments(kwargs, error, words):
     with pytest.raises(error) as e:
@@ -514,9 +515,16 @@ def test_n_processes_train_like_one(n):
     res = result(*mpirun(n, SCRIPTS / "mpi_equivalence.py")[:3])
     r = res["results"]
     for case in ("sgd_momentum", "adam_global_clipnorm", "adam_clipnorm", "branch_rmsprop", "apply_gradients_adamw",
-                 "wide_adam_accumulate"):
+                 "wide_adam_accumulate", "sgd_momentum_mpi", "wide_adam_accumulate_mpi", "synchronize_clip_grad_norm",
+                 "zero_grad_in_place") + (("two_machines",) if n == 4 else ()):
         assert r[case]["max_rel_err"] <= res["tol"], (case, r[case])
         assert r[case]["moved"] > 1e-3 and r[case]["identical"], (case, r[case])
+        # summed through the machine's shared memory, `.grad` is a read-only view of the average (except
+        # with apply_gradients, which leaves .grad alone, and where clip_grad_norm_ scaled it into copies)
+        writable = case.endswith("_mpi") or case in ("apply_gradients_adamw", "synchronize_clip_grad_norm")
+        assert r[case]["read_only"] is (not writable), (case, r[case])
+    if n == 4:   # as two machines of two: shared memory, then MPI between the machines
+        assert r["two_machines_cross"] and r["kept_after_shutdown"] > 0
     assert r["local_clip_error"] > 1e3 * res["tol"]          # the negative control is far off
     assert "parameter 4 'kernel': a gradient on rank(s) [0], none on rank(s)" in r["mismatch"]
     assert r["mismatch_all_raised"] == 1

@@ -64,11 +64,12 @@ def loss_of(model, x, y, step, branch):
     return dl.functional.mse(dl.tensor(y), out)
 
 
-def train(optimizer_factory, distributed, branch=False, keras_style=False, width=16, accumulate=False):
+def train(optimizer_factory, distributed, branch=False, keras_style=False, width=16, accumulate=False,
+          shared=True, clip=None, zero_in_place=False):
     model = make(0 if not distributed or r == 0 else 100 + r, width)   # other ranks start elsewhere: broadcast fixes it
     opt = optimizer_factory(model.parameters())
     if distributed:
-        opt = D.DistributedOptimizer(opt)
+        opt = D.DistributedOptimizer(opt, shared_memory=shared)
         D.broadcast_parameters(model.state_dict(), root=0)
     for step, x, y in batches():
         if distributed:
@@ -80,21 +81,28 @@ def train(optimizer_factory, distributed, branch=False, keras_style=False, width
             opt.apply_gradients([(p.grad, p) for p in model.parameters()])
         else:
             if not accumulate or step % 2 == 0:   # accumulate: a .grad left from the last step gets added to
-                opt.zero_grad()
+                opt.zero_grad(set_to_none=not zero_in_place)
             loss_of(model, x, y, step, branch).backward()
+            if clip is not None:   # Horovod's pattern: average, clip the averaged gradients in place, step
+                if distributed:
+                    opt.synchronize()
+                dl.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
     return model
 
 
-def compare(name, factory, branch=False, keras_style=False, width=16, accumulate=False):
-    ref = train(factory, False, branch, keras_style, width, accumulate)
-    got = train(factory, True, branch, keras_style, width, accumulate)
+def compare(name, factory, branch=False, keras_style=False, width=16, accumulate=False, **kw):
+    ref = train(factory, False, branch, keras_style, width, accumulate, **kw)
+    got = train(factory, True, branch, keras_style, width, accumulate, **kw)
     err = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a)))))
               for a, b in zip(ref.state_dict().values(), got.state_dict().values()))
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(ref.state_dict().values(),
                                                                make(0, width).state_dict().values()))
     blobs = D.allgather_object(b"".join(np.ascontiguousarray(v).tobytes() for v in got.state_dict().values()))
-    results[name] = {"max_rel_err": err, "moved": moved, "identical": all(b == blobs[0] for b in blobs)}
+    read_only = [not p.grad.flags.writeable for p in got.parameters() if p.grad is not None]
+    results[name] = {"max_rel_err": err, "moved": moved, "identical": all(b == blobs[0] for b in blobs),
+                     "read_only": all(read_only) if read_only and all(read_only) == any(read_only) else None}
+    return got
 
 
 compare("sgd_momentum", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9))
@@ -106,6 +114,16 @@ compare("apply_gradients_adamw", lambda p: dl.optimizers.AdamW(p, lr=0.05), kera
 # into the view of the exchange buffer that the last step left there
 compare("wide_adam_accumulate", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05),
         width=WIDE, accumulate=True)
+# the same through MPI's allreduce on each process's own buffers (shared_memory=False): the packed
+# buckets and the reduce-scatter straight from a large gradient
+compare("sgd_momentum_mpi", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9), shared=False)
+compare("wide_adam_accumulate_mpi", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05),
+        width=WIDE, accumulate=True, shared=False)
+# synchronize(), then clip_grad_norm_ on the averaged gradients (read-only where shared: clipped into
+# copies), then step(); and zero_grad(set_to_none=False) on gradients that may be read-only
+compare("synchronize_clip_grad_norm", lambda p: dl.optimizers.SGD(p, lr=0.1), clip=0.05)
+last = compare("zero_grad_in_place", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.5), zero_in_place=True,
+        accumulate=True)
 
 # negative control: clipping each rank's own gradient and then averaging (the bug the wrapper avoids by
 # averaging first) ends far outside the tolerance, so the comparisons above have teeth
@@ -177,6 +195,23 @@ for step, x, y in batches():
     opt.step()
 blobs = D.allgather_object(bn_layer.moving_mean.numpy().tobytes() + bn_layer.moving_variance.numpy().tobytes())
 results["bn_buffers_identical"] = all(b == blobs[0] for b in blobs)
+
+# four processes as two machines of two: each pair sums through its shared windows, then the pairs'
+# shares are summed over MPI (the hierarchical path)
+if n == 4:
+    kept = [p.grad for p in last.parameters()]   # views of the shared windows, read after shutdown()
+    D.shutdown()
+    D.init()
+    from dlcore.distributed.collectives import plane
+    from dlcore.distributed.world import world
+    w = world()
+    w.local_comm.Free()
+    w.local_comm = w.comm.Split(color=r // 2, key=r)
+    w.local_rank, w.local_size = w.local_comm.Get_rank(), w.local_comm.Get_size()
+    got = compare("two_machines", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05),
+                  width=WIDE, accumulate=True)
+    results["two_machines_cross"] = plane(w, "host")._node[1] is not None
+    results["kept_after_shutdown"] = float(sum(float(np.abs(g).sum()) for g in kept))
 
 if r == 0:
     print("RESULT " + json.dumps({"size": n, "tol": TOL, "results": results}), flush=True)

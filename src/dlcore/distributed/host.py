@@ -4,7 +4,8 @@ A plane moves flat, C-contiguous 1-D buffers: `pack` copies arrays into one (sca
 way), `allreduce_` / `bcast_` work on it in place, `views` hands its pieces back as arrays of the
 original shapes and `unpack` copies them into existing arrays. `average_into` reduces one large
 array into a buffer without packing it (the exchange uses it for a bucket of one array). The GPU
-plane (device.py) has the same methods on CuPy buffers.
+plane (device.py) has the same methods on CuPy buffers. Where several processes share a machine,
+`node_bucket` gives the exchange a bucket summed through memory they share instead (node.py).
 
 MPI has no float16 and reduces bool only with logical operators: float16 buffers are reduced in
 float32 (rounded once at the end), bool buffers as bytes (sum/max is OR, min/prod is AND).
@@ -13,6 +14,8 @@ Broadcasts and gathers move bytes, so they work for every fixed-size dtype.
 from __future__ import annotations
 
 import numpy as np
+
+from .node import NodeBucket
 
 __all__ = ["HostPlane"]
 
@@ -35,9 +38,56 @@ class HostPlane:
         self.comm = world.comm
         mpi = world.MPI
         self._ops = None if mpi is None else {"sum": mpi.SUM, "min": mpi.MIN, "max": mpi.MAX, "prod": mpi.PROD}
+        self._node = None         # (whether buckets can be summed through shared memory, cross communicator)
+        self._node_buckets = []   # the windows in use
+        self._retired = []        # windows of forgotten plans still viewed by some array
 
     def close(self):
-        pass
+        """Free the shared windows (those no array views any more) and the cross-machine communicator."""
+        try:
+            self.retire(self._node_buckets)
+        except Exception:  # MPI already finalized at interpreter exit: nothing left to free
+            pass
+        self._node_buckets = self._retired = []
+        cross = self._node[1] if self._node else None
+        self._node = None
+        if cross is not None:
+            try:
+                cross.Free()
+            except Exception:
+                pass
+
+    def retire(self, node_buckets):
+        """Free these NodeBuckets, and those retired earlier, where no array views them on any process
+        of the machine (the others wait for the next call). Collective, like node_bucket()."""
+        gone = {id(nb) for nb in node_buckets}
+        self._node_buckets = [nb for nb in self._node_buckets if id(nb) not in gone]
+        self._retired = self._retired + list(node_buckets)
+        if not self._retired:
+            return
+        viewed = np.array([nb.viewed() for nb in self._retired], np.uint8)
+        self.world.local_comm.Allreduce(self.world.MPI.IN_PLACE, viewed, self.world.MPI.MAX)
+        for nb, v in zip(self._retired, viewed):
+            if not v:
+                nb.free()
+        self._retired = [nb for nb, v in zip(self._retired, viewed) if v]
+
+    def node_bucket(self, bucket):
+        """A NodeBucket summing `bucket` through memory shared by the processes of each machine, or
+        None where that does not apply: one process per machine, machines with different numbers
+        of processes, or a dtype other than float32/float64. Collective: every process calls it
+        for the same buckets in the same order (the first call decides for the whole job)."""
+        w = self.world
+        if self._node is None:
+            ok = w.size > 1 and w.local_size > 1 and len(set(w.comm.allgather(w.local_size))) == 1
+            cross = w.comm.Split(color=w.local_rank, key=w.rank) if ok and w.size > w.local_size else None
+            self._node = (ok, cross)
+        ok, cross = self._node
+        if not ok or bucket.size == 0 or np.dtype(bucket.dtype) not in (np.float32, np.float64):
+            return None
+        nb = NodeBucket(w, bucket, cross)
+        self._node_buckets.append(nb)
+        return nb
 
     # ---- buffers ------------------------------------------------------------------------------
     @staticmethod

@@ -16,9 +16,12 @@ same update: replicas that start equal stay bit-identical. The exchange per step
 2. the gradients are packed into buckets (buckets.py: reverse parameter order, ~25 MB each),
    scaled by 1/size on the way, summed in place by one allreduce per bucket (MPI for NumPy,
    NCCL for CuPy), and handed back as views of the bucket: after step(), a parameter's
-   `.grad` lies in the exchange buffer, which the next step() reuses. A NumPy gradient of 4 MiB
-   or more has a bucket of its own and skips the packing: it is reduce-scattered straight into
-   the buffer, each rank scales its share, and an allgather completes it (host.py).
+   `.grad` lies in the exchange buffer, which the next step() reuses. Where several processes
+   share a machine, they sum their NumPy gradients through memory they all map instead (node.py:
+   no packing of a large gradient, no copies through MPI's buffers; the `.grad` views are then
+   read-only, since every process of the machine views the same sum). Otherwise a NumPy gradient
+   of 4 MiB or more has a bucket of its own and skips the packing: it is reduce-scattered straight
+   into the buffer, each rank scales its share, and an allgather completes it (host.py).
 
 The returned object is an instance of a subclass of the optimizer's class, sharing the wrapped
 optimizer's state (it *is* that optimizer, with an averaging step): `isinstance(opt, Adam)` holds,
@@ -33,6 +36,7 @@ from .. import optimizers
 from ..tensor import Tensor
 from . import buckets
 from .collectives import array_kind, check_same, plane
+from .node import NodeBucket
 from .world import world
 
 __all__ = ["DistributedOptimizer", "broadcast_parameters", "broadcast_optimizer_state", "is_distributed"]
@@ -49,27 +53,31 @@ class Exchange:
     """Averages (or sums) lists of arrays over the ranks in buckets; keeps each pattern's plan and
     buffers between steps. Shared by DistributedOptimizer and broadcast_parameters."""
 
-    def __init__(self, op="average", cap_bytes=buckets.DEFAULT_CAP_BYTES):
-        self.op, self.cap_bytes = op, int(cap_bytes)
+    def __init__(self, op="average", cap_bytes=buckets.DEFAULT_CAP_BYTES, shared_memory=True):
+        self.op, self.cap_bytes, self.shared_memory = op, int(cap_bytes), bool(shared_memory)
         self._plans = {}
 
-    def plan(self, signature, entries):
+    def plan(self, w, signature, entries):
         got = self._plans.pop(signature, None)
         if got is None:
             got = (buckets.plan(entries, self.cap_bytes), {})
         self._plans[signature] = got  # most recently used last
         while len(self._plans) > _MAX_PLANS:
-            self._plans.pop(next(iter(self._plans)))
+            _, old = self._plans.pop(next(iter(self._plans)))   # the same plan on every process
+            shared = [b for b in old.values() if isinstance(b, NodeBucket)]
+            if shared:
+                plane(w, "host").retire(shared)
         return got
 
     def reduce(self, w, items, what, explain):
         """items: [(key, array, group)], group 'grad' (averaged or summed: self.op, handed back as views)
         or 'buffer' (averaged, copied back into the array). Returns the new arrays of the 'grad' items
-        in order (views into the exchange buffers)."""
+        in order (views into the exchange buffers; read-only where they are shared by the processes of
+        a machine)."""
         entries = [buckets.Entry(k, tuple(a.shape), a.dtype, array_kind(a), g) for k, a, g in items]
         signature = tuple((e.key, e.shape, e.dtype.str, e.device, e.group) for e in entries)
         check_same(w, what, signature, explain)
-        plan, buffers = self.plan(signature, entries)
+        plan, buffers = self.plan(w, signature, entries)
         by_key = {k: a for k, a, _ in items}
         out = {}
         for i, bucket in enumerate(plan):
@@ -78,8 +86,14 @@ class Exchange:
             scale = 1.0 / w.size if (bucket.group == "buffer" or self.op == "average") else 1.0
             buf = buffers.get(i)
             if buf is None:
-                buf = buffers[i] = pl.empty(bucket.size, bucket.dtype)
-            if _straight(pl, bucket, arrays, buf):
+                buf = pl.node_bucket(bucket) if self.shared_memory and pl.kind == "host" else None
+                if buf is None:
+                    buf = pl.empty(bucket.size, bucket.dtype)
+                buffers[i] = buf
+            shared = isinstance(buf, NodeBucket)
+            if shared:
+                buf = buf.reduce(arrays, scale)
+            elif _straight(pl, bucket, arrays, buf):
                 pl.average_into(arrays[0].reshape(-1), buf, scale)
             else:
                 pl.pack(arrays, bucket, scale, out=buf)
@@ -87,7 +101,11 @@ class Exchange:
             if bucket.group == "buffer":
                 pl.unpack(buf, bucket, arrays)
             else:
-                out.update(zip((s.key for s in bucket.slots), pl.views(buf, bucket)))
+                views = pl.views(buf, bucket)
+                if shared:
+                    for v in views:
+                        v.flags.writeable = False
+                out.update(zip((s.key for s in bucket.slots), views))
         return [out[k] for k, _, g in items if g == "grad"]
 
 
@@ -159,6 +177,10 @@ class _Distributed:
 
     def zero_grad(self, set_to_none=True):
         self._distributed_synchronized = False
+        if not set_to_none:   # a gradient shared by the processes of a machine is read-only: zeros of its own
+            for p in self.params:
+                if isinstance(p.grad, np.ndarray) and not p.grad.flags.writeable:
+                    p.grad = np.zeros_like(p.grad)
         return super().zero_grad(set_to_none)
 
     def apply_gradients(self, grads_and_vars):
@@ -224,7 +246,7 @@ def is_distributed(optimizer) -> bool:
     return isinstance(optimizer, _Distributed)
 
 
-def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=None):
+def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=None, shared_memory=True):
     """Wrap a dlcore optimizer so that each step averages the gradients over all processes first.
 
     Horovod's `hvd.DistributedOptimizer`: every process computes gradients on its own part of
@@ -239,6 +261,11 @@ def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=No
         bucket_cap_mb: size of one exchange buffer in MiB (bigger: fewer, larger messages).
         buffers: Tensors averaged over the processes at every step besides the gradients, such
             as BatchNormalization's moving_mean / moving_variance (fit() passes its model's).
+        shared_memory: where several processes share a machine, sum their float32/float64
+            gradients through memory they all map (an MPI-3 shared window; across machines MPI
+            then sums each machine's result). The averaged `.grad` arrays are then read-only views
+            that the processes of a machine share: assign a new array to change one
+            (`p.grad = p.grad * 0.5`). False: MPI's allreduce on each process's own buffers.
 
     Returns:
         The optimizer, as an instance of a subclass of its class that shares its state.
@@ -265,10 +292,12 @@ def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=No
         raise ValueError(f"DistributedOptimizer: op must be 'average' or 'sum', got {op!r}")
     if isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, (int, float)) or not bucket_cap_mb > 0:
         raise ValueError(f"DistributedOptimizer: bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
+    if not isinstance(shared_memory, (bool, np.bool_)):
+        raise TypeError(f"DistributedOptimizer: shared_memory must be True or False, got {shared_memory!r}")
     cls = _distributed_class(type(opt))
     dist = cls.__new__(cls)
     dist.__dict__ = opt.__dict__   # one optimizer, two faces: state, parameters and step count are shared
-    dist._distributed_exchange = Exchange(op, max(1, int(bucket_cap_mb * 2 ** 20)))
+    dist._distributed_exchange = Exchange(op, max(1, int(bucket_cap_mb * 2 ** 20)), bool(shared_memory))
     dist.set_buffers(buffers)
     world()  # join the job now (threads, device), not in the middle of the first step
     return dist

@@ -44,7 +44,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not params:
         return Tensor(np.zeros((), np.float32))
-    grads = [get_array_module(p.grad).ascontiguousarray(p.grad) for p in params]
+    # a read-only gradient (one that the processes of a machine share after a distributed exchange) is
+    # scaled into a copy of its own
+    grads = [get_array_module(p.grad).ascontiguousarray(p.grad) if getattr(p.grad.flags, "writeable", True)
+             else p.grad.copy() for p in params]
     for p, g in zip(params, grads):
         p.grad = g
     if norm_type == 2.0:
