@@ -15,9 +15,10 @@ owns one m-th of the elements, its share, and
 4. after a second barrier, every process reads the whole result: its `.grad` arrays are views of it.
 
 Per process that is (m-1)/m S copied, S read and S/m written, against MPI's copies of every byte
-in and out of its buffers plus the packing. On 2 processes of an AMD EPYC (Zen 4), a 4 MiB
-gradient: 0.28-0.60 ms against 0.62-1.06 ms for MPI's in-place allreduce (MPICH 5.0), 16 MiB:
-2.4-2.8 ms against 3.2-5.6 ms.
+in and out of its buffers plus the packing. One float32 gradient on 2 processes of an AMD EPYC
+(Zen 4), medians of five rounds taking turns, MPICH 5.0: 1 MiB 0.10 ms, 4 MiB 0.23 ms, 16 MiB
+2.3 ms, against 0.17, 0.70 and 3.0 ms for MPI's in-place allreduce of a buffer of that size and
+0.26, 0.80 and 4.5 ms for the exchange through MPI (shared_memory=False).
 
 Every process of a machine views the same result, so the views are read-only: writing into one
 would change every process's gradient. Autograd and the optimizers never write into a gradient
