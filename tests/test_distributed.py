@@ -515,7 +515,7 @@ def test_n_processes_train_like_one(n):
     res = result(*mpirun(n, SCRIPTS / "mpi_equivalence.py")[:3])
     r = res["results"]
     for case in ("sgd_momentum", "adam_global_clipnorm", "adam_clipnorm", "branch_rmsprop", "apply_gradients_adamw",
-                 "wide_adam_accumulate", "sgd_momentum_mpi", "wide_adam_accumulate_mpi", "synchronize_clip_grad_norm",
+                 "wide_adam_accumulate", "packed_pieces", "sgd_momentum_mpi", "wide_adam_accumulate_mpi", "synchronize_clip_grad_norm",
                  "zero_grad_in_place") + (("two_machines",) if n == 4 else ()):
         assert r[case]["max_rel_err"] <= res["tol"], (case, r[case])
         assert r[case]["moved"] > 1e-3 and r[case]["identical"], (case, r[case])

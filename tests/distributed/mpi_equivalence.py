@@ -114,6 +114,9 @@ compare("apply_gradients_adamw", lambda p: dl.optimizers.AdamW(p, lr=0.05), kera
 # into the view of the exchange buffer that the last step left there
 compare("wide_adam_accumulate", lambda p: dl.optimizers.Adam(p, learning_rate=0.05, global_clipnorm=0.05),
         width=WIDE, accumulate=True)
+# a bucket of several arrays over node.WHOLE_BYTES (3.9 MB of float64, each array under SOLO_BYTES): its
+# pieces go into the shared slot array by array
+compare("packed_pieces", lambda p: dl.optimizers.Adam(p, learning_rate=0.05), width=40000)
 # the same through MPI's allreduce on each process's own buffers (shared_memory=False): the packed
 # buckets and the reduce-scatter straight from a large gradient
 compare("sgd_momentum_mpi", lambda p: dl.optimizers.SGD(p, lr=0.1, momentum=0.9), shared=False)

@@ -46,6 +46,11 @@ __all__ = ["NodeBucket", "CHUNK_BYTES", "ALIGN"]
 # stay in a core's L2. 256 KiB against 64 KiB and 1 MiB, 4 MiB on 2 processes of the Zen 4:
 # 0.28-0.31 ms against 0.37 and 0.32 ms (one Python call per array piece and chunk).
 CHUNK_BYTES = 256 * 1024
+# A bucket of several arrays up to this size is copied into the slot whole by one call (the Python cost
+# of a copy per array piece is what a small bucket's exchange spends most on: 225 KB of the LSTM's 8
+# gradients on 2 processes of the Zen 4: 0.075 -> 0.067-0.072 ms; the CNN's 476 KB: 0.094-0.100 ->
+# 0.082-0.087 ms, against 0.053 and 0.089 ms for MPI's in-place allreduce of a buffer of that size).
+WHOLE_BYTES = 1024 * 1024
 ALIGN = 64   # shares start on cache-line boundaries: two processes never write into one line
 
 
@@ -109,17 +114,23 @@ class NodeBucket:
         """The sum over every process of `arrays` (the bucket's, in slot order), times `scale`, in
         self.result (shared by this machine's processes: read it, never write it)."""
         mpi = self.MPI
-        flats = [self._flat(a) for a in arrays]
         lo, hi = self.bounds[self.me]
         mine = self.slots[self.me]
-        for off, a in zip(self.offsets, flats):   # 1. the parts the other processes sum
-            end = off + a.size
-            if off < lo:
-                e = min(end, lo)
-                mine[off:e] = a[:e - off]
-            if end > hi:
-                s = max(off, hi)
-                mine[s:end] = a[s - off:]
+        if len(arrays) > 1 and self.size * self.dtype.itemsize <= WHOLE_BYTES:
+            # 1. a small bucket of several arrays: all of it into the slot, in one call (it stays in
+            # cache, and one call costs less than a few per array); my share is summed from there
+            np.concatenate(arrays, axis=None, out=mine)
+            flats = [mine]
+        else:
+            flats = [self._flat(a) for a in arrays]
+            for off, a in zip(self.offsets, flats):   # 1. the parts the other processes sum
+                end = off + a.size
+                if off < lo:
+                    e = min(end, lo)
+                    mine[off:e] = a[:e - off]
+                if end > hi:
+                    s = max(off, hi)
+                    mine[s:end] = a[s - off:]
         self._sync()
         others = [s for r, s in enumerate(self.slots) if r != self.me]
         k = self.dtype.type(scale) if scale != 1.0 else None
