@@ -376,6 +376,10 @@ def test_distributed_optimizer_shares_the_wrapped_state():
     ({"optimizer": "adam", "buffers": [np.zeros(3)]}, TypeError, ["buffers[0]", "ndarray"]),
     ({"optimizer": "adam", "buffers": [dl.tensor(np.zeros(3, np.int32))]}, TypeError, ["int32"]),
     ({"optimizer": "adam", "shared_memory": "yes"}, TypeError, ["shared_memory must be True or False", "'yes'"]),
+    ({"optimizer": "adam", "compression": "fp16"}, ValueError, ["compression='fp16' is not available"]),
+    ({"optimizer": "adam", "backward_passes_per_step": 2}, ValueError, ["backward_passes_per_step=2", "backward()"]),
+    ({"optimizer": "adam", "gradient_predivide_factor": 2.0}, ValueError, ["gradient_predivide_factor=2.0"]),
+    ({"optimizer": "adam", "named_parameters": [3]}, TypeError, ["named_parameters", "(name, parameter) pairs"]),
 ])
 def test_distributed_optimizer_bad_arguments(kwargs, error, words):
     with pytest.raises(error) as e:
@@ -442,6 +446,60 @@ def test_learning_rate_warmup_ramps_from_lr_over_size(monkeypatch):
         dcb.BroadcastWeights(root=-1)
 
 
+def test_learning_rate_warmup_momentum_correction(monkeypatch):
+    """With momentum_correction (Horovod's default), a Keras-style SGD momentum, which holds lr times the
+    gradients, is scaled by lr' / lr when the warmup changes the rate; PyTorch-style and off: untouched."""
+    from dlcore.distributed import callbacks as dcb
+
+    class FourRanks:
+        size, rank = 4, 0
+    monkeypatch.setattr(dcb, "world", lambda: FourRanks())
+
+    def momentum_around_warmup(opt, cb, key):
+        model = dl.Sequential([dl.layers.Dense(1, input_shape=(2,))])
+        model.compile(optimizer=opt, loss="mse")
+        x, y = np.ones((8, 2), np.float32), np.ones((8, 1), np.float32)
+        model.train_on_batch(x, y)                  # builds the momentum at the compiled lr
+        before = opt.state[0][key].copy()
+        cb.set_model(model)
+        cb.params = {"steps": 10}
+        cb.on_train_begin()
+        cb.on_epoch_begin(0)
+        cb.on_train_batch_begin(0)                  # the rate drops from 0.4 to 0.1
+        return before, opt.state[0][key]
+
+    cb = dcb.LearningRateWarmupCallback(initial_lr=0.4, warmup_epochs=2)
+    before, after = momentum_around_warmup(dl.optimizers.SGD(learning_rate=0.4, momentum=0.9), cb, "momentum")
+    assert np.any(before != 0) and np.allclose(after, before * 0.25, rtol=1e-6)
+    cb = dcb.LearningRateWarmup(warmup_epochs=2, initial_learning_rate=0.4)           # off by default
+    before, after = momentum_around_warmup(dl.optimizers.SGD(learning_rate=0.4, momentum=0.9), cb, "momentum")
+    assert np.array_equal(after, before)
+    with pytest.raises(TypeError, match="momentum_correction"):
+        dcb.LearningRateWarmup(momentum_correction="yes")
+    for cls in (dcb.BroadcastGlobalVariablesCallback, dcb.MetricAverageCallback):
+        with pytest.raises(ValueError, match="TensorFlow placement"):
+            cls(device="/gpu:0")
+
+
+def test_horovod_names_on_one_process():
+    """Code written for Horovod (`import dlcore.distributed as hvd`): its keywords and constants."""
+    x = np.arange(3.0)
+    assert np.array_equal(D.allreduce(x, op=D.Sum), x) and np.array_equal(D.allreduce(x, average=False), x)
+    assert np.array_equal(D.allreduce(x, op=D.Max, name="m"), x) and D.Average == "average"
+    assert np.array_equal(D.broadcast(x, root_rank=0, name="b"), x) and D.broadcast_object(5, root_rank=0) == 5
+    with pytest.raises(ValueError, match="root=1 and root_rank=0 disagree"):
+        D.broadcast(x, root=1, root_rank=0)
+    with pytest.raises(ValueError, match="not both"):
+        D.allreduce(x, op="sum", average=True)
+    model = dl.Sequential([dl.layers.Dense(2, input_shape=(3,))])
+    opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1), named_parameters=model.named_parameters(),
+                                 compression=D.Compression.none, sparse_as_dense=True)
+    D.broadcast_parameters(model.state_dict(), root_rank=0)
+    D.broadcast_optimizer_state(opt, root_rank=0)
+    names = opt._distributed_names
+    assert sorted(names.values()) == sorted(n for n, _ in model.named_parameters())
+
+
 # ---- the launcher --------------------------------------------------------------------------------------
 
 def test_launcher_adds_what_open_mpi_needs():
@@ -475,7 +533,7 @@ def test_launcher_dry_run_and_errors(capsys):
 
 def _public_objects():
     from dlcore.distributed import callbacks as dcb
-    names = [getattr(D, n) for n in D.__all__ if n != "callbacks"]
+    names = [getattr(D, n) for n in D.__all__ if n != "callbacks" and not isinstance(getattr(D, n), str)]
     return names + [getattr(dcb, n) for n in dcb.__all__]
 
 
@@ -528,6 +586,7 @@ def test_n_processes_train_like_one(n):
     assert r["local_clip_error"] > 1e3 * res["tol"]          # the negative control is far off
     assert "parameter 4 'kernel': a gradient on rank(s) [0], none on rank(s)" in r["mismatch"]
     assert r["mismatch_all_raised"] == 1
+    assert "parameter 4 'b.kernel': a gradient on rank(s) [0], none on rank(s)" in r["mismatch_named"]
     assert "rank 1: shape (5, 3)" in r["model_mismatch"]
     assert r["optimizer_state_identical"] and r["bn_buffers_identical"]
 

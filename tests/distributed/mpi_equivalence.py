@@ -157,6 +157,16 @@ try:
 except ValueError as e:
     results["mismatch"] = str(e)
 results["mismatch_all_raised"] = D.allreduce_object(int("no error" != results["mismatch"]), op="min")
+# the same with Horovod's named_parameters: the message uses those names
+opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1), named_parameters=model.named_parameters())
+opt.zero_grad()
+model(dl.tensor(x), use_b=(r == 0)).sum().backward()
+try:
+    opt.step()
+    results["mismatch_named"] = "no error"
+except ValueError as e:
+    results["mismatch_named"] = str(e)
+results["names"] = [n for n, _ in model.named_parameters()]
 
 # shapes differ between ranks (a different model): also one clear error
 model = make(0) if r == 0 else dl.Sequential([dl.layers.Dense(3, input_shape=(5,), dtype="float64")])

@@ -20,15 +20,20 @@ works on a group of one process (collectives return their input). Layout: world.
 rank, size, ...), collectives.py (allreduce / broadcast / allgather and their _object forms),
 buckets.py (which gradients travel together), host.py / device.py (moving NumPy buffers over
 MPI, CuPy buffers over NCCL), optimizer.py (DistributedOptimizer, the broadcasts), sampler.py,
-fit.py (fit's hooks), callbacks.py, run.py (the launcher).
+fit.py (fit's hooks), callbacks.py, run.py (the launcher). Code written for Horovod runs with
+`import dlcore.distributed as hvd`: its keywords (root_rank, named_parameters, op=hvd.Sum, ...) and
+its Keras callbacks' names (hvd.callbacks.BroadcastGlobalVariablesCallback, ...) are here too.
 """
 from . import callbacks
-from .collectives import allgather, allgather_object, allreduce, allreduce_object, broadcast, broadcast_object
-from .optimizer import DistributedOptimizer, broadcast_optimizer_state, broadcast_parameters, is_distributed
+from .collectives import (Average, Max, Min, Product, Sum, allgather, allgather_object, allreduce, allreduce_object,
+                          broadcast, broadcast_object)
+from .optimizer import Compression, DistributedOptimizer, broadcast_optimizer_state, broadcast_parameters, is_distributed
 from .sampler import DistributedSampler
 from .world import barrier, init, is_initialized, local_rank, local_size, rank, shutdown, size
 
 __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "local_size", "barrier",
            "allreduce", "broadcast", "allgather", "allreduce_object", "broadcast_object", "allgather_object",
            "DistributedOptimizer", "is_distributed", "broadcast_parameters", "broadcast_optimizer_state",
-           "DistributedSampler", "callbacks"]
+           "DistributedSampler", "callbacks",
+           # Horovod's names: reduction operators and gradient compression
+           "Average", "Sum", "Min", "Max", "Product", "Compression"]

@@ -24,7 +24,8 @@ from .fit import batch_norm_statistics
 from .optimizer import Exchange, broadcast_optimizer_state, broadcast_parameters
 from .world import world
 
-__all__ = ["BroadcastWeights", "MetricAverage", "LearningRateWarmup", "AverageBatchNormStatistics"]
+__all__ = ["BroadcastWeights", "MetricAverage", "LearningRateWarmup", "AverageBatchNormStatistics",
+           "BroadcastGlobalVariablesCallback", "MetricAverageCallback", "LearningRateWarmupCallback"]
 
 
 def _rank_arg(name, value):
@@ -123,6 +124,10 @@ class LearningRateWarmup(Callback):
             starts.
         steps_per_epoch: batches per epoch, for the fractional epoch; default: what fit reports.
         verbose: 1 prints (on rank 0) when the warmup ends.
+        momentum_correction: when the rate changes from lr to lr', scale the momentum of a
+            Keras-style SGD or RMSprop by lr' / lr (Goyal et al.'s correction: their momentum holds
+            lr times the gradients). PyTorch-style optimizers apply lr after their momentum and need
+            none.
 
     Example:
 
@@ -137,8 +142,13 @@ class LearningRateWarmup(Callback):
     ```
     """
 
-    def __init__(self, warmup_epochs=5, initial_learning_rate=None, steps_per_epoch=None, verbose=0):
+    def __init__(self, warmup_epochs=5, initial_learning_rate=None, steps_per_epoch=None, verbose=0,
+                 momentum_correction=False):
         super().__init__()
+        if not isinstance(momentum_correction, (bool, np.bool_)):
+            raise TypeError(f"LearningRateWarmup: momentum_correction must be True or False, got "
+                            f"{momentum_correction!r}")
+        self.momentum_correction = bool(momentum_correction)
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, numbers.Real) or not warmup_epochs > 0:
             raise ValueError(f"LearningRateWarmup: warmup_epochs must be a number > 0, got {warmup_epochs!r}")
         if initial_learning_rate is not None and (not isinstance(initial_learning_rate, numbers.Real)
@@ -179,7 +189,14 @@ class LearningRateWarmup(Callback):
         if self.finished:
             return
         lr = self.learning_rate(self.epoch, batch)
-        set_learning_rate(self.model.optimizer, lr)
+        opt = self.model.optimizer
+        old = get_learning_rate(opt)
+        set_learning_rate(opt, lr)
+        if self.momentum_correction and old > 0 and lr != old and getattr(opt, "api", None) == "keras":
+            for slots in opt.state:
+                m = slots.get("momentum")
+                if m is not None:
+                    m *= m.dtype.type(lr / old)
         if lr == self.target and self.epoch + batch / self.steps >= self.warmup_epochs:
             self.finished = True
             if self.verbose and world().rank == 0:
@@ -232,3 +249,66 @@ class AverageBatchNormStatistics(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.average()
+
+
+# ---- Horovod's names (horovod.keras.callbacks), for programs written against it ---------------------
+
+class BroadcastGlobalVariablesCallback(BroadcastWeights):
+    """Horovod's name for BroadcastWeights: BroadcastGlobalVariablesCallback(root_rank).
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    callbacks = [dl.distributed.callbacks.BroadcastGlobalVariablesCallback(0)]
+    ```
+    """
+
+    def __init__(self, root_rank=0, device=""):
+        if device:
+            raise ValueError(f"BroadcastGlobalVariablesCallback: device={device!r} is a TensorFlow placement; dlcore "
+                             "has none (leave it out)")
+        super().__init__(root=root_rank)
+
+
+class MetricAverageCallback(MetricAverage):
+    """Horovod's name for MetricAverage.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    callbacks = [dl.distributed.callbacks.MetricAverageCallback()]
+    ```
+    """
+
+    def __init__(self, device=""):
+        if device:
+            raise ValueError(f"MetricAverageCallback: device={device!r} is a TensorFlow placement; dlcore has none "
+                             "(leave it out)")
+        super().__init__()
+
+
+class LearningRateWarmupCallback(LearningRateWarmup):
+    """Horovod's LearningRateWarmupCallback(initial_lr, warmup_epochs=5, momentum_correction=True,
+    steps_per_epoch=None, verbose=0): LearningRateWarmup with the target rate first and the momentum
+    correction on by default.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import dlcore as dl
+    hvd = dl.distributed
+    model = dl.Sequential([dl.layers.Dense(1, input_shape=(2,))])
+    opt = hvd.DistributedOptimizer(dl.optimizers.SGD(learning_rate=0.01 * hvd.size(), momentum=0.9))
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(np.ones((8, 2), "float32"), np.ones((8, 1), "float32"), epochs=2, batch_size=4, verbose=0,
+              callbacks=[hvd.callbacks.BroadcastGlobalVariablesCallback(0), hvd.callbacks.MetricAverageCallback(),
+                         hvd.callbacks.LearningRateWarmupCallback(initial_lr=0.01 * hvd.size(), warmup_epochs=1)])
+    ```
+    """
+
+    def __init__(self, initial_lr, warmup_epochs=5, momentum_correction=True, steps_per_epoch=None, verbose=0):
+        super().__init__(warmup_epochs, initial_learning_rate=initial_lr, steps_per_epoch=steps_per_epoch,
+                         verbose=verbose, momentum_correction=momentum_correction)

@@ -86,6 +86,19 @@ def _as_array(x, what):
     return arr, (lambda r: r)
 
 
+# Horovod's reduction operators, for code written against it: allreduce(x, op=dl.distributed.Sum)
+Average, Sum, Min, Max, Product = "average", "sum", "min", "max", "prod"
+
+
+def root_of(what, root, root_rank):
+    """`root`, or Horovod's name for the same argument, `root_rank` (not both with different values)."""
+    if root_rank is None:
+        return root
+    if root not in (0, root_rank):
+        raise ValueError(f"dlcore.distributed.{what}: root={root!r} and root_rank={root_rank!r} disagree; give one")
+    return root_rank
+
+
 def _check_root(what, root, w):
     if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < w.size:
         raise ValueError(f"dlcore.distributed.{what}: root must be a rank in [0, {w.size}), got {root!r}")
@@ -107,7 +120,7 @@ def check_op(what, op, dtype=None):
 
 # ---- array collectives ---------------------------------------------------------------------------
 
-def allreduce(x, op="average"):
+def allreduce(x, op="average", *, average=None, name=None):
     """Combine `x` over all processes: the mean (op="average"), or "sum", "min", "max", "prod".
 
     Every process passes an array of the same shape and dtype and gets the result (a new array;
@@ -117,7 +130,11 @@ def allreduce(x, op="average"):
 
     Args:
         x: array or Tensor (bool, integer, float or complex).
-        op: "average" (float and complex only), "sum", "min", "max" (not complex) or "prod".
+        op: "average" (float and complex only), "sum", "min", "max" (not complex) or "prod"
+            (also as Horovod's constants: dl.distributed.Average, Sum, Min, Max, Product).
+        average: Horovod's older form of op: True is "average", False "sum".
+        name: Horovod's label for the operation; accepted and not used (processes match their
+            collectives by order).
 
     Returns:
         The combined array, same shape and dtype as x.
@@ -134,6 +151,12 @@ def allreduce(x, op="average"):
     ```
     """
     arr, wrap = _as_array(x, "allreduce")
+    if average is not None:
+        if not isinstance(average, (bool, np.bool_)):
+            raise TypeError(f"dlcore.distributed.allreduce: average must be True or False, got {average!r}")
+        if op != "average":
+            raise ValueError(f"dlcore.distributed.allreduce: give op={op!r} or average={average!r}, not both")
+        op = "average" if average else "sum"
     op = check_op("allreduce", op, arr.dtype)
     w = world()
     kind = array_kind(arr)
@@ -149,14 +172,15 @@ def allreduce(x, op="average"):
     return wrap(out)
 
 
-def broadcast(x, root=0):
+def broadcast(x, root=0, *, root_rank=None, name=None):
     """Root's `x` on every process (a new array; x is not modified).
 
     Every process passes an array of the same shape and dtype (its values matter only on root).
 
     Args:
         x: array or Tensor.
-        root: the rank whose values everyone receives.
+        root: the rank whose values everyone receives (Horovod's `root_rank` is the same).
+        name: Horovod's label for the operation; accepted and not used.
 
     Returns:
         A copy of root's array.
@@ -171,7 +195,7 @@ def broadcast(x, root=0):
     """
     arr, wrap = _as_array(x, "broadcast")
     w = world()
-    root = _check_root("broadcast", root, w)
+    root = _check_root("broadcast", root_of("broadcast", root, root_rank), w)
     kind = array_kind(arr)
     check_same(w, "dlcore.distributed.broadcast", ("broadcast", root, arr.dtype.str, tuple(arr.shape), kind))
     p = plane(w, kind) if w.size > 1 else None
@@ -253,8 +277,9 @@ def allreduce_object(obj, op="sum"):
     return total / w.size if op == "average" else total
 
 
-def broadcast_object(obj=None, root=0):
+def broadcast_object(obj=None, root=0, *, root_rank=None, name=None):
     """Root's picklable Python value on every process (the others may pass anything, e.g. None).
+    `root_rank` is Horovod's name for root; `name` is accepted and not used.
 
     Example:
 
@@ -266,7 +291,7 @@ def broadcast_object(obj=None, root=0):
     ```
     """
     w = world()
-    root = _check_root("broadcast_object", root, w)
+    root = _check_root("broadcast_object", root_of("broadcast_object", root, root_rank), w)
     if w.size == 1:
         return obj
     return w.comm.bcast(obj, root=root)

@@ -35,17 +35,33 @@ import numpy as np
 from .. import optimizers
 from ..tensor import Tensor
 from . import buckets
-from .collectives import array_kind, check_same, plane
+from .collectives import array_kind, check_same, plane, root_of
 from .node import NodeBucket
 from .world import world
 
-__all__ = ["DistributedOptimizer", "broadcast_parameters", "broadcast_optimizer_state", "is_distributed"]
+__all__ = ["DistributedOptimizer", "broadcast_parameters", "broadcast_optimizer_state", "is_distributed", "Compression"]
 
 _MAX_PLANS = 8   # exchange plans kept (a model whose branches alternate has a few gradient patterns)
 
 
-def _describe(p, i):
-    name = getattr(p, "name", None)
+class Compression:
+    """Horovod's gradient compression choices: `none` (what dlcore does: gradients travel at their own
+    precision). Horovod's `fp16` is not available: DistributedOptimizer raises for it.
+
+    Example:
+
+    ```python
+    import dlcore as dl
+    hvd = dl.distributed
+    opt = hvd.DistributedOptimizer(dl.optimizers.Adam(learning_rate=1e-3), compression=hvd.Compression.none)
+    ```
+    """
+    none = "none"
+    fp16 = "fp16"
+
+
+def _describe(p, i, names=None):
+    name = (names or {}).get(id(p)) or getattr(p, "name", None)
     return f"parameter {i}" + (f" {name!r}" if name else "")
 
 
@@ -119,15 +135,16 @@ def _straight(pl, bucket, arrays, buf):
             and not np.may_share_memory(arrays[0], buf))
 
 
-def _explain_gradients(params):
-    """A message naming the parameters whose gradients the ranks disagree on."""
+def _explain_gradients(params, names=None):
+    """A message naming the parameters whose gradients the ranks disagree on (by `names`, id -> name,
+    where given: DistributedOptimizer's named_parameters)."""
     def explain(signatures):
         per_rank = [{e[0]: e for e in sig if e[4] == "grad"} for sig in signatures]
         keys = sorted(set().union(*per_rank))
         lines = []
         for k in keys:
             have = [r for r, d in enumerate(per_rank) if k in d]
-            what = _describe(params[k], k) if 0 <= k < len(params) else f"gradient {k}"
+            what = _describe(params[k], k, names) if 0 <= k < len(params) else f"gradient {k}"
             if len(have) != len(per_rank):
                 lacking = [r for r in range(len(per_rank)) if r not in have]
                 lines.append(f"{what}: a gradient on rank(s) {have}, none on rank(s) {lacking}")
@@ -162,7 +179,8 @@ class _Distributed:
                  for i, p in enumerate(params) if p.grad is not None]
         buffers = self._distributed_buffers
         items += [(len(params) + j, b.data, "buffer") for j, b in enumerate(buffers)]
-        new = self._distributed_exchange.reduce(w, items, "DistributedOptimizer", _explain_gradients(params))
+        new = self._distributed_exchange.reduce(w, items, "DistributedOptimizer",
+                                                _explain_gradients(params, self._distributed_names))
         for (i, _, _), g in zip(items, new):
             params[i].grad = g
 
@@ -192,7 +210,8 @@ class _Distributed:
                      if g is not None]
             items += [(len(pairs) + j, b.data, "buffer") for j, b in enumerate(self._distributed_buffers)]
             new = iter(self._distributed_exchange.reduce(w, items, "DistributedOptimizer.apply_gradients",
-                                                         _explain_gradients([v for _, v in pairs])))
+                                                         _explain_gradients([v for _, v in pairs],
+                                                                            self._distributed_names)))
             pairs = [(None if g is None else next(new), v) for g, v in pairs]
         return super().apply_gradients(pairs)
 
@@ -246,7 +265,9 @@ def is_distributed(optimizer) -> bool:
     return isinstance(optimizer, _Distributed)
 
 
-def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=None, shared_memory=True):
+def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=None, shared_memory=True, *,
+                         named_parameters=None, compression=None, backward_passes_per_step=1,
+                         gradient_predivide_factor=1.0, sparse_as_dense=False):
     """Wrap a dlcore optimizer so that each step averages the gradients over all processes first.
 
     Horovod's `hvd.DistributedOptimizer`: every process computes gradients on its own part of
@@ -266,6 +287,16 @@ def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=No
             then sums each machine's result). The averaged `.grad` arrays are then read-only views
             that the processes of a machine share: assign a new array to change one
             (`p.grad = p.grad * 0.5`). False: MPI's allreduce on each process's own buffers.
+
+    Horovod's keywords, for code written against it:
+        named_parameters: (name, parameter) pairs, e.g. model.named_parameters(): the names used
+            in the error raised when processes disagree on which parameters have gradients.
+        compression: Compression.none (or None). Compression.fp16 raises: gradients travel at
+            their own precision.
+        backward_passes_per_step: 1. Larger values raise: to accumulate, call backward() several
+            times before one step() (the gradients add up in .grad) and scale the loss yourself.
+        gradient_predivide_factor: 1.0 (other values raise).
+        sparse_as_dense: accepted; dlcore's gradients are always dense.
 
     Returns:
         The optimizer, as an instance of a subclass of its class that shares its state.
@@ -294,10 +325,29 @@ def DistributedOptimizer(optimizer, op="average", bucket_cap_mb=25.0, buffers=No
         raise ValueError(f"DistributedOptimizer: bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
     if not isinstance(shared_memory, (bool, np.bool_)):
         raise TypeError(f"DistributedOptimizer: shared_memory must be True or False, got {shared_memory!r}")
+    if compression not in (None, Compression.none):
+        raise ValueError(f"DistributedOptimizer: compression={compression!r} is not available; gradients travel at "
+                         "their own precision (compression=Compression.none)")
+    if isinstance(backward_passes_per_step, bool) or backward_passes_per_step != 1:
+        raise ValueError(f"DistributedOptimizer: backward_passes_per_step={backward_passes_per_step!r} is not "
+                         "available (only 1); to accumulate gradients, call backward() several times before one "
+                         "step(): they add up in .grad")
+    if isinstance(gradient_predivide_factor, bool) or gradient_predivide_factor != 1.0:
+        raise ValueError(f"DistributedOptimizer: gradient_predivide_factor={gradient_predivide_factor!r} is not "
+                         "available (only 1.0)")
+    if not isinstance(sparse_as_dense, (bool, np.bool_)):
+        raise TypeError(f"DistributedOptimizer: sparse_as_dense must be True or False, got {sparse_as_dense!r}")
+    names = {}
+    for item in (named_parameters or ()):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Tensor)):
+            raise TypeError("DistributedOptimizer: named_parameters must give (name, parameter) pairs, as "
+                            f"model.named_parameters() does; got {type(item).__name__}")
+        names[id(item[1])] = str(item[0])
     cls = _distributed_class(type(opt))
     dist = cls.__new__(cls)
     dist.__dict__ = opt.__dict__   # one optimizer, two faces: state, parameters and step count are shared
     dist._distributed_exchange = Exchange(op, max(1, int(bucket_cap_mb * 2 ** 20)), bool(shared_memory))
+    dist._distributed_names = names
     dist.set_buffers(buffers)
     world()  # join the job now (threads, device), not in the middle of the first step
     return dist
@@ -347,13 +397,13 @@ def _check_root(what, root, w):
     return int(root)
 
 
-def broadcast_parameters(params, root=0):
+def broadcast_parameters(params, root=0, *, root_rank=None):
     """Overwrite every process's weights with root's, in place (start all replicas alike).
 
     Args:
         params: `model.state_dict()` (every weight, trainable or not), a Module / Model, or a list
             of Tensors or (name, Tensor) pairs. Dicts are sent in sorted-key order.
-        root: the rank whose weights everyone receives.
+        root: the rank whose weights everyone receives (Horovod's `root_rank` is the same).
 
     Example:
 
@@ -364,18 +414,18 @@ def broadcast_parameters(params, root=0):
     ```
     """
     w = world()
-    root = _check_root("broadcast_parameters", root, w)
+    root = _check_root("broadcast_parameters", root_of("broadcast_parameters", root, root_rank), w)
     named = _named_arrays(params, "broadcast_parameters")
     if w.size > 1:
         _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_parameters")
 
 
-def broadcast_optimizer_state(optimizer, root=0):
+def broadcast_optimizer_state(optimizer, root=0, *, root_rank=None):
     """Overwrite every process's optimizer state with root's: slot arrays (Adam's m and v, ...), the
     step count and a constant learning rate.
 
     Build the optimizer first (give it the parameters, or train one step); with fit() this
-    happens by itself.
+    happens by itself. `root_rank` is Horovod's name for `root`.
 
     Example:
 
@@ -390,7 +440,7 @@ def broadcast_optimizer_state(optimizer, root=0):
         raise TypeError(f"dlcore.distributed.broadcast_optimizer_state: expected a dlcore Optimizer, got "
                         f"{type(optimizer).__name__}")
     w = world()
-    root = _check_root("broadcast_optimizer_state", root, w)
+    root = _check_root("broadcast_optimizer_state", root_of("broadcast_optimizer_state", root, root_rank), w)
     if w.size == 1:
         return
     # the slot arrays travel in buckets; the per-parameter scalars (PyTorch's "step"), the param
