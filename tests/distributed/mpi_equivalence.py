@@ -157,6 +157,24 @@ try:
 except ValueError as e:
     results["mismatch"] = str(e)
 results["mismatch_all_raised"] = D.allreduce_object(int("no error" != results["mismatch"]), op="min")
+# inside skip_synchronize() (Horovod's), step() does not average: each replica takes its own gradient
+model = make(0)
+opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1))
+opt.zero_grad()
+(model(dl.tensor(x + r), use_b=True) ** 2).sum().backward()
+with opt.skip_synchronize():
+    opt.step()
+blobs = D.allgather_object(b"".join(np.ascontiguousarray(v).tobytes() for v in model.state_dict().values()))
+results["skip_synchronize_local"] = len(set(blobs)) == n
+before = [np.array(v) for v in model.state_dict().values()]
+opt.zero_grad()
+(model(dl.tensor(x + r), use_b=True) ** 2).sum().backward()
+opt.step()                                 # outside the block again: averaged, the same update everywhere
+delta = np.concatenate([(np.asarray(v) - b).ravel() for v, b in zip(model.state_dict().values(), before)])
+deltas = D.allgather_object(delta)   # equal up to the rounding of p - lr g on replicas that differ
+results["step_after_skip_averages"] = bool(all(np.allclose(d, deltas[0], rtol=1e-9, atol=1e-12) for d in deltas) and \
+    np.abs(delta).max() > 1e-3)
+
 # the same with Horovod's named_parameters: the message uses those names
 opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1), named_parameters=model.named_parameters())
 opt.zero_grad()

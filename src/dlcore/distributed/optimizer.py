@@ -30,6 +30,8 @@ the plain one.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .. import optimizers
@@ -187,11 +189,35 @@ class _Distributed:
     def step(self, closure=None):
         """Average the gradients over the processes, then update (the wrapped optimizer's step)."""
         loss = closure() if closure is not None else None
-        if not self.__dict__.get("_distributed_synchronized"):
+        if not self.__dict__.get("_distributed_synchronized") and not self.__dict__.get("_distributed_skip"):
             self.synchronize()
         self._distributed_synchronized = False
         super().step()
         return loss
+
+    @contextlib.contextmanager
+    def skip_synchronize(self):
+        """Horovod's: step() inside this block does not average the gradients (the program called
+        synchronize() itself, then changed them, e.g. clipped them).
+
+        Example:
+
+        ```python
+        import dlcore as dl
+        w = dl.Parameter(dl.tensor([1.0, 2.0]).numpy())
+        opt = dl.distributed.DistributedOptimizer(dl.optimizers.SGD([w], lr=0.1))
+        (w * w).sum().backward()
+        opt.synchronize()
+        dl.nn.utils.clip_grad_norm_([w], 1.0)
+        with opt.skip_synchronize():
+            opt.step()
+        ```
+        """
+        self._distributed_skip = True
+        try:
+            yield
+        finally:
+            self._distributed_skip = False
 
     def zero_grad(self, set_to_none=True):
         self._distributed_synchronized = False
