@@ -1,6 +1,6 @@
 """Data-parallel training: the MPI's own allreduce, dlcore's gradient exchange beside it, and weak scaling.
 
-    python bench/distributed.py [--np 2] [--quick] [--skip-train]
+    python bench/distributed.py [--np 2] [--quick] [--skip-train] [--results bench/RESULTS.md]
 
 Starts its measurements under mpiexec itself (dlcore.distributed.run finds it and adds the flags
 Open MPI needs) and prints three tables:
@@ -31,9 +31,9 @@ Run it on a quiet machine; with more processes than cores the MPI's busy polling
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -308,6 +308,8 @@ def main(argv=None):
     p.add_argument("--np", type=int, default=2, help="processes for the multi-process measurements (default 2)")
     p.add_argument("--quick", action="store_true", help="small sizes and few repetitions (a smoke run)")
     p.add_argument("--skip-train", action="store_true", help="only the allreduce and exchange tables")
+    p.add_argument("--results", default="", help="put the tables and the exchange target in this machine's section "
+                   "of this file (bench/RESULTS.md), leaving other machines' sections alone")
     p.add_argument("--worker", choices=["allreduce", "train"], help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
@@ -317,22 +319,63 @@ def main(argv=None):
     if args.worker == "train":
         return worker_train(args)
     quick = ["--quick"] if args.quick else []
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    print(f"# dlcore {dl.__version__} distributed benchmark: {cpu}, {os.cpu_count()} logical CPUs, ISA {dl.cpu_isa()}; "
-          f"NumPy {np.__version__}; {args.np} processes")
-    print_allreduce(launch(args.np, "--worker", "allreduce", *quick))
-    if not args.skip_train:
-        rows = [launch(1, "--worker", "train", "--threads", "1", *quick),
-                launch(args.np, "--worker", "train", "--threads", "1", *quick),
-                launch(1, "--worker", "train", "--threads", str(args.np), "--batch", str(32 * args.np), *quick)]
-        print_scaling(rows, args.np)
-    gpu_section(args.quick)
+    sys.path.insert(0, os.path.dirname(HERE))
+    from common import cpu_model
+    out = io.StringIO()
+    with _tee(out):
+        print(f"# dlcore {dl.__version__} distributed benchmark: {cpu_model()}, {os.cpu_count()} logical CPUs, "
+              f"ISA {dl.cpu_isa()}; NumPy {np.__version__}; {args.np} processes")
+        res = launch(args.np, "--worker", "allreduce", *quick)
+        print_allreduce(res)
+        if not args.skip_train:
+            rows = [launch(1, "--worker", "train", "--threads", "1", *quick),
+                    launch(args.np, "--worker", "train", "--threads", "1", *quick),
+                    launch(1, "--worker", "train", "--threads", str(args.np), "--batch", str(32 * args.np), *quick)]
+            print_scaling(rows, args.np)
+        gpu_section(args.quick)
+    if args.results:
+        from results import target, update
+        big = [r["raw_s"] / r["dl_s"] for r in res["exchange"] if r["largest"] >= MB]
+        flags = " ".join(f for f, on in (("--quick", args.quick), ("--skip-train", args.skip_train)) if on)
+        update(args.results, cpu_model(), cpu_model(), "distributed",
+               f"### Data-parallel training: `python bench/distributed.py --np {args.np}{' ' + flags if flags else ''}`"
+               "\n\n" + _demote_headings(out.getvalue().strip()),
+               {"gradient exchange vs raw allreduce, buckets >= 1 MB": target(min(big), 0.8)} if big else {})
     return 0
+
+
+def _demote_headings(text):
+    """The printed report as part of a machine's section: its title line as plain text, its tables'
+    headings one level below the part's."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            line = "#### " + line[3:]
+        elif line.startswith("# "):
+            line = line[2:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class _tee:
+    """Print to stdout and into `buf` as well, inside a with block."""
+
+    def __init__(self, buf):
+        self.buf = buf
+
+    def write(self, text):
+        self.buf.write(text)
+        return self.stdout.write(text)
+
+    def flush(self):
+        self.stdout.flush()
+
+    def __enter__(self):
+        self.stdout, sys.stdout = sys.stdout, self
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout = self.stdout
 
 
 if __name__ == "__main__":
