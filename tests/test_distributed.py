@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 import numpy as np
@@ -534,7 +535,8 @@ def test_launcher_dry_run_and_errors(capsys):
 def _public_objects():
     from dlcore.distributed import callbacks as dcb
     names = [getattr(D, n) for n in D.__all__ if n != "callbacks" and not isinstance(getattr(D, n), str)]
-    return names + [getattr(dcb, n) for n in dcb.__all__]
+    from dlcore.distributed.optimizer import _Distributed
+    return names + [getattr(dcb, n) for n in dcb.__all__] + [_Distributed.skip_synchronize]
 
 
 @pytest.mark.parametrize("obj", _public_objects(), ids=lambda o: o.__name__)
@@ -542,7 +544,7 @@ def test_docstring_example_runs(obj):
     doc = obj.__doc__ or ""
     blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
     assert "Example:" in doc and len(blocks) == 1, f"{obj.__name__} needs one ```python example"
-    code = "\n".join(line[4:] if line.startswith("    ") else line for line in blocks[0].splitlines())
+    code = textwrap.dedent(blocks[0])
     exec(compile(code, f"<{obj.__name__} example>", "exec"), {})
 
 
