@@ -590,6 +590,9 @@ def test_n_processes_train_like_one(n):
     assert r["mismatch_all_raised"] == 1
     assert "parameter 4 'b.kernel': a gradient on rank(s) [0], none on rank(s)" in r["mismatch_named"]
     assert r["skip_synchronize_local"] and r["step_after_skip_averages"]
+    assert r["same_name"] == n
+    assert r["name_mismatch"].startswith("dlcore.distributed.allreduce: the processes disagree")
+    assert r["object_name_mismatch"].startswith("dlcore.distributed.broadcast_object: the processes disagree")
     assert "rank 1: shape (5, 3)" in r["model_mismatch"]
     assert r["optimizer_state_identical"] and r["bn_buffers_identical"]
 

@@ -175,6 +175,19 @@ deltas = D.allgather_object(delta)   # equal up to the rounding of p - lr g on r
 results["step_after_skip_averages"] = bool(all(np.allclose(d, deltas[0], rtol=1e-9, atol=1e-12) for d in deltas) and \
     np.abs(delta).max() > 1e-3)
 
+# Horovod's name= on a collective: the same name everywhere goes through, different names raise everywhere
+results["same_name"] = float(D.allreduce(np.ones(2), op=D.Sum, name="g")[0])
+try:
+    D.allreduce(np.ones(2), name=f"g{r}")
+    results["name_mismatch"] = "no error"
+except ValueError as e:
+    results["name_mismatch"] = str(e)
+try:
+    D.broadcast_object(1, root_rank=0, name=f"o{r}")
+    results["object_name_mismatch"] = "no error"
+except ValueError as e:
+    results["object_name_mismatch"] = str(e)
+
 # the same with Horovod's named_parameters: the message uses those names
 opt = D.DistributedOptimizer(dl.optimizers.SGD(model.parameters(), lr=0.1), named_parameters=model.named_parameters())
 opt.zero_grad()

@@ -253,6 +253,11 @@ class AverageBatchNormStatistics(Callback):
 
 # ---- Horovod's names (horovod.keras.callbacks), for programs written against it ---------------------
 
+def _no_device(what, device):
+    if device:
+        raise ValueError(f"{what}: device={device!r} is a TensorFlow placement; dlcore has none (leave it out)")
+
+
 class BroadcastGlobalVariablesCallback(BroadcastWeights):
     """Horovod's name for BroadcastWeights: BroadcastGlobalVariablesCallback(root_rank).
 
@@ -265,9 +270,7 @@ class BroadcastGlobalVariablesCallback(BroadcastWeights):
     """
 
     def __init__(self, root_rank=0, device=""):
-        if device:
-            raise ValueError(f"BroadcastGlobalVariablesCallback: device={device!r} is a TensorFlow placement; dlcore "
-                             "has none (leave it out)")
+        _no_device("BroadcastGlobalVariablesCallback", device)
         super().__init__(root=root_rank)
 
 
@@ -283,9 +286,7 @@ class MetricAverageCallback(MetricAverage):
     """
 
     def __init__(self, device=""):
-        if device:
-            raise ValueError(f"MetricAverageCallback: device={device!r} is a TensorFlow placement; dlcore has none "
-                             "(leave it out)")
+        _no_device("MetricAverageCallback", device)
         super().__init__()
 
 

@@ -90,16 +90,14 @@ def _as_array(x, what):
 Average, Sum, Min, Max, Product = "average", "sum", "min", "max", "prod"
 
 
-def root_of(what, root, root_rank):
-    """`root`, or Horovod's name for the same argument, `root_rank` (not both with different values)."""
-    if root_rank is None:
-        return root
-    if root not in (0, root_rank):
-        raise ValueError(f"dlcore.distributed.{what}: root={root!r} and root_rank={root_rank!r} disagree; give one")
-    return root_rank
-
-
-def _check_root(what, root, w):
+def check_root(what, root, w, root_rank=None):
+    """The root rank as an int: `root`, or Horovod's name for the same argument, `root_rank` (not both
+    with different values); a ValueError naming `what` unless it is a rank of `w`."""
+    if root_rank is not None:
+        if root not in (0, root_rank):
+            raise ValueError(f"dlcore.distributed.{what}: root={root!r} and root_rank={root_rank!r} disagree; "
+                             "give one")
+        root = root_rank
     if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < w.size:
         raise ValueError(f"dlcore.distributed.{what}: root must be a rank in [0, {w.size}), got {root!r}")
     return int(root)
@@ -133,8 +131,8 @@ def allreduce(x, op="average", *, average=None, name=None):
         op: "average" (float and complex only), "sum", "min", "max" (not complex) or "prod"
             (also as Horovod's constants: dl.distributed.Average, Sum, Min, Max, Product).
         average: Horovod's older form of op: True is "average", False "sum".
-        name: Horovod's label for the operation; accepted and not used (processes match their
-            collectives by order).
+        name: Horovod's label for the operation: every process must give the same one here
+            (a ValueError on every process otherwise), as Horovod matches collectives by name.
 
     Returns:
         The combined array, same shape and dtype as x.
@@ -160,7 +158,7 @@ def allreduce(x, op="average", *, average=None, name=None):
     op = check_op("allreduce", op, arr.dtype)
     w = world()
     kind = array_kind(arr)
-    check_same(w, "dlcore.distributed.allreduce", ("allreduce", op, arr.dtype.str, tuple(arr.shape), kind))
+    check_same(w, "dlcore.distributed.allreduce", ("allreduce", op, arr.dtype.str, tuple(arr.shape), kind, name))
     p = plane(w, kind) if w.size > 1 else None
     xp = p.xp if p is not None else (np if kind == "host" else _cupy())
     out = xp.array(arr, copy=True, order="C")
@@ -180,7 +178,7 @@ def broadcast(x, root=0, *, root_rank=None, name=None):
     Args:
         x: array or Tensor.
         root: the rank whose values everyone receives (Horovod's `root_rank` is the same).
-        name: Horovod's label for the operation; accepted and not used.
+        name: Horovod's label for the operation: every process must give the same one here.
 
     Returns:
         A copy of root's array.
@@ -195,9 +193,9 @@ def broadcast(x, root=0, *, root_rank=None, name=None):
     """
     arr, wrap = _as_array(x, "broadcast")
     w = world()
-    root = _check_root("broadcast", root_of("broadcast", root, root_rank), w)
+    root = check_root("broadcast", root, w, root_rank)
     kind = array_kind(arr)
-    check_same(w, "dlcore.distributed.broadcast", ("broadcast", root, arr.dtype.str, tuple(arr.shape), kind))
+    check_same(w, "dlcore.distributed.broadcast", ("broadcast", root, arr.dtype.str, tuple(arr.shape), kind, name))
     p = plane(w, kind) if w.size > 1 else None
     xp = p.xp if p is not None else (np if kind == "host" else _cupy())
     out = xp.array(arr, copy=True, order="C")
@@ -279,7 +277,7 @@ def allreduce_object(obj, op="sum"):
 
 def broadcast_object(obj=None, root=0, *, root_rank=None, name=None):
     """Root's picklable Python value on every process (the others may pass anything, e.g. None).
-    `root_rank` is Horovod's name for root; `name` is accepted and not used.
+    `root_rank` is Horovod's name for root; a `name` (Horovod's label) must be the same on every process.
 
     Example:
 
@@ -291,9 +289,11 @@ def broadcast_object(obj=None, root=0, *, root_rank=None, name=None):
     ```
     """
     w = world()
-    root = _check_root("broadcast_object", root_of("broadcast_object", root, root_rank), w)
+    root = check_root("broadcast_object", root, w, root_rank)
     if w.size == 1:
         return obj
+    if name is not None:
+        check_same(w, "dlcore.distributed.broadcast_object", ("broadcast_object", root, name))
     return w.comm.bcast(obj, root=root)
 
 

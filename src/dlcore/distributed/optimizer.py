@@ -37,7 +37,7 @@ import numpy as np
 from .. import optimizers
 from ..tensor import Tensor
 from . import buckets
-from .collectives import array_kind, check_same, plane, root_of
+from .collectives import array_kind, check_root, check_same, plane
 from .node import NodeBucket
 from .world import world
 
@@ -417,12 +417,6 @@ def _broadcast_arrays(w, named, root, what, cap_bytes=buckets.DEFAULT_CAP_BYTES)
             pl.unpack(buf, bucket, arrays)
 
 
-def _check_root(what, root, w):
-    if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < w.size:
-        raise ValueError(f"dlcore.distributed.{what}: root must be a rank in [0, {w.size}), got {root!r}")
-    return int(root)
-
-
 def broadcast_parameters(params, root=0, *, root_rank=None):
     """Overwrite every process's weights with root's, in place (start all replicas alike).
 
@@ -440,7 +434,7 @@ def broadcast_parameters(params, root=0, *, root_rank=None):
     ```
     """
     w = world()
-    root = _check_root("broadcast_parameters", root_of("broadcast_parameters", root, root_rank), w)
+    root = check_root("broadcast_parameters", root, w, root_rank)
     named = _named_arrays(params, "broadcast_parameters")
     if w.size > 1:
         _broadcast_arrays(w, named, root, "dlcore.distributed.broadcast_parameters")
@@ -466,7 +460,7 @@ def broadcast_optimizer_state(optimizer, root=0, *, root_rank=None):
         raise TypeError(f"dlcore.distributed.broadcast_optimizer_state: expected a dlcore Optimizer, got "
                         f"{type(optimizer).__name__}")
     w = world()
-    root = _check_root("broadcast_optimizer_state", root_of("broadcast_optimizer_state", root, root_rank), w)
+    root = check_root("broadcast_optimizer_state", root, w, root_rank)
     if w.size == 1:
         return
     # the slot arrays travel in buckets; the per-parameter scalars (PyTorch's "step"), the param
