@@ -14,6 +14,13 @@ Three checks, printed at the end (exit status 1 when one fails):
 Every point is validated against a float64 product before it is timed; the points of a family,
 dlcore's and NumPy's calls, take turns over five rounds (bench/common.py median_times). The machine
 line names the CPU, its ISA and its measured peak.
+
+A family with a point that fails a check is timed again, whole (`--retime`, twice at most), and each
+point then keeps dlcore's lowest median and NumPy's lowest median over the family's timings. On a
+shared machine a spell of the host (seconds long: the second vCPU gives little, and a two-thread call
+runs at its one-thread speed) can fall on the turns of one library and not the other's; a cliff of
+the code is there in every timing and still fails. The table says how often a family was timed, and
+the summary gives what the first timing of a re-timed family read.
 """
 from __future__ import annotations
 
@@ -85,11 +92,53 @@ def time_family(shapes, rng, reps, rounds):
     return list(zip(times[0::2], times[1::2]))
 
 
+def check_family(fam, shapes, times, neighbours, peak):
+    """The rows, neighbour slowdowns, failed checks and table lines of one family's timings."""
+    got = [(m, n, k, t_dl, t_np, 2.0 * m * n * k / t_dl / 1e9) for (m, n, k), (t_dl, t_np) in zip(shapes, times)]
+    rows, slowdowns, failures, lines = [], [], [], []
+    for i, (m, n, k, t_dl, t_np, gf) in enumerate(got):
+        neigh = [got[j][5] for j in (i - 1, i + 1) if neighbours and 0 <= j < len(got)]
+        worst = max(neigh) / gf if neigh else 1.0
+        if neigh:
+            slowdowns.append(worst)
+        ratio = t_np / t_dl
+        flags = []
+        if ratio < MIN_VS_NUMPY:
+            flags.append(f"{ratio:.2f}x NumPy, < {MIN_VS_NUMPY}x")
+        if worst > MAX_NEIGHBOUR_SLOWDOWN:
+            flags.append(f"{worst:.2f}x slower than a neighbour")
+        if flags:
+            failures.append(f"{m}x{n}x{k} ({fam}): " + ", ".join(flags))
+        rows.append((fam, (m, n, k), t_dl, t_np, gf, ratio))
+        lines.append(f"| {fam} | {m}x{n}x{k} | {t_dl * 1e3:.3f} | {t_np * 1e3:.3f} | {ratio:.2f}x | {gf:.1f} | "
+                     f"{100 * gf / peak:.0f}% | {f'{worst:.2f}x' if neigh else '-'}"
+                     f"{' **' + '; '.join(flags) + '**' if flags else ''} |")
+    return rows, slowdowns, failures, lines
+
+
+def time_checked(fam, shapes, neighbours, peak, retime, timer):
+    """check_family of a family's timing (`timer()`: (t_dlcore, t_numpy) per shape), timed again while
+    a check fails, at most `retime` more times, each point keeping dlcore's lowest and NumPy's lowest
+    median. Returns (check_family's result, how many timings, the first timing's failures when it was
+    timed again)."""
+    times = timer()
+    checked = check_family(fam, shapes, times, neighbours, peak)
+    first = checked[2] if retime > 0 else []
+    timings = 1
+    while checked[2] and timings <= retime:
+        times = [(min(d0, d1), min(n0, n1)) for (d0, n0), (d1, n1) in zip(times, timer())]
+        checked = check_family(fam, shapes, times, neighbours, peak)
+        timings += 1
+    return checked, timings, first
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max", type=int, default=4096, help="largest power of two of the square sweep")
     p.add_argument("--quick", action="store_true", help="p-1, p, p+1 only, fewer repetitions")
+    p.add_argument("--retime", type=int, default=2, help="times a family failing a check is timed again "
+                   "(0: never); its points keep each library's lowest median")
     p.add_argument("--markdown", default="", help="also write the table to this file")
     p.add_argument("--results", default="", help="put the table and its checks in this machine's section of this "
                    "file (bench/RESULTS.md), leaving other machines' sections alone")
@@ -107,29 +156,21 @@ def main(argv=None):
     print(head, flush=True)
     rng = np.random.default_rng(0)
     rows = []  # (family, shape, t_dl, t_np, gflops, ratio)
-    lines = ["| family | M x N x K | dlcore ms | NumPy ms | vs NumPy | GFLOP/s | % peak | vs neighbours |",
-             "|---|---|---|---|---|---|---|---|"]
-    failures, neighbour_slowdowns = [], []
+    lines = ["| family | M x N x K | dlcore ms | NumPy ms | vs NumPy | GFLOP/s | % peak | vs neighbours | timings |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    failures, neighbour_slowdowns, retimed = [], [], []
     for fam, shapes, neighbours in sweep(args.max, args.quick):
-        got = [(m, n, k, t_dl, t_np, 2.0 * m * n * k / t_dl / 1e9) for (m, n, k), (t_dl, t_np) in
-               zip(shapes, time_family(shapes, rng, 5 if args.quick else 9, 3 if args.quick else 5))]
-        for i, (m, n, k, t_dl, t_np, gf) in enumerate(got):
-            neigh = [got[j][5] for j in (i - 1, i + 1) if neighbours and 0 <= j < len(got)]
-            worst = max(neigh) / gf if neigh else 1.0
-            if neigh:
-                neighbour_slowdowns.append(worst)
-            ratio = t_np / t_dl
-            flags = []
-            if ratio < MIN_VS_NUMPY:
-                flags.append(f"< {MIN_VS_NUMPY}x NumPy")
-            if worst > MAX_NEIGHBOUR_SLOWDOWN:
-                flags.append(f"{worst:.2f}x slower than a neighbour")
-            if flags:
-                failures.append(f"{m}x{n}x{k} ({fam}): " + ", ".join(flags))
-            rows.append((fam, (m, n, k), t_dl, t_np, gf, ratio))
-            line = (f"| {fam} | {m}x{n}x{k} | {t_dl * 1e3:.3f} | {t_np * 1e3:.3f} | {ratio:.2f}x | {gf:.1f} | "
-                    f"{100 * gf / peak:.0f}% | {f'{worst:.2f}x' if neigh else '-'}"
-                    f"{' **' + '; '.join(flags) + '**' if flags else ''} |")
+        checked, timings, first = time_checked(
+            fam, shapes, neighbours, peak, args.retime,
+            lambda: time_family(shapes, rng, 5 if args.quick else 9, 3 if args.quick else 5))
+        if first:
+            retimed.append(f"{fam}: first timing " + "; ".join(first))
+        fam_rows, slowdowns, fam_failures, fam_lines = checked
+        rows += fam_rows
+        neighbour_slowdowns += slowdowns
+        failures += fam_failures
+        for line in fam_lines:
+            line = line[:-2] + f" | {timings} |"
             lines.append(line)
             print(line, flush=True)
     med = statistics.median(r[5] for r in rows)
@@ -139,6 +180,8 @@ def main(argv=None):
     summary = [f"points: {len(rows)}; median vs NumPy {med:.2f}x; worst {worst[5]:.2f}x at "
                f"{'x'.join(map(str, worst[1]))} ({worst[0]})",
                "checks: " + ("PASS" if not failures else "FAIL\n  " + "\n  ".join(failures))]
+    if retimed:
+        summary.append("re-timed (lowest medians kept):\n  " + "\n  ".join(retimed))
     print("\n".join(summary))
     if args.markdown:
         with open(args.markdown, "w") as fh:
