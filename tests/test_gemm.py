@@ -114,7 +114,8 @@ def test_large(backend, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dot_path_edges(backend, dtype, rng):
     # n <= 16, row-major A, k >= 16: every column count 1..16 (full and partial groups of 4),
-    # rows around the dot kernel's tile (2 or 4), k around the vector widths (masked tail)
+    # rows around the dot kernel's tile (2 or 4), k around the vector widths (masked tail); a C
+    # exactly one tile panel wide (float32 n = 16) goes to driver 2 instead (test_one_panel_...)
     for m, n, k in itertools.product([1, 3, 4, 5, 13], [1, 2, 3, 4, 5, 10, 15, 16], [16, 17, 31, 100]):
         a, b = operands(m, n, k, False, False, dtype, rng)
         what = f"{backend.name} {m}x{n}x{k}"
@@ -190,6 +191,8 @@ def test_driver_threads(isa, dtype, rng):
               (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
               (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
               (3000, 40, 9, False, False),    # the same, a few blocks to a task (K = 9: an im2col GEMM)
+              (1000, 16, 300, False, False),  # one full column panel, one K block: A read in place, any m
+              (200, 24, 300, False, False),   # one narrower panel (packed, shared by the row blocks), A in place
               (40, 200, 600, False, True),    # B transposed: packed, few rows: threads share one A block
               (700, 300, 200, True, False),   # A transposed
               (1, 300, 1100, False, False),   # row-vector kernel, threads split K (each sums its own rows)
@@ -207,6 +210,37 @@ def test_driver_threads(isa, dtype, rng):
                 assert_close(K.gemm(a, b, trans_a=ta, trans_b=tb, bias=bias, activation="relu"),
                              ref.gemm(a, b, ta, tb, bias=bias, activation="relu"), dtype,
                              what=f"{isa} {threads} threads {m}x{n}x{k} ta={ta} tb={tb}")
+    finally:
+        dlcore.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_panel_reads_a_in_place(isa, dtype, rng):
+    # a C as wide as one panel of the tile kernel (n = 16 on AVX-512) with row-major A and K one
+    # block: driver 2 reads A's rows in place at any m, where narrower Cs take the dot driver. A deep K,
+    # or A's rows 4 KiB apart (one L1 set for all of a tile's rows), stay with the dot driver
+    if isa == "generic":
+        pytest.skip("the portable kernel table has no dot kernels")
+    plan = lambda m, n, k: dlcore._C.gemm_plan(m, n, k, False, False, np.dtype(dtype).name, 1)
+    n = next(w for w in (16, 8, 4) if plan(256, w, 64)["driver"] == "b_in_place")  # the widest such C
+    assert plan(256, n, 64)["driver"] == "b_in_place" and plan(4096, n, 256)["driver"] == "b_in_place"
+    assert plan(256, n - 1, 64)["driver"] == "dot"
+    assert plan(1024, n, 4096)["driver"] == "dot"
+    before = dlcore.get_num_threads()
+    try:
+        for threads in (1, 2):
+            dlcore.set_num_threads(threads)
+            for m, k, lda in [(1, 16, 16), (17, 64, 64), (300, 200, 200), (257, 300, 1024), (100, 100, 2048),
+                              (64, 512, 512)]:
+                a = make((m, lda), dtype, rng)[:, :k]
+                b = make((k, n), dtype, rng)
+                c = make((m, n), dtype, rng)
+                expect = ref.gemm(a, b, False, False, 0.5, -1.0, c)
+                K.gemm(a, b, alpha=0.5, beta=-1.0, out=c)
+                assert_close(c, expect, dtype, what=f"{isa} {threads} threads {m}x{n}x{k} lda {lda}")
+                bias = make((n,), dtype, rng)
+                assert_close(K.gemm(a, b, bias=bias, activation="sigmoid"),
+                             ref.gemm(a, b, bias=bias, activation="sigmoid"), dtype, what=f"{m}x{n}x{k} epilogue")
     finally:
         dlcore.set_num_threads(before)
 

@@ -222,6 +222,18 @@ bool b_panel_fits_l2(int64_t rs_b_bytes, int64_t kc) {
   return sets / (g == 0 ? sets : g) * kWays >= 2 * kc;
 }
 
+// Whether the MR rows of A that the rows kernel reads in place, rs_a_bytes apart, spread over enough
+// L1 sets. An L1 indexed by the page offset has 4 KiB of lines per way, so rows 4 KiB apart all fall
+// in one set and evict each other: 1024x16x1024 through the rows kernel (rows 4 KiB apart) took
+// 408 us on one Zen 4 core, against 97 us for 1024x16x512 (2 KiB apart, eight rows per set). The
+// count assumes 8 ways, the fewest of the caches dlcore meets.
+bool rows_spread_in_l1(int64_t rs_a_bytes, int mr) {
+  constexpr int64_t kLine = 64, kSets = 4096 / kLine, kWays = 8;
+  if (rs_a_bytes % kLine != 0) return true;  // rows straddle lines: they spread over the sets
+  const int64_t g = std::gcd(rs_a_bytes / kLine % kSets, kSets);
+  return ceil_div(mr, kSets / (g == 0 ? kSets : g)) <= kWays;
+}
+
 // Split K into equal blocks of at most kc (no thin last block).
 int64_t balanced_kc(int64_t k, int64_t kc) { return ceil_div(k, ceil_div(k, kc)); }
 
@@ -390,6 +402,9 @@ void gemm_rowvec_split_k(const Problem<T>& P, const GemmUkrInfo<T>& u, int nt) {
 // panels does not repay (48^3 on one Zen 5 core: 2.0 us a call with A packed and the 16-column edge
 // packed, of which about 0.5 us is the call from Python). Up to twice L1, not L1: on the Zen 4
 // (32 KiB L1), 64x64x65 took 6.05 us with A packed, 5.69 us read in place; 80^3 10.6 -> 10.2 us.
+// Nor does a C of one column panel (n = 16 on the 16-wide narrow kernel), whatever the size of A:
+// each A panel meets one B panel, and the tile runs the whole K in registers while A's rows stream
+// past and the k x NR panel of B stays in L2.
 template <typename T>
 void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blocking& blk) {
   const int mr = u.mr, nr = u.nr;
@@ -398,10 +413,12 @@ void gemm_b_in_place(const Problem<T>& P, const GemmUkrInfo<T>& u, const Blockin
   const int64_t n_full = P.n / nr, edge = P.n - n_full * nr;
   const int64_t n_panels = n_full + (edge > 0);
   const bool edge_in_place = edge > 0 && u.ukr_edge && edge == u.nr_edge;
-  const bool a_in_place = !P.pa && P.cs_a == 1 && kc_max == P.k && u.ukr_rows_edge && mr <= 64 &&
-                          (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= 2 * cache_sizes().l1d;
+  const bool a_in_place = !P.pa && P.cs_a == 1 && mr <= 64 &&
+                          kc_max == P.k &&
+                          ((u.ukr_rows_edge && (P.m * P.k + P.k * P.n) * int64_t(sizeof(T)) <= 2 * cache_sizes().l1d) ||
+                           (n_panels == 1 && rows_spread_in_l1(P.rs_a * int64_t(sizeof(T)), mr)));
   const bool own_edge = edge && !edge_in_place && !P.b_edge;  // packed here, K block by K block
-  T* bedge_own = own_edge ? scratch_b<T>(kc_max * nr) : nullptr;
+  T* bedge_own = own_edge ? scratch_b<T>((a_in_place ? P.k : kc_max) * nr) : nullptr;
   const T* bedge = P.b_edge ? P.b_edge : bedge_own;
   if (a_in_place) {
     if (own_edge) pack_panel(edge, P.k, P.b + n_full * nr, P.rs_b, int64_t(1), nr, bedge_own);
@@ -670,8 +687,8 @@ struct Choice {
 };
 
 template <typename T>
-Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, int64_t rs_b, int64_t cs_b,
-                 int max_threads) {
+Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t rs_a, int64_t cs_a, int64_t rs_b,
+                 int64_t cs_b, int max_threads) {
   Choice<T> c;
   c.u = &gemm_ukr<T>(n);
   // Below about a million flops a call takes ~10 microseconds on one core: waking a second thread
@@ -679,8 +696,18 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
   int nt = max_threads > 0 ? max_threads : num_threads();
   if (2 * m * n * k < kMinParallelFlops) nt = 1;
   c.nt = std::min(nt, threads_for(2 * m * n * k));
+  // One column panel of C that the tile kernel fills (n = 16 on the 16-wide narrow kernel), A
+  // row-major and K one block: B and A both read in place (driver 2 with the rows kernel), C's tiles
+  // summed in registers over the whole K, no lane wasted and no horizontal sum. On one Zen 4 core,
+  // against the dot driver: 256x16x64 12.1 -> 6.4 us, 64x16x512 19.2 -> 7.0-7.9 us, 1024x16x64
+  // 23.7 -> 15.0 us (NumPy 6.7, 11.6, 18.0); with the AVX2 kernels 1024x16x512 ran at 165 GFLOP/s,
+  // 1024x15x512 on the dot driver at 94. A deeper K stays with the dot driver (1024x16x1024 through
+  // the rows kernel: 408 us, A's rows 4 KiB apart; dot driver 257), as do rows that share L1 sets.
+  const bool one_panel = n % c.u->nr == 0 && n <= c.u->nr && !a_packer && cs_a == 1 && cs_b == 1 &&
+                         k <= gemm_tuning().kc && rows_spread_in_l1(rs_a * int64_t(sizeof(T)), c.u->mr);
   // Narrow C with row-major A: dot products, nothing of A packed (driver 1).
-  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !a_packer && cs_a == 1 && n <= 16 && k >= 16) {
+  if (const GemmUkrInfo<T>& ud = gemm_ukr<T>(); ud.dot[0] && !a_packer && cs_a == 1 && n <= 16 && k >= 16 &&
+                                                !one_panel) {
     c.driver = Driver::dot, c.u = &ud, c.blk = Blocking{balanced_kc(k, 512), ud.dot_mr, 4, 0};
     return c;
   }
@@ -719,8 +746,8 @@ Choice<T> choose(int64_t m, int64_t n, int64_t k, bool a_packer, int64_t cs_a, i
   const bool from_memory = k * n > c.blk.b_in_place_max;
   const bool few_in_place =
       m <= 2 * c.u->mr || (fits && !from_memory) || k * n * int64_t(sizeof(T)) <= cache_sizes().l2;
-  const bool in_place = cs_b == 1 && m <= 2 * c.blk.mc &&
-                        ((few_rows && few_in_place) || (k * n <= c.blk.b_in_place_max && fits));
+  const bool in_place = cs_b == 1 && (one_panel || (m <= 2 * c.blk.mc && ((few_rows && few_in_place) ||
+                                                                         (k * n <= c.blk.b_in_place_max && fits))));
   c.driver = in_place ? Driver::b_in_place : Driver::b_packed;
   // A C a few columns wider than a multiple of the narrowest tile (n = 33, 65): those columns would
   // cost a whole tile's work each. With A row-major they go to the dot driver instead.
@@ -765,7 +792,7 @@ void run(const Problem<T>& P, int max_threads) {
     apply_epilogue(P.c, P.ldc, m, n, P.ep);
     return;
   }
-  const Choice<T> c = choose<T>(m, n, k, P.pa != nullptr, P.cs_a, P.rs_b, P.cs_b, max_threads);
+  const Choice<T> c = choose<T>(m, n, k, P.pa != nullptr, P.rs_a, P.cs_a, P.rs_b, P.cs_b, max_threads);
   if (c.edge_dot) {
     Problem<T> L = P, R = P;
     L.n = n - c.edge_dot;
@@ -775,7 +802,7 @@ void run(const Problem<T>& P, int max_threads) {
     // dispatch of the pool instead of two. 129^3 on two threads of the 2-core Zen 5, as a multiple
     // of 128^3's time in the same process: 1.14x as two calls, 1.06-1.10x as one. Otherwise the two
     // parts are two calls.
-    const Choice<T> cl = choose<T>(m, L.n, k, P.pa != nullptr, P.cs_a, P.rs_b, P.cs_b, max_threads);
+    const Choice<T> cl = choose<T>(m, L.n, k, P.pa != nullptr, P.rs_a, P.cs_a, P.rs_b, P.cs_b, max_threads);
     if (cl.driver == Driver::b_in_place && cl.nt > 1 && !cl.edge_dot) {
       const GemmUkrInfo<T>& ud = gemm_ukr<T>();
       return split_in_place(L, *cl.u, cl, [&] { gemm_dot_rows(R, ud); });
@@ -829,8 +856,7 @@ void gemm_pack_panel(int64_t cnt, int64_t kc, const T* src, int64_t sp, int64_t 
 template <typename T>
 GemmPlan gemm_plan(int64_t m, int64_t n, int64_t k, int64_t rs_a, int64_t cs_a, int64_t rs_b, int64_t cs_b,
                    int max_threads) {
-  (void)rs_a;
-  const Choice<T> c = choose<T>(m, n, k, false, cs_a, rs_b, cs_b, max_threads);
+  const Choice<T> c = choose<T>(m, n, k, false, rs_a, cs_a, rs_b, cs_b, max_threads);
   static const char* const names[] = {"dot", "b_in_place", "b_packed", "rowvec"};
   const bool dot = c.driver == Driver::dot;
   return {names[int(c.driver)], c.u->name, dot ? c.u->dot_mr : c.u->mr, dot ? 4 : c.u->nr,
