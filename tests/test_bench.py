@@ -51,3 +51,17 @@ def test_sweep_times_a_failing_family_again_and_keeps_the_lowest_medians(slow_in
     else:
         assert [round(r[5], 6) for r in rows] == [1.0, 1.0, 1.0] and max(slowdowns) < 1.3
     assert len(lines) == len(SHAPES)
+
+
+def test_kernels_runs_a_family_missing_a_target_again_keeping_the_lowest_medians():
+    kernels = load("kernels")
+    from common import Context, Row  # bench/common.py, on the path once bench/kernels.py is loaded
+    ctx = Context(threads=2, reps=3, quick=True, peak_gflops=100.0, copy_gbps=10.0)
+    spell = [Row("gemm", "128x512x784", 2e-3, "NumPy", 1e-3), Row("gemm", "64x64x64", 1e-5, "NumPy", 2e-5)]
+    again = [Row("gemm", "128x512x784", 1e-3, "NumPy", 1.5e-3), Row("gemm", "64x64x64", 3e-5, "NumPy", 1e-5)]
+    assert kernels.missed_targets(spell, ctx) == ["GEMM vs NumPy 0.50 (goal 0.9)"]
+    best = kernels.lowest(spell, again)
+    assert [(r.dl_s, r.anchor_s) for r in best] == [(1e-3, 1e-3), (1e-5, 1e-5)]
+    assert kernels.missed_targets(best, ctx) == []
+    with pytest.raises(AssertionError):  # rows of different workloads are never merged
+        kernels.lowest(spell, again[::-1])
