@@ -189,7 +189,10 @@ def test_driver_threads(isa, dtype, rng):
               (40, 290, 700, False, False),   # the last two columns by dot products, one more task
               (129, 129, 129, False, False),  # the same, one column and a one-row panel
               (8, 700, 500, False, False),    # B in place, one row panel: threads split columns
-              (900, 45, 300, False, False),   # many rows: B packed, threads split row blocks
+              (900, 45, 300, False, False),   # B packed, a small call: each thread its rows, B packed by each
+              (130, 333, 200, False, True),   # the same by columns (m <= n), each thread packing all of A
+              (517, 70, 90, True, True),      # by rows, both transposed, a last row block of 5 rows
+              (2100, 300, 400, False, True),  # many row blocks: B packed once, shared by the threads
               (3000, 40, 9, False, False),    # the same, a few blocks to a task (K = 9: an im2col GEMM)
               (1000, 16, 300, False, False),  # one full column panel, one K block: A read in place, any m
               (200, 24, 300, False, False),   # one narrower panel (packed, shared by the row blocks), A in place

@@ -475,11 +475,11 @@ bool split_by_rows(int64_t m, int64_t n, int mr, int nr, int nt, bool b_costly =
 // `first`, when given, runs as one more task, the first claimed (run: the last columns of C that
 // the dot driver computes, so that one call is one dispatch of the pool).
 template <typename T, class Serial, class First = std::nullptr_t>
-void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First first = nullptr, bool b_costly = false) {
-  const bool by_rows = split_by_rows(P.m, P.n, mr, nr, nt, b_costly);
+void split_c_by(const Problem<T>& P, bool by_rows, int mr, int nr, int nt, int64_t tasks_per_thread, Serial serial,
+                First first = nullptr) {
   const int64_t parts = by_rows ? ceil_div(P.m, mr) : ceil_div(P.n, nr);
   nt = int(std::min<int64_t>(nt, parts + !std::is_null_pointer_v<First>));
-  const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * kTasksPerThread) : 1;
+  const int64_t tasks = nt > 1 ? std::min<int64_t>(parts, int64_t(nt) * tasks_per_thread) : 1;
   auto part = [&](int64_t t) {
     if constexpr (!std::is_null_pointer_v<First>) {
       if (t-- == 0) return first();
@@ -501,6 +501,11 @@ void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First f
     if (S.m > 0 && S.n > 0) serial(S);
   };
   parallel_tasks(tasks + !std::is_null_pointer_v<First>, nt, part);
+}
+
+template <typename T, class Serial, class First = std::nullptr_t>
+void split_c(const Problem<T>& P, int mr, int nr, int nt, Serial serial, First first = nullptr, bool b_costly = false) {
+  split_c_by(P, split_by_rows(P.m, P.n, mr, nr, nt, b_costly), mr, nr, nt, kTasksPerThread, serial, first);
 }
 
 // ---- Driver 3: B packed once and shared by the threads (large problems) --------------------------
@@ -669,6 +674,9 @@ const GemmUkrInfo<double>& gemm_ukr<double>(int64_t n) {
   }
 }
 
+// Largest packed call (in flops) whose threads each multiply their own block of C (run).
+constexpr int64_t kMaxIndependentFlops = int64_t(600) << 20;
+
 // Smallest call (in flops) that uses more than one thread.
 constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 
@@ -826,7 +834,23 @@ void run(const Problem<T>& P, int max_threads) {
     case Driver::dot:
       return split_c(P, u.dot_mr, 4, c.nt, [&](const Problem<T>& S) { gemm_dot_rows(S, u); });
     case Driver::b_in_place: return split_in_place(P, u, c);
-    case Driver::b_packed: return gemm_packed(P, u, c.blk, c.nt);
+    case Driver::b_packed:
+      // A call of at most a few hundred megaflops, B cache-sized and a block or two of rows per
+      // thread: each thread multiplies its own block of C (the columns when m <= n, packing A whole
+      // and its own B panels; else the rows, packing B whole), with nothing shared and no barrier.
+      // B packed once and shared costs a barrier after each packing step, and each thread reads the
+      // panels the other packed from the other core's cache; on the 2-vCPU Zen 4 that path ran at
+      // one thread's speed in the host's spells while the FMA peak of both threads held. The two
+      // paths in turns in one process (medians of 30 ms turns over 45 s, shared -> independent):
+      // 128x512x784 546 -> 496 us, 90th percentile 873 -> 571; 64x1024x784 598 -> 532, p90 686 ->
+      // 607; beside NumPy's turns 784x512x128 549 -> 483 us (NumPy 518-545). Larger calls keep the
+      // shared B: 1024^3 took 10.1 ms shared, 15.6 with each thread on its own.
+      if (c.nt > 1 && 2 * m * n * k <= kMaxIndependentFlops && k * n <= c.blk.b_in_place_max &&
+          m <= 2 * c.nt * c.blk.mc) {
+        const bool by_rows = m > n;  // duplicate the smaller operand's packing
+        return split_c_by(P, by_rows, u.mr, u.nr, c.nt, 1, [&](const Problem<T>& S) { gemm_packed(S, u, c.blk, 1); });
+      }
+      return gemm_packed(P, u, c.blk, c.nt);
     case Driver::rowvec:
       if (c.nt > 1 && k >= 2 * kRowvecMinRows) return gemm_rowvec_split_k(P, u, c.nt);
       return split_c(P, 4, 64, c.nt, [&](const Problem<T>& S) { gemm_rowvec_rows(S, u); });
