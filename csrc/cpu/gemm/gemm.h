@@ -24,7 +24,8 @@
 //   0. row vector: m <= 4 and B row-major (batch-1 inference). B is streamed row by row from where
 //      it lies, each element read once; see the row-vector kernel below.
 //   1. dot products: C narrow (n <= 16) and A row-major. Every C element is a dot product of a row
-//      of A, read in place, with a row of B^T (packed, n x k, tiny); see the dot kernel below.
+//      of A, read in place, with a row of B^T (packed, n x k, tiny); see the dot kernel below. Not
+//      a C exactly one tile panel wide with K one block: driver 2 reads A's rows in place for it.
 //   2. B in place: B row-major, m at most two A blocks, and B no larger than a quarter of L3 or m at
 //      most four A panels. The five loops above without packing B: each full NR-wide panel of B is
 //      handed to the microkernel where it lies (ldb = B's row stride), only the narrower last panel
@@ -36,9 +37,11 @@
 //      panel.
 //   3. B packed: everything else, the loops above as written.
 // Threads: drivers 0, 1 and 2 give each thread its own block of C rows (or of C column panels when m
-// has too few row panels) and run the serial driver on it, with no barrier. Driver 3 packs each B
-// block once, shared by the threads, then splits the ic loop when m has enough blocks for every
-// thread, otherwise the jr loop. Calls under ~4 Mflop run on one thread: waking a second one, and
+// has too few row panels) and run the serial driver on it, with no barrier. So does driver 3 for a
+// call of a few hundred Mflop with a cache-sized B and a block or two of rows per thread (one block
+// of C per thread, by columns when m <= n, each thread packing what it reads). Otherwise it packs
+// each B block once, shared by the threads, then splits the ic loop when m has enough blocks for
+// every thread, otherwise the jr loop. Calls under ~4 Mflop run on one thread: waking a second one, and
 // waiting for it on a busy machine, costs more than it saves.
 //
 // ---- The microkernel contract (one per ISA and dtype, registered in gemm.cpp's table) ----------
