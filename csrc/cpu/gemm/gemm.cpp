@@ -209,17 +209,24 @@ struct Problem {
   const T* b_edge = nullptr;
 };
 
+// How many rows `stride_bytes` apart a cache of `sets` sets of 8 ways holds before they evict each
+// other: rows a multiple of 64 bytes apart fall into sets / gcd(stride in lines, sets) of its sets.
+// Rows that straddle lines spread over all of them (no limit). 8 ways: the fewest dlcore meets.
+int64_t rows_held(int64_t stride_bytes, int64_t sets) {
+  constexpr int64_t kLine = 64, kWays = 8;
+  if (stride_bytes % kLine != 0) return INT64_MAX;
+  sets = std::max<int64_t>(sets, 1);
+  const int64_t g = std::gcd(stride_bytes / kLine % sets, sets);
+  return sets / (g == 0 ? sets : g) * kWays;
+}
+
 // Whether a B micro-panel read in place (kc rows, rs_b elements apart) keeps its place in L2 while
 // the A panels of a block stream past it. Rows a power-of-two multiple of 64 bytes apart share
 // few L2 sets: 4 KiB apart, a 1 MiB 16-way L2 holds 256 such rows, fewer than one panel of
 // KC = 512, and each A panel would fetch the B panel from L3 again. Those strides (B 1024 floats
 // wide, say) are packed instead. The count assumes 8 ways, the fewest of the caches dlcore meets.
 bool b_panel_fits_l2(int64_t rs_b_bytes, int64_t kc) {
-  constexpr int64_t kLine = 64, kWays = 8;
-  const int64_t sets = std::max<int64_t>(cache_sizes().l2 / kLine / kWays, 1);
-  if (rs_b_bytes % kLine != 0) return true;  // rows straddle lines: they spread over the sets
-  const int64_t g = std::gcd(rs_b_bytes / kLine % sets, sets);
-  return sets / (g == 0 ? sets : g) * kWays >= 2 * kc;
+  return rows_held(rs_b_bytes, cache_sizes().l2 / 64 / 8) >= 2 * kc;
 }
 
 // Whether the MR rows of A that the rows kernel reads in place, rs_a_bytes apart, spread over enough
@@ -227,12 +234,7 @@ bool b_panel_fits_l2(int64_t rs_b_bytes, int64_t kc) {
 // in one set and evict each other: 1024x16x1024 through the rows kernel (rows 4 KiB apart) took
 // 408 us on one Zen 4 core, against 97 us for 1024x16x512 (2 KiB apart, eight rows per set). The
 // count assumes 8 ways, the fewest of the caches dlcore meets.
-bool rows_spread_in_l1(int64_t rs_a_bytes, int mr) {
-  constexpr int64_t kLine = 64, kSets = 4096 / kLine, kWays = 8;
-  if (rs_a_bytes % kLine != 0) return true;  // rows straddle lines: they spread over the sets
-  const int64_t g = std::gcd(rs_a_bytes / kLine % kSets, kSets);
-  return ceil_div(mr, kSets / (g == 0 ? kSets : g)) <= kWays;
-}
+bool rows_spread_in_l1(int64_t rs_a_bytes, int mr) { return rows_held(rs_a_bytes, 4096 / 64) >= mr; }
 
 // Split K into equal blocks of at most kc (no thin last block).
 int64_t balanced_kc(int64_t k, int64_t kc) { return ceil_div(k, ceil_div(k, kc)); }
